@@ -1,0 +1,99 @@
+"""Typed settings, one class per concern, read from the environment.
+
+Each class has its own prefix so that a deployment sets only what it needs:
+``DATABASE_URL`` (or the embedded cluster under ``CADASTRE_HOME``),
+``CADASTRE_AUTH_*`` for sign-in, ``CADASTRE_DATA_*`` for external material.
+Tests build a :class:`Settings` explicitly and pass it to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_PREFIX = "dev-only-"
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the registry lives: an external PostGIS or the embedded cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_", extra="ignore")
+
+    url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CADASTRE_DATABASE_URL")
+    )
+    """SQLAlchemy URL of an external PostGIS 3 server; unset means the embedded cluster."""
+    home: Path = Field(default=Path(".cadastre"), validation_alias="CADASTRE_HOME")
+    """State folder: embedded cluster description, demo data, downloads."""
+    database: str = "cadastre"
+    pool_size: int = 10
+    statement_timeout_ms: int = 30_000
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+
+class AuthSettings(BaseSettings):
+    """Sign-in: token signing secret, lifetimes, the KDF's cost."""
+
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_AUTH_", extra="ignore")
+
+    secret: str = Field(default_factory=lambda: DEV_SECRET_PREFIX + secrets.token_urlsafe(32))
+    """HMAC key for access tokens.  Must be set in production; a random one per process
+    otherwise, so development tokens die with the process."""
+    token_minutes: int = 30
+    algorithm: Literal["HS256"] = "HS256"
+    issuer: str = "kimlong-cadastre"
+
+
+class DataSettings(BaseSettings):
+    """Reference material that is not ours to commit."""
+
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_", extra="ignore")
+
+    external_data: Path = Field(
+        default=REPO_ROOT.parent / "shared" / "data" / "external",
+        validation_alias=AliasChoices("CADASTRE_EXTERNAL_DATA", "CADASTRE_DATA_EXTERNAL"),
+    )
+    rules_file: Path = REPO_ROOT / "db" / "rules.toml"
+    ward_code: str = "19774"
+
+
+class ServerSettings(BaseSettings):
+    """HTTP serving."""
+
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_SERVER_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_body_bytes: int = 50 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """All settings of one running service."""
+
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.auth.secret.startswith(DEV_SECRET_PREFIX) or len(self.auth.secret) < 32
+        ):
+            raise ValueError(
+                "CADASTRE_AUTH_SECRET must be set to a random value of at least 32 characters "
+                "in production"
+            )
+        return self
