@@ -1,0 +1,86 @@
+"""Typed dependencies: the database session, the signed-in user, role checks.
+
+Routes name the roles they allow with ``Depends(allow(...))``; the route-table
+test reads these declarations, so each route states its roles in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from api.auth import InvalidToken, read_token
+from api.users import User, active_user
+from db.audit import Actor
+from db.settings import Settings
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = request.app.state.sessions()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+def current_user(request: Request, session: DbSession, settings: SettingsDep,
+                 token: Annotated[str | None, Depends(oauth2)]) -> User:
+    if not token:
+        raise HTTPException(401, "sign in first: send 'Authorization: Bearer <token>'",
+                            headers=UNAUTHORIZED)
+    try:
+        claims = read_token(settings.auth, token)
+    except InvalidToken as exc:
+        raise HTTPException(401, "the access token is invalid or expired; sign in again",
+                            headers=UNAUTHORIZED) from exc
+    user = active_user(session, user_id=claims.user_id, epoch=claims.epoch)
+    session.rollback()  # end the read transaction: the route starts its own
+    if user is None:
+        raise HTTPException(401, "this account is disabled or its sign-in was revoked",
+                            headers=UNAUTHORIZED)
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def allow(*roles: str) -> Callable[[User], User]:
+    """A dependency admitting only the given roles (403 for the others)."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(403, f"role {user.role!r} may not do this; allowed: "
+                                + ", ".join(roles))
+        return user
+
+    check.roles = roles  # type: ignore[attr-defined]
+    return check
+
+
+ANY_ROLE = ("surveyor", "land_officer", "official", "admin")
+Reader = Annotated[User, Depends(allow(*ANY_ROLE))]
+Officer = Annotated[User, Depends(allow("land_officer"))]
+Admin = Annotated[User, Depends(allow("admin"))]
+
+
+def actor(request: Request, user: User) -> Actor:
+    """The audit identity of this request's user."""
+    return Actor(username=user.username, role=user.role, ward_code=user.ward_code,
+                 address=request.client.host if request.client else None,
+                 request_id=getattr(request.state, "request_id", None))

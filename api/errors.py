@@ -1,0 +1,101 @@
+"""RFC 9457 problem details for every error, mapped from domain errors in one table.
+
+A problem's ``type`` is ``/problems/<code>`` with a stable code per error class;
+``title`` is fixed per type, ``detail`` says what is wrong with this request.
+Unexpected errors answer 500 with a generic message and the request id only:
+the traceback goes to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.users import UserError
+from db.errors import Conflict, DomainError, Forbidden, NotFound
+from parcels.errors import InvalidInput, UnknownCRS
+
+log = logging.getLogger("cadastre.api")
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    InvalidInput: 400,
+    UnknownCRS: 400,
+    UserError: 400,
+    DomainError: 422,
+}
+"""Most specific class wins (looked up along the MRO)."""
+
+
+def status_for(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 422
+
+
+def problem(request: Request, *, status: int, code: str, title: str, detail: str,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": getattr(request.state, "request_id", None),
+        **extra,
+    }
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON,
+                        headers=headers)
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem(request, status=status_for(exc), code=exc.code, title=exc.title,
+                   detail=exc.detail, **exc.extra)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            413: "payload_too_large", 429: "too_many_requests"}.get(status, f"http_{status}")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+    return problem(request, status=status, code=code, title=HTTPStatus(status).phrase,
+                   detail=detail, headers=getattr(exc, "headers", None))
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+         "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+    return problem(request, status=422, code="validation_error", title="Invalid request",
+                   detail=summary or "the request is not valid", field_errors=errors)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path,
+                  getattr(request.state, "request_id", None))
+    return problem(request, status=500, code="internal_error", title="Internal Server Error",
+                   detail="An unexpected error occurred; quote the request id to the administrator.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,140 @@
+"""Parcel registry over HTTP: reads for every role, writes for land officers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import DbSession, Officer, Reader, actor
+from parcels import queries, registry
+from parcels.schemas import (
+    AmendIn,
+    Feature,
+    FeatureCollection,
+    MergeIn,
+    RegisterIn,
+    RetireIn,
+    SplitIn,
+    feature,
+)
+
+router = APIRouter(prefix="/api/v1/parcels", tags=["parcels"])
+AsOf = Annotated[datetime | None, Query(description="Registry state at this time (ISO 8601)")]
+
+
+@router.get("", response_model=FeatureCollection)
+def list_parcels(
+    request: Request, user: Reader, session: DbSession,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS 84)")] = None,
+    sheet_no: Annotated[int | None, Query(gt=0)] = None,
+    parcel_no: Annotated[int | None, Query(gt=0)] = None,
+    land_use: Annotated[str | None, Query(pattern=r"^[A-Za-z]{3}$")] = None,
+    former_unit: Annotated[str | None, Query(max_length=40)] = None,
+    as_of: AsOf = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> FeatureCollection:
+    """Parcels in force, filtered; GeoJSON in EPSG:4326, areas in m² from EPSG:9214."""
+    page = queries.list_parcels(
+        session, ward_code=user.ward_code, bbox=queries.parse_bbox(bbox) if bbox else None,
+        sheet_no=sheet_no, parcel_no=parcel_no, land_use=land_use, former_unit=former_unit,
+        as_of=as_of, limit=limit, offset=offset,
+    )
+    links = []
+    if page.has_more:
+        links.append({"rel": "next", "type": "application/geo+json",
+                      "href": str(request.url.include_query_params(offset=offset + limit))})
+    return FeatureCollection(features=[feature(r) for r in page.items], links=links,
+                             numberReturned=len(page.items))
+
+
+@router.get("/{parcel_id}", response_model=Feature)
+def get_parcel(parcel_id: int, user: Reader, session: DbSession, as_of: AsOf = None) -> Feature:
+    """One parcel as a GeoJSON Feature (EPSG:4326) with its measured area in m²."""
+    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=parcel_id,
+                                      as_of=as_of))
+
+
+@router.get("/{parcel_id}/history", response_model=FeatureCollection)
+def parcel_history(parcel_id: int, user: Reader, session: DbSession) -> FeatureCollection:
+    """Every version of the parcel, oldest first; nothing is ever overwritten."""
+    versions = queries.history(session, ward_code=user.ward_code, parcel_id=parcel_id)
+    return FeatureCollection(features=[feature(v) for v in versions],
+                             numberReturned=len(versions))
+
+
+@router.get("/{parcel_id}/lineage")
+def parcel_lineage(parcel_id: int, user: Reader, session: DbSession) -> dict[str, Any]:
+    """The parcels this one came from (splits, merges) and those that came from it."""
+    lin = queries.lineage(session, ward_code=user.ward_code, parcel_id=parcel_id)
+
+    def links(items: list[queries.LineageLink]) -> list[dict[str, Any]]:
+        return [{"parcel_id": x.parcel_id, "kind": x.kind, "depth": x.depth,
+                 "recorded_at": x.recorded_at.isoformat()} for x in items]
+
+    return {"parcel_id": parcel_id, "ancestors": links(lin.ancestors),
+            "descendants": links(lin.descendants)}
+
+
+@router.post("", response_model=Feature, status_code=201)
+def register_parcel(body: RegisterIn, request: Request, response: Response, user: Officer,
+                    session: DbSession) -> Feature:
+    """Register a new parcel (land officers)."""
+    with session.begin():
+        v = registry.register_parcel(session, actor=actor(request, user), spec=body.to_spec(),
+                                     reason=body.reason,
+                                     source=body.source.to_source() if body.source else None)
+    response.headers["Location"] = f"/api/v1/parcels/{v.parcel_id}"
+    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=v.parcel_id))
+
+
+@router.post("/{parcel_id}/versions", response_model=Feature, status_code=201)
+def amend_parcel(parcel_id: int, body: AmendIn, request: Request, user: Officer,
+                 session: DbSession) -> Feature:
+    """Amend a parcel: a new version; the previous one stays in the history."""
+    with session.begin():
+        registry.amend_parcel(session, actor=actor(request, user), parcel_id=parcel_id,
+                              amendment=body.to_amendment(), reason=body.reason,
+                              source=body.source.to_source() if body.source else None)
+    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=parcel_id))
+
+
+@router.post("/{parcel_id}/split", response_model=FeatureCollection, status_code=201)
+def split_parcel(parcel_id: int, body: SplitIn, request: Request, user: Officer,
+                 session: DbSession) -> FeatureCollection:
+    """Split a parcel into parts that cover it exactly (to 0.01 m²)."""
+    with session.begin():
+        made = registry.split_parcel(session, actor=actor(request, user), parcel_id=parcel_id,
+                                     children=[p.to_spec() for p in body.parts],
+                                     reason=body.reason,
+                                     source=body.source.to_source() if body.source else None)
+    ids = [v.parcel_id for v in made]
+    feats = [feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=i))
+             for i in ids]
+    return FeatureCollection(features=feats, numberReturned=len(feats))
+
+
+@router.post("/merge", response_model=Feature, status_code=201)
+def merge_parcels(body: MergeIn, request: Request, user: Officer,
+                  session: DbSession) -> Feature:
+    """Merge touching parcels into a new one; the originals are retired."""
+    with session.begin():
+        v = registry.merge_parcels(
+            session, actor=actor(request, user), parcel_ids=body.parcel_ids,
+            former_unit=body.former_unit, sheet_no=body.sheet_no, parcel_no=body.parcel_no,
+            land_use=body.land_use, legal_area=body.legal_area, address=body.address,
+            reason=body.reason, source=body.source.to_source() if body.source else None)
+    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=v.parcel_id))
+
+
+@router.post("/{parcel_id}/retire", response_model=Feature)
+def retire_parcel(parcel_id: int, body: RetireIn, request: Request, user: Officer,
+                  session: DbSession) -> Feature:
+    """Retire a parcel (its history stays readable)."""
+    with session.begin():
+        registry.retire_parcel(session, actor=actor(request, user), parcel_id=parcel_id,
+                               reason=body.reason,
+                               source=body.source.to_source() if body.source else None)
+    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=parcel_id))

@@ -1,0 +1,74 @@
+"""The audit trail: who did what, to which records, from where, in the same transaction.
+
+Rows are insert-only: a trigger refuses UPDATE and DELETE on ``audit_event``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from db.base import Base
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, carried into every write so the audit row names them."""
+
+    username: str
+    role: str | None = None
+    ward_code: str = "19774"
+    address: str | None = None
+    request_id: str | None = None
+
+
+SYSTEM = Actor(username="system", role="admin")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ward_code: Mapped[str] = mapped_column(String)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String)
+    role: Mapped[str | None] = mapped_column(String)
+    action: Mapped[str] = mapped_column(String)
+    entity: Mapped[str] = mapped_column(String)
+    entity_ids: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    address: Mapped[str | None] = mapped_column(String)
+    request_id: Mapped[str | None] = mapped_column(String)
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_ids: list[Any] | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session's transaction (it commits or rolls back with it)."""
+    event = AuditEvent(
+        ward_code=actor.ward_code,
+        actor=actor.username,
+        role=actor.role,
+        action=action,
+        entity=entity,
+        entity_ids=list(entity_ids or []),
+        reason=reason,
+        detail=dict(detail or {}),
+        address=actor.address,
+        request_id=actor.request_id,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,55 @@
+"""Errors of the registry; each says what is wrong and what to do."""
+
+from __future__ import annotations
+
+from db.errors import Conflict, DomainError, NotFound
+
+
+class InvalidGeometry(DomainError):
+    code = "invalid_geometry"
+    title = "Invalid parcel geometry"
+
+
+class WrongCRS(DomainError):
+    code = "wrong_crs"
+    title = "Coordinates are not in the stated CRS"
+
+
+class UnknownCRS(DomainError):
+    code = "unknown_crs"
+    title = "Unknown or unsupported CRS"
+
+
+class OutsideWard(DomainError):
+    code = "outside_ward"
+    title = "Parcel lies outside the ward"
+
+
+class DuplicateParcelNumber(Conflict):
+    code = "duplicate_parcel_number"
+    title = "Sheet and parcel number already in use"
+
+
+class SplitMismatch(DomainError):
+    code = "split_mismatch"
+    title = "Split parts do not cover the parent parcel exactly"
+
+
+class MergeMismatch(DomainError):
+    code = "merge_mismatch"
+    title = "Parcels cannot be merged"
+
+
+class ParcelNotFound(NotFound):
+    code = "parcel_not_found"
+    title = "Parcel not found"
+
+
+class ParcelRetired(Conflict):
+    code = "parcel_retired"
+    title = "Parcel is retired"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    title = "Invalid input"

@@ -1,0 +1,241 @@
+"""Registry reads: current parcels, parcels as of a date, history and lineage.
+
+Plain SQL with bound parameters on the hot paths (parcel by id, bbox): the
+read API answers in a few milliseconds and these are its whole cost.  A
+version is in force at time t when ``valid_from <= t < valid_to`` (or
+``valid_to`` is NULL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from parcels.errors import InvalidInput, ParcelNotFound
+
+VERSION_COLUMNS = """
+    v.parcel_id, v.version, v.former_unit, v.sheet_no, v.parcel_no, v.land_use,
+    ST_AsBinary(v.geom) AS wkb, v.measured_area, v.legal_area, v.address, v.status,
+    v.change_kind, v.valid_from, v.valid_to, v.recorded_at, v.recorded_by, v.reason,
+    v.source_document_id, p.geohash
+"""
+IN_FORCE = (
+    "(CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN v.valid_to IS NULL "
+    "ELSE v.valid_from <= :as_of AND (v.valid_to IS NULL OR v.valid_to > :as_of) END)"
+)
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Holder:
+    party_id: int | None
+    full_name: str | None
+    right: str
+    share: Decimal
+    certificate_no: str | None
+    issued_on: date | None
+
+
+@dataclass(frozen=True)
+class ParcelRecord:
+    """One version of a parcel, geometry in EPSG:9214."""
+
+    parcel_id: int
+    version: int
+    former_unit: str
+    sheet_no: int
+    parcel_no: int
+    land_use: str
+    geometry: BaseGeometry
+    measured_area: float
+    legal_area: Decimal | None
+    address: str | None
+    status: str
+    change_kind: str
+    valid_from: datetime
+    valid_to: datetime | None
+    recorded_at: datetime
+    recorded_by: str
+    reason: str
+    source_document_id: int | None
+    geohash: str | None
+    holders: list[Holder] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.former_unit} tờ {self.sheet_no} thửa {self.parcel_no}"
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ParcelRecord]
+    limit: int
+    offset: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class LineageLink:
+    parcel_id: int
+    kind: str
+    depth: int
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Lineage:
+    parcel_id: int
+    ancestors: list[LineageLink]
+    descendants: list[LineageLink]
+
+
+def _record(row: Any, holders: list[Holder] | None = None) -> ParcelRecord:
+    m = row._mapping
+    values = {k: m[k] for k in m.keys() if k != "wkb"}
+    return ParcelRecord(geometry=shapely.from_wkb(bytes(m["wkb"])), holders=holders or [],
+                        **values)
+
+
+def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
+               as_of: datetime | None = None, with_holders: bool = True) -> ParcelRecord:
+    """The version of a parcel in force now (or at ``as_of``)."""
+    row = session.execute(
+        text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+             f"WHERE v.parcel_id = :id AND v.ward_code = :w AND {IN_FORCE}"),
+        {"id": parcel_id, "w": ward_code, "as_of": as_of},
+    ).one_or_none()
+    if row is None:
+        when = f" on {as_of.isoformat()}" if as_of else ""
+        raise ParcelNotFound(f"no parcel with id {parcel_id}{when}", parcel_id=parcel_id)
+    return _record(row, holders(session, parcel_id=parcel_id, as_of=as_of) if with_holders else [])
+
+
+def holders(session: Session, *, parcel_id: int, as_of: datetime | None = None) -> list[Holder]:
+    rows = session.execute(
+        text("SELECT r.party_id, y.full_name, r.kind, r.share, r.certificate_no, r.issued_on "
+             "FROM parcel_right r LEFT JOIN party y ON y.id = r.party_id "
+             "WHERE r.parcel_id = :id AND "
+             "(CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN r.valid_to IS NULL "
+             "ELSE r.valid_from <= :as_of AND (r.valid_to IS NULL OR r.valid_to > :as_of) END) "
+             "ORDER BY r.id"),
+        {"id": parcel_id, "as_of": as_of},
+    ).all()
+    return [Holder(*r) for r in rows]
+
+
+def find_by_number(session: Session, *, ward_code: str, sheet_no: int, parcel_no: int,
+                   former_unit: str | None = None,
+                   as_of: datetime | None = None) -> list[ParcelRecord]:
+    """Registered parcels with this sheet and number (one per former unit at most)."""
+    rows = session.execute(
+        text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+             f"WHERE v.ward_code = :w AND v.sheet_no = :s AND v.parcel_no = :n "
+             f"AND v.status = 'registered' AND (CAST(:u AS text) IS NULL OR v.former_unit = :u) "
+             f"AND {IN_FORCE} ORDER BY v.former_unit"),
+        {"w": ward_code, "s": sheet_no, "n": parcel_no, "u": former_unit, "as_of": as_of},
+    ).all()
+    return [_record(r, holders(session, parcel_id=r.parcel_id, as_of=as_of)) for r in rows]
+
+
+def parse_bbox(value: str) -> tuple[float, float, float, float]:
+    """``minlon,minlat,maxlon,maxlat`` in WGS 84, checked."""
+    try:
+        parts = [float(p) for p in value.split(",")]
+    except ValueError as exc:
+        raise InvalidInput(f"bbox {value!r} is not four numbers minlon,minlat,maxlon,maxlat",
+                           field="bbox") from exc
+    if len(parts) != 4 or not all(map(_finite, parts)):
+        raise InvalidInput(f"bbox {value!r} is not four numbers minlon,minlat,maxlon,maxlat",
+                           field="bbox")
+    x0, y0, x1, y1 = parts
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        raise InvalidInput("bbox must be longitude/latitude in WGS 84 (EPSG:4326)", field="bbox")
+    if x0 > x1 or y0 > y1:
+        raise InvalidInput("bbox minimum is above its maximum (order: minlon,minlat,maxlon,maxlat)",
+                           field="bbox")
+    return x0, y0, x1, y1
+
+
+def _finite(x: float) -> bool:
+    return x == x and abs(x) != float("inf")
+
+
+def list_parcels(session: Session, *, ward_code: str,
+                 bbox: tuple[float, float, float, float] | None = None,
+                 sheet_no: int | None = None, parcel_no: int | None = None,
+                 land_use: str | None = None, former_unit: str | None = None,
+                 as_of: datetime | None = None, include_retired: bool = False,
+                 limit: int = 100, offset: int = 0) -> Page:
+    """Parcels in force, filtered; ordered by id so paging is stable."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    if offset < 0:
+        raise InvalidInput("offset must not be negative", field="offset")
+    where = ["v.ward_code = :w", IN_FORCE]
+    params: dict[str, Any] = {"w": ward_code, "as_of": as_of, "lim": limit + 1, "off": offset}
+    if not include_retired:
+        where.append("v.status = 'registered'")
+    if bbox is not None:
+        where.append("v.geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 9214) "
+                     "AND ST_Intersects(v.geom, ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, "
+                     "4326), 9214))")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    for name, value in (("sheet_no", sheet_no), ("parcel_no", parcel_no),
+                        ("land_use", land_use.upper() if land_use else None),
+                        ("former_unit", former_unit)):
+        if value is not None:
+            where.append(f"v.{name} = :{name}")
+            params[name] = value
+    rows = session.execute(
+        text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+             f"WHERE {' AND '.join(where)} ORDER BY v.parcel_id LIMIT :lim OFFSET :off"),
+        params,
+    ).all()
+    items = [_record(r) for r in rows[:limit]]
+    return Page(items=items, limit=limit, offset=offset, has_more=len(rows) > limit)
+
+
+def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelRecord]:
+    """Every version of a parcel, oldest first."""
+    rows = session.execute(
+        text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+             "WHERE v.parcel_id = :id AND v.ward_code = :w ORDER BY v.version"),
+        {"id": parcel_id, "w": ward_code},
+    ).all()
+    if not rows:
+        raise ParcelNotFound(f"no parcel with id {parcel_id}", parcel_id=parcel_id)
+    return [_record(r) for r in rows]
+
+
+def lineage(session: Session, *, ward_code: str, parcel_id: int) -> Lineage:
+    """Ancestors (what the parcel came from) and descendants (what came from it), any depth."""
+    exists = session.execute(text("SELECT 1 FROM parcel WHERE id = :id AND ward_code = :w"),
+                             {"id": parcel_id, "w": ward_code}).first()
+    if exists is None:
+        raise ParcelNotFound(f"no parcel with id {parcel_id}", parcel_id=parcel_id)
+
+    def walk(up: bool) -> list[LineageLink]:
+        near, far = ("child_parcel_id", "parent_parcel_id") if up else (
+            "parent_parcel_id", "child_parcel_id")
+        rows = session.execute(
+            text(f"""
+            WITH RECURSIVE walk(pid, kind, depth, recorded_at) AS (
+                SELECT {far}, kind, 1, recorded_at FROM parcel_lineage WHERE {near} = :id
+                UNION
+                SELECT l.{far}, l.kind, w.depth + 1, l.recorded_at
+                FROM parcel_lineage l JOIN walk w ON l.{near} = w.pid WHERE w.depth < 100
+            )
+            SELECT pid, kind, min(depth) AS depth, min(recorded_at) FROM walk
+            GROUP BY pid, kind ORDER BY depth, pid"""),
+            {"id": parcel_id},
+        ).all()
+        return [LineageLink(*r) for r in rows]
+
+    return Lineage(parcel_id=parcel_id, ancestors=walk(True), descendants=walk(False))
