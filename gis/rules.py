@@ -150,7 +150,7 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
        "(dung sai 1:{scale}: {snap_m}–{conflict_m} m).",
        "{features} overlap by {area_m2:.2f} m², at most {width_m:.3f} m wide "
        "(1:{scale} tolerance {snap_m}–{conflict_m} m).",
-       two_sided=True),
+       "min_width_m", two_sided=True),
     _r("contained", "neighbours", "Parcel inside another",
        "{first} nằm hoàn toàn trong {second} ({area_m2:.2f} m²).",
        "{first} lies wholly inside {second} ({area_m2:.2f} m²)."),
@@ -163,7 +163,7 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
        "phải lỗi).",
        "Gap between {features}: {area_m2:.2f} m², {width_m:.3f} m wide (1:{scale} tolerance "
        "{snap_m}–{conflict_m} m; gaps wider than {max_width_m} m are not defects).",
-       "max_width_m", two_sided=True),
+       "max_width_m", "min_width_m", two_sided=True),
     _r("boundary_mismatch", "neighbours", "Boundary mismatch",
        "{features}: đỉnh ({x:.3f}, {y:.3f}) lệch {distance_m:.3f} m so với ranh giới thửa bên "
        "cạnh (dung sai 1:{scale}: {snap_m}–{conflict_m} m).",
@@ -230,10 +230,14 @@ class RuleConfig:
 
 @dataclass(frozen=True)
 class MovedVertex:
-    """One vertex a fix moves (or inserts, when ``source`` is None)."""
+    """One vertex a fix moves, removes (``target`` None) or inserts (``inserted``).
+
+    An inserted vertex's ``source`` is the point of the old edge it was pulled from.
+    """
 
     source: tuple[float, float] | None
     target: tuple[float, float] | None
+    inserted: bool = False
 
     @property
     def distance_m(self) -> float:
@@ -242,7 +246,8 @@ class MovedVertex:
         return math.dist(self.source, self.target)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"from": self.source, "to": self.target, "distance_m": self.distance_m}
+        return {"from": self.source, "to": self.target, "distance_m": self.distance_m,
+                "inserted": self.inserted}
 
 
 @dataclass(frozen=True)

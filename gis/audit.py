@@ -1,0 +1,149 @@
+"""Whole-set audit: every finding of every rule over a set of parcels, fast.
+
+The speed comes from doing the expensive pairwise work only where something is wrong.
+Validity is screened vectorised (only odd features are diagnosed one by one), and GEOS's
+coverage validator (``shapely.coverage_invalid_edges``, one O(n log n) pass) marks the
+polygons with an overlapping, misaligned or narrow-gap edge; overlaps, gaps and boundary
+mismatches are then computed around those polygons only.  A clean ward of 100,000
+parcels costs about two passes of GEOS over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+from gis.geometry import diagnose, shape_findings
+from gis.rules import Finding, Report, RuleSet, fingerprint
+from gis.topology import (
+    Context,
+    Zone,
+    find_gaps,
+    find_mismatches,
+    find_outside,
+    find_overlaps,
+    find_zone_crossings,
+)
+
+Progress = Callable[[str], None]
+
+
+def audit(geoms: Sequence[BaseGeometry | None] | NDArray[Any], ids: Sequence[Any], *,
+          rules: RuleSet, scales: Sequence[int | None] | int | None = None,
+          agricultural: Sequence[bool] | bool = False, labels: Sequence[str] | None = None,
+          frame: BaseGeometry | None = None, zones: Sequence[Zone] = (),
+          progress: Progress | None = None) -> Report:
+    """Audit a set of polygons in one metric CRS (EPSG:9214 for the ward; any metric CRS).
+
+    ``scales`` gives each feature's map scale (or one for all; default the settings'
+    ``default_scale``); a pair is judged at the coarser of its two scales.  The report's
+    findings are sorted, and its fingerprint covers the inputs and the settings, so the
+    same input always yields the same report.
+    """
+    say = progress or (lambda _msg: None)
+    g = np.asarray(geoms, dtype=object)
+    n = len(g)
+    if len(ids) != n:
+        raise ValueError(f"{n} geometries but {len(ids)} ids")
+    lab = list(labels) if labels is not None else None
+    findings: list[Finding] = []
+
+    say("validity")
+    simple = _plainly_fine(g)
+    usable = simple.copy()
+    work = g.copy()
+    for i in np.flatnonzero(~simple).tolist():
+        d = diagnose(g[i], fid=ids[i], rules=rules, label=lab[i] if lab else None)
+        findings += d.findings
+        if d.valid and d.geometry is not None:
+            usable[i] = True
+            work[i] = d.geometry
+    idx = np.flatnonzero(usable)
+    keep = idx.tolist()
+    sub = work[idx]
+    sub_ids = [ids[i] for i in keep]
+    sub_labels = [lab[i] for i in keep] if lab else None
+    sub_scales = scales if scales is None or isinstance(scales, int) else \
+        [scales[i] for i in keep]
+    sub_agri = agricultural if isinstance(agricultural, bool) else \
+        [agricultural[i] for i in keep]
+
+    say("shape")
+    findings += shape_findings(sub, sub_ids, rules=rules, labels=sub_labels)
+
+    say("coverage")
+    ctx = Context.build(sub, sub_ids, rules=rules, scales=sub_scales, agricultural=sub_agri,
+                        labels=sub_labels)
+    focus = suspects(sub, rules)
+    say(f"neighbours ({len(focus)} suspect polygons)")
+    findings += find_overlaps(ctx, focus)
+    findings += find_gaps(ctx, focus)
+    findings += find_mismatches(ctx, focus)
+    if frame is not None:
+        say("frame")
+        findings += find_outside(ctx, frame)
+    if zones:
+        say("zones")
+        findings += find_zone_crossings(ctx, zones)
+    say("report")
+    extra = {"scales": scales if scales is None or isinstance(scales, int) else list(scales),
+             "agricultural": agricultural if isinstance(agricultural, bool)
+             else list(agricultural),
+             "frame": None if frame is None else _hex(frame),
+             "zones": [(z.id, z.kind, _hex(z.geometry)) for z in zones]}
+    fp = fingerprint(g, ids, extra=extra)
+    return Report.build(findings, rules=rules, fingerprint=fp, feature_count=n)
+
+
+def suspects(geoms: NDArray[Any], rules: RuleSet) -> NDArray[np.intp]:
+    """Indices of polygons with an edge GEOS's coverage validator finds wrong.
+
+    An edge is wrong when it overlaps another polygon, nearly but not exactly matches a
+    neighbour's edge, or borders a gap narrower than the gap rule's width: exactly the
+    polygons the neighbour rules can have something to say about.  A polygon wholly inside
+    another is flagged (its outer partner is found by the pair search from it).
+    """
+    width = rules.param("gap", "max_width_m") if rules.enabled("gap") else 0.0
+    edges = shapely.coverage_invalid_edges(geoms, gap_width=width)
+    return np.flatnonzero(~shapely.is_empty(edges) & ~shapely.is_missing(edges))
+
+
+def _hex(geom: BaseGeometry) -> str:
+    return str(shapely.to_wkb(shapely.normalize(geom), hex=True, output_dimension=2))
+
+
+def _plainly_fine(g: NDArray[Any]) -> NDArray[np.bool_]:
+    """Features needing no individual diagnosis: valid single 2D polygons, no holes, CCW."""
+    ok = shapely.get_type_id(g) == 3
+    ok[ok] &= ~shapely.is_empty(g[ok])
+    ok[ok] &= ~shapely.has_z(g[ok]) & ~shapely.has_m(g[ok])
+    ok[ok] &= shapely.get_num_interior_rings(g[ok]) == 0
+    ok[ok] &= shapely.is_valid(g[ok])
+    ok[ok] &= shapely.is_ccw(shapely.get_exterior_ring(g[ok]))
+    return np.asarray(ok)
+
+
+def audit_frame(gdf: Any, *, rules: RuleSet, id_column: str | None = None,
+                label_column: str | None = None, scale_column: str | None = None,
+                agricultural_column: str | None = None, frame: BaseGeometry | None = None,
+                zones: Sequence[Zone] = (), progress: Progress | None = None) -> Report:
+    """Audit a GeoDataFrame; its CRS must be projected in metres (raise otherwise)."""
+    crs = gdf.crs
+    if crs is None or not crs.is_projected or crs.axis_info[0].unit_name not in (
+            "metre", "meter"):
+        raise ValueError(f"audit needs a projected CRS in metres, got {crs!r}: "
+                         "reproject with gdf.to_crs(9214) (or another metric CRS) first")
+    ids = list(gdf[id_column]) if id_column else list(gdf.index)
+    labels = [str(x) for x in gdf[label_column]] if label_column else None
+    scales = [None if s is None or s != s else int(s) for s in gdf[scale_column]] \
+        if scale_column else None
+    agri: Sequence[bool] | bool = [bool(x) for x in gdf[agricultural_column]] \
+        if agricultural_column else False
+    return audit(np.asarray(gdf.geometry.values, dtype=object), ids, rules=rules,
+                 scales=scales, agricultural=agri, labels=labels, frame=frame, zones=zones,
+                 progress=progress)

@@ -1,0 +1,499 @@
+"""Checks between neighbouring polygons: overlaps, gaps, boundary mismatches, frame, zones.
+
+Every function takes plain arrays of shapely polygons in one metric CRS plus their ids,
+and an optional ``focus`` (indices whose pairs matter): the whole-set audit passes the
+polygons GEOS's coverage validator flagged, a certificate check passes the candidate only.
+
+Definitions (metres, m²):
+
+* overlap: two polygons whose interiors intersect.  Exact duplicates and a polygon
+  wholly inside another are reported as ``duplicate`` and ``contained`` (always errors);
+  otherwise the overlap polygon's width (diameter of its maximum inscribed circle) is
+  judged against the map scale's snap and conflict tolerances.
+* gap: space between at least two polygons, narrower than ``gap.max_width_m``, found as
+  the morphological closing (mitred buffer out and in by half that width) of the local
+  union minus the union.  Wider space is a road or unregistered land, not a defect.
+* boundary mismatch: a vertex lying near (within the conflict tolerance) but not on a
+  neighbour's boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+
+from gis.geometry import check_feature, max_width, vertex_table
+from gis.rules import Band, Finding, Fix, MovedVertex, Report, RuleSet, Tolerance, fingerprint
+
+Geoms = NDArray[Any]
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A protection or planning zone a parcel may cross (river corridor, heritage, red line)."""
+
+    id: str
+    kind: str
+    geometry: BaseGeometry
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every neighbour check needs: the polygons, their ids, labels and tolerances."""
+
+    geoms: Geoms
+    ids: Sequence[Any]
+    tolerances: Sequence[Tolerance]
+    rules: RuleSet
+    labels: Sequence[str] | None = None
+    tree: shapely.STRtree | None = None
+
+    @classmethod
+    def build(cls, geoms: Sequence[BaseGeometry] | Geoms, ids: Sequence[Any], *,
+              rules: RuleSet, scales: Sequence[int | None] | int | None = None,
+              agricultural: Sequence[bool] | bool = False,
+              labels: Sequence[str] | None = None) -> Context:
+        g = np.asarray(geoms, dtype=object)
+        n = len(g)
+        if len(ids) != n or (labels is not None and len(labels) != n):
+            raise ValueError("geoms, ids and labels must have the same length")
+        sc = [scales] * n if scales is None or isinstance(scales, int) else list(scales)
+        ag = [agricultural] * n if isinstance(agricultural, bool) else list(agricultural)
+        cache: dict[tuple[int | None, bool], Tolerance] = {}
+        tols = []
+        for s, a in zip(sc, ag, strict=True):
+            if (s, a) not in cache:
+                cache[(s, a)] = rules.tolerance(s, a)
+            tols.append(cache[(s, a)])
+        return cls(geoms=g, ids=ids, tolerances=tols, rules=rules, labels=labels,
+                   tree=shapely.STRtree(g))
+
+    def pair_tolerance(self, i: int, j: int) -> Tolerance:
+        return self.tolerances[i].coarser(self.tolerances[j])
+
+    def lab(self, *idx: int) -> tuple[str, ...]:
+        if self.labels is None:
+            return ()
+        return tuple(self.labels[i] for i in idx)
+
+    def id(self, i: int) -> Any:
+        return self.ids[i]
+
+    @property
+    def strtree(self) -> shapely.STRtree:
+        assert self.tree is not None
+        return self.tree
+
+
+def _focus_mask(n: int, focus: Iterable[int] | None) -> NDArray[np.bool_]:
+    if focus is None:
+        return np.ones(n, dtype=bool)
+    m = np.zeros(n, dtype=bool)
+    m[np.fromiter(focus, dtype=np.intp)] = True
+    return m
+
+
+# -- overlaps ---------------------------------------------------------------------------
+
+def overlap_pairs(ctx: Context, focus: Iterable[int] | None = None) -> NDArray[np.intp]:
+    """(i, j) pairs, i < j, whose interiors intersect and at least one is in ``focus``."""
+    fm = _focus_mask(len(ctx.geoms), focus)
+    src = np.flatnonzero(fm)
+    if len(src) == 0:
+        return np.empty((0, 2), dtype=np.intp)
+    a, b = ctx.strtree.query(ctx.geoms[src], predicate="intersects")
+    i, j = src[a], b
+    keep = i != j
+    i, j = np.minimum(i[keep], j[keep]), np.maximum(i[keep], j[keep])
+    pairs = np.unique(np.stack([i, j], axis=1), axis=0)
+    if len(pairs) == 0:
+        return pairs
+    ga, gb = ctx.geoms[pairs[:, 0]], ctx.geoms[pairs[:, 1]]
+    interior = shapely.relate_pattern(ga, gb, "T********")
+    return np.asarray(pairs[interior])
+
+
+def find_overlaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]:
+    """Overlap, containment and duplicate findings for pairs touching ``focus``."""
+    rules = ctx.rules
+    pairs = overlap_pairs(ctx, focus)
+    out: list[Finding | None] = []
+    if len(pairs) == 0:
+        return []
+    ga, gb = ctx.geoms[pairs[:, 0]], ctx.geoms[pairs[:, 1]]
+    equal = shapely.equals(ga, gb)
+    a_in_b = shapely.covered_by(ga, gb) & ~equal
+    b_in_a = shapely.covered_by(gb, ga) & ~equal
+    plain = ~(equal | a_in_b | b_in_a)
+    inter = np.empty(len(pairs), dtype=object)
+    if plain.any():
+        inter[plain] = _polygonal(shapely.intersection(ga[plain], gb[plain]))
+    widths = np.zeros(len(pairs))
+    if plain.any():
+        widths[plain] = max_width(inter[plain])
+    floor = rules.param("overlap", "min_width_m")
+    for k, (i, j) in enumerate(pairs.tolist()):
+        tol = ctx.pair_tolerance(i, j)
+        if equal[k]:
+            out.append(rules.finding("duplicate", ids=[ctx.id(i), ctx.id(j)], labels=ctx.lab(i, j),
+                                     figures={"area_m2": float(ga[k].area)}, geometry=ga[k],
+                                     tolerance=tol))
+        elif a_in_b[k] or b_in_a[k]:
+            inner, outer = (i, j) if a_in_b[k] else (j, i)
+            g = ctx.geoms[inner]
+            out.append(rules.finding("contained", ids=[ctx.id(inner), ctx.id(outer)],
+                                     labels=ctx.lab(inner, outer), geometry=g, tolerance=tol,
+                                     figures={"area_m2": float(g.area),
+                                              "width_m": float(max_width(g))}))
+        elif widths[k] > floor:
+            band = tol.band(float(widths[k]))
+            fix = None
+            if band is Band.NOISE:
+                fix = snap_to_neighbours(ga[k], [gb[k]], tol.snap_m)
+            out.append(rules.finding("overlap", ids=[ctx.id(i), ctx.id(j)], labels=ctx.lab(i, j),
+                                     geometry=inter[k], tolerance=tol, band=band, fix=fix,
+                                     figures={"area_m2": float(inter[k].area),
+                                              "width_m": float(widths[k])}))
+    return [f for f in out if f is not None]
+
+
+def _polygonal(geoms: Geoms) -> Geoms:
+    """Keep only polygon parts of intersection results (drop touching lines and points)."""
+    out = np.empty(len(geoms), dtype=object)
+    for k, g in enumerate(geoms):
+        if g.geom_type in ("Polygon", "MultiPolygon"):
+            out[k] = g
+        else:
+            polys = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]
+            out[k] = shapely.multipolygons(polys) if len(polys) > 1 else (
+                polys[0] if polys else Polygon())
+    return out
+
+
+# -- gaps -------------------------------------------------------------------------------
+
+def gap_polygons(geoms: Geoms, width: float) -> list[BaseGeometry]:
+    """Pieces of space narrower than ``width`` enclosed or pinched between ``geoms``.
+
+    Mitred joins keep right-angled corners exact, so the closing adds nothing at the
+    concave corner of an L-shaped block.
+    """
+    union = shapely.union_all(geoms)
+    r = width / 2.0
+    closed = shapely.buffer(shapely.buffer(union, r, join_style="mitre", mitre_limit=10.0),
+                            -r, join_style="mitre", mitre_limit=10.0)
+    diff = shapely.difference(closed, union)
+    return [p for p in shapely.get_parts(diff) if p.geom_type == "Polygon" and p.area > 0]
+
+
+def find_gaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]:
+    """Gaps between neighbours narrower than ``gap.max_width_m``, near ``focus``."""
+    rules = ctx.rules
+    if not rules.enabled("gap"):
+        return []
+    max_w = rules.param("gap", "max_width_m")
+    floor = rules.param("gap", "min_width_m")
+    n = len(ctx.geoms)
+    fm = _focus_mask(n, focus)
+    src = np.flatnonzero(fm)
+    if len(src) == 0:
+        return []
+    a, b = ctx.strtree.query(ctx.geoms[src], predicate="dwithin", distance=max_w)
+    groups = _components(len(src), a, np.searchsorted(src, b), fm[b])
+    out: list[Finding | None] = []
+    seen: set[bytes] = set()
+    for members in groups:
+        core = src[members]
+        near = np.unique(np.concatenate([core, b[np.isin(a, members)]]))
+        for piece in gap_polygons(ctx.geoms[near], max_w):
+            w = float(max_width(piece))
+            if w <= floor or w > max_w:
+                continue
+            touching = near[shapely.dwithin(ctx.geoms[near], piece, max(floor, 1e-9) * 10)]
+            if len(touching) < 2 or not fm[touching].any():
+                continue
+            key = shapely.to_wkb(shapely.normalize(piece))
+            if key in seen:
+                continue
+            seen.add(key)
+            t = [int(x) for x in touching]
+            tol = ctx.tolerances[t[0]]
+            for x in t[1:]:
+                tol = tol.coarser(ctx.tolerances[x])
+            band = tol.band(w)
+            fix = None
+            if band is Band.NOISE:
+                fix = snap_to_neighbours(ctx.geoms[t[0]], list(ctx.geoms[t[1:]]), tol.snap_m)
+            out.append(rules.finding("gap", ids=[ctx.id(x) for x in t], labels=ctx.lab(*t),
+                                     geometry=piece, tolerance=tol, band=band, fix=fix,
+                                     figures={"area_m2": float(piece.area), "width_m": w}))
+    return [f for f in out if f is not None]
+
+
+def _components(n: int, a: NDArray[np.intp], b_local: NDArray[np.intp],
+                b_in: NDArray[np.bool_]) -> list[NDArray[np.intp]]:
+    """Connected components (union-find) of focus polygons linked by nearness."""
+    parent = np.arange(n)
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    for x, y in zip(a[b_in].tolist(), b_local[b_in].tolist(), strict=True):
+        rx, ry = root(x), root(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+    roots = np.array([root(x) for x in range(n)])
+    order = np.argsort(roots, kind="stable")
+    splits = np.flatnonzero(np.diff(roots[order])) + 1
+    return [np.asarray(g) for g in np.split(order, splits)]
+
+
+# -- boundary mismatch ------------------------------------------------------------------
+
+def find_mismatches(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]:
+    """Vertices of one polygon lying near, but not on, a neighbour's boundary.
+
+    One finding per (polygon, neighbour): the offending vertices as a multipoint, the
+    largest offset as ``distance_m``; a snap is proposed when all are within snap_m.
+    Offsets beyond the conflict tolerance are not "near": overlaps and gaps report them.
+    """
+    rules = ctx.rules
+    if not rules.enabled("boundary_mismatch"):
+        return []
+    n = len(ctx.geoms)
+    fm = _focus_mask(n, focus)
+    src = np.flatnonzero(fm)
+    if len(src) == 0:
+        return []
+    ident = rules.param("boundary_mismatch", "identical_m")
+    reach = max(t.conflict_m for t in ctx.tolerances)
+    # candidate pairs (i, j) with i or j in focus, both directions
+    a, b = ctx.strtree.query(ctx.geoms[src], predicate="dwithin", distance=reach)
+    i_all = np.concatenate([src[a], b])
+    j_all = np.concatenate([b, src[a]])
+    keep = i_all != j_all
+    pairs = np.unique(np.stack([i_all[keep], j_all[keep]], axis=1), axis=0)
+    if len(pairs) == 0:
+        return []
+    owners = np.unique(pairs[:, 0])
+    vt = vertex_table(ctx.geoms[owners])
+    vowner = owners[vt.geom]
+    points = shapely.points(vt.xy)
+    # vertex -> neighbour polygons within reach
+    pv, pj = ctx.strtree.query(points, predicate="dwithin", distance=reach)
+    mask = pj != vowner[pv]
+    pv, pj = pv[mask], pj[mask]
+    pair_ok = {(int(x), int(y)) for x, y in pairs.tolist()}
+    sel = np.array([(int(vowner[v]), int(j)) in pair_ok for v, j in zip(pv, pj, strict=True)],
+                   dtype=bool)
+    pv, pj = pv[sel], pj[sel]
+    if len(pv) == 0:
+        return []
+    d = shapely.distance(points[pv], shapely.boundary(ctx.geoms[pj]))
+    out: list[Finding | None] = []
+    by_pair: dict[tuple[int, int], list[tuple[int, float]]] = {}
+    for v, j, dist in zip(pv.tolist(), pj.tolist(), d.tolist(), strict=True):
+        i = int(vowner[v])
+        tol = ctx.pair_tolerance(i, j)
+        if ident < dist <= tol.conflict_m:
+            by_pair.setdefault((i, j), []).append((v, dist))
+    for (i, j), hits in sorted(by_pair.items()):
+        tol = ctx.pair_tolerance(i, j)
+        uniq = sorted({(float(vt.xy[v][0]), float(vt.xy[v][1])): dist for v, dist in hits}.items())
+        worst = max(dist for _, dist in uniq)
+        band = tol.band(worst)
+        fix = snap_to_neighbours(ctx.geoms[i], [ctx.geoms[j]], tol.snap_m) \
+            if band is Band.NOISE else None
+        x, y = max(uniq, key=lambda kv: kv[1])[0]
+        out.append(rules.finding("boundary_mismatch", ids=[ctx.id(i), ctx.id(j)],
+                                 labels=ctx.lab(i, j), tolerance=tol, band=band, fix=fix,
+                                 geometry=shapely.multipoints([p for p, _ in uniq]),
+                                 figures={"distance_m": worst, "vertices": len(uniq),
+                                          "x": x, "y": y}))
+    return [f for f in out if f is not None]
+
+
+# -- frame and zones --------------------------------------------------------------------
+
+def find_outside(ctx: Context, frame: BaseGeometry,
+                 focus: Iterable[int] | None = None) -> list[Finding]:
+    """The part of each polygon outside the ward boundary, judged by its width."""
+    rules = ctx.rules
+    if not rules.enabled("outside_ward"):
+        return []
+    fm = _focus_mask(len(ctx.geoms), focus)
+    shapely.prepare(frame)
+    inside = shapely.covered_by(ctx.geoms, frame)
+    out: list[Finding | None] = []
+    for i in np.flatnonzero(fm & ~inside).tolist():
+        part = shapely.difference(ctx.geoms[i], frame)
+        w = float(max_width(part))
+        if w <= 0:
+            continue
+        tol = ctx.tolerances[i]
+        band = tol.band(w)
+        fix = snap_to_neighbours(ctx.geoms[i], [frame], tol.snap_m) if band is Band.NOISE \
+            else None
+        out.append(rules.finding("outside_ward", ids=[ctx.id(i)], labels=ctx.lab(i),
+                                 geometry=part, tolerance=tol, band=band, fix=fix,
+                                 figures={"area_m2": float(part.area), "width_m": w}))
+    return [f for f in out if f is not None]
+
+
+def find_zone_crossings(ctx: Context, zones: Sequence[Zone],
+                        focus: Iterable[int] | None = None) -> list[Finding]:
+    """The part of each polygon inside each zone, with its area; slivers below snap_m are noise."""
+    rules = ctx.rules
+    if not rules.enabled("zone_crossing") or not zones:
+        return []
+    fm = _focus_mask(len(ctx.geoms), focus)
+    out: list[Finding | None] = []
+    for z in zones:
+        hits = ctx.strtree.query(z.geometry, predicate="intersects")
+        hits = hits[fm[hits]]
+        for i in sorted(hits.tolist()):
+            part = _polygonal(np.array([shapely.intersection(ctx.geoms[i], z.geometry)]))[0]
+            if part.is_empty:
+                continue
+            w = float(max_width(part))
+            tol = ctx.tolerances[i]
+            out.append(rules.finding("zone_crossing", ids=[ctx.id(i)], labels=ctx.lab(i),
+                                     geometry=part, tolerance=tol, band=tol.band(w),
+                                     figures={"area_m2": float(part.area), "width_m": w,
+                                              "zone": z.name or z.id, "zone_id": z.id,
+                                              "zone_kind": z.kind,
+                                              "share": float(part.area / ctx.geoms[i].area)}))
+    return [f for f in out if f is not None]
+
+
+# -- snapping ---------------------------------------------------------------------------
+
+def snap_to_neighbours(geom: BaseGeometry, neighbours: Sequence[BaseGeometry],
+                       tolerance: float) -> Fix:
+    """Move vertices onto the neighbours' boundaries where they are within ``tolerance``.
+
+    A vertex goes to the nearest neighbour vertex within tolerance, else to the nearest
+    point of a neighbour's edge; then neighbour vertices lying within tolerance of one of
+    our edges are inserted into it, so the two boundaries share their vertices.  No
+    vertex moves farther than ``tolerance``; every move is listed.
+    """
+    nb = [n for n in neighbours if n is not None and not n.is_empty]
+    if not nb or tolerance <= 0:
+        return Fix(geometry=geom, changed=False, description_en="nothing to snap to",
+                   description_vi="không có gì để bám")
+    lines = shapely.union_all([shapely.boundary(n) if n.geom_type in ("Polygon", "MultiPolygon")
+                               else n for n in nb])
+    nverts = np.unique(shapely.get_coordinates(lines), axis=0)
+    moved: list[MovedVertex] = []
+
+    def snap_ring(ring: NDArray[np.float64]) -> NDArray[np.float64]:
+        pts = ring[:-1].copy()
+        for k, p in enumerate(pts):
+            dv = np.hypot(*(nverts - p).T) if len(nverts) else np.array([np.inf])
+            best = int(np.argmin(dv))
+            target: NDArray[np.float64] | None = None
+            if dv[best] <= tolerance:
+                target = nverts[best]
+            else:
+                pt = shapely.Point(p)
+                if shapely.distance(pt, lines) <= tolerance:
+                    target = np.asarray(shapely.get_coordinates(
+                        shapely.shortest_line(pt, lines))[1])
+            if target is not None and not np.array_equal(target, p):
+                moved.append(MovedVertex(source=(float(p[0]), float(p[1])),
+                                         target=(float(target[0]), float(target[1]))))
+                pts[k] = target
+        out: list[NDArray[np.float64]] = []
+        for k in range(len(pts)):
+            a, b = pts[k], pts[(k + 1) % len(pts)]
+            out.append(a)
+            out.extend(_inserts(a, b, nverts, tolerance, moved))
+        res = np.asarray(out)
+        return np.vstack([res, res[:1]])
+
+    def snap_poly(p: Polygon) -> Polygon:
+        return Polygon(snap_ring(np.asarray(p.exterior.coords)[:, :2]),
+                       [snap_ring(np.asarray(r.coords)[:, :2]) for r in p.interiors])
+
+    parts = [snap_poly(p) for p in shapely.get_parts(geom)]
+    fixed: BaseGeometry = parts[0] if geom.geom_type == "Polygon" else shapely.multipolygons(parts)
+    fixed = shapely.remove_repeated_points(fixed, tolerance=0.0)
+    valid = bool(shapely.is_valid(fixed))
+    note_en = "" if valid else " (the result is invalid: review by hand)"
+    note_vi = "" if valid else " (kết quả không hợp lệ: cần xem lại)"
+    n_moved = sum(1 for m in moved if not m.inserted)
+    return Fix(geometry=fixed, moved=tuple(moved), changed=bool(moved),
+               description_en=f"snapped to neighbours within {tolerance} m: {len(moved)} vertex "
+                              f"move(s)/insertion(s), largest "
+                              f"{max((m.distance_m for m in moved), default=0):.3f} m{note_en}",
+               description_vi=f"bám ranh giới thửa bên cạnh trong {tolerance} m: {n_moved} "
+                              f"đỉnh dời, {len(moved) - n_moved} đỉnh chèn{note_vi}")
+
+
+def _inserts(a: NDArray[np.float64], b: NDArray[np.float64], verts: NDArray[np.float64],
+             tol: float, moved: list[MovedVertex]) -> list[NDArray[np.float64]]:
+    """Neighbour vertices within ``tol`` of segment a-b (strictly inside it), in order."""
+    ab = b - a
+    L2 = float(ab @ ab)
+    if L2 == 0 or len(verts) == 0:
+        return []
+    t = ((verts - a) @ ab) / L2
+    proj = a + np.outer(t, ab)
+    d = np.hypot(*(verts - proj).T)
+    eps = 1e-12
+    sel = (t > eps) & (t < 1 - eps) & (d <= tol)
+    sel &= ~(np.all(verts == a, axis=1) | np.all(verts == b, axis=1))
+    out = []
+    for k in np.flatnonzero(sel)[np.argsort(t[sel])]:
+        src = (float(proj[k][0]), float(proj[k][1]))
+        moved.append(MovedVertex(source=src, target=(float(verts[k][0]), float(verts[k][1])),
+                                 inserted=True))
+        out.append(verts[k])
+    return out
+
+
+# -- one candidate against its neighbours -----------------------------------------------
+
+def check_candidate(candidate: BaseGeometry | str | dict[str, Any], *, candidate_id: Any,
+                    neighbours: Sequence[BaseGeometry], neighbour_ids: Sequence[Any],
+                    rules: RuleSet, scale: int | None = None, agricultural: bool = False,
+                    neighbour_scales: Sequence[int | None] | None = None,
+                    label: str | None = None, neighbour_labels: Sequence[str] | None = None,
+                    frame: BaseGeometry | None = None, zones: Sequence[Zone] = ()) -> Report:
+    """Check one polygon (an application, a surveyed parcel) against registered neighbours.
+
+    The caller fetches the neighbours (e.g. from PostGIS, everything within a few metres
+    of the candidate) in the same metric CRS.  Validity and shape come first; the
+    neighbour, frame and zone checks run only on a valid polygon, since their answers on
+    an invalid one would be meaningless.  Pairs among the neighbours are not judged.
+    """
+    d = check_feature(candidate, fid=candidate_id, rules=rules, label=label)
+    findings: list[Finding] = list(d.findings)
+    geom = d.geometry
+    nb = list(neighbours)
+    ids = [candidate_id, *neighbour_ids]
+    labels = None
+    if label is not None or neighbour_labels is not None:
+        labels = [label or str(candidate_id),
+                  *(neighbour_labels or [str(i) for i in neighbour_ids])]
+    if geom is not None and d.valid:
+        ctx = Context.build([geom, *nb], ids, rules=rules,
+                            scales=[scale, *(neighbour_scales or [scale] * len(nb))],
+                            agricultural=[agricultural, *([False] * len(nb))], labels=labels)
+        findings += find_overlaps(ctx, [0]) + find_gaps(ctx, [0]) + find_mismatches(ctx, [0])
+        if frame is not None:
+            findings += find_outside(ctx, frame, [0])
+        findings += find_zone_crossings(ctx, zones, [0])
+    fp = fingerprint([geom, *nb], ids, extra={"role": "candidate"})
+    return Report.build(findings, rules=rules, fingerprint=fp, feature_count=1 + len(nb))
