@@ -237,15 +237,17 @@ def max_width(geom: BaseGeometry | NDArray[Any]) -> Any:
 
     For a strip this is the strip's width, for an overlap polygon the deepest
     encroachment.  The circle is found to 1 % of a first guess of the width (2A/P, exact
-    for a long strip), so thin polygons are measured as precisely as wide ones.
+    for a long strip), so thin polygons are measured as precisely as wide ones.  Below a
+    micrometre the guess itself is returned: such pieces are floating-point residue, and
+    refining a circle that small over a long sliver would take GEOS seconds.
     """
     g = np.asarray(geom, dtype=object)
     a, p = shapely.area(g), shapely.length(g)
     with np.errstate(divide="ignore", invalid="ignore"):
         guess = np.where(p > 0, 2 * a / p, 0.0)
     tol = np.maximum(guess / 100.0, 1e-7)
-    ok = (a > 0) & ~shapely.is_empty(g)
-    out = np.zeros(g.shape)
+    ok = (guess > 1e-6) & ~shapely.is_empty(g)
+    out = np.where(ok, 0.0, guess)
     if ok.any():
         lines = shapely.maximum_inscribed_circle(g[ok], tolerance=tol[ok])
         out[ok] = 2.0 * shapely.length(lines)

@@ -1,0 +1,128 @@
+"""Benchmark the whole-set audit (gis.audit) against a naive geopandas self-overlay.
+
+    .venv/bin/python bench/audit.py                 # 100,000 synthetic parcels
+    .venv/bin/python bench/audit.py --size tiny     # CI smoke, a few seconds
+    .venv/bin/python bench/audit.py --gpkg ward.gpkg [--layer parcels]
+
+The synthetic set is a grid of 20 m quads with randomly shifted shared corners (a clean
+coverage, like a digitised cadastral sheet) in EPSG:9214 near Kim Long, with planted
+defects: corners pushed into a neighbour (overlaps), pulled back (gaps) and duplicated
+parcels.  It is deterministic from ``--seed``.  The naive baseline is
+``geopandas.overlay(set, set)`` (every pairwise intersection), run on a subset when the
+set is large and scaled linearly to the full size; the output says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gis.audit import audit, audit_frame
+from gis.crs import WARD
+from gis.rules import load_ruleset
+
+SIZES = {"tiny": 2_000, "small": 20_000, "full": 100_000}
+
+
+def synthetic(n: int, seed: int = 7, defects: int = 50) -> tuple[np.ndarray, dict[str, int]]:
+    """About ``n`` perturbed grid quads plus planted defects; returns geometries and counts."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n)))
+    cell = 20.0
+    gx, gy = np.meshgrid(np.arange(side + 1) * cell, np.arange(side + 1) * cell)
+    x = 555_000.0 + gx + rng.uniform(-3, 3, gx.shape)
+    y = 1_817_000.0 + gy + rng.uniform(-3, 3, gy.shape)
+    r, c = np.divmod(np.arange(side * side), side)
+    corners = [(r, c), (r, c + 1), (r + 1, c + 1), (r + 1, c)]  # counter-clockwise
+    ring = np.stack([np.stack([x[a, b], y[a, b]], axis=-1) for a, b in corners + corners[:1]],
+                    axis=1)
+    ring = ring[:n]
+    picks = rng.choice(n, size=3 * defects, replace=False)
+    over, gap, dup = np.split(picks, 3)
+    centre = ring[:, :4].mean(axis=1)
+    for idx, factor in ((over, 0.5), (gap, -0.3)):
+        k = rng.integers(0, 4, len(idx))
+        v = ring[idx, k] - centre[idx]
+        ring[idx, k] += v / np.hypot(*v.T)[:, None] * factor
+        ring[idx, 4] = ring[idx, 0]
+    geoms = shapely.polygons(ring)
+    geoms = np.concatenate([geoms, geoms[dup]])
+    return geoms, {"overlap": len(over), "gap": len(gap), "duplicate": len(dup)}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def naive(gdf: gpd.GeoDataFrame, limit: int) -> tuple[float, int, int]:
+    """Self-overlay of the first ``limit`` features; returns (seconds, features used, pairs)."""
+    sub = gdf.iloc[:limit].copy()
+    sub["fid"] = np.arange(len(sub))
+    t = time.perf_counter()
+    out = gpd.overlay(sub, sub, how="intersection", keep_geom_type=True)
+    dt = time.perf_counter() - t
+    pairs = int((out["fid_1"] < out["fid_2"]).sum())
+    return dt, len(sub), pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--size", choices=sorted(SIZES), default="full")
+    ap.add_argument("--n", type=int, help="number of synthetic parcels (overrides --size)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--gpkg", type=Path, help="also audit this GeoPackage (metric CRS)")
+    ap.add_argument("--layer")
+    ap.add_argument("--naive-limit", type=int, default=5_000,
+                    help="features the naive self-overlay runs on (scaled linearly)")
+    args = ap.parse_args(argv)
+    rules = load_ruleset()
+
+    n = args.n or SIZES[args.size]
+    geoms, planted = synthetic(n, args.seed)
+    ids = list(range(len(geoms)))
+    print(f"synthetic set: {len(geoms):,} parcels, planted {planted}")
+    base_rss = rss_mb()
+    t = time.perf_counter()
+    report = audit(geoms, ids, rules=rules, scales=1000)
+    wall = time.perf_counter() - t
+    peak = rss_mb()
+    counts = report.counts()
+    print(f"audit: {wall:.2f} s wall, peak RSS {peak:.0f} MB (+{peak - base_rss:.0f} MB during "
+          f"the audit), {len(report.findings)} findings {counts}")
+    print(f"  per 100,000 parcels: {wall / len(geoms) * 100_000:.2f} s (target < 5 s)")
+
+    gdf = gpd.GeoDataFrame({"geometry": geoms}, crs=WARD)
+    limit = min(args.naive_limit, len(gdf))
+    nt, used, pairs = naive(gdf, limit)
+    scaled = nt * len(gdf) / used
+    t = time.perf_counter()
+    audit(geoms[:used], ids[:used], rules=rules, scales=1000)
+    same = time.perf_counter() - t
+    note = "" if used == len(gdf) else f" (run on the first {used:,}, scaled linearly)"
+    print(f"naive geopandas.overlay(self): {nt:.2f} s on {used:,} parcels, {pairs} overlapping "
+          f"pairs incl. touching{note}; estimated {scaled:.1f} s for all")
+    print(f"  ratio naive/audit: same {used:,} parcels {nt / same:.1f}x; "
+          f"full set (estimated) {scaled / wall:.1f}x")
+
+    if args.gpkg:
+        kw: dict[str, Any] = {"layer": args.layer} if args.layer else {}
+        real = gpd.read_file(args.gpkg, **kw)
+        t = time.perf_counter()
+        rep = audit_frame(real, rules=rules)
+        print(f"{args.gpkg}: {len(real):,} parcels audited in {time.perf_counter() - t:.2f} s, "
+              f"peak RSS {rss_mb():.0f} MB, {rep.counts()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
