@@ -112,8 +112,8 @@ def prepare_geometry(geometry: BaseGeometry, srid: int) -> Polygon:
     coords = shapely.get_coordinates(geometry)
     if not coords.size or not np.isfinite(coords).all() or not (np.abs(coords) < 1e9).all():
         raise InvalidGeometry("the geometry has NaN, infinite or absurd coordinates")
-    if len(geometry.exterior.coords) < 4:
-        raise InvalidGeometry("a polygon ring needs at least 4 points (3 distinct, closed)")
+    if len(set(geometry.exterior.coords)) < 3:
+        raise InvalidGeometry("a polygon ring needs at least 4 points (3 distinct corners, closed)")
     if geometry.has_z:
         geometry = shapely.force_2d(geometry)
     if not geometry.is_valid:
