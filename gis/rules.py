@@ -414,6 +414,8 @@ class RuleSet:
         ctx.update(features=_join_en(names, named), first=_join_en(names[:1], named),
                    second=_join_en(names[1:2], named))
         en = _render(rule.message_en, ctx)
+        if geometry is not None:  # same input, same vertex order, whatever GEOS returned
+            geometry = shapely.orient_polygons(shapely.normalize(geometry), exterior_cw=False)
         return Finding(code=code, version=rule.version, severity=sev, feature_ids=str_ids,
                        figures=MappingProxyType(clean), geometry=geometry, message_vi=vi,
                        message_en=en, tolerance=MappingProxyType(tol), band=band,

@@ -87,6 +87,10 @@ class Context:
     def id(self, i: int) -> Any:
         return self.ids[i]
 
+    def by_id(self, idx: Iterable[int]) -> list[int]:
+        """Indices in id order, so a report does not depend on the input order."""
+        return sorted(idx, key=lambda i: (str(self.ids[i]), i))
+
     @property
     def strtree(self) -> shapely.STRtree:
         assert self.tree is not None
@@ -124,6 +128,7 @@ def overlap_pairs(ctx: Context, focus: Iterable[int] | None = None) -> NDArray[n
 def find_overlaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]:
     """Overlap, containment and duplicate findings for pairs touching ``focus``."""
     rules = ctx.rules
+    fm = _focus_mask(len(ctx.geoms), focus)
     pairs = overlap_pairs(ctx, focus)
     out: list[Finding | None] = []
     if len(pairs) == 0:
@@ -140,7 +145,8 @@ def find_overlaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Find
     if plain.any():
         widths[plain] = max_width(inter[plain])
     floor = rules.param("overlap", "min_width_m")
-    for k, (i, j) in enumerate(pairs.tolist()):
+    for k, pair in enumerate(pairs.tolist()):
+        i, j = ctx.by_id(pair)
         tol = ctx.pair_tolerance(i, j)
         if equal[k]:
             out.append(rules.finding("duplicate", ids=[ctx.id(i), ctx.id(j)], labels=ctx.lab(i, j),
@@ -156,8 +162,9 @@ def find_overlaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Find
         elif widths[k] > floor:
             band = tol.band(float(widths[k]))
             fix = None
-            if band is Band.NOISE:
-                fix = snap_to_neighbours(ga[k], [gb[k]], tol.snap_m)
+            if band is Band.NOISE:  # the focused one (a candidate) is the one that moves
+                mover, other = (i, j) if fm[i] or not fm[j] else (j, i)
+                fix = snap_to_neighbours(ctx.geoms[mover], [ctx.geoms[other]], tol.snap_m)
             out.append(rules.finding("overlap", ids=[ctx.id(i), ctx.id(j)], labels=ctx.lab(i, j),
                                      geometry=inter[k], tolerance=tol, band=band, fix=fix,
                                      figures={"area_m2": float(inter[k].area),
@@ -224,14 +231,16 @@ def find_gaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]
             if key in seen:
                 continue
             seen.add(key)
-            t = [int(x) for x in touching]
+            t = ctx.by_id(int(x) for x in touching)
             tol = ctx.tolerances[t[0]]
             for x in t[1:]:
                 tol = tol.coarser(ctx.tolerances[x])
             band = tol.band(w)
             fix = None
             if band is Band.NOISE:
-                fix = snap_to_neighbours(ctx.geoms[t[0]], list(ctx.geoms[t[1:]]), tol.snap_m)
+                mover = next(x for x in t if fm[x])
+                fix = snap_to_neighbours(ctx.geoms[mover], [ctx.geoms[x] for x in t if x != mover],
+                                         tol.snap_m)
             out.append(rules.finding("gap", ids=[ctx.id(x) for x in t], labels=ctx.lab(*t),
                                      geometry=piece, tolerance=tol, band=band, fix=fix,
                                      figures={"area_m2": float(piece.area), "width_m": w}))
