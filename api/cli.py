@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import getpass
 import sys
-from pathlib import Path
-from typing import Annotated, NoReturn
+from collections.abc import Callable
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from db.audit import Actor
 from db.cluster import Cluster, ClusterError
 from db.settings import Settings
 
+T = TypeVar("T")
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Kim Long land records / Sổ địa chính phường Kim Long")
 db_app = typer.Typer(no_args_is_help=True, help="The database (embedded PostGIS or DATABASE_URL)")
@@ -35,7 +39,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
     from db.engine import make_engine
 
     try:
@@ -132,13 +136,163 @@ def _describe(settings: Settings) -> str:
     if settings.db.url:
         from sqlalchemy.engine import make_url
 
-        return f"external server (DATABASE_URL) {make_url(settings.db.url).render_as_string()}: {up}"
+        shown = make_url(settings.db.url).render_as_string(hide_password=True)
+        return f"external server (DATABASE_URL) {shown}: {up}"
     info = Cluster(settings.db.state_dir).info()
     if info is None:
         return f"embedded cluster not created yet (state folder {settings.db.state_dir}): down"
     user = f", server runs as {info.run_as}" if info.run_as else ""
     return (f"embedded cluster in {info.data_dir} (socket {info.socket_dir}, "
             f"127.0.0.1:{info.port}{user}), database {settings.db.database}: {up}")
+
+
+# -------------------------------------------------------------------------- users
+
+CLI_ACTOR_NAME = "cli"
+
+
+def _cli_actor(settings: Settings) -> Actor:
+    return Actor(username=f"{CLI_ACTOR_NAME}:{getpass.getuser()}", role="admin",
+                 ward_code=settings.data.ward_code)
+
+
+def _run_domain(fn: Callable[[Session, Settings], T]) -> T:
+    """Run ``fn(session, settings)`` in one transaction; domain errors exit 2, nothing written."""
+    from db.engine import transaction
+    from db.errors import DomainError
+
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        with transaction(engine) as session:
+            return fn(session, settings)
+    except DomainError as exc:
+        fail(exc.detail, 2)
+    finally:
+        engine.dispose()
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option("--role", help="surveyor | land_officer | official | admin")],
+    full_name: Annotated[str | None, typer.Option("--name")] = None,
+) -> None:
+    """Add a user; the password is read from standard input, or prompted for."""
+    from api import users
+
+    password = read_password()
+    u = _run_domain(lambda s, st: users.add_user(s, actor=_cli_actor(st), username=username,
+                                                 role=role, password=password,
+                                                 full_name=full_name))
+    typer.echo(f"added {u.username} ({u.role})")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users, roles and whether they are disabled."""
+    from api import users
+
+    for u, disabled in _run_domain(lambda s, st: users.list_users(s)):
+        typer.echo(f"{u.username:24} {u.role:14} {'disabled' if disabled else 'active'}")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user; their tokens stop working at once."""
+    from api import users
+
+    _run_domain(lambda s, st: users.set_disabled(s, actor=_cli_actor(st), username=username,
+                                                 disabled=True))
+    typer.echo(f"disabled {username}")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user."""
+    from api import users
+
+    _run_domain(lambda s, st: users.set_disabled(s, actor=_cli_actor(st), username=username,
+                                                 disabled=False))
+    typer.echo(f"enabled {username}")
+
+
+@users_app.command("set-role")
+def users_set_role(username: str, role: str) -> None:
+    """Change a user's role (their earlier tokens stop working)."""
+    from api import users
+
+    u = _run_domain(lambda s, st: users.set_role(s, actor=_cli_actor(st), username=username,
+                                                 role=role))
+    typer.echo(f"{u.username} is now {u.role}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str) -> None:
+    """Set a new password (from standard input, or prompted)."""
+    from api import users
+
+    password = read_password("New password: ")
+    _run_domain(lambda s, st: users.reset_password(s, actor=_cli_actor(st), username=username,
+                                                   password=password))
+    typer.echo(f"password of {username} reset")
+
+
+# ------------------------------------------------------------------------ parcels
+
+
+@parcels_app.command("show")
+def parcels_show(
+    ref: Annotated[str, typer.Argument(help="SHEET/NUMBER, e.g. 12/345")],
+    former_unit: Annotated[str | None, typer.Option("--unit", help="kim_long, huong_long…")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="GeoJSON Feature(s) in WGS 84")] = False,
+) -> None:
+    """Show the parcel(s) with this sheet and number (one per former unit)."""
+    import json
+
+    from parcels import queries
+    from parcels.schemas import feature
+
+    try:
+        sheet, number = (int(x) for x in ref.split("/"))
+    except ValueError:
+        fail(f"{ref!r} is not SHEET/NUMBER (e.g. 12/345)")
+    found = _run_domain(lambda s, st: queries.find_by_number(
+        s, ward_code=st.data.ward_code, sheet_no=sheet, parcel_no=number,
+        former_unit=former_unit))
+    if not found:
+        fail(f"no registered parcel sheet {sheet} number {number}"
+             + (f" in {former_unit}" if former_unit else ""))
+    for rec in found:
+        if as_json:
+            typer.echo(json.dumps(feature(rec).model_dump(), ensure_ascii=False))
+            continue
+        typer.echo(f"parcel {rec.parcel_id}: {rec.label} (version {rec.version})")
+        typer.echo(f"  land use {rec.land_use}, measured {rec.measured_area:.1f} m² "
+                   f"(EPSG:9214), legal {rec.legal_area or '-'} m²")
+        typer.echo(f"  address {rec.address or '-'}; geohash {rec.geohash}")
+        for h in rec.holders:
+            typer.echo(f"  holder {h.full_name}: {h.right}, certificate {h.certificate_no or '-'}"
+                       f" issued {h.issued_on or '-'}")
+
+
+# ------------------------------------------------------------------------- serve
+
+
+@app.command("serve")
+def serve(
+    port: Annotated[int | None, typer.Option(help="TCP port (default 8000)")] = None,
+    host: Annotated[str | None, typer.Option(help="address (default 127.0.0.1)")] = None,
+) -> None:
+    """Serve the HTTP API and pages (database must be up)."""
+    import uvicorn
+
+    settings = _settings()
+    from api.app import create_app
+
+    app_ = create_app(settings)
+    uvicorn.run(app_, host=host or settings.server.host, port=port or settings.server.port,
+                proxy_headers=False, server_header=False, log_level="info")
 
 
 # ------------------------------------------------------------------------- main

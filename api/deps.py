@@ -23,7 +23,8 @@ UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_session(request: Request) -> Iterator[Session]:

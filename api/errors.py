@@ -91,7 +91,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path,
                   getattr(request.state, "request_id", None))
     return problem(request, status=500, code="internal_error", title="Internal Server Error",
-                   detail="An unexpected error occurred; quote the request id to the administrator.")
+                   detail="An unexpected error occurred; quote the request id to the "
+                   "administrator.")
 
 
 def install(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +46,7 @@ def make_engine(settings: DatabaseSettings, *, url: str | None = None) -> Engine
     return engine
 
 
-def _prepare_threshold(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _prepare_threshold(dbapi_conn: Any, _record: Any) -> None:
     # Server-side prepared statements after the first use: the hot read paths
     # (parcel by id, bbox) run the same SQL thousands of times.
     dbapi_conn.prepare_threshold = 1

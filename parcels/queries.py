@@ -98,7 +98,7 @@ class Lineage:
 
 def _record(row: Any, holders: list[Holder] | None = None) -> ParcelRecord:
     m = row._mapping
-    values = {k: m[k] for k in m.keys() if k != "wkb"}
+    values = {k: m[k] for k in m if k != "wkb"}
     return ParcelRecord(geometry=shapely.from_wkb(bytes(m["wkb"])), holders=holders or [],
                         **values)
 

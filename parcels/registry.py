@@ -170,14 +170,15 @@ def lock_ward(session: Session, ward_code: str) -> None:
     A ward sees a few hundred writes a day; one lock per ward makes every
     spatial check and the write depending on it atomic without retry logic.
     """
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"registry:{ward_code}"})
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                    {"k": f"registry:{ward_code}"})
 
 
 def _now(session: Session) -> datetime:
     return session.execute(select(func.clock_timestamp())).scalar_one()
 
 
-def _source(session: Session, actor: Actor, source: Source | None) -> int | None:
+def record_source(session: Session, actor: Actor, source: Source | None) -> int | None:
     if source is None:
         return None
     doc = SourceDocument(
@@ -237,7 +238,7 @@ def register_parcel(session: Session, *, actor: Actor, spec: ParcelSpec, reason:
     lock_ward(session, ward)
     _require_in_ward(session, ward, geom)
     _require_number_free(session, ward, spec.former_unit, spec.sheet_no, spec.parcel_no)
-    source_id = _source(session, actor, source)
+    source_id = record_source(session, actor, source)
     version = _new_parcel(session, actor=actor, spec=spec, geom=geom, reason=reason,
                           source_id=source_id, now=_now(session), change_kind="register")
     audit.record(session, actor=actor, action="register", entity="parcel",
@@ -324,7 +325,7 @@ def amend_parcel(session: Session, *, actor: Actor, parcel_id: int, amendment: A
     if all(v is None for v in (geom, amendment.land_use, amendment.legal_area, amendment.address,
                                *number_changes)):
         raise InvalidInput("the amendment changes nothing")
-    source_id = _source(session, actor, source)
+    source_id = record_source(session, actor, source)
     now = _now(session)
     _close(session, old, now)
     new = _successor(
@@ -356,7 +357,7 @@ def retire_parcel(session: Session, *, actor: Actor, parcel_id: int, reason: str
     old = current_version(session, parcel_id)
     if old.status != "registered":
         raise ParcelRetired(f"parcel {parcel_id} is already retired")
-    source_id = _source(session, actor, source)
+    source_id = record_source(session, actor, source)
     now = _now(session)
     new = _retire(session, old, actor=actor, now=now, reason=reason, source_id=source_id,
                   change_kind="retire")
@@ -394,7 +395,7 @@ def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
     for c in children:
         _require_number_free(session, actor.ward_code, c.former_unit, c.sheet_no, c.parcel_no,
                              except_parcels=[parcel_id])
-    source_id = _source(session, actor, source)
+    source_id = record_source(session, actor, source)
     now = _now(session)
     _retire(session, parent, actor=actor, now=now, reason=reason, source_id=source_id,
             change_kind="split")
@@ -473,7 +474,7 @@ def merge_parcels(session: Session, *, actor: Actor, parcel_ids: Sequence[int],
         raise MergeMismatch("the merged parcel's area differs from the sum of its parts")
     _require_number_free(session, actor.ward_code, spec.former_unit, spec.sheet_no,
                          spec.parcel_no, except_parcels=ids)
-    source_id = _source(session, actor, source)
+    source_id = record_source(session, actor, source)
     now = _now(session)
     for p in parents:
         _retire(session, p, actor=actor, now=now, reason=reason, source_id=source_id,

@@ -117,7 +117,7 @@ class FeatureCollection(BaseModel):
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: list[Feature]
     links: list[dict[str, str]] = []
-    numberReturned: int = 0  # noqa: N815 (OGC API field name)
+    numberReturned: int = 0
     note: str | None = None
 
 

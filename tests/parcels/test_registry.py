@@ -80,10 +80,11 @@ def test_versions_and_audit_are_immutable(session, actor) -> None:
         "UPDATE parcel_version SET land_use = 'CLN' WHERE parcel_id = :p",
         "DELETE FROM parcel_version WHERE parcel_id = :p",
         "DELETE FROM audit_event WHERE entity_ids @> to_jsonb(CAST(:p AS bigint))",
-        "UPDATE audit_event SET actor = 'someone else' WHERE entity_ids @> to_jsonb(CAST(:p AS bigint))",
+        "UPDATE audit_event SET actor = 'someone else' "
+        "WHERE entity_ids @> to_jsonb(CAST(:p AS bigint))",
     ):
         nested = session.begin_nested()
-        with pytest.raises(DBAPIError, match="never changed|immutable"):
+        with pytest.raises(DBAPIError, match=r"never changed|immutable"):
             session.execute(text(sql), {"p": v.parcel_id})
         nested.rollback()
 

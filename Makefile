@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh Debian machine with Python 3.11 (as root
+# they also install PostgreSQL + PostGIS with apt-get):
+#   make demo   - the service on the synthetic demo ward at http://127.0.0.1:8000
+#   make test   - lint, type-check, the test suite on a real PostGIS, benchmark smoke
+# Both are safe to run twice; the second run skips what is already done.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+
+.PHONY: demo test install db lint typecheck pytest bench-smoke serve clean-db
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+db: install
+	$(BIN)/cadastre db up
+
+demo: db
+	$(BIN)/cadastre demo
+
+serve: db
+	$(BIN)/cadastre serve
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy db gis parcels certificates projects maps api data
+
+pytest: db
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench-smoke: db
+	$(BIN)/python bench/run_all.py --size tiny
+
+test: lint typecheck pytest bench-smoke
+
+clean-db:
+	-$(BIN)/cadastre db down

@@ -1,0 +1,83 @@
+"""Sign-in: tokens, wrong passwords, throttling, expiry, disabled accounts."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from api import users
+from tests.conftest import PASSWORD, SYSTEM
+
+
+def _sign_in(client, username: str, password: str = PASSWORD):
+    return client.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+
+def test_sign_in_gives_a_working_bearer_token(client) -> None:
+    r = _sign_in(client, "land_officer")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "bearer" and body["role"] == "land_officer"
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["username"] == "land_officer"
+
+
+def test_wrong_password_is_401_problem(client) -> None:
+    r = _sign_in(client, "official", "not-the-password")
+    assert r.status_code == 401
+    assert r.json()["type"] == "/problems/unauthorized"
+    assert _sign_in(client, "nobody-here", "whatever-password").status_code == 401
+
+
+def test_failed_sign_ins_are_throttled(client) -> None:
+    """After five wrong passwords even the right one waits: 429 with Retry-After."""
+    for _ in range(5):
+        assert _sign_in(client, "surveyor2", "wrong-password-x").status_code == 401
+    r = _sign_in(client, "surveyor2")
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert r.json()["type"] == "/problems/too_many_requests"
+
+
+def test_throttle_is_per_address_too(client) -> None:
+    """Guessing across many usernames from one address is throttled as well."""
+    for i in range(5):
+        _sign_in(client, f"guess{i}", "wrong-password-x")
+    assert _sign_in(client, "admin").status_code == 429
+
+
+def test_expired_or_forged_tokens_are_refused(client, settings, users) -> None:
+    user, epoch = users["official"]
+    now = int(time.time())
+    expired = jwt.encode({"sub": str(user.id), "ep": epoch, "iat": now - 3600, "exp": now - 60,
+                          "iss": settings.auth.issuer}, settings.auth.secret, algorithm="HS256")
+    forged = jwt.encode({"sub": str(user.id), "ep": epoch, "iat": now, "exp": now + 600,
+                         "iss": settings.auth.issuer}, "another-secret-" * 4, algorithm="HS256")
+    for token in (expired, forged, "not.a.token"):
+        r = client.get("/api/v1/parcels", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401, token
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_disabled_user_is_rejected_at_once(client, auth, session) -> None:
+    """A token issued before the account was disabled stops working immediately."""
+    assert client.get("/api/v1/auth/me", headers=auth("surveyor")).status_code == 200
+    users.set_disabled(session, actor=SYSTEM, username="surveyor", disabled=True)
+    session.commit()
+    r = client.get("/api/v1/auth/me", headers=auth("surveyor"))
+    assert r.status_code == 401 and "disabled" in r.json()["detail"]
+    assert _sign_in(client, "surveyor").status_code == 401
+
+
+def test_role_change_revokes_old_tokens(client, auth, session) -> None:
+    users.set_role(session, actor=SYSTEM, username="official", role="surveyor")
+    session.commit()
+    assert client.get("/api/v1/auth/me", headers=auth("official")).status_code == 401
+
+
+def test_passwords_are_stored_as_argon2id(session) -> None:
+    from sqlalchemy import text
+
+    h = session.execute(text("SELECT password_hash FROM app_user WHERE username = 'admin'")
+                        ).scalar_one()
+    assert h.startswith("$argon2id$") and PASSWORD not in h

@@ -1,0 +1,65 @@
+"""The `cadastre` command line calls the same domain functions; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from api.cli import app
+from db.audit import Actor
+from parcels import registry
+from tests.conftest import WARD
+from tests.factories import rect, spec
+
+
+@pytest.fixture()
+def run(settings, engine, monkeypatch):
+    """Invoke the CLI against the test database (committed writes: unique names per test)."""
+    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
+    runner = CliRunner()
+    return lambda *args, stdin=None: runner.invoke(app, list(args), input=stdin)
+
+
+def test_db_status_names_the_cluster(run) -> None:
+    r = run("db", "status")
+    assert r.exit_code == 0, r.output
+    assert ": up" in r.output
+
+
+def test_users_add_reads_password_from_stdin(run) -> None:
+    r = run("users", "add", "cli-clerk", "--role", "official", stdin="a-long-password-1\n")
+    assert r.exit_code == 0, r.output
+    assert "cli-clerk" in run("users", "list").output
+    again = run("users", "add", "cli-clerk", "--role", "official", stdin="a-long-password-1\n")
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("users", "add", "cli-x", "--role", "mayor"), "unknown role"),
+    (("users", "add", "cli-y", "--role", "official"), "at least 10"),
+    (("users", "disable", "nobody-at-all"), "no user"),
+])
+def test_bad_user_commands_exit_2(run, args, message) -> None:
+    r = run(*args, stdin="short\n")
+    assert r.exit_code == 2 and message in r.output
+
+
+def test_parcels_show_finds_by_sheet_and_number(run, engine) -> None:
+    with Session(engine) as s, s.begin():
+        registry.register_parcel(
+            s, actor=Actor(username="cli-test", ward_code=WARD),
+            spec=spec(901, 17, rect(900, 900, 8, 25), legal_area=200.0), reason="cli test")
+    r = run("parcels", "show", "901/17")
+    assert r.exit_code == 0, r.output
+    assert "tờ 901 thửa 17" in r.output and "measured 200.0 m²" in r.output
+    feat = json.loads(run("parcels", "show", "901/17", "--json").output)
+    assert feat["properties"]["measured_area_m2"] == 200.0
+
+
+@pytest.mark.parametrize("ref", ["901-17", "abc", "999/999"])
+def test_parcels_show_bad_or_unknown_exits_2(run, ref) -> None:
+    r = run("parcels", "show", ref)
+    assert r.exit_code == 2
