@@ -90,11 +90,8 @@ def file_crs(info: dict[str, Any], warnings: list[ReadWarning]) -> int | None:
 
 
 def _frame_to_raw(frame: gpd.GeoDataFrame, *, fmt: str, layer: str | None,
-                  layers: list[str | None], crs: int | None, info: dict[str, Any],
+                  layers: list[str | None], crs: int | None,
                   warnings: list[ReadWarning], drawing: bool = False) -> RawFeatures:
-    gtype = str(info.get("geometry_type") or "")
-    if " M" in gtype or "Measured" in gtype or gtype.endswith("M"):
-        warnings.append(ReadWarning("flattened_m", "Measure (M) values were dropped."))
     attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     return RawFeatures(
         format=fmt, layer=layer, geometries=list(frame.geometry.values),
@@ -134,7 +131,7 @@ def read_gpkg(path: Path, root: Path, *, layer: str | None, limits: Limits) -> R
     warnings: list[ReadWarning] = []
     crs = file_crs(info, warnings)
     return _frame_to_raw(frame, fmt="gpkg", layer=chosen, layers=[chosen] * len(frame),
-                         crs=crs, info=info, warnings=warnings)
+                         crs=crs, warnings=warnings)
 
 
 def _sidecar(shp: Path, ext: str) -> Path | None:
@@ -165,7 +162,7 @@ def read_shapefile(files: list[Path], root: Path, *, layer: str | None,
     warnings: list[ReadWarning] = []
     crs = file_crs(info, warnings)
     return _frame_to_raw(frame, fmt="shapefile", layer=chosen, layers=[chosen] * len(frame),
-                         crs=crs, info=info, warnings=warnings)
+                         crs=crs, warnings=warnings)
 
 
 def read_dxf(path: Path, root: Path, *, layer: str | None, limits: Limits) -> RawFeatures:
@@ -180,11 +177,11 @@ def read_dxf(path: Path, root: Path, *, layer: str | None, limits: Limits) -> Ra
     names = [n for n, _ in list_layers(path, root, driver="DXF", label=label)]
     if "entities" not in names:
         raise NotPolygonError("The DXF drawing has no entities.", layers=names)
-    info, frame = _read_layer(path, root, "entities", label=label, limits=limits,
-                              **DXF_OPEN_OPTIONS)
+    _, frame = _read_layer(path, root, "entities", label=label, limits=limits,
+                           **DXF_OPEN_OPTIONS)
     warnings: list[ReadWarning] = []
     if "PaperSpace" in frame.columns:
-        paper = frame["PaperSpace"].fillna(False).astype(bool)
+        paper = frame["PaperSpace"].eq(1)
         if paper.any():
             warnings.append(ReadWarning(
                 "skipped_paper_space",
@@ -218,5 +215,5 @@ def read_dxf(path: Path, root: Path, *, layer: str | None, limits: Limits) -> Ra
         keep = slice(None)
     frame = frame[keep]
     cad = cad[keep]
-    return _frame_to_raw(frame, fmt="dxf", layer=layer, layers=list(cad), crs=None, info=info,
+    return _frame_to_raw(frame, fmt="dxf", layer=layer, layers=list(cad), crs=None,
                          warnings=warnings, drawing=True)

@@ -335,15 +335,25 @@ def _check_vertices(geoms: np.ndarray, limits: Limits) -> None:
 
 
 def _flatten(geoms: np.ndarray, index: np.ndarray, warnings: list[ReadWarning]) -> np.ndarray:
+    """Drop Z and M: parcels are 2D, and heights of zero are not worth a warning."""
     has_z = shapely.has_z(geoms)
-    if not has_z.any():
+    has_m = shapely.has_m(geoms)
+    if not (has_z.any() or has_m.any()):
         return geoms
-    z = shapely.get_coordinates(geoms[has_z], include_z=True)[:, 2]
-    if (np.isfinite(z) & (z != 0)).any():
+    if has_z.any():
+        z = shapely.get_coordinates(geoms[has_z], include_z=True)[:, 2]
+        if (np.isfinite(z) & (z != 0)).any():
+            warnings.append(ReadWarning(
+                "flattened_z",
+                f"{int(has_z.sum())} features had heights (Z); they were dropped: parcels "
+                "are 2D.",
+                tuple(int(i) for i in index[has_z][:100]),
+            ))
+    if has_m.any():
         warnings.append(ReadWarning(
-            "flattened_z",
-            f"{int(has_z.sum())} features had heights (Z); they were dropped: parcels are 2D.",
-            tuple(int(i) for i in index[has_z][:100]),
+            "flattened_m",
+            f"{int(has_m.sum())} features had measures (M); they were dropped.",
+            tuple(int(i) for i in index[has_m][:100]),
         ))
     return shapely.force_2d(geoms)
 
