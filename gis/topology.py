@@ -195,8 +195,8 @@ def gap_polygons(geoms: Geoms, width: float) -> list[BaseGeometry]:
     """
     union = shapely.union_all(geoms)
     r = width / 2.0
-    closed = shapely.buffer(shapely.buffer(union, r, join_style="mitre", mitre_limit=10.0),
-                            -r, join_style="mitre", mitre_limit=10.0)
+    closed = shapely.buffer(shapely.buffer(union, r, join_style="mitre", mitre_limit=1000.0),
+                            -r, join_style="mitre", mitre_limit=1000.0)
     diff = shapely.difference(closed, union)
     return [p for p in shapely.get_parts(diff) if p.geom_type == "Polygon" and p.area > 0]
 
