@@ -70,4 +70,6 @@ def test_areas_plus_gaps_minus_overlaps_equal_the_union(cuts: list[float],
     overlaps = sum(float(f.figures["area_m2"]) for f in r.by_code("overlap"))
     total = sum(p.area for p in lots) + sum(g.area for g in gaps) - overlaps  # type: ignore[union-attr]
     union = shapely.union_all([*lots, *gaps]).area
-    assert math.isclose(total, union, rel_tol=0, abs_tol=1e-6)
+    # pieces narrower than the 1 µm floor (min_width_m) are arithmetic, not reported: at
+    # most 1e-6 m x 10 m on each of the three shared edges
+    assert math.isclose(total, union, rel_tol=0, abs_tol=3 * 10 * 1e-6 + 1e-9)
