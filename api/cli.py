@@ -265,7 +265,7 @@ def parcels_show(
              + (f" in {former_unit}" if former_unit else ""))
     for rec in found:
         if as_json:
-            typer.echo(json.dumps(feature(rec).model_dump(), ensure_ascii=False))
+            typer.echo(json.dumps(feature(rec), ensure_ascii=False))
             continue
         typer.echo(f"parcel {rec.parcel_id}: {rec.label} (version {rec.version})")
         typer.echo(f"  land use {rec.land_use}, measured {rec.measured_area:.1f} m² "

@@ -152,6 +152,14 @@ def properties(rec: ParcelRecord) -> dict[str, Any]:
     }
 
 
-def feature(rec: ParcelRecord) -> Feature:
-    return Feature(id=rec.parcel_id, geometry=geometry_to_geojson(rec.geometry, gcrs.WARD),
-                   properties=properties(rec))
+def feature(rec: ParcelRecord) -> dict[str, Any]:
+    """A GeoJSON Feature (EPSG:4326) as a plain dict, ready to serialise."""
+    return {"type": "Feature", "id": rec.parcel_id,
+            "geometry": geometry_to_geojson(rec.geometry, gcrs.WARD),
+            "properties": properties(rec)}
+
+
+def feature_collection(features: list[dict[str, Any]], *,
+                       links: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features, "links": links or [],
+            "numberReturned": len(features)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 
 from api.deps import DbSession, Officer, Reader, actor
+from api.responses import GeoJSONResponse
 from parcels import queries, registry
 from parcels.schemas import (
     AmendIn,
@@ -18,6 +19,7 @@ from parcels.schemas import (
     RetireIn,
     SplitIn,
     feature,
+    feature_collection,
 )
 
 router = APIRouter(prefix="/api/v1/parcels", tags=["parcels"])
@@ -35,7 +37,7 @@ def list_parcels(
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> FeatureCollection:
+) -> GeoJSONResponse:
     """Parcels in force, filtered; GeoJSON in EPSG:4326, areas in m² from EPSG:9214."""
     page = queries.list_parcels(
         session, ward_code=user.ward_code, bbox=queries.parse_bbox(bbox) if bbox else None,
@@ -46,23 +48,22 @@ def list_parcels(
     if page.has_more:
         links.append({"rel": "next", "type": "application/geo+json",
                       "href": str(request.url.include_query_params(offset=offset + limit))})
-    return FeatureCollection(features=[feature(r) for r in page.items], links=links,
-                             numberReturned=len(page.items))
+    return GeoJSONResponse(feature_collection([feature(r) for r in page.items], links=links))
 
 
 @router.get("/{parcel_id}", response_model=Feature)
-def get_parcel(parcel_id: int, user: Reader, session: DbSession, as_of: AsOf = None) -> Feature:
+def get_parcel(parcel_id: int, user: Reader, session: DbSession,
+               as_of: AsOf = None) -> GeoJSONResponse:
     """One parcel as a GeoJSON Feature (EPSG:4326) with its measured area in m²."""
-    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=parcel_id,
-                                      as_of=as_of))
+    return GeoJSONResponse(feature(queries.get_parcel(
+        session, ward_code=user.ward_code, parcel_id=parcel_id, as_of=as_of)))
 
 
 @router.get("/{parcel_id}/history", response_model=FeatureCollection)
-def parcel_history(parcel_id: int, user: Reader, session: DbSession) -> FeatureCollection:
+def parcel_history(parcel_id: int, user: Reader, session: DbSession) -> GeoJSONResponse:
     """Every version of the parcel, oldest first; nothing is ever overwritten."""
     versions = queries.history(session, ward_code=user.ward_code, parcel_id=parcel_id)
-    return FeatureCollection(features=[feature(v) for v in versions],
-                             numberReturned=len(versions))
+    return GeoJSONResponse(feature_collection([feature(v) for v in versions]))
 
 
 @router.get("/{parcel_id}/lineage")
@@ -79,31 +80,33 @@ def parcel_lineage(parcel_id: int, user: Reader, session: DbSession) -> dict[str
 
 
 @router.post("", response_model=Feature, status_code=201)
-def register_parcel(body: RegisterIn, request: Request, response: Response, user: Officer,
-                    session: DbSession) -> Feature:
+def register_parcel(body: RegisterIn, request: Request, user: Officer,
+                    session: DbSession) -> GeoJSONResponse:
     """Register a new parcel (land officers)."""
     with session.begin():
         v = registry.register_parcel(session, actor=actor(request, user), spec=body.to_spec(),
                                      reason=body.reason,
                                      source=body.source.to_source() if body.source else None)
-    response.headers["Location"] = f"/api/v1/parcels/{v.parcel_id}"
-    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=v.parcel_id))
+    return GeoJSONResponse(
+        feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=v.parcel_id)),
+        status_code=201, headers={"Location": f"/api/v1/parcels/{v.parcel_id}"})
 
 
 @router.post("/{parcel_id}/versions", response_model=Feature, status_code=201)
 def amend_parcel(parcel_id: int, body: AmendIn, request: Request, user: Officer,
-                 session: DbSession) -> Feature:
+                 session: DbSession) -> GeoJSONResponse:
     """Amend a parcel: a new version; the previous one stays in the history."""
     with session.begin():
         registry.amend_parcel(session, actor=actor(request, user), parcel_id=parcel_id,
                               amendment=body.to_amendment(), reason=body.reason,
                               source=body.source.to_source() if body.source else None)
-    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=parcel_id))
+    return GeoJSONResponse(feature(queries.get_parcel(session, ward_code=user.ward_code,
+                                                      parcel_id=parcel_id)), status_code=201)
 
 
 @router.post("/{parcel_id}/split", response_model=FeatureCollection, status_code=201)
 def split_parcel(parcel_id: int, body: SplitIn, request: Request, user: Officer,
-                 session: DbSession) -> FeatureCollection:
+                 session: DbSession) -> GeoJSONResponse:
     """Split a parcel into parts that cover it exactly (to 0.01 m²)."""
     with session.begin():
         made = registry.split_parcel(session, actor=actor(request, user), parcel_id=parcel_id,
@@ -113,12 +116,12 @@ def split_parcel(parcel_id: int, body: SplitIn, request: Request, user: Officer,
     ids = [v.parcel_id for v in made]
     feats = [feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=i))
              for i in ids]
-    return FeatureCollection(features=feats, numberReturned=len(feats))
+    return GeoJSONResponse(feature_collection(feats), status_code=201)
 
 
 @router.post("/merge", response_model=Feature, status_code=201)
 def merge_parcels(body: MergeIn, request: Request, user: Officer,
-                  session: DbSession) -> Feature:
+                  session: DbSession) -> GeoJSONResponse:
     """Merge touching parcels into a new one; the originals are retired."""
     with session.begin():
         v = registry.merge_parcels(
@@ -126,15 +129,17 @@ def merge_parcels(body: MergeIn, request: Request, user: Officer,
             former_unit=body.former_unit, sheet_no=body.sheet_no, parcel_no=body.parcel_no,
             land_use=body.land_use, legal_area=body.legal_area, address=body.address,
             reason=body.reason, source=body.source.to_source() if body.source else None)
-    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=v.parcel_id))
+    return GeoJSONResponse(feature(queries.get_parcel(session, ward_code=user.ward_code,
+                                                      parcel_id=v.parcel_id)), status_code=201)
 
 
 @router.post("/{parcel_id}/retire", response_model=Feature)
 def retire_parcel(parcel_id: int, body: RetireIn, request: Request, user: Officer,
-                  session: DbSession) -> Feature:
+                  session: DbSession) -> GeoJSONResponse:
     """Retire a parcel (its history stays readable)."""
     with session.begin():
         registry.retire_parcel(session, actor=actor(request, user), parcel_id=parcel_id,
                                reason=body.reason,
                                source=body.source.to_source() if body.source else None)
-    return feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=parcel_id))
+    return GeoJSONResponse(feature(queries.get_parcel(session, ward_code=user.ward_code,
+                                                      parcel_id=parcel_id)))

@@ -1,0 +1,73 @@
+"""Shared set-up and reporting for the benchmarks (not a test helper: they print figures)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+
+import shapely
+from shapely.geometry import MultiPolygon, box
+from sqlalchemy import Engine, text
+
+from db.cluster import Cluster
+from db.engine import make_engine
+from db.migrate import upgrade
+from db.settings import AuthSettings, DatabaseSettings, Settings
+
+BENCH_WARD_BOX = (545_000.0, 1_805_000.0, 575_000.0, 1_835_000.0)
+FORMER_UNITS = {"kim_long": "Kim Long", "huong_long": "Hương Long", "huong_ho": "Hương Hồ",
+                "huong_tho": "Hương Thọ"}
+
+
+def bench_engine(database: str) -> tuple[Engine, Settings]:
+    """A freshly migrated database of its own (embedded cluster unless DATABASE_URL is set)."""
+    settings = Settings(environment="test",
+                        db=DatabaseSettings(url=os.environ.get("BENCH_DATABASE_URL"),
+                                            database=database, pool_size=16),
+                        auth=AuthSettings(secret="bench-secret-" + "b" * 40))
+    if not settings.db.url:
+        cluster = Cluster(settings.db.state_dir)
+        cluster.up("postgres")
+        cluster.drop_database(database)
+        cluster.up(database)
+    engine = make_engine(settings.db)
+    upgrade(engine)
+    return engine, settings
+
+
+def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *,
+                code: str = "19774") -> None:
+    ward = boundary or MultiPolygon([box(*BENCH_WARD_BOX)])
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
+                       "(:c, 'Benchmark ward (synthetic)', ST_GeomFromWKB(:g, 9214), true) "
+                       "ON CONFLICT DO NOTHING"), {"c": code, "g": shapely.to_wkb(ward)})
+        for unit, name in FORMER_UNITS.items():
+            c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES (:w, :c, :n) "
+                           "ON CONFLICT DO NOTHING"), {"w": code, "c": unit, "n": name})
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    """p50, p95, p99 (seconds)."""
+    if len(samples) < 2:
+        v = samples[0] if samples else float("nan")
+        return v, v, v
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    return statistics.median(samples), q[94], q[98]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.2f} ms"
+
+
+def report_line(name: str, samples: list[float], note: str = "") -> str:
+    p50, p95, p99 = percentiles(samples)
+    tail = f"  ({note})" if note else ""
+    return (f"{name}: n={len(samples)} p50 {ms(p50)} p95 {ms(p95)} p99 {ms(p99)} "
+            f"~{len(samples) / sum(samples):,.0f} req/s sequential{tail}")
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

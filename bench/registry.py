@@ -1,0 +1,232 @@
+"""Benchmark the registry: bulk registration, reads through the ASGI app, and the DB driver.
+
+    .venv/bin/python bench/registry.py                # 50,000 parcels
+    .venv/bin/python bench/registry.py --size tiny    # CI smoke (1,000 parcels)
+
+Runs on its own database (``cadastre_bench``) in the embedded cluster (or
+DATABASE_URL), dropped and rebuilt each run.  Prints bulk registration time,
+p50/p95/p99 of parcel-by-id, ~100-parcel bbox and as-of queries through the ASGI
+app, and a driver comparison (sync psycopg vs asyncpg vs async psycopg, one
+query and 8-way concurrency) with ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import bench_engine, ms, peak_mb, percentiles, report_line, seeded_ward
+from db.audit import Actor
+from db.engine import transaction
+from gis import crs as gcrs
+from parcels.bulk import bulk_register
+
+SIZES = {"tiny": 1_000, "small": 10_000, "full": 50_000}
+LOT_W, LOT_H = 5.0, 20.0
+X0, Y0 = 552_000.0, 1_812_000.0
+COLS = 250
+
+
+def lots(n: int) -> gpd.GeoDataFrame:
+    """``n`` house lots 5 m × 20 m in rows of 250 (so ~100 lots fill 50 m × 200 m)."""
+    i = np.arange(n)
+    r, c = np.divmod(i, COLS)
+    x, y = X0 + c * LOT_W, Y0 + r * LOT_H
+    geoms = shapely.box(x, y, x + LOT_W, y + LOT_H)
+    return gpd.GeoDataFrame({
+        "former_unit": "kim_long", "sheet_no": 1 + r // 20, "parcel_no": 1 + (r % 20) * COLS + c,
+        "land_use": "ODT", "legal_area": 100.0, "address": "bench",
+    }, geometry=geoms, crs=gcrs.WARD)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--size", choices=SIZES, default="full")
+    ap.add_argument("--requests", type=int, default=0, help="requests per read benchmark")
+    args = ap.parse_args()
+    n = SIZES[args.size]
+    reqs = args.requests or (50 if args.size == "tiny" else 1000)
+    engine, settings = bench_engine("cadastre_bench")
+    seeded_ward(engine)
+    actor = Actor(username="bench", role="land_officer")
+    frame = lots(n)
+
+    t0 = time.perf_counter()
+    with transaction(engine) as s:
+        ids = bulk_register(s, actor=actor, parcels=frame, reason="benchmark load")
+    load_s = time.perf_counter() - t0
+    with engine.connect() as c:
+        c.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+    print(f"bulk registration: {n} parcels in {load_s:.2f} s "
+          f"({n / load_s:,.0f} parcels/s; target < 20 s for 50,000)")
+
+    # Amend 2% so that as-of reads see two versions.
+    before = _now(engine)
+    with transaction(engine) as s:
+        s.execute(text("SELECT pg_sleep(0.01)"))
+        amended = random.Random(1).sample(ids, max(10, n // 50))
+        from parcels.registry import Amendment, amend_parcel
+
+        for pid in amended:
+            amend_parcel(s, actor=actor, parcel_id=pid, amendment=Amendment(land_use="CLN"),
+                         reason="benchmark amendment")
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import issue_token
+    from api.users import User
+
+    app = create_app(settings, engine=engine)
+    token, _ = issue_token(settings.auth, User(id=1, username="bench", role="official",
+                                               ward_code="19774"), 0)
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(42)
+    with TestClient(app) as client:
+        _ensure_bench_user(engine)
+        by_id = _timed(lambda: client.get(f"/api/v1/parcels/{rng.choice(ids)}", headers=headers),
+                       reqs)
+        rows = max(1, (n // COLS) - 5)
+
+        def bbox_query():  # type: ignore[no-untyped-def]
+            r0, c0 = rng.randrange(rows), rng.randrange(COLS - 10)
+            box = shapely.box(X0 + c0 * LOT_W + 1, Y0 + r0 * LOT_H + 1,
+                              X0 + (c0 + 10) * LOT_W - 1, Y0 + (r0 + min(10, rows)) * LOT_H - 1)
+            b = gcrs.to_wgs84(box).bounds
+            return client.get("/api/v1/parcels", params={"bbox": ",".join(map(str, b)),
+                                                          "limit": 1000}, headers=headers)
+
+        found = len(bbox_query().json()["features"])
+        bbox = _timed(bbox_query, max(10, reqs // 4))
+        as_of = _timed(lambda: client.get(f"/api/v1/parcels/{rng.choice(amended)}",
+                                          params={"as_of": before.isoformat()}, headers=headers),
+                       reqs)
+    print(report_line("GET /parcels/{id} (ASGI)", by_id, "target p95 < 10 ms"))
+    print(report_line(f"GET /parcels?bbox (~{found} parcels, ASGI)", bbox, "target p95 < 10 ms"))
+    print(report_line("GET /parcels/{id}?as_of (ASGI)", as_of))
+    _drivers(engine, ids, reqs)
+    print(f"peak memory (this process): {peak_mb():.0f} MB")
+
+
+def _now(engine):  # type: ignore[no-untyped-def]
+    with engine.connect() as c:
+        return c.execute(text("SELECT clock_timestamp()")).scalar_one()
+
+
+def _ensure_bench_user(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.users import hash_password
+
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO app_user (id, username, role, password_hash, ward_code) "
+                       "VALUES (1, 'bench', 'official', :h, '19774') ON CONFLICT DO NOTHING"),
+                  {"h": hash_password("bench-password-not-used")})
+
+
+def _timed(fn, count: int) -> list[float]:  # type: ignore[no-untyped-def]
+    fn()  # warm up (prepared statements, caches)
+    out = []
+    for _ in range(count):
+        t = time.perf_counter()
+        r = fn()
+        out.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            raise SystemExit(f"benchmark request failed: {r.status_code} {r.text[:200]}")
+    return out
+
+
+QUERY = ("SELECT v.parcel_id, v.sheet_no, v.parcel_no, v.land_use, ST_AsBinary(v.geom), "
+         "v.measured_area FROM parcel_version v WHERE v.parcel_id = {} AND v.valid_to IS NULL")
+
+
+def _drivers(engine, ids: list[int], reqs: int) -> None:  # type: ignore[no-untyped-def]
+    """The same parcel-by-id query through each driver, alone and 8 at a time."""
+    import asyncpg
+    import psycopg
+
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    rng = random.Random(7)
+    pick = [rng.choice(ids) for _ in range(reqs)]
+
+    # sync psycopg through the SQLAlchemy pool (what the service uses)
+    def one_sync(pid: int) -> None:
+        with engine.connect() as c:
+            c.execute(text(QUERY.format(":p")), {"p": pid}).one()
+
+    one_sync(pick[0])
+    lat_sync = []
+    for pid in pick:
+        t = time.perf_counter()
+        one_sync(pid)
+        lat_sync.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    with ThreadPoolExecutor(8) as ex:
+        list(ex.map(one_sync, pick))
+    rps_sync = len(pick) / (time.perf_counter() - t)
+
+    async def run_asyncpg() -> tuple[list[float], float]:
+        pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
+        q = QUERY.format("$1")
+        lat = []
+        for pid in pick:
+            t = time.perf_counter()
+            async with pool.acquire() as c:
+                await c.fetchrow(q, pid)
+            lat.append(time.perf_counter() - t)
+        t = time.perf_counter()
+
+        async def one(pid: int) -> None:
+            async with pool.acquire() as c:
+                await c.fetchrow(q, pid)
+
+        await asyncio.gather(*(one(p) for p in pick))
+        rps = len(pick) / (time.perf_counter() - t)
+        await pool.close()
+        return lat, rps
+
+    async def run_psycopg_async() -> tuple[list[float], float]:
+        from psycopg_pool import AsyncConnectionPool
+
+        async with AsyncConnectionPool(url, min_size=8, max_size=8, open=False) as pool:
+            await pool.open(wait=True)
+            q = QUERY.format("%s")
+            lat = []
+            for pid in pick:
+                t = time.perf_counter()
+                async with pool.connection() as c:
+                    await (await c.execute(q, (pid,))).fetchone()
+                lat.append(time.perf_counter() - t)
+            t = time.perf_counter()
+
+            async def one(pid: int) -> None:
+                async with pool.connection() as c:
+                    await (await c.execute(q, (pid,))).fetchone()
+
+            await asyncio.gather(*(one(p) for p in pick))
+            return lat, len(pick) / (time.perf_counter() - t)
+
+    lat_apg, rps_apg = asyncio.run(run_asyncpg())
+    lat_pa, rps_pa = asyncio.run(run_psycopg_async())
+    del psycopg
+    p_sync, p_apg, p_pa = (percentiles(x)[1] for x in (lat_sync, lat_apg, lat_pa))
+    print("driver comparison, parcel by id (one query / 8 concurrent):")
+    print(f"  sync psycopg (SQLAlchemy pool): p95 {ms(p_sync)}  {rps_sync:,.0f} q/s")
+    print(f"  asyncpg:                        p95 {ms(p_apg)}  {rps_apg:,.0f} q/s "
+          f"(x{rps_apg / rps_sync:.2f} vs sync)")
+    print(f"  async psycopg:                  p95 {ms(p_pa)}  {rps_pa:,.0f} q/s "
+          f"(x{rps_pa / rps_sync:.2f} vs sync)")
+
+
+if __name__ == "__main__":
+    main()
