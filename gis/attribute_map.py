@@ -153,6 +153,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if str(value) in ("NaT", "nan", "<NA>"):  # pandas/numpy missing values
+        return None
     tolist = getattr(value, "tolist", None)
     if callable(tolist):  # numpy scalar or array
         try:
@@ -165,6 +167,4 @@ def jsonable(value: Any) -> Any:
             return str(iso())
         except (TypeError, ValueError):
             return None
-    if str(value) in ("NaT", "nan", "<NA>"):
-        return None
     return str(value)

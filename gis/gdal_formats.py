@@ -19,6 +19,7 @@ from gis.crs_guess import projection_match
 from gis.gdal_sandbox import list_layers, read_frame, read_info
 from gis.read_errors import (
     CRSUnknownError,
+    FormatMismatchError,
     LayerRequiredError,
     MissingSidecarError,
     NotPolygonError,
@@ -26,6 +27,7 @@ from gis.read_errors import (
     UnknownLayerError,
 )
 from gis.read_types import Limits, RawFeatures, ReadWarning
+from gis.sniff import HEAD_BYTES, LABELS, sniff_bytes
 
 POLYGON_TYPES: Final = ("polygon", "multipolygon", "surface", "multisurface", "curvepolygon")
 DXF_OPEN_OPTIONS: Final = {"CLOSED_LINE_AS_POLYGON": "YES", "INLINE_BLOCKS": "NO"}
@@ -97,6 +99,7 @@ def _frame_to_raw(frame: gpd.GeoDataFrame, *, fmt: str, layer: str | None,
         format=fmt, layer=layer, geometries=list(frame.geometry.values),
         attributes=attrs.to_dict("records"), layers=layers, crs=crs,
         crs_origin="file" if crs else "missing", warnings=warnings, drawing=drawing,
+        indices=[int(i) for i in frame.index],
     )
 
 
@@ -155,6 +158,16 @@ def read_shapefile(files: list[Path], root: Path, *, layer: str | None,
             "zip all the files of the Shapefile (.shp, .shx, .dbf, .prj) together.",
             vi="Shapefile thiếu tệp " + ", ".join(missing) + ": hãy nén đủ các tệp.",
             missing=missing,
+        )
+    with shp.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    if sniff_bytes(head) != "shp":
+        # Checked before GDAL sees it: GDAL picks drivers by content, and a VRT named .shp
+        # would open whatever files or URLs it lists.
+        raise FormatMismatchError(
+            f"The archive member {shp.name!r} is not a Shapefile: its content is "
+            f"{LABELS[sniff_bytes(head)]}.",
+            vi="Tệp .shp trong gói nén không phải là Shapefile.", detected=sniff_bytes(head),
         )
     label = "Shapefile"
     gdal_layers = list_layers(shp, root, driver="ESRI Shapefile", label=label)

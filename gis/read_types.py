@@ -59,3 +59,8 @@ class RawFeatures:
     """CAD/KML: closed lines are parcels and other entities are skipped, not refused."""
     xy_columns: tuple[str, str] | None = None
     """CSV: the names of the northing and easting columns, for messages."""
+    indices: list[int] | None = None
+    """Per feature: its position in the file, when some were filtered out (layer, paper space)."""
+
+    def source_index(self, i: int) -> int:
+        return self.indices[i] if self.indices is not None else i

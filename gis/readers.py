@@ -239,6 +239,7 @@ def _filter_folder(raw: RawFeatures, layer: str | None) -> RawFeatures:
             vi="Tệp KML không có thư mục này.", layer=layer, layers=names,
         )
     keep = [i for i, n in enumerate(raw.layers) if n == layer]
+    raw.indices = [raw.source_index(i) for i in keep]
     raw.geometries = [raw.geometries[i] for i in keep]
     raw.attributes = [raw.attributes[i] for i in keep]
     raw.layers = [raw.layers[i] for i in keep]
@@ -255,7 +256,8 @@ def _finish(raw: RawFeatures, *, override: int | None, mapping: Mapping[str, str
     warnings = list(raw.warnings)
     if not raw.geometries:
         raise NoFeaturesError("The file contains no features.", vi="Tệp không có đối tượng nào.")
-    index, geoms = _polygons(raw, warnings)
+    positions, geoms = _polygons(raw, warnings)
+    index = np.asarray([raw.source_index(int(p)) for p in positions], dtype=int)
     _check_vertices(geoms, limits)
     geoms = _flatten(geoms, index, warnings)
     _check_finite(geoms, index)
@@ -266,7 +268,7 @@ def _finish(raw: RawFeatures, *, override: int | None, mapping: Mapping[str, str
         epsg, geoms, swap_axes = _place(geoms, index, epsg, raw, frame, frame_margin,
                                         swap_axes, auto_fix, warnings)
     ward_geoms = _to_ward(geoms, epsg, index)
-    features, used = _table(raw, index, ward_geoms, mapping, warnings)
+    features, used = _table(raw, positions, index, ward_geoms, mapping, warnings)
     return ReadResult(format=raw.format, layer=raw.layer, source_crs=epsg, features=features,
                       warnings=warnings, mapping=used, swap_axes=swap_axes)
 
@@ -451,7 +453,7 @@ def _to_ward(geoms: np.ndarray, epsg: int, index: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def _table(raw: RawFeatures, index: np.ndarray, geoms: np.ndarray,
+def _table(raw: RawFeatures, positions: np.ndarray, index: np.ndarray, geoms: np.ndarray,
            mapping: Mapping[str, str] | None,
            warnings: list[ReadWarning]) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
     columns: dict[str, None] = {}
@@ -460,15 +462,15 @@ def _table(raw: RawFeatures, index: np.ndarray, geoms: np.ndarray,
     used = resolve_mapping(list(columns), mapping)
     rows: dict[str, list[Any]] = {c: [] for c in COLUMNS if c != "geometry"}
     bad_area: list[int] = []
-    for i in index:
+    for i, source in zip(positions, index, strict=True):
         attrs = {str(k): jsonable(v) for k, v in raw.attributes[i].items()}
         area = None
         if "area" in used:
             try:
                 area = as_area(attrs.get(used["area"]))
             except ValueError:
-                bad_area.append(int(i))
-        rows["source_index"].append(int(i))
+                bad_area.append(int(source))
+        rows["source_index"].append(int(source))
         rows["source_layer"].append(raw.layers[i])
         rows["sheet_no"].append(as_text(attrs.get(used["sheet_no"])) if "sheet_no" in used
                                 else None)

@@ -247,6 +247,30 @@ def test_kml_from_google_earth(upload: Path) -> None:
     assert "flattened_z" not in result.warning_codes  # altitude 0 is not a height
 
 
+def test_kml_folder_and_closed_line(upload: Path) -> None:
+    """A KML folder can be chosen as the layer; a closed line there is read as a parcel."""
+    ring = " ".join(f"{x:.9f},{y:.9f}" for x, y in wgs(A).exterior.coords)
+    other = ("<Folder><name>Ranh giới</name><Placemark><name>14</name><LineString>"
+             f"<coordinates>{ring}</coordinates></LineString></Placemark></Folder>")
+    path = upload / "thua.kml"
+    path.write_text(kml_text().replace("</Document>", other + "</Document>"), encoding="utf-8")
+    result = read(path, upload, layer="Ranh giới")
+    assert result.layer == "Ranh giới"
+    assert list(result.features["source_index"]) == [2]  # the third placemark of the file
+    assert round(result.features.geometry.iloc[0].area, 1) == 300.0
+    assert "closed_line_polygonised" in result.warning_codes
+    refused("unknown_layer", lambda: read(path, upload, layer="Nhà"))
+
+
+def test_zipped_geopackage(tmp_path: Path, upload: Path) -> None:
+    """A GeoPackage sent inside a ZIP reads like the GeoPackage itself."""
+    scratch = tmp_path / "thua.gpkg"
+    pyogrio.write_dataframe(parcels_9214(), scratch, layer="thua")
+    path = zip_dir(upload / "thua.zip", {"thua.gpkg": scratch.read_bytes()})
+    assert_parcels(read(path, upload), crs=WARD)
+    only_original(upload, "thua.zip")
+
+
 def test_kmz(upload: Path) -> None:
     """A KMZ (zipped KML) reads like the KML inside it."""
     path = zip_dir(upload / "thua.kmz", {"doc.kml": kml_text().encode()})
@@ -290,6 +314,7 @@ def test_dxf_polygons_on_several_layers_asks_which(upload: Path) -> None:
     assert err.detail["layers"] == ["NHA", "THUA"]
     result = read(path, upload, layer="THUA")
     assert result.features.geometry.area.round(1).tolist() == [300.0]
+    assert list(result.features["source_index"]) == [0]  # the drawing's first entity
     refused("unknown_layer", lambda: read(path, upload, layer="RANH_GIOI"))
 
 
@@ -563,6 +588,15 @@ def test_shapefile_missing_sidecar(tmp_path: Path, upload: Path, drop: tuple[str
     path = shapefile_zip(tmp_path, upload, drop=drop)
     err = refused("missing_sidecar", lambda: read(path, upload))
     assert err.detail["missing"] == [drop[0]]
+
+
+def test_vrt_disguised_as_shp_in_zip(upload: Path, no_gdal: list[str]) -> None:
+    """An OGR VRT named .shp inside a ZIP is refused by content before GDAL opens it."""
+    vrt = (b'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/vsicurl/http://127.0.0.1:1/'
+           b"x.geojson</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>")
+    path = zip_dir(upload / "thua.zip", {"x.shp": vrt, "x.shx": b"", "x.dbf": b""})
+    refused("format_mismatch", lambda: read(path, upload))
+    assert no_gdal == []
 
 
 def test_lone_shp(tmp_path: Path, upload: Path) -> None:
