@@ -145,6 +145,8 @@ def jsonable(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
+    if str(value) in ("NaT", "nan", "<NA>"):  # pandas/numpy missing values
+        return None
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -153,8 +155,6 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
-    if str(value) in ("NaT", "nan", "<NA>"):  # pandas/numpy missing values
-        return None
     tolist = getattr(value, "tolist", None)
     if callable(tolist):  # numpy scalar or array
         try:

@@ -8,6 +8,7 @@ one upload.  The parcels sit near E 559,000 N 1,820,000 in EPSG:9214
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import math
@@ -197,11 +198,13 @@ def test_shapefile_prj_without_epsg_recognised_as_vn2000(tmp_path: Path, upload:
 def test_geopackage_single_layer(tmp_path: Path, upload: Path) -> None:
     """A GeoPackage with one layer reads without naming it."""
     path = upload / "thua.gpkg"
-    pyogrio.write_dataframe(parcels_9214(), path, layer="thua_dat")
+    dates = [dt.date(2025, 7, 1), None]
+    pyogrio.write_dataframe(parcels_9214(ngay_do=dates), path, layer="thua_dat")
     result = read(path, upload)
     assert result.format == "gpkg" and result.layer == "thua_dat"
     assert_parcels(result, crs=WARD)
     assert set(result.features["source_layer"]) == {"thua_dat"}
+    assert [a["ngay_do"] for a in result.features["attributes"]] == ["2025-07-01", None]
 
 
 def test_geopackage_several_layers_asks_which(upload: Path) -> None:
