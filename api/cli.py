@@ -9,7 +9,8 @@ from __future__ import annotations
 import getpass
 import sys
 from collections.abc import Callable
-from typing import Annotated, NoReturn, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from sqlalchemy import Engine
@@ -19,15 +20,20 @@ from db.audit import Actor
 from db.cluster import Cluster, ClusterError
 from db.settings import Settings
 
+if TYPE_CHECKING:
+    from data.manifest import Manifest
+
 T = TypeVar("T")
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Kim Long land records / Sổ địa chính phường Kim Long")
 db_app = typer.Typer(no_args_is_help=True, help="The database (embedded PostGIS or DATABASE_URL)")
 users_app = typer.Typer(no_args_is_help=True, help="Users and roles")
+data_app = typer.Typer(no_args_is_help=True, help="The synthetic demo data set")
 parcels_app = typer.Typer(no_args_is_help=True, help="The parcel registry")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(parcels_app, name="parcels")
+app.add_typer(data_app, name="data")
 
 
 def _settings() -> Settings:
@@ -110,11 +116,11 @@ def db_url() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply the Alembic migrations up to head."""
-    from db.migrate import current_revision, upgrade
+    from db.migrate import current_revisions, upgrade
 
     engine = _engine(_settings())
     upgrade(engine)
-    typer.echo(f"schema at {current_revision(engine)}")
+    typer.echo(f"schema at {', '.join(current_revisions(engine))}")
 
 
 def _is_up(settings: Settings) -> bool:
@@ -274,6 +280,111 @@ def parcels_show(
         for h in rec.holders:
             typer.echo(f"  holder {h.full_name}: {h.right}, certificate {h.certificate_no or '-'}"
                        f" issued {h.issued_on or '-'}")
+
+
+# --------------------------------------------------------------------------- data
+
+DEMO_SEED = 2025
+DEMO_ROLES = ("land_officer", "surveyor", "official", "admin")
+
+
+@data_app.command("generate")
+def data_generate(
+    out: Annotated[Path, typer.Option("--out", help="folder for ward.gpkg and the GeoTIFFs")],
+    size: Annotated[str, typer.Option(help="tiny | small | full")] = "full",
+    seed: Annotated[int, typer.Option(help="same seed and size give the same files")] = DEMO_SEED,
+) -> None:
+    """Generate the SYNTHETIC demo ward inside Kim Long's real outline."""
+    manifest = _generate(_settings(), size=size, seed=seed, out=out)
+    typer.echo(f"{manifest.notice}: {manifest.counts.get('parcels', 0)} parcels in {out} "
+               f"({manifest.seconds:.1f} s)")
+
+
+def _generate(settings: Settings, *, size: str, seed: int, out: Path) -> Manifest:
+    from data.generate import generate
+    from data.outline import OutlineNotFound, find_outline, load_outline
+
+    if size not in ("tiny", "small", "full"):
+        fail(f"size must be tiny, small or full, not {size!r}")
+    try:
+        source = find_outline(settings.data.external_data, settings.db.state_dir)
+    except OutlineNotFound as exc:
+        fail(str(exc), 1)
+    typer.echo(f"ward outline: {source.path} ({source.origin}, {source.licence})")
+    return generate(size=size, seed=seed, out=out,  # type: ignore[arg-type]
+                    outline=load_outline(source.path))
+
+
+@app.command("demo")
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve",
+                                              help="serve the API afterwards")] = True,
+    size: Annotated[str, typer.Option(help="full (≈40,000 parcels) | small | tiny")] = "full",
+    seed: Annotated[int, typer.Option(help="generator seed")] = DEMO_SEED,
+    port: Annotated[int | None, typer.Option(help="TCP port (default 8000)")] = None,
+) -> None:
+    """Database up, SYNTHETIC demo ward generated and loaded, demo users, then serve."""
+    import json
+    import secrets
+
+    from rich.progress import Progress
+
+    from data.load import load_demo
+    from db.engine import make_engine
+
+    settings = _settings()
+    try:
+        ensure_database(settings)
+    except ClusterError as exc:
+        fail(str(exc), 1)
+    folder = settings.db.state_dir / "demo" / f"{size}-seed{seed}"
+    if not (folder / "manifest.json").exists():
+        typer.echo(f"generating the synthetic ward ({size}, seed {seed}) in {folder} …")
+        m = _generate(settings, size=size, seed=seed, out=folder)
+        typer.echo(f"  {m.counts.get('parcels', 0)} parcels in {m.seconds:.1f} s")
+    engine = make_engine(settings.db)
+    with Progress() as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(f"loading {name}", total=total)
+            bar.update(tasks[name], completed=done)  # type: ignore[arg-type]
+
+        result = load_demo(engine, folder, progress=progress)
+    typer.echo(result.message)
+
+    creds_file = settings.db.state_dir / "demo-users.json"
+    creds = json.loads(creds_file.read_text()) if creds_file.exists() else {}
+    from api import users
+    from db.engine import transaction
+
+    with transaction(engine) as s:
+        existing = {u.username for u, _ in users.list_users(s)}
+        for role in DEMO_ROLES:
+            name = f"demo_{role}"
+            if name in existing and name in creds:
+                continue
+            password = creds.get(name) or secrets.token_urlsafe(12)
+            if name in existing:
+                users.reset_password(s, actor=_cli_actor(settings), username=name,
+                                     password=password)
+            else:
+                users.add_user(s, actor=_cli_actor(settings), username=name, role=role,
+                               password=password, full_name=f"Demo {role}")
+            creds[name] = password
+    creds_file.write_text(json.dumps(creds, indent=2))
+    creds_file.chmod(0o600)
+    engine.dispose()
+    url = f"http://{settings.server.host}:{port or settings.server.port}"
+    typer.echo("\nSYNTHETIC DEMO DATA — not real cadastral records / Dữ liệu mô phỏng, "
+               "không phải hồ sơ địa chính thật")
+    typer.echo(f"API docs: {url}/docs   health: {url}/health")
+    typer.echo(f"demo users (passwords kept in {creds_file}):")
+    for name in (f"demo_{r}" for r in DEMO_ROLES):
+        typer.echo(f"  {name:20} {creds[name]}")
+    if serve_after:
+        serve(port=port, host=None)
 
 
 # ------------------------------------------------------------------------- serve

@@ -21,7 +21,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Migrate the database behind ``engine`` to ``revision``."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
@@ -29,10 +29,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> tuple[str, ...]:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return tuple(MigrationContext.configure(conn).get_current_heads())
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+def head_revisions() -> tuple[str, ...]:
+    return tuple(ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads())

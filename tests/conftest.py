@@ -62,7 +62,7 @@ def settings() -> Settings:
         environment="test",
         db=DatabaseSettings(
             url=os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"),
-            database="cadastre_test", pool_size=5),
+            database=os.environ.get("CADASTRE_TEST_DATABASE", "cadastre_test"), pool_size=5),
         auth=AuthSettings(secret="test-secret-" + "x" * 40, token_minutes=5),
         data=DataSettings(external_data=external_dir()),
     )

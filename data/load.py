@@ -1,0 +1,194 @@
+"""Load a generated demo ward (``ward.gpkg``) into the registry, once, in one transaction.
+
+The load is recorded as a source document of kind ``demo_load`` carrying the
+manifest's content hashes; loading the same data again is a no-op, and a
+database that already holds another ward's parcels is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from db import audit
+from db.audit import Actor
+from db.engine import transaction
+from gis import crs as gcrs
+from parcels.bulk import bulk_register
+from parcels.registry import Source
+
+WARD_CODE = "19774"
+DEMO_ACTOR = Actor(username="demo-loader", role="admin", ward_code=WARD_CODE)
+UNIT_NAMES = {"kim_long": "Kim Long", "huong_long": "Hương Long", "huong_ho": "Hương Hồ",
+              "huong_tho": "Hương Thọ"}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    loaded: bool
+    parcels: int
+    message: str
+
+
+def _layer(path: Path, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    return pyogrio.read_dataframe(path, layer=name)
+
+
+def _multi(geom: Any) -> MultiPolygon:
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    return geom
+
+
+def loaded_fingerprint(session: Session) -> str | None:
+    return session.execute(text(
+        "SELECT number FROM source_document WHERE kind = 'demo_load' AND ward_code = :w "
+        "ORDER BY id DESC LIMIT 1"), {"w": WARD_CODE}).scalar_one_or_none()
+
+
+def load_demo(engine: Engine, folder: Path, *,
+              progress: Callable[[str, int, int], None] | None = None) -> LoadResult:
+    """Load ``folder``'s ward.gpkg (made by :func:`data.generate.generate`) into the registry."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    fingerprint = manifest["content_sha256"]["parcels"][:16] + "-" + manifest["size"]
+    gpkg = folder / "ward.gpkg"
+    with transaction(engine) as s:
+        found = loaded_fingerprint(s)
+        if found == fingerprint:
+            n = s.execute(text("SELECT count(*) FROM parcel WHERE ward_code = :w"),
+                          {"w": WARD_CODE}).scalar_one()
+            return LoadResult(False, n, f"demo ward already loaded ({n} parcels)")
+        if found is not None or s.execute(text(
+                "SELECT count(*) FROM parcel WHERE ward_code = :w"), {"w": WARD_CODE}
+        ).scalar_one():
+            return LoadResult(False, 0, "the registry already holds other data for ward "
+                              f"{WARD_CODE}; not loading the demo over it (use a fresh "
+                              "CADASTRE_HOME or database)")
+        _load(s, gpkg, manifest, fingerprint, progress)
+        n = s.execute(text("SELECT count(*) FROM parcel WHERE ward_code = :w"),
+                      {"w": WARD_CODE}).scalar_one()
+    with engine.connect() as c:
+        c.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    return LoadResult(True, n, f"loaded {n} synthetic parcels")
+
+
+def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
+          progress: Callable[[str, int, int], None] | None) -> None:
+    def step(name: str, done: int, total: int) -> None:
+        if progress:
+            progress(name, done, total)
+
+    ward = _layer(gpkg, "ward")
+    s.execute(text(
+        "INSERT INTO ward (code, name, boundary, synthetic) VALUES (:c, :n, "
+        "ST_GeomFromWKB(:g, 9214), true) ON CONFLICT (code) DO NOTHING"),
+        {"c": WARD_CODE, "n": "Phường Kim Long (dữ liệu mô phỏng / synthetic demo)",
+         "g": shapely.to_wkb(_multi(ward.geometry.iloc[0]))})
+    units = _layer(gpkg, "former_units")
+    present = set(units["code"])
+    for code, name in UNIT_NAMES.items():
+        row = units[units["code"] == code]
+        geom = shapely.to_wkb(_multi(row.geometry.iloc[0])) if code in present else None
+        s.execute(text("INSERT INTO former_unit (ward_code, code, name, boundary) VALUES "
+                       "(:w, :c, :n, ST_GeomFromWKB(:g, 9214)) ON CONFLICT DO NOTHING"),
+                  {"w": WARD_CODE, "c": code, "n": name, "g": geom})
+    sheets = _layer(gpkg, "map_sheets")
+    s.execute(text("INSERT INTO map_sheet (ward_code, former_unit, sheet_no, scale, extent) "
+                   "SELECT :w, u, n, sc, ST_GeomFromWKB(g, 9214) FROM unnest("
+                   "CAST(:u AS text[]), CAST(:n AS int[]), CAST(:sc AS int[]), "
+                   "CAST(:g AS bytea[])) AS t(u, n, sc, g)"),
+              {"w": WARD_CODE, "u": list(sheets["former_unit"]),
+               "n": [int(x) for x in sheets["sheet_no"]], "sc": [int(x) for x in sheets["scale"]],
+               "g": [shapely.to_wkb(g) for g in sheets.geometry]})
+
+    parcels = _layer(gpkg, "parcels")
+    parcels = parcels.set_crs(gcrs.WARD, allow_override=True)
+    total = len(parcels)
+    done = 0
+
+    def tick(k: int) -> None:
+        nonlocal done
+        done += k
+        step("parcels", done, total)
+
+    ids = bulk_register(
+        s, actor=DEMO_ACTOR, parcels=parcels, reason="synthetic demo ward load",
+        source=Source(kind="demo_load", number=fingerprint,
+                      description=f"{manifest['notice']}; seed {manifest['seed']}, "
+                                  f"size {manifest['size']}"),
+        progress=tick)
+    key_to_id = dict(zip(parcels["parcel_key"], ids, strict=True))
+    s.execute(text("CREATE TEMP TABLE demo_parcel_key (key text PRIMARY KEY, id bigint) "
+                   "ON COMMIT DROP"))
+    s.execute(text("INSERT INTO demo_parcel_key SELECT * FROM unnest(CAST(:k AS text[]), "
+                   "CAST(:i AS bigint[]))"),
+              {"k": list(key_to_id), "i": list(key_to_id.values())})
+
+    parties = _layer(gpkg, "parties")
+    s.execute(text("CREATE TEMP TABLE demo_party_key (key text PRIMARY KEY, id bigint) "
+                   "ON COMMIT DROP"))
+    s.execute(text(
+        "WITH ins AS (INSERT INTO party (ward_code, kind, full_name, id_number, address) "
+        "SELECT :w, 'person', n, i, a FROM unnest(CAST(:n AS text[]), CAST(:i AS text[]), "
+        "CAST(:a AS text[]), CAST(:k AS text[])) WITH ORDINALITY AS t(n, i, a, k, o) ORDER BY o "
+        "RETURNING id, id_number) "
+        "INSERT INTO demo_party_key SELECT t.k, ins.id FROM ins JOIN unnest(CAST(:i AS text[]), "
+        "CAST(:k AS text[])) AS t(i, k) ON t.i = ins.id_number"),
+        {"w": WARD_CODE, "n": list(parties["full_name"]), "i": list(parties["id_number"]),
+         "a": list(parties["address"]), "k": list(parties["party_key"])})
+    step("parties", len(parties), len(parties))
+
+    rights = _layer(gpkg, "rights")
+    s.execute(text(
+        "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
+        "issued_on, recorded_by, source_document_id) "
+        "SELECT :w, pk.id, yk.id, 'use_right', t.c, CAST(t.d AS date), :by, "
+        "(SELECT max(id) FROM source_document WHERE kind = 'demo_load') "
+        "FROM unnest(CAST(:p AS text[]), CAST(:y AS text[]), CAST(:c AS text[]), "
+        "CAST(:d AS text[])) AS t(p, y, c, d) "
+        "JOIN demo_parcel_key pk ON pk.key = t.p JOIN demo_party_key yk ON yk.key = t.y"),
+        {"w": WARD_CODE, "by": DEMO_ACTOR.username, "p": list(rights["parcel_key"]),
+         "y": list(rights["party_key"]), "c": list(rights["certificate_no"]),
+         "d": [str(x)[:10] for x in rights["issued_on"]]})
+    step("rights", len(rights), len(rights))
+
+    zones = _layer(gpkg, "zones")
+    for z in zones.itertuples():
+        s.execute(text(
+            "INSERT INTO zone (ward_code, zone_key, kind, name, project_code, geom, synthetic, "
+            "source) VALUES (:w, :k, :kind, :n, :p, ST_Multi(ST_GeomFromWKB(:g, 9214)), true, "
+            "'synthetic demo')"),
+            {"w": WARD_CODE, "k": z.zone_key, "kind": z.kind, "n": z.name,
+             "p": z.project_code if isinstance(z.project_code, str) else None,
+             "g": shapely.to_wkb(z.geometry)})
+    projects = _layer(gpkg, "projects")
+    for p in projects.itertuples():
+        s.execute(text(
+            "INSERT INTO project (ward_code, code, name_vi, name_en, description, redline, "
+            "synthetic) VALUES (:w, :c, :vi, :en, :d, ST_Multi(ST_GeomFromWKB(:g, 9214)), true)"),
+            {"w": WARD_CODE, "c": p.project_code, "vi": p.name_vi, "en": p.name_en,
+             "d": p.description, "g": shapely.to_wkb(p.geometry) if p.geometry else None})
+    segments = _layer(gpkg, "project_segments")
+    for g in segments.itertuples():
+        s.execute(text(
+            "INSERT INTO project_segment (ward_code, project_code, segment_no, name, "
+            "left_width_m, right_width_m, existing_width_m, centreline) VALUES "
+            "(:w, :p, :n, :name, :l, :r, :e, ST_GeomFromWKB(:g, 9214))"),
+            {"w": WARD_CODE, "p": g.project_code, "n": int(g.segment_no), "name": g.name,
+             "l": float(g.left_width_m), "r": float(g.right_width_m),
+             "e": None if pd.isna(g.existing_width_m) else float(g.existing_width_m),
+             "g": shapely.to_wkb(g.geometry)})
+    audit.record(s, actor=DEMO_ACTOR, action="demo_load", entity="ward", entity_ids=[WARD_CODE],
+                 reason="synthetic demo ward",
+                 detail={"fingerprint": fingerprint, "counts": manifest["counts"]})
