@@ -22,7 +22,7 @@ import shapely
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from data.geometry import GRID, polygons
+from data.geometry import GRID, areal, polygons
 
 HUE_TZ: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 STATUTORY_DAYS: Final = {"first_certificate": 20, "transfer": 8, "split_merge": 12,
@@ -188,9 +188,9 @@ def _strip_into(sit: Situation, i: int, rng: np.random.Generator, lo: float, hi:
         if not want(j):
             continue
         width = float(rng.uniform(lo, hi))
-        strip = shapely.intersection(
+        strip = areal(shapely.intersection(
             sit.geoms[j], shared.buffer(width, cap_style="flat", join_style="mitre"),
-            grid_size=GRID)
+            grid_size=GRID))
         grown = shapely.union(sit.geoms[i], strip, grid_size=GRID)
         if isinstance(grown, Polygon) and grown.is_valid and strip.area > 0.25 * width * shared.length:
             return j, grown, width
@@ -249,7 +249,8 @@ def _outside_ward(sit: Situation, rng: np.random.Generator, i: int) -> list[Appl
     if edge.length < 4.0:
         return []
     width = float(rng.uniform(2.0, 8.0))
-    lip = shapely.difference(edge.buffer(width, cap_style="flat"), sit.area, grid_size=GRID)
+    lip = areal(shapely.difference(edge.buffer(width, cap_style="flat"), sit.area,
+                                   grid_size=GRID))
     grown = shapely.union(g, lip, grid_size=GRID)
     if not isinstance(grown, Polygon) or not grown.is_valid or lip.area < 1.0:
         return []

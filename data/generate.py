@@ -193,6 +193,7 @@ def _zones_layer(zones: list[Zone]) -> gpd.GeoDataFrame:
 
 
 def _projects_layer(projects: list[Project], frame: Frame) -> gpd.GeoDataFrame:
+    projects = [p for p in projects if not p.redline(frame.area).is_empty]
     return gpd.GeoDataFrame({
         "project_code": [p.code for p in projects], "name_vi": [p.name_vi for p in projects],
         "name_en": [p.name_en for p in projects],
@@ -212,8 +213,7 @@ def _segments_layer(projects: list[Project], frame: Frame) -> gpd.GeoDataFrame:
             rows.append({"project_code": s.project_code, "segment_no": s.segment_no,
                          "name": s.name, "left_width_m": s.left_width_m,
                          "right_width_m": s.right_width_m, "existing_width_m": s.existing_width_m})
-            geoms.append(shapely.line_merge(shapely.union_all(parts)) if len(parts) > 1
-                         else parts[0])
+            geoms.append(max(parts, key=lambda g: g.length))  # the longest piece inside
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=CRS)
 
 
