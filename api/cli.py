@@ -64,7 +64,7 @@ def ensure_database(settings: Settings) -> None:
 
     if not settings.db.url:
         Cluster(settings.db.state_dir).up(settings.db.database)
-    engine = make_engine(settings.db)
+    engine = make_engine(settings.db, as_owner=True)
     try:
         upgrade(engine)
     finally:
@@ -116,9 +116,13 @@ def db_url() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply the Alembic migrations up to head."""
+    from db.engine import make_engine
     from db.migrate import current_revisions, upgrade
 
-    engine = _engine(_settings())
+    try:
+        engine = make_engine(_settings().db, as_owner=True)
+    except ClusterError as exc:
+        fail(str(exc), 1)
     upgrade(engine)
     typer.echo(f"schema at {', '.join(current_revisions(engine))}")
 
@@ -342,7 +346,7 @@ def demo(
         typer.echo(f"generating the synthetic ward ({size}, seed {seed}) in {folder} …")
         m = _generate(settings, size=size, seed=seed, out=folder)
         typer.echo(f"  {m.counts.get('parcels', 0)} parcels in {m.seconds:.1f} s")
-    engine = make_engine(settings.db)
+    engine = make_engine(settings.db, as_owner=True)  # loading ends with ANALYZE (owner only)
     with Progress() as bar:
         tasks: dict[str, object] = {}
 

@@ -31,15 +31,24 @@ def bench_engine(database: str) -> tuple[Engine, Settings]:
         cluster.up("postgres")
         cluster.drop_database(database)
         cluster.up(database)
-    engine = make_engine(settings.db)
-    upgrade(engine)
-    return engine, settings
+    owner = make_engine(settings.db, as_owner=True)
+    upgrade(owner)
+    owner.dispose()
+    return make_engine(settings.db), settings
+
+
+def analyze(settings: Settings) -> None:
+    """VACUUM ANALYZE as the owner (the service role may not), so plans see the data."""
+    owner = make_engine(settings.db, as_owner=True)
+    with owner.connect() as c:
+        c.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+    owner.dispose()
 
 
 def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *,
                 code: str = "19774") -> None:
     ward = boundary or MultiPolygon([box(*BENCH_WARD_BOX)])
-    with engine.begin() as c:
+    with engine.begin() as c:  # as the service role: INSERT is allowed
         c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
                        "(:c, 'Benchmark ward (synthetic)', ST_GeomFromWKB(:g, 9214), true) "
                        "ON CONFLICT DO NOTHING"), {"c": code, "g": shapely.to_wkb(ward)})

@@ -30,8 +30,13 @@ def database_url(settings: DatabaseSettings) -> str:
     return info.url(settings.database)
 
 
-def make_engine(settings: DatabaseSettings, *, url: str | None = None) -> Engine:
-    """A pooled engine whose connections carry a statement timeout and UTC time zone."""
+def make_engine(settings: DatabaseSettings, *, url: str | None = None,
+                as_owner: bool = False) -> Engine:
+    """A pooled engine whose connections carry a statement timeout and UTC time zone.
+
+    Unless ``as_owner`` (migrations, set-up), every connection switches to the
+    service role, which may not rewrite history (see migration 0003_app_role).
+    """
     engine = create_engine(
         url or database_url(settings),
         pool_size=settings.pool_size,
@@ -43,7 +48,22 @@ def make_engine(settings: DatabaseSettings, *, url: str | None = None) -> Engine
         },
     )
     event.listen(engine, "connect", _prepare_threshold)
+    if settings.app_role and not as_owner:
+        event.listen(engine, "connect", _switch_role(settings.app_role))
     return engine
+
+
+def _switch_role(role: str) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles "
+                        "WHERE rolname = %s", (role,))
+            row = cur.fetchone()
+            if row and row[0]:
+                cur.execute(f'SET ROLE "{role}"')
+        dbapi_conn.commit()
+
+    return on_connect
 
 
 def _prepare_threshold(dbapi_conn: Any, _record: Any) -> None:

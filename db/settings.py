@@ -32,6 +32,8 @@ class DatabaseSettings(BaseSettings):
     """State folder: embedded cluster description, demo data, downloads."""
     database: str = "cadastre"
     pool_size: int = 10
+    app_role: str | None = "cadastre_app"
+    """Role the service switches to on every connection (no UPDATE/DELETE on history)."""
     statement_timeout_ms: int = 30_000
 
     @property

@@ -75,9 +75,11 @@ def engine(settings: Settings) -> Iterator[Engine]:
         cluster.up("postgres")
         cluster.drop_database(settings.db.database)
         cluster.up(settings.db.database)
-    eng = make_engine(settings.db)
-    upgrade(eng)
-    _seed(eng)
+    owner = make_engine(settings.db, as_owner=True)
+    upgrade(owner)
+    _seed(owner)
+    owner.dispose()
+    eng = make_engine(settings.db)  # the service's role, as in production
     yield eng
     eng.dispose()
 
