@@ -410,6 +410,10 @@ def serve(
                 proxy_headers=False, server_header=False, log_level="info")
 
 
+from api.cli_audit import audit_command  # noqa: E402 (the command lives in its own module)
+
+app.command("audit")(audit_command)
+
 # ------------------------------------------------------------------------- main
 
 
