@@ -72,3 +72,38 @@ def record(
     )
     session.add(event)
     return event
+
+
+def find(
+    session: Session,
+    *,
+    ward_code: str,
+    actor: str | None = None,
+    action: str | None = None,
+    entity: str | None = None,
+    entity_id: str | int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[AuditEvent], bool]:
+    """Audit events newest first, filtered; the flag says whether more follow."""
+    from sqlalchemy import select
+
+    q = select(AuditEvent).where(AuditEvent.ward_code == ward_code)
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    if action:
+        q = q.where(AuditEvent.action == action)
+    if entity:
+        q = q.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        value = int(entity_id) if str(entity_id).isdigit() else str(entity_id)
+        q = q.where(AuditEvent.entity_ids.contains([value]))
+    if since:
+        q = q.where(AuditEvent.at >= since)
+    if until:
+        q = q.where(AuditEvent.at < until)
+    q = q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1).offset(offset)
+    rows = list(session.execute(q).scalars())
+    return rows[:limit], len(rows) > limit
