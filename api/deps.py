@@ -85,7 +85,10 @@ def allow(*roles: str) -> Callable[[User], Awaitable[User]]:
 
 
 ANY_ROLE = ("surveyor", "land_officer", "official", "admin")
-Reader = Annotated[User, Depends(allow(*ANY_ROLE))]
+LAND_READERS = ("surveyor", "land_officer", "official")
+"""Who reads land records.  Administrators manage users, settings and the audit log; they
+have no business browsing the registry (separation of duties)."""
+Reader = Annotated[User, Depends(allow(*LAND_READERS))]
 Officer = Annotated[User, Depends(allow("land_officer"))]
 Admin = Annotated[User, Depends(allow("admin"))]
 
