@@ -83,7 +83,9 @@ class Situation:
         arr = np.asarray(self.geoms, dtype=object)
         self.red_frac = _fraction(arr, self.redline)
         self.prot_frac = _fraction(arr, self.protection)
-        self.on_edge = shapely.dwithin(arr, self.area.boundary, 0.5)
+        inner = self.area.buffer(-0.5)
+        shapely.prepare(inner)
+        self.on_edge = ~shapely.contains_properly(inner, arr)
         areas = shapely.area(arr)
         self.plain = (~self.state & (self.red_frac < 1e-6) & (self.prot_frac < 1e-6)
                       & ~self.on_edge & (areas > 60.0) & (areas < 5_000.0))
@@ -192,7 +194,8 @@ def _strip_into(sit: Situation, i: int, rng: np.random.Generator, lo: float, hi:
             sit.geoms[j], shared.buffer(width, cap_style="flat", join_style="mitre"),
             grid_size=GRID))
         grown = shapely.union(sit.geoms[i], strip, grid_size=GRID)
-        if isinstance(grown, Polygon) and grown.is_valid and strip.area > 0.25 * width * shared.length:
+        enough = strip.area > 0.25 * width * shared.length
+        if isinstance(grown, Polygon) and grown.is_valid and enough:
             return j, grown, width
     return None
 
@@ -258,7 +261,9 @@ def _outside_ward(sit: Situation, rng: np.random.Generator, i: int) -> list[Appl
     return [_app(sit, i, "outside_ward", grown, outside_width_m=width)]
 
 
-def _in_zone(frac: np.ndarray, other: np.ndarray, rule: str):  # type: ignore[no-untyped-def]
+def _in_zone(
+    frac: np.ndarray, other: np.ndarray, rule: str
+) -> Callable[[Situation, np.random.Generator, int], list[Application]]:
     def build(sit: Situation, rng: np.random.Generator, i: int) -> list[Application]:
         g = sit.geoms[i]
         if (sit.state[i] or sit.on_edge[i] or not 0.05 <= frac[i] <= 0.95 or other[i] > 0
@@ -314,9 +319,12 @@ def _fraction(geoms: np.ndarray, zone: BaseGeometry) -> np.ndarray:
         return out
     shapely.prepare(zone)
     hit = np.flatnonzero(shapely.intersects(zone, geoms))
-    if len(hit):
-        inter = shapely.area(shapely.intersection(geoms[hit], zone, grid_size=GRID))
-        out[hit] = inter / shapely.area(geoms[hit])
+    inside = shapely.contains_properly(zone, geoms[hit])
+    out[hit[inside]] = 1.0
+    part = hit[~inside]
+    if len(part):
+        inter = shapely.area(shapely.intersection(geoms[part], zone, grid_size=GRID))
+        out[part] = inter / shapely.area(geoms[part])
     out[out < 1e-4] = 0.0  # shared edges are not overlaps
     return out
 

@@ -99,7 +99,9 @@ class Terrain:
         return dem, transform
 
 
-def _value_noise(rng: np.random.Generator, gx: np.ndarray, gy: np.ndarray, cell: float) -> np.ndarray:
+def _value_noise(
+    rng: np.random.Generator, gx: np.ndarray, gy: np.ndarray, cell: float
+) -> np.ndarray:
     """Smooth noise in [-1, 1] with features about ``cell`` metres across."""
     x0, y0 = gx.min(), gy.min()
     nx = int((gx.max() - x0) / cell) + 3

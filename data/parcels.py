@@ -9,6 +9,7 @@ on the 1 mm grid, so the parcels tile the ward without gaps or overlaps.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -123,7 +124,7 @@ def _cut_grid(geom: BaseGeometry, unit: Polygon, cell: float) -> list[Polygon]:
     out: list[Polygon] = []
     for p in pieces:
         out.extend(polygons(p, 0.0))
-    return _merge_small(out, 5.0)
+    return _merge_small(out, 5.0, [""] * len(out))[0]
 
 
 def _block(
@@ -133,13 +134,10 @@ def _block(
     """Subdivide one block of one class and give each lot a land use."""
     area = block.area
     if cls == "urban" and area < 25_000 and rng.random() < 0.08:
-        use = str(rng.choice(PUBLIC_USES + ("TON",)))
+        use = str(rng.choice((*PUBLIC_USES, "TON")))
         out.add([block], [use], unit, "urban_public")
         return
-    if cls == "urban":
-        angle = frame.urban_angle
-    else:
-        angle = _long_axis(block)
+    angle = frame.urban_angle if cls == "urban" else _long_axis(block)
     cells, kinds = _cells(block, cls, angle, rng)
     pieces, piece_kinds = _clip(cells, kinds, block)
     min_area = {"urban": 30.0, "village": 150.0, "field": 250.0, "hill": 3000.0}[cls]
@@ -206,14 +204,14 @@ def _cells(
             d1, d2 = rng.uniform(15.0, 30.0, 2)
             rows.append((v0, v0 + d1, (4.0, 6.0), "urban_front"))
             inner = _splits(rng, v0 + d1, v1 - d2, 20.0, 40.0)
-            for a, b in zip(inner[:-1], inner[1:], strict=True):
+            for a, b in itertools.pairwise(inner):
                 rows.append((a, b, (12.0, 25.0), "urban_inner"))
             rows.append((v1 - d2, v1, (4.0, 6.0), "urban_front"))
     else:
         du, dv = {"village": ((28.0, 44.0), (40.0, 60.0)), "field": ((30.0, 60.0), (55.0, 110.0)),
                   "hill": ((110.0, 220.0), (110.0, 220.0))}[cls]
         vs = [v0, v1] if (cls == "village" and depth <= 70.0) else _splits(rng, v0, v1, *dv)
-        for a, b in zip(vs[:-1], vs[1:], strict=True):
+        for a, b in itertools.pairwise(vs):
             rows.append((a, b, du, cls))
     cu0, cv0, cu1, cv1, kinds = [], [], [], [], []
     for a, b, (smin, smax), kind in rows:
@@ -228,7 +226,9 @@ def _cells(
     return cells, kinds
 
 
-def _splits(rng: np.random.Generator, lo: float, hi: float, smin: float, smax: float) -> list[float]:
+def _splits(
+    rng: np.random.Generator, lo: float, hi: float, smin: float, smax: float
+) -> list[float]:
     """Cut positions from lo to hi; the last interval absorbs the remainder."""
     if hi - lo <= smax:
         return [lo, hi]
@@ -259,10 +259,9 @@ def _clip(cells: np.ndarray, kinds: list[str], block: Polygon) -> tuple[list[Pol
 
 
 def _merge_small(
-    pieces: list[Polygon], min_area: float, kinds: list[str] | None = None
-) -> tuple[list[Polygon], list[str]] | list[Polygon]:
+    pieces: list[Polygon], min_area: float, kinds: list[str]
+) -> tuple[list[Polygon], list[str]]:
     """Fold crumbs left at block edges into the neighbour they share most border with."""
-    labels = kinds if kinds is not None else [""] * len(pieces)
     geoms: list[Polygon | None] = list(pieces)
     areas = np.array([p.area for p in pieces])
     small = [int(i) for i in np.argsort(areas, kind="stable") if areas[i] < min_area]
@@ -295,10 +294,7 @@ def _merge_small(
             if isinstance(merged, Polygon):
                 geoms[best], geoms[i], owner[i] = merged, None, best
     keep = [i for i, g in enumerate(geoms) if g is not None]
-    result = [g for g in geoms if g is not None]
-    if kinds is None:
-        return result
-    return result, [labels[i] for i in keep]
+    return [g for g in geoms if g is not None], [kinds[i] for i in keep]
 
 
 def representative_points(geoms: Sequence[Polygon]) -> np.ndarray:

@@ -8,6 +8,7 @@ grid is wavy because village roads follow old dykes, not a ruler.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,8 +108,8 @@ def _urban_grid(frame: Frame, rng: np.random.Generator) -> list[Road]:
         lines.append(([(u0 - 60, v), (u1 + 60, v)], float(rng.uniform(9.0, 11.0)), "street"))
     for u in us:
         lines.append(([(u, v0 - 60), (u, v1 + 60)], float(rng.uniform(7.0, 9.0)), "street"))
-    for ua, ub in zip(us[:-1], us[1:], strict=True):
-        for va, vb in zip(vs[:-1], vs[1:], strict=True):
+    for ua, ub in itertools.pairwise(us):
+        for va, vb in itertools.pairwise(vs):
             lines.extend(_kiet(rng, ua, ub, va, vb))
     clip = frame.urban.buffer(15.0)
     roads = []
@@ -154,7 +155,8 @@ def _grid(
         a0, a1, b0, b1 = (v0, v1, u0, u1) if axis == 0 else (u0, u1, v0, v1)
         for c in _cuts(rng, a0, a1, *spacing)[1:-1]:
             t = np.arange(b0, b1 + 50.0, 50.0)
-            amp, lam, phase = rng.uniform(0.3, 1.0) * wave, rng.uniform(600, 1400), rng.uniform(0, 6.3)
+            amp = rng.uniform(0.3, 1.0) * wave
+            lam, phase = rng.uniform(600, 1400), rng.uniform(0, 6.3)
             off = c + amp * np.sin(2 * np.pi * t / lam + phase)
             pts = np.column_stack([t, off]) if axis == 0 else np.column_stack([off, t])
             world = LineString(rotate_xy(pts, angle, origin))
