@@ -21,6 +21,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from data.load_applications import load_applications
 from db import audit
 from db.audit import Actor
 from db.engine import transaction
@@ -68,7 +69,9 @@ def load_demo(engine: Engine, folder: Path, *,
         if found == fingerprint:
             n = s.execute(text("SELECT count(*) FROM parcel WHERE ward_code = :w"),
                           {"w": WARD_CODE}).scalar_one()
-            return LoadResult(False, n, f"demo ward already loaded ({n} parcels)")
+            added = load_applications(s, gpkg)  # a ward loaded before applications existed
+            return LoadResult(added > 0, n, f"demo ward already loaded ({n} parcels)"
+                              + (f"; {added} applications added" if added else ""))
         if found is not None or s.execute(text(
                 "SELECT count(*) FROM parcel WHERE ward_code = :w"), {"w": WARD_CODE}
         ).scalar_one():
@@ -189,6 +192,7 @@ def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
              "l": float(g.left_width_m), "r": float(g.right_width_m),
              "e": None if pd.isna(g.existing_width_m) else float(g.existing_width_m),
              "g": shapely.to_wkb(g.geometry)})
+    step("applications", load_applications(s, gpkg), 1)
     audit.record(s, actor=DEMO_ACTOR, action="demo_load", entity="ward", entity_ids=[WARD_CODE],
                  reason="synthetic demo ward",
                  detail={"fingerprint": fingerprint, "counts": manifest["counts"]})

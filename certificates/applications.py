@@ -1,0 +1,646 @@
+"""The application workflow: receipt, verification, field check, decision, certificate.
+
+States (one table, :data:`TRANSITIONS`): received → verifying → field_check →
+approved | rejected → certificate_issued, and waiting_applicant (a supplement was
+requested), which pauses the statutory clock and returns to the state it left.  Every
+transition is made by a land officer (the receiving clerk is one too), writes an
+``application_event`` and an audit event in the caller's transaction, and nothing else.
+
+Approval is the one write that depends on a spatial check: it takes the ward's registry
+lock (:func:`parcels.registry.lock_ward`), re-runs the verification against the registry
+as it is now, and only then writes the parcel version, the holder's use right and the
+certificate as source document.  Two officers approving overlapping claims at the same
+moment are serialised by the lock; the second sees the first one's certified parcel and
+gets :class:`~certificates.errors.ApprovalConflict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from certificates import verification
+from certificates.deadlines import Calendar, DeadlineError, calendar
+from certificates.errors import (
+    ApplicationNotFound,
+    ApprovalConflict,
+    InvalidApplication,
+    InvalidClaim,
+    NotVerified,
+    WrongState,
+)
+from certificates.models import Application, ApplicationEvent, VerificationReport
+from certificates.rules import VerificationSettings, load_settings
+from db import audit
+from db.audit import Actor
+from db.errors import Forbidden
+from gis import crs as gcrs
+from gis.convert import from_db, to_db
+from parcels.errors import UnknownCRS, WrongCRS
+from parcels.models import ParcelRight, Party
+from parcels.registry import (
+    Amendment,
+    ParcelSpec,
+    Source,
+    amend_parcel,
+    lock_ward,
+    record_source,
+    register_parcel,
+)
+
+PROCEDURES: Final = ("first_certificate", "transfer", "split_merge", "correction", "exchange",
+                     "reissue")
+CHANNELS: Final = ("online", "counter")
+PENDING: Final = verification.PENDING_STATES
+FINISHED: Final = ("approved", "rejected", "certificate_issued")
+OFFICER: Final = "land_officer"
+WRONG_CRS_DISTANCE_M: Final = 10_000.0
+"""A claim this far from the ward is in another CRS than stated, not a real claim."""
+
+TRANSITIONS: Final[Mapping[str, tuple[frozenset[str], str | None]]] = {
+    # action: (states it may start from, state it leads to; None = see the action)
+    "verify": (frozenset({"received", "verifying", "field_check"}), None),
+    "field_check": (frozenset({"verifying", "field_check"}), "field_check"),
+    "request_supplement": (frozenset({"received", "verifying", "field_check"}),
+                           "waiting_applicant"),
+    "supplement_received": (frozenset({"waiting_applicant"}), None),
+    "approve": (frozenset({"field_check"}), "approved"),
+    "reject": (frozenset({"received", "verifying", "field_check"}), "rejected"),
+    "issue_certificate": (frozenset({"approved"}), "certificate_issued"),
+}
+"""Every allowed transition; each is a land officer's act."""
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What the one-stop desk records on receipt; geometry in ``srid`` (default WGS 84)."""
+
+    procedure: str
+    applicant_name: str
+    channel: str
+    declared_area: float | Decimal | None = None
+    declared_land_use: str | None = None
+    geometry: BaseGeometry | None = None
+    srid: int = gcrs.WGS84
+    applicant_id_number: str | None = None
+    applicant_address: str | None = None
+    former_unit: str | None = None
+    sheet_no: int | None = None
+    parcel_no: int | None = None
+    received_at: datetime | None = None
+    documents: Sequence[str] = ()
+    application_key: str | None = None
+    survey_batch_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    approve: bool
+    reason: str
+    override_warnings: bool = False
+    certificate_no: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    notes: str
+    geometry: BaseGeometry | None = None
+    srid: int = gcrs.WGS84
+    former_unit: str | None = None
+    sheet_no: int | None = None
+    parcel_no: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _require_officer(actor: Actor) -> None:
+    if actor.role != OFFICER:
+        raise Forbidden(f"role {actor.role!r} may not act on applications; only a land officer "
+                        "may", role=actor.role)
+
+
+def _now(session: Session) -> datetime:
+    return session.execute(select(func.clock_timestamp())).scalar_one()
+
+
+def _today(session: Session, cal: Calendar) -> date:
+    return cal.local_date(_now(session))
+
+
+def get(session: Session, *, ward_code: str, application_id: int,
+        for_update: bool = False) -> Application:
+    """One application of the ward, or :class:`ApplicationNotFound`."""
+    q = select(Application).where(Application.id == application_id,
+                                  Application.ward_code == ward_code)
+    if for_update:
+        q = q.with_for_update()
+    app = session.execute(q).scalar_one_or_none()
+    if app is None:
+        raise ApplicationNotFound(f"no application {application_id} in ward {ward_code}",
+                                  application_id=application_id)
+    return app
+
+
+def _transition(session: Session, app: Application, *, actor: Actor, action: str,
+                to_state: str | None = None, reason: str | None = None,
+                detail: Mapping[str, Any] | None = None) -> None:
+    allowed, default_to = TRANSITIONS[action]
+    if app.state not in allowed:
+        raise WrongState(
+            f"application {app.id} is {app.state}: '{action}' is allowed only when it is "
+            + " or ".join(sorted(allowed)), state=app.state, action=action,
+            allowed_states=sorted(allowed))
+    target = to_state or default_to or app.state
+    now = _now(session)
+    session.add(ApplicationEvent(application_id=app.id, ward_code=app.ward_code, action=action,
+                                 from_state=app.state, to_state=target, at=now,
+                                 actor=actor.username, reason=reason, detail=dict(detail or {})))
+    audit.record(session, actor=actor, action=action, entity="application",
+                 entity_ids=[app.id], reason=reason,
+                 detail={"from": app.state, "to": target, **dict(detail or {})})
+    if target != app.state:
+        app.state = target
+        app.state_changed_at = now
+
+
+def prepare_claim(geometry: BaseGeometry | None, srid: int) -> BaseGeometry:
+    """Read a claimed geometry into EPSG:9214, keeping an invalid polygon as claimed.
+
+    Refused (nothing stored): an unknown CRS, a geometry that is not one polygon, empty
+    or non-finite coordinates, lon/lat degrees stated as metres.  A self-intersecting
+    polygon is accepted: verification reports where it is wrong and offers a repair.
+    """
+    if srid not in gcrs.SUPPORTED:
+        raise UnknownCRS(f"EPSG:{srid} is not accepted; use one of "
+                         + ", ".join(f"EPSG:{c} ({n})" for c, n in gcrs.SUPPORTED.items()),
+                         srid=srid)
+    if geometry is None or geometry.is_empty:
+        raise InvalidClaim("the claimed geometry is empty")
+    if isinstance(geometry, MultiPolygon) and len(geometry.geoms) == 1:
+        geometry = geometry.geoms[0]
+    if not isinstance(geometry, Polygon):
+        raise InvalidClaim(f"a claimed parcel is one polygon, got {geometry.geom_type}",
+                           geometry_type=geometry.geom_type)
+    coords = shapely.get_coordinates(geometry)
+    if not np.isfinite(coords).all() or not (np.abs(coords) < 1e9).all():
+        raise InvalidClaim("the claimed geometry has NaN, infinite or absurd coordinates")
+    if len({tuple(c) for c in coords}) < 3:
+        raise InvalidClaim("a polygon needs at least three distinct corners")
+    if geometry.has_z:
+        geometry = shapely.force_2d(geometry)
+    if srid == gcrs.WARD and (abs(coords[:, 0]) <= 180).all() and (abs(coords[:, 1]) <= 90).all():
+        raise WrongCRS("the coordinates look like longitude/latitude degrees but were stated "
+                       "as EPSG:9214 metres; send srid 4326 (WGS 84) or 4756")
+    if srid in (gcrs.WGS84, gcrs.VN2000_GEO) and not (
+            (abs(coords[:, 0]) <= 180).all() and (abs(coords[:, 1]) <= 90).all()):
+        raise WrongCRS(f"EPSG:{srid} coordinates are degrees, but these are not: state the "
+                       "projected CRS (9214, 3405 or 3406) in 'srid'")
+    return gcrs.to_ward(geometry, srid)
+
+
+def _check_distance(session: Session, ward_code: str, geom: BaseGeometry) -> None:
+    d = session.execute(text(
+        "SELECT ST_Distance(boundary, ST_GeomFromWKB(:g, 9214)) FROM ward WHERE code = :w"),
+        {"g": shapely.to_wkb(shapely.envelope(geom)), "w": ward_code}).scalar_one_or_none()
+    if d is None:
+        raise InvalidApplication(f"ward {ward_code} is not in the registry")
+    if d > WRONG_CRS_DISTANCE_M:
+        raise WrongCRS(f"the claim is {d / 1000:.0f} km from ward {ward_code}: the coordinates "
+                       "are probably in another CRS than stated (swapped axes, another zone?)",
+                       distance_m=round(float(d), 1))
+
+
+def _subject_by_number(session: Session, ward_code: str, former_unit: str | None,
+                       sheet_no: int | None, parcel_no: int | None) -> int | None:
+    if sheet_no is None or parcel_no is None:
+        return None
+    rows = session.execute(text(
+        "SELECT parcel_id FROM parcel_version WHERE ward_code = :w AND sheet_no = :s "
+        "AND parcel_no = :n AND valid_to IS NULL AND status = 'registered' "
+        "AND (CAST(:u AS text) IS NULL OR former_unit = :u)"),
+        {"w": ward_code, "s": sheet_no, "n": parcel_no, "u": former_unit}).scalars().all()
+    return int(rows[0]) if len(rows) == 1 else None
+
+
+# ------------------------------------------------------------------------ receipt
+
+
+def receive(session: Session, *, actor: Actor, intake: Intake,
+            cal: Calendar | None = None) -> Application:
+    """Record a file at the one-stop desk; the due date is set now, from the day received."""
+    _require_officer(actor)
+    cal = cal or calendar()
+    if intake.procedure not in PROCEDURES:
+        raise InvalidApplication(f"unknown procedure {intake.procedure!r}; one of "
+                                 + ", ".join(PROCEDURES), field="procedure")
+    if intake.channel not in CHANNELS:
+        raise InvalidApplication(f"channel must be online or counter, not {intake.channel!r}",
+                                 field="channel")
+    if not intake.applicant_name.strip():
+        raise InvalidApplication("the applicant's name is required", field="applicant_name")
+    declared = None
+    if intake.declared_area is not None:
+        declared = Decimal(str(intake.declared_area)).quantize(Decimal("0.1"))
+        if not declared > 0:
+            raise InvalidApplication(f"declared area must be positive, got {intake.declared_area}",
+                                     field="declared_area")
+    land_use = intake.declared_land_use.strip().upper() if intake.declared_land_use else None
+    geom = None
+    if intake.procedure == "first_certificate":
+        if intake.geometry is None and intake.survey_batch_id is None:
+            raise InvalidApplication("a first-time certificate application needs the claimed "
+                                     "parcel geometry", field="geometry")
+        if declared is None:
+            raise InvalidApplication("a first-time certificate application needs the declared "
+                                     "area", field="declared_area")
+    if intake.geometry is not None:
+        geom = prepare_claim(intake.geometry, intake.srid)
+        _check_distance(session, actor.ward_code, geom)
+    received_at = intake.received_at or _now(session)
+    received_on = cal.local_date(received_at)
+    try:
+        due = cal.due_date(intake.procedure, received_on)
+    except DeadlineError as exc:
+        raise InvalidApplication(str(exc), field="procedure") from exc
+    app = Application(
+        ward_code=actor.ward_code, application_key=intake.application_key,
+        procedure=intake.procedure, applicant_name=intake.applicant_name.strip(),
+        applicant_id_number=intake.applicant_id_number, applicant_address=intake.applicant_address,
+        channel=intake.channel, received_at=received_at, received_on=received_on, due_on=due,
+        paused_days=0, state="received", declared_area=declared, declared_land_use=land_use,
+        former_unit=intake.former_unit, sheet_no=intake.sheet_no, parcel_no=intake.parcel_no,
+        parcel_id=_subject_by_number(session, actor.ward_code, intake.former_unit,
+                                     intake.sheet_no, intake.parcel_no),
+        geom=to_db(geom, gcrs.WARD) if geom is not None else None,
+        geom_valid=bool(geom is not None and geom.is_valid),
+        claimed_srid=intake.srid if intake.geometry is not None else None,
+        survey_batch_id=intake.survey_batch_id, documents=list(intake.documents),
+        created_by=actor.username)
+    session.add(app)
+    session.flush()
+    if app.application_key is None:
+        app.application_key = f"{actor.ward_code}-{received_on.year}-{app.id:06d}"
+    session.add(ApplicationEvent(application_id=app.id, ward_code=app.ward_code, action="receive",
+                                 from_state=None, to_state="received", at=received_at,
+                                 actor=actor.username, detail={"due_on": due.isoformat()}))
+    audit.record(session, actor=actor, action="receive", entity="application",
+                 entity_ids=[app.id],
+                 detail={"procedure": app.procedure, "channel": app.channel,
+                         "due_on": due.isoformat(), "valid_geometry": app.geom_valid})
+    session.flush()
+    return app
+
+
+# ------------------------------------------------------------------- verification
+
+
+def claim_of(app: Application) -> verification.Claim:
+    return verification.Claim(
+        geometry=from_db(app.geom), application_id=app.id, application_key=app.application_key,
+        received_at=app.received_at,
+        declared_area=float(app.declared_area) if app.declared_area is not None else None,
+        land_use=app.declared_land_use, former_unit=app.former_unit, sheet_no=app.sheet_no,
+        parcel_no=app.parcel_no)
+
+
+def _store(session: Session, app: Application, outcome: verification.Outcome, *, actor: Actor,
+           purpose: str, elapsed_ms: float, settings: VerificationSettings) -> VerificationReport:
+    report = VerificationReport(
+        application_id=app.id, ward_code=app.ward_code, purpose=purpose,
+        verdict=outcome.verdict, registry_version=outcome.registry_version,
+        created_by=actor.username, settings_version=settings.version,
+        measured_area=outcome.measured_area,
+        declared_area=app.declared_area, subject_parcel_id=outcome.subject_parcel_id,
+        counts=outcome.counts(), findings=[f.to_dict() for f in outcome.findings],
+        geom=app.geom, elapsed_ms=round(elapsed_ms, 2))
+    session.add(report)
+    session.flush()
+    return report
+
+
+def verify(session: Session, *, actor: Actor, application_id: int, purpose: str = "verify",
+           settings: VerificationSettings | None = None) -> VerificationReport:
+    """Check the claim against the registry now and store a new report."""
+    _require_officer(actor)
+    settings = settings or load_settings()
+    app = get(session, ward_code=actor.ward_code, application_id=application_id,
+              for_update=True)
+    if app.geom is None:
+        raise InvalidApplication(f"application {app.id} has no claimed geometry to verify",
+                                 field="geometry")
+    to = "verifying" if app.state == "received" else None
+    outcome, ms = verification.run(session, ward_code=app.ward_code, claim=claim_of(app),
+                                   settings=settings)
+    if outcome.subject_parcel_id is not None and app.parcel_id is None:
+        app.parcel_id = outcome.subject_parcel_id
+    report = _store(session, app, outcome, actor=actor, purpose=purpose, elapsed_ms=ms,
+                    settings=settings)
+    _transition(session, app, actor=actor, action="verify", to_state=to,
+                detail={"report_id": report.id, "verdict": report.verdict,
+                        "registry_version": report.registry_version})
+    return report
+
+
+def reports(session: Session, *, ward_code: str, application_id: int) -> list[VerificationReport]:
+    """Every stored report of the application, newest first."""
+    get(session, ward_code=ward_code, application_id=application_id)
+    return list(session.execute(
+        select(VerificationReport).where(VerificationReport.application_id == application_id)
+        .order_by(VerificationReport.id.desc())).scalars())
+
+
+def latest_report(session: Session, app: Application) -> VerificationReport | None:
+    return session.execute(
+        select(VerificationReport).where(VerificationReport.application_id == app.id)
+        .order_by(VerificationReport.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def record_field_check(session: Session, *, actor: Actor, application_id: int, check: FieldCheck,
+                       settings: VerificationSettings | None = None) -> VerificationReport:
+    """Record the field visit; a re-measured boundary replaces the claim and is re-verified."""
+    _require_officer(actor)
+    app = get(session, ward_code=actor.ward_code, application_id=application_id,
+              for_update=True)
+    allowed, _ = TRANSITIONS["field_check"]
+    if app.state not in allowed:  # checked before the geometry is touched
+        _transition(session, app, actor=actor, action="field_check")
+    if not check.notes.strip():
+        raise InvalidApplication("field-check notes are required", field="notes")
+    detail: dict[str, Any] = {"notes": check.notes, **dict(check.extra)}
+    if check.geometry is not None:
+        geom = prepare_claim(check.geometry, check.srid)
+        _check_distance(session, actor.ward_code, geom)
+        old = from_db(app.geom)
+        detail["previous_geometry_wkt"] = old.wkt if old is not None else None
+        app.geom = to_db(geom, gcrs.WARD)
+        app.geom_valid = bool(geom.is_valid)
+        app.claimed_srid = check.srid
+        detail["geometry_corrected"] = True
+    for name in ("former_unit", "sheet_no", "parcel_no"):
+        value = getattr(check, name)
+        if value is not None:
+            setattr(app, name, value)
+            detail[name] = value
+    if check.sheet_no is not None and check.parcel_no is not None:
+        app.parcel_id = _subject_by_number(session, app.ward_code, app.former_unit,
+                                           app.sheet_no, app.parcel_no)
+    app.field_check = {**detail, "by": actor.username}
+    session.flush()
+    settings = settings or load_settings()
+    outcome, ms = verification.run(session, ward_code=app.ward_code, claim=claim_of(app),
+                                   settings=settings)
+    report = _store(session, app, outcome, actor=actor, purpose="field_check", elapsed_ms=ms,
+                    settings=settings)
+    _transition(session, app, actor=actor, action="field_check", reason=check.notes,
+                detail={"report_id": report.id, "verdict": report.verdict,
+                        "geometry_corrected": check.geometry is not None})
+    return report
+
+
+# -------------------------------------------------------------------- supplements
+
+
+def request_supplement(session: Session, *, actor: Actor, application_id: int, reason: str,
+                       documents: Sequence[str] = ()) -> Application:
+    """Ask the applicant for more; the statutory clock stops until the file is complete."""
+    _require_officer(actor)
+    if not reason.strip():
+        raise InvalidApplication("say what the applicant must supply", field="reason")
+    app = get(session, ward_code=actor.ward_code, application_id=application_id,
+              for_update=True)
+    previous = app.state
+    _transition(session, app, actor=actor, action="request_supplement", reason=reason,
+                detail={"documents": list(documents)})
+    app.resume_state = previous
+    app.waiting_since = _now(session)
+    return app
+
+
+def supplement_received(session: Session, *, actor: Actor, application_id: int,
+                        note: str | None = None, documents: Sequence[str] = (),
+                        cal: Calendar | None = None) -> Application:
+    """The applicant completed the file: the clock restarts and the due date moves."""
+    _require_officer(actor)
+    cal = cal or calendar()
+    app = get(session, ward_code=actor.ward_code, application_id=application_id,
+              for_update=True)
+    since = app.waiting_since
+    resume = app.resume_state or "received"
+    if app.state == "waiting_applicant":
+        assert since is not None
+        paused = cal.working_days_between(cal.local_date(since), _today(session, cal))
+        app.paused_days += paused
+        app.due_on = cal.due_date(app.procedure, app.received_on,
+                                  paused_working_days=app.paused_days)
+    else:
+        paused = 0
+    _transition(session, app, actor=actor, action="supplement_received", to_state=resume,
+                reason=note, detail={"paused_working_days": paused,
+                                     "due_on": app.due_on.isoformat(),
+                                     "documents": list(documents)})
+    app.waiting_since = None
+    app.resume_state = None
+    app.documents = [*app.documents, *documents]
+    return app
+
+
+# ----------------------------------------------------------------------- decision
+
+
+def decide(session: Session, *, actor: Actor, application_id: int, decision: Decision,
+           settings: VerificationSettings | None = None) -> Application:
+    """Approve (registry write, under the ward lock) or reject with a reason."""
+    _require_officer(actor)
+    if not decision.reason.strip():
+        raise InvalidApplication("a decision needs a reason", field="reason")
+    if not decision.approve:
+        app = get(session, ward_code=actor.ward_code, application_id=application_id,
+                  for_update=True)
+        _transition(session, app, actor=actor, action="reject", reason=decision.reason)
+        app.decided_at = _now(session)
+        app.decision_reason = decision.reason
+        return app
+    return _approve(session, actor=actor, application_id=application_id, decision=decision,
+                    settings=settings or load_settings())
+
+
+def _approve(session: Session, *, actor: Actor, application_id: int, decision: Decision,
+             settings: VerificationSettings) -> Application:
+    lock_ward(session, actor.ward_code)  # check and write atomic against other approvals
+    app = get(session, ward_code=actor.ward_code, application_id=application_id,
+              for_update=True)
+    allowed, _ = TRANSITIONS["approve"]
+    if app.state not in allowed:
+        _transition(session, app, actor=actor, action="approve")  # raises WrongState
+    if app.procedure != "first_certificate":
+        raise InvalidApplication("only first-time certificate applications are approved here")
+    last = latest_report(session, app)
+    if last is None:
+        raise NotVerified(f"application {app.id} has never been verified: verify it first")
+    if last.verdict == "fail":
+        raise NotVerified(f"the latest verification (report {last.id}) failed: correct the claim "
+                          "at the field check and verify again, or reject",
+                          report_id=last.id, verdict=last.verdict)
+    if last.verdict == "review" and not decision.override_warnings:
+        raise NotVerified(f"the latest verification (report {last.id}) has warnings: approve "
+                          "with override_warnings after looking at them", report_id=last.id,
+                          verdict=last.verdict)
+    outcome, ms = verification.run(session, ward_code=app.ward_code, claim=claim_of(app),
+                                   settings=settings)
+    errors = outcome.errors()
+    if errors:
+        parcels = sorted({p["parcel_id"] for f in errors for p in f.parcels})
+        raise ApprovalConflict(
+            f"the claim now conflicts with the registry ({', '.join(f.rule for f in errors)}): "
+            + "; ".join(f.message_en for f in errors[:3]),
+            conflicting_parcels=parcels, findings=[f.to_dict() for f in errors],
+            registry_version=outcome.registry_version)
+    report = _store(session, app, outcome, actor=actor, purpose="approval", elapsed_ms=ms,
+                    settings=settings)
+    geom = from_db(app.geom)
+    assert geom is not None
+    now = _now(session)
+    cert_no = decision.certificate_no or f"{app.ward_code}-{now.year}-{app.id:06d}"
+    source = Source(kind="certificate", number=cert_no, issued_on=now.date(),
+                    issued_by=f"UBND phường, ward {app.ward_code}",
+                    description=f"first-time certificate, application {app.application_key}")
+    reason = f"first-time certificate, application {app.application_key}: {decision.reason}"
+    area = Decimal(str(round(geom.area, 1)))
+    if app.parcel_id is not None and outcome.subject_parcel_id == app.parcel_id:
+        version = amend_parcel(session, actor=actor, parcel_id=app.parcel_id, reason=reason,
+                               source=source, amendment=Amendment(
+                                   geometry=geom, srid=gcrs.WARD, legal_area=area,
+                                   land_use=app.declared_land_use))
+    else:
+        if not (app.former_unit and app.sheet_no):
+            raise InvalidApplication("the claim is not a map parcel and has no former unit and "
+                                     "sheet: record them at the field check", field="sheet_no")
+        number = app.parcel_no or _next_number(session, app)
+        version = register_parcel(session, actor=actor, reason=reason, source=source,
+                                  spec=ParcelSpec(former_unit=app.former_unit,
+                                                  sheet_no=app.sheet_no, parcel_no=number,
+                                                  land_use=app.declared_land_use or "ODT",
+                                                  geometry=geom, srid=gcrs.WARD,
+                                                  legal_area=area))
+    source_id = version.source_document_id or record_source(session, actor, source)
+    party_id = app.applicant_party_id or _party(session, app)
+    session.add(ParcelRight(ward_code=app.ward_code, parcel_id=version.parcel_id,
+                            party_id=party_id, kind="use_right", certificate_no=cert_no,
+                            issued_on=now.date(), source_document_id=source_id,
+                            recorded_by=actor.username))
+    _transition(session, app, actor=actor, action="approve", reason=decision.reason,
+                detail={"report_id": report.id, "parcel_id": version.parcel_id,
+                        "parcel_version": version.version, "certificate_no": cert_no,
+                        "override_warnings": decision.override_warnings})
+    app.parcel_id = version.parcel_id
+    app.applicant_party_id = party_id
+    app.certificate_no = cert_no
+    app.decided_at = now
+    app.decision_reason = decision.reason
+    session.flush()
+    return app
+
+
+def _next_number(session: Session, app: Application) -> int:
+    return int(session.execute(text(
+        "SELECT coalesce(max(parcel_no), 0) + 1 FROM parcel_version WHERE ward_code = :w "
+        "AND former_unit = :u AND sheet_no = :s"),
+        {"w": app.ward_code, "u": app.former_unit, "s": app.sheet_no}).scalar_one())
+
+
+def _party(session: Session, app: Application) -> int:
+    found = None
+    if app.applicant_id_number:
+        found = session.execute(select(Party.id).where(
+            Party.ward_code == app.ward_code, Party.id_number == app.applicant_id_number)
+        ).scalars().first()
+    if found is not None:
+        return int(found)
+    party = Party(ward_code=app.ward_code, kind="person", full_name=app.applicant_name,
+                  id_number=app.applicant_id_number, address=app.applicant_address)
+    session.add(party)
+    session.flush()
+    return party.id
+
+
+def issue_certificate(session: Session, *, actor: Actor, application_id: int,
+                      note: str | None = None) -> Application:
+    """The certificate was handed to the applicant: the file is closed."""
+    _require_officer(actor)
+    app = get(session, ward_code=actor.ward_code, application_id=application_id,
+              for_update=True)
+    _transition(session, app, actor=actor, action="issue_certificate", reason=note,
+                detail={"certificate_no": app.certificate_no})
+    app.certificate_issued_at = _now(session)
+    return app
+
+
+# -------------------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class AppPage:
+    items: list[Application]
+    limit: int
+    offset: int
+    has_more: bool
+
+
+def list_applications(session: Session, *, ward_code: str, state: str | None = None,
+                      overdue: bool = False, due_within: int | None = None,
+                      received_from: date | None = None, received_to: date | None = None,
+                      procedure: str | None = None, today: date | None = None,
+                      limit: int = 100, offset: int = 0, cal: Calendar | None = None) -> AppPage:
+    """Applications filtered; ``overdue`` and ``due_within`` (working days) look at pending ones.
+
+    A file waiting for the applicant is never overdue: its clock is stopped.
+    """
+    cal = cal or calendar()
+    if not 1 <= limit <= 1000:
+        raise InvalidApplication("limit must be between 1 and 1000", field="limit")
+    if offset < 0:
+        raise InvalidApplication("offset must not be negative", field="offset")
+    if state is not None and state not in (*PENDING, *FINISHED):
+        raise InvalidApplication(f"unknown state {state!r}", field="state")
+    if due_within is not None and due_within < 0:
+        raise InvalidApplication("due_within must not be negative", field="due_within")
+    if received_from and received_to and received_from > received_to:
+        raise InvalidApplication("received_from is after received_to", field="received_from")
+    today = today or _today(session, cal)
+    q = select(Application).where(Application.ward_code == ward_code)
+    if state:
+        q = q.where(Application.state == state)
+    if procedure:
+        q = q.where(Application.procedure == procedure)
+    clock_running = [s for s in PENDING if s != "waiting_applicant"]
+    if overdue:
+        q = q.where(Application.state.in_(clock_running), Application.due_on < today)
+    if due_within is not None:
+        q = q.where(Application.state.in_(clock_running), Application.due_on >= today,
+                    Application.due_on <= cal.add_working_days(today, due_within))
+    if received_from:
+        q = q.where(Application.received_on >= received_from)
+    if received_to:
+        q = q.where(Application.received_on <= received_to)
+    order = (Application.due_on, Application.id) if overdue or due_within is not None else \
+        (Application.id,)
+    rows = list(session.execute(q.order_by(*order).limit(limit + 1).offset(offset)).scalars())
+    return AppPage(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit)
+
+
+def events(session: Session, *, application_id: int) -> list[ApplicationEvent]:
+    return list(session.execute(select(ApplicationEvent).where(
+        ApplicationEvent.application_id == application_id).order_by(ApplicationEvent.id)
+    ).scalars())

@@ -1,0 +1,82 @@
+"""Fixtures of the certificate tests: an officer, claims in the test ward, the demo ward.
+
+The demo ward (generated at size "small" from the real outline into a temporary folder)
+is loaded once per module into a connection whose outer transaction is rolled back at
+the end, with the ward's boundary set to the generated window for that transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from certificates.applications import Intake, receive
+from db.audit import Actor
+from gis import crs as gcrs
+from tests.conftest import WARD, require_external
+
+DEMO_SEED = 11
+
+
+@pytest.fixture()
+def officer() -> Actor:
+    return Actor(username="land_officer", role="land_officer", ward_code=WARD)
+
+
+def intake(geom: Polygon, *, declared: float | None = None, sheet: int | None = None,
+           number: int | None = None, unit: str | None = "kim_long",
+           **kw: Any) -> Intake:
+    """A first-time claim drawn in EPSG:9214 (declared area = drawn area unless said)."""
+    return Intake(procedure="first_certificate", applicant_name=kw.pop("name", "Trần Văn A"),
+                  channel=kw.pop("channel", "counter"),
+                  declared_area=round(geom.area, 1) if declared is None else declared,
+                  declared_land_use=kw.pop("land_use", "ODT"), geometry=geom, srid=gcrs.WARD,
+                  former_unit=unit, sheet_no=sheet, parcel_no=number, **kw)
+
+
+def claim(session: Session, officer: Actor, geom: Polygon, **kw: Any) -> int:
+    return receive(session, actor=officer, intake=intake(geom, **kw)).id
+
+
+@dataclass
+class Demo:
+    session: Session
+    folder: Path
+    manifest: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def demo(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    from data.generate import generate
+    from data.load import _load
+    from data.outline import FILE_NAME, SUBFOLDER, load_outline
+
+    outline = load_outline(require_external(SUBFOLDER, FILE_NAME))
+    out = tmp_path_factory.mktemp("demo_small")
+    generate(size="small", seed=DEMO_SEED, out=out, outline=outline)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    gpkg = out / "ward.gpkg"
+    ward = pyogrio.read_dataframe(gpkg, layer="ward").geometry.iloc[0]
+    boundary = ward if isinstance(ward, MultiPolygon) else MultiPolygon([ward])
+    with engine.connect() as conn:
+        outer = conn.begin()
+        s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        s.execute(text("UPDATE ward SET boundary = ST_GeomFromWKB(:g, 9214) WHERE code = :w"),
+                  {"g": shapely.to_wkb(boundary), "w": WARD})
+        _load(s, gpkg, manifest, "test-demo", None)
+        s.flush()
+        try:
+            yield Demo(session=s, folder=out, manifest=manifest)
+        finally:
+            s.close()
+            outer.rollback()
