@@ -414,6 +414,10 @@ from api.cli_audit import audit_command  # noqa: E402 (the command lives in its 
 
 app.command("audit")(audit_command)
 
+from api.cli_surveys import import_survey  # noqa: E402 (the command lives in its own module)
+
+app.command("import")(import_survey)
+
 # ------------------------------------------------------------------------- main
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.users import UserError
 from db.errors import Conflict, DomainError, Forbidden, NotFound
+from gis.read_errors import ReadError
 from parcels.errors import InvalidInput, UnknownCRS
 
 log = logging.getLogger("cadastre.api")
@@ -35,6 +36,17 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     DomainError: 422,
 }
 """Most specific class wins (looked up along the MRO)."""
+
+
+READ_STATUS: dict[str, int] = {
+    "file_too_large": 413,
+    "zip_bomb": 413,
+    "unsupported_format": 415,
+    "format_mismatch": 415,
+}
+"""HTTP status of a refused survey file by its ``ReadError.code``; every other code is 422
+(the file arrived and is of a known kind, but its content cannot be used as parcels)."""
+_PROBLEM_KEYS = frozenset({"type", "title", "status", "detail", "instance", "request_id"})
 
 
 def status_for(exc: DomainError) -> int:
@@ -63,6 +75,16 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return problem(request, status=status_for(exc), code=exc.code, title=exc.title,
                    detail=exc.detail, **exc.extra)
+
+
+async def _read(request: Request, exc: Exception) -> JSONResponse:
+    """A survey file the readers refused: the problem names what is wrong and the fix."""
+    assert isinstance(exc, ReadError)
+    status = READ_STATUS.get(exc.code, 422)
+    facts = {k if k not in _PROBLEM_KEYS else f"read_{k}": v for k, v in exc.detail.items()}
+    return problem(request, status=status, code=exc.code,
+                   title=exc.code.replace("_", " ").capitalize(), detail=exc.message,
+                   message_vi=exc.message_vi, **facts)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
@@ -97,6 +119,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(ReadError, _read)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(Exception, _unexpected)

@@ -37,7 +37,8 @@ FORMER_UNITS = {"kim_long": "Kim Long", "huong_long": "Hương Long", "huong_ho"
 PASSWORD = "correct-horse-battery"
 ROLES = ("surveyor", "land_officer", "official", "admin")
 REGISTRY_TABLES = ("parcel", "parcel_version", "parcel_lineage", "source_document", "party",
-                   "parcel_right", "audit_event", "app_user")
+                   "parcel_right", "audit_event", "app_user", "survey_batch", "survey_feature",
+                   "survey_finding")
 SYSTEM = Actor(username="test-setup", role="admin", ward_code=WARD)
 
 

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
@@ -33,12 +32,22 @@ from gis import gdal_sandbox
 from gis.crs import WARD, transform
 from gis.read_errors import ReadError
 from gis.readers import Limits, ReadResult, copy_limited, read_upload
-
-# Kim Long in EPSG:9214, measured from the ward boundary (E 549,820-564,807,
-# N 1,805,350-1,822,964), rounded outwards.
-FRAME = (549_000.0, 1_805_000.0, 565_500.0, 1_823_500.0)
-A = box(559_000, 1_820_000, 559_020, 1_820_015)  # 300 m²
-B = box(559_020, 1_820_000, 559_045, 1_820_016)  # 400 m²
+from tests.gis.builders import (
+    BILLION_LAUGHS,
+    CSV_VN,
+    EXTERNAL,
+    FRAME,
+    A,
+    B,
+    dxf_file,
+    geojson,
+    kml_text,
+    parcels_9214,
+    shapefile_parts,
+    swap,
+    wgs,
+    zip_dir,
+)
 
 
 @pytest.fixture
@@ -74,46 +83,9 @@ def only_original(upload: Path, *names: str) -> None:
     assert sorted(p.name for p in upload.iterdir()) == sorted(names)
 
 
-def wgs(geom: Any) -> Any:
-    return transform(geom, WARD, 4326)
-
-
-def parcels_9214(**extra: list[Any]) -> gpd.GeoDataFrame:
-    data: dict[str, list[Any]] = {"SHBANDO": [5, 5], "SHTHUA": [12, 13],
-                                  "KHLOAIDAT": ["ODT", "cln"], "DIENTICH": [300.0, 400.0]}
-    data.update(extra)
-    return gpd.GeoDataFrame(data, geometry=[A, B], crs=f"EPSG:{WARD}")
-
-
-def geojson(path: Path, geoms: list[Any], props: list[dict[str, Any]] | None = None,
-            crs: str | None = None) -> Path:
-    doc: dict[str, Any] = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": mapping(g) if g is not None else None,
-         "properties": (props or [{}] * len(geoms))[i]}
-        for i, g in enumerate(geoms)]}
-    if crs:
-        doc["crs"] = {"type": "name", "properties": {"name": crs}}
-    path.write_text(json.dumps(doc))
-    return path
-
-
-def zip_dir(zip_path: Path, files: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return zip_path
-
-
 def shapefile_zip(tmp_path: Path, upload: Path, *, drop: tuple[str, ...] = (),
                   prj: str | None = None, name: str = "parcels.zip") -> Path:
-    scratch = tmp_path / "scratch"
-    scratch.mkdir(exist_ok=True)
-    pyogrio.write_dataframe(parcels_9214(), scratch / "thua.shp")
-    if prj is not None:
-        (scratch / "thua.prj").write_text(prj)
-    files = {p.name: p.read_bytes() for p in sorted(scratch.iterdir())
-             if p.suffix not in drop}
-    return zip_dir(upload / name, files)
+    return zip_dir(upload / name, shapefile_parts(tmp_path / "scratch", drop=drop, prj=prj))
 
 
 def assert_parcels(result: ReadResult, *, crs: int) -> None:
@@ -221,23 +193,6 @@ def test_geopackage_several_layers_asks_which(upload: Path) -> None:
     assert sorted(err.detail["layers"]) == ["nha", "thua_dat"]
 
 
-KML_PLACEMARK = """<Placemark><name>Thửa {n}</name><ExtendedData>
-<Data name="so_thua"><value>{n}</value></Data><Data name="to_ban_do"><value>5</value></Data>
-<Data name="loai_dat"><value>{lu}</value></Data><Data name="dien_tich"><value>{area}</value></Data>
-</ExtendedData><Polygon><outerBoundaryIs><LinearRing><coordinates>{coords}</coordinates>
-</LinearRing></outerBoundaryIs></Polygon></Placemark>"""
-
-
-def kml_text(extra: str = "", prolog: str = "") -> str:
-    marks = []
-    for n, lu, area, geom in ((12, "ODT", 300, A), (13, "CLN", 400, B)):
-        coords = " ".join(f"{x:.9f},{y:.9f},0" for x, y in wgs(geom).exterior.coords)
-        marks.append(KML_PLACEMARK.format(n=n, lu=lu, area=area, coords=coords))
-    return (f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<kml xmlns="http://www.opengis.net/'
-            f'kml/2.2"><Document><name>Khảo sát</name><Folder><name>Thửa đất</name>'
-            f'{"".join(marks)}{extra}</Folder></Document></kml>')
-
-
 def test_kml_from_google_earth(upload: Path) -> None:
     """A KML with ExtendedData: folder kept as layer, a label point skipped with a warning."""
     label = "<Placemark><name>mốc</name><Point><coordinates>107.555,16.455</coordinates>" \
@@ -285,21 +240,6 @@ def test_kmz(upload: Path) -> None:
     only_original(upload, "thua.kmz")
 
 
-def dxf_file(path: Path, *, hatch_layer: str = "THUA", extra_open_line: bool = True) -> Path:
-    ezdxf = pytest.importorskip("ezdxf")
-    doc = ezdxf.new("R2010")
-    msp = doc.modelspace()
-    msp.add_lwpolyline(list(A.exterior.coords)[:-1], close=True, dxfattribs={"layer": "THUA"})
-    hatch = msp.add_hatch(dxfattribs={"layer": hatch_layer})
-    hatch.paths.add_polyline_path(list(B.exterior.coords)[:-1], is_closed=True)
-    msp.add_text("12", dxfattribs={"layer": "SO_THUA"}).set_placement((559_010, 1_820_007))
-    if extra_open_line:
-        msp.add_lwpolyline([(559_000, 1_819_990), (559_050, 1_819_990)],
-                           dxfattribs={"layer": "DUONG"})
-    doc.saveas(path)
-    return path
-
-
 def test_dxf_closed_polyline_and_hatch(upload: Path) -> None:
     """A CAD drawing: closed polyline and hatch are parcels with their CAD layer; text skipped."""
     path = dxf_file(upload / "ban_ve.dxf")
@@ -321,20 +261,6 @@ def test_dxf_polygons_on_several_layers_asks_which(upload: Path) -> None:
     assert result.features.geometry.area.round(1).tolist() == [300.0]
     assert list(result.features["source_index"]) == [0]  # the drawing's first entity
     refused("unknown_layer", lambda: read(path, upload, layer="RANH_GIOI"))
-
-
-CSV_VN = """BẢNG TỌA ĐỘ GÓC THỬA;;;;
-Tờ;Số thửa;Số hiệu điểm;X (m);Y (m);Loại đất;Diện tích
-5;12;1;1820000,000;559000,000;ODT;300,0
-;;2;1820000,000;559020,000;;
-;;3;1820015,000;559020,000;;
-;;4;1820015,000;559000,000;;
-;;1;1820000,000;559000,000;;
-5;13;5;1820000,000;559020,000;CLN;400
-;;6;1820000,000;559045,000;;
-;;7;1820016,000;559045,000;;
-;;8;1820016,000;559020,000;;
-"""
 
 
 def test_csv_coordinate_table_vietnamese(upload: Path) -> None:
@@ -391,10 +317,6 @@ def test_unknown_crs_override(upload: Path) -> None:
     """A CRS nobody knows is refused before reading."""
     path = geojson(upload / "thua.geojson", [wgs(A)])
     refused("crs_unknown", lambda: read(path, upload, crs="EPSG:999999"))
-
-
-def swap(geom: Any) -> Any:
-    return shapely.transform(geom, lambda xy: xy[:, ::-1].copy())
 
 
 def test_northing_easting_swapped(upload: Path) -> None:
@@ -612,11 +534,6 @@ def test_lone_shp(tmp_path: Path, upload: Path) -> None:
     refused("missing_sidecar", lambda: read(path, upload))
 
 
-BILLION_LAUGHS = """<!DOCTYPE kml [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>"""
-EXTERNAL = '<!DOCTYPE kml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-
-
 @pytest.mark.parametrize("prolog", [BILLION_LAUGHS, EXTERNAL])
 def test_kml_entities(upload: Path, prolog: str) -> None:
     """Entity declarations (billion laughs, external entity) are refused before parsing."""
@@ -792,7 +709,8 @@ def test_points_and_lines_instead_of_polygons(upload: Path) -> None:
 
 def test_dxf_with_only_open_lines(upload: Path) -> None:
     """A drawing of open polylines has no parcels."""
-    ezdxf = pytest.importorskip("ezdxf")
+    import ezdxf
+
     doc = ezdxf.new("R2010")
     doc.modelspace().add_lwpolyline([(559_000, 1_820_000), (559_020, 1_820_000)])
     path = upload / "ban_ve.dxf"

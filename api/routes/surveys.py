@@ -1,0 +1,232 @@
+"""Survey intake over HTTP: surveyors upload and follow their batches, officers decide.
+
+Roles (the route-table policy in tests/api/test_route_authorisation.py): a
+surveyor uploads and reads their own batches (anyone else's answers 404, so
+batch numbers reveal nothing); a land officer reads every batch, validates it
+again, overrides findings, commits and rejects; officials and administrators
+have no business with unreviewed survey data (403).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from api.deps import UNAUTHORIZED, DbSession, SettingsDep, actor, allow
+from api.responses import GeoJSONResponse
+from api.users import User
+from gis.read_errors import FileTooLargeError, MappingError
+from parcels import surveys
+
+PREFIX = "/api/v1/surveys"
+FORM_OVERHEAD_BYTES = 64 * 1024
+"""Multipart boundaries, part headers and the small form fields around the file."""
+
+Uploader = Annotated[User, Depends(allow("surveyor", "land_officer"))]
+SurveyReader = Annotated[User, Depends(allow("surveyor", "land_officer"))]
+Officer = Annotated[User, Depends(allow("land_officer"))]
+State = Literal["received", "validated", "committed", "rejected"]
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised inside body parsing; FastAPI re-raises HTTPExceptions from there untouched."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "upload too large")
+
+
+class CappedUpload(APIRoute):
+    """A route whose request body is cut off at the intake size limit while it streams in.
+
+    Starlette spools a multipart file to disk before the endpoint runs, so a cap
+    applied in the endpoint alone would come after the whole upload was received.
+    Here an anonymous request is refused before its body is read, a declared
+    Content-Length over the limit is refused before any byte is read, and a body
+    without one (chunked) is counted as it arrives and refused at the first chunk
+    past the limit.  The limit is read from the app's settings
+    on each request, so tests and deployments set it without a new route.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def capped(request: Request) -> Response:
+            if not request.headers.get("authorization"):  # before reading a byte of the body
+                raise HTTPException(401, "sign in first: send 'Authorization: Bearer <token>'",
+                                    headers=UNAUTHORIZED)
+            max_file = request.app.state.settings.intake.max_file_bytes
+            limit = max_file + FORM_OVERHEAD_BYTES
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_large(max_file, int(declared))
+            upstream = request.receive
+            seen = 0
+
+            async def counted() -> dict[str, Any]:
+                nonlocal seen
+                message = await upstream()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > limit:
+                        raise _BodyTooLarge()
+                return dict(message)
+
+            try:
+                return await handler(Request(request.scope, counted))
+            except _BodyTooLarge as exc:
+                raise _too_large(max_file, None) from exc
+
+        return capped
+
+
+def _too_large(max_bytes: int, size: int | None) -> FileTooLargeError:
+    said = f"{size:,} bytes" if size is not None else "more than that"
+    return FileTooLargeError(
+        f"The upload is {said}; the limit is {max_bytes:,} bytes. Split the survey into "
+        "several files.", vi=f"Tệp vượt quá giới hạn {max_bytes:,} byte.",
+        max_bytes=max_bytes, **({"size": size} if size is not None else {}))
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=2000, examples=["đã kiểm tra thực địa"])
+
+
+class CommitIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+upload_router = APIRouter(prefix=PREFIX, tags=["surveys"], route_class=CappedUpload)
+batch_router = APIRouter(prefix=PREFIX, tags=["surveys"])
+
+
+def _mapping(raw: str | None) -> dict[str, str] | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise MappingError("The mapping is not valid JSON; send an object such as "
+                           '{"parcel_no": "SoThua", "sheet_no": "SoTo"}.') from exc
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in value.items()):
+        raise MappingError("The mapping must be a JSON object of our field → the file's column, "
+                           'e.g. {"parcel_no": "SoThua"}.')
+    return value
+
+
+@upload_router.post("", status_code=201)
+def upload_survey(
+    request: Request, user: Uploader, session: DbSession, settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="GeoJSON, zipped Shapefile, GeoPackage, "
+                                                 "KML/KMZ, DXF or CSV coordinate table")],
+    crs: Annotated[str | None, Form(max_length=80, description="EPSG code overriding the "
+                                                               "file's CRS, e.g. 9214")] = None,
+    layer: Annotated[str | None, Form(max_length=255)] = None,
+    mapping: Annotated[str | None, Form(max_length=4000, description='JSON, e.g. '
+                                        '{"parcel_no": "SoThua"}')] = None,
+    former_unit: Annotated[str | None, Form(max_length=80)] = None,
+    swap_axes: Annotated[bool, Form()] = False,
+) -> JSONResponse:
+    """Stage and validate a survey file as a batch (201); the same file again: its batch (200)."""
+    options = surveys.UploadOptions(crs=crs or None, layer=layer or None,
+                                    mapping=_mapping(mapping),
+                                    former_unit=former_unit or None, swap_axes=swap_axes)
+    with session.begin():
+        staged = surveys.stage_upload(session, actor=actor(request, user), stream=file.file,
+                                      filename=file.filename, options=options,
+                                      settings=settings)
+    batch_id = staged.batch["id"]
+    return JSONResponse(jsonable_encoder(staged.batch), status_code=201 if staged.created else 200,
+                        headers={"Location": f"{PREFIX}/{batch_id}"})
+
+
+@batch_router.get("")
+def list_surveys(
+    request: Request, user: SurveyReader, session: DbSession, state: State | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """Batches newest first: your own as a surveyor, every batch for land officers."""
+    return surveys.list_batches(session, actor=actor(request, user), state=state, limit=limit,
+                                offset=offset)
+
+
+@batch_router.get("/{batch_id}")
+def get_survey(batch_id: int, request: Request, user: SurveyReader,
+               session: DbSession) -> dict[str, Any]:
+    """State, file facts, match counts and findings summary of one batch."""
+    return surveys.batch_summary(session, actor=actor(request, user), batch_id=batch_id)
+
+
+@batch_router.get("/{batch_id}/features")
+def survey_features(
+    batch_id: int, request: Request, user: SurveyReader, session: DbSession,
+    match: Literal["new", "new_version", "conflict"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=surveys.MAX_PAGE)] = surveys.MAX_PAGE,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> GeoJSONResponse:
+    """The staged features (GeoJSON, WGS 84) with how each matches the registry."""
+    return GeoJSONResponse(jsonable_encoder(surveys.batch_features(
+        session, actor=actor(request, user), batch_id=batch_id, match=match, limit=limit,
+        offset=offset)))
+
+
+@batch_router.get("/{batch_id}/findings")
+def survey_findings(
+    batch_id: int, request: Request, user: SurveyReader, session: DbSession,
+    severity: Literal["error", "warning", "info"] | None = None,
+    rule: Annotated[str | None, Query(max_length=40)] = None,
+) -> GeoJSONResponse:
+    """Validation findings (GeoJSON, WGS 84), each with the geometry of the problem."""
+    return GeoJSONResponse(jsonable_encoder(surveys.batch_findings(
+        session, actor=actor(request, user), batch_id=batch_id, severity=severity, rule=rule)))
+
+
+@batch_router.post("/{batch_id}/validate")
+def validate_survey(batch_id: int, request: Request, user: Officer, session: DbSession,
+                    settings: SettingsDep) -> dict[str, Any]:
+    """Validate an open batch again against the registry as it is now (overrides carry over)."""
+    with session.begin():
+        return surveys.validate_batch(session, actor=actor(request, user), batch_id=batch_id,
+                                      settings=settings)
+
+
+@batch_router.post("/{batch_id}/findings/{finding_id}/override")
+def override_finding(batch_id: int, finding_id: int, body: ReasonIn, request: Request,
+                     user: Officer, session: DbSession) -> GeoJSONResponse:
+    """Accept one error finding with a reason (land officers)."""
+    with session.begin():
+        found = surveys.override_finding(session, actor=actor(request, user), batch_id=batch_id,
+                                         finding_id=finding_id, reason=body.reason)
+    return GeoJSONResponse(jsonable_encoder(found))
+
+
+@batch_router.post("/{batch_id}/commit")
+def commit_survey(batch_id: int, request: Request, user: Officer, session: DbSession,
+                  settings: SettingsDep, body: CommitIn | None = None) -> dict[str, Any]:
+    """Write every feature into the registry in one transaction (land officers)."""
+    with session.begin():
+        return surveys.commit_batch(session, actor=actor(request, user), batch_id=batch_id,
+                                    settings=settings, reason=body.reason if body else None)
+
+
+@batch_router.post("/{batch_id}/reject")
+def reject_survey(batch_id: int, body: ReasonIn, request: Request, user: Officer,
+                  session: DbSession) -> dict[str, Any]:
+    """Close a batch without touching the registry (land officers)."""
+    with session.begin():
+        return surveys.reject_batch(session, actor=actor(request, user), batch_id=batch_id,
+                                    reason=body.reason)
+
+
+router = APIRouter()
+"""Everything above: the one router the app includes."""
+router.include_router(upload_router)
+router.include_router(batch_router)
