@@ -110,7 +110,8 @@ class VerificationSettings:
     search_m: float
     same_parcel_factor: float
     shape_max_severity: Severity
-    gap_floor_m: float
+    noise_floor_m: float
+    gap_min_area_m2: float
     dispute_neighbour_m: float
     area_tolerance: Mapping[int, tuple[tuple[float, float], ...]] = field(
         default_factory=lambda: MappingProxyType({}))
@@ -140,7 +141,7 @@ class VerificationSettings:
                 "severities": {k: {b: str(s) for b, s in v.items()}
                                for k, v in self.severities.items()},
                 "search_m": self.search_m, "same_parcel_factor": self.same_parcel_factor,
-                "gap_floor_m": self.gap_floor_m}
+                "noise_floor_m": self.noise_floor_m, "gap_min_area_m2": self.gap_min_area_m2}
 
 
 def settings_from(data: Mapping[str, Any], gis: RuleSet) -> VerificationSettings:
@@ -174,7 +175,8 @@ def settings_from(data: Mapping[str, Any], gis: RuleSet) -> VerificationSettings
             state_land_uses=frozenset(v["state_land_uses"]), search_m=search,
             same_parcel_factor=float(v["same_parcel_factor"]),
             shape_max_severity=Severity(v["shape_max_severity"]),
-            gap_floor_m=float(v["gap_floor_m"]),
+            noise_floor_m=float(v["noise_floor_m"]),
+            gap_min_area_m2=float(v["gap_min_area_m2"]),
             dispute_neighbour_m=float(raw_rules["dispute_open"].get("neighbour_m", 0.5)),
             area_tolerance=MappingProxyType(tables))
     except (KeyError, TypeError, ValueError) as exc:

@@ -88,10 +88,7 @@ def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> 
                CASE WHEN g.geom IS NULL THEN NULL ELSE 9214 END,
                t.decided, t.waiting,
                CASE WHEN t.state = 'waiting_applicant' THEN 'verifying' END,
-               (SELECT v.parcel_id FROM parcel_version v WHERE v.ward_code = :w
-                  AND v.former_unit = t.unit AND v.sheet_no = t.sheet AND v.parcel_no = t.no
-                  AND v.valid_to IS NULL AND v.status = 'registered'),
-               :by
+               v.parcel_id, :by
         FROM unnest(CAST(:key AS text[]), CAST(:proc AS text[]), CAST(:name AS text[]),
                     CAST(:channel AS text[]), CAST(:recv AS timestamptz[]),
                     CAST(:recv_on AS date[]), CAST(:due AS date[]), CAST(:state AS text[]),
@@ -101,7 +98,10 @@ def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> 
                     CAST(:waiting AS timestamptz[]))
              AS t(key, proc, name, channel, recv, recv_on, due, state, changed, area, use, unit,
                   sheet, no, wkb, decided, waiting)
-        CROSS JOIN LATERAL (SELECT ST_GeomFromWKB(t.wkb, 9214) AS geom) g"""),
+        CROSS JOIN LATERAL (SELECT ST_GeomFromWKB(t.wkb, 9214) AS geom) g
+        LEFT JOIN parcel_version v ON v.ward_code = :w AND v.former_unit = t.unit
+             AND v.sheet_no = t.sheet AND v.parcel_no = t.no AND v.valid_to IS NULL
+             AND v.status = 'registered'"""),
         {"w": ward_code, "by": LOADER, **rows})
     s.execute(text("""
         INSERT INTO application_event (application_id, ward_code, action, from_state, to_state,
