@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.auth import SignInThrottle
-from api.routes import audit, auth, parcels, surveys
+from api.routes import applications, audit, auth, parcels, surveys
 from db.engine import make_engine, session_factory
 from db.settings import Settings
 
@@ -101,4 +101,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(parcels.router)
     app.include_router(audit.router)
     app.include_router(surveys.router)
+    app.include_router(applications.router)
     return app

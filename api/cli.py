@@ -418,6 +418,12 @@ from api.cli_surveys import import_survey  # noqa: E402 (the command lives in it
 
 app.command("import")(import_survey)
 
+from api.cli_certificates import applications_app, stats_command, verify_command  # noqa: E402
+
+app.command("verify")(verify_command)
+app.command("stats")(stats_command)
+app.add_typer(applications_app, name="applications")
+
 # ------------------------------------------------------------------------- main
 
 

@@ -19,6 +19,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.users import UserError
+from certificates.errors import (
+    ApprovalConflict,
+    InvalidApplication,
+    InvalidClaim,
+    NotVerified,
+    WrongState,
+)
 from db.errors import Conflict, DomainError, Forbidden, NotFound
 from gis.read_errors import ReadError
 from parcels.errors import InvalidInput, UnknownCRS
@@ -33,6 +40,11 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidInput: 400,
     UnknownCRS: 400,
     UserError: 400,
+    InvalidClaim: 422,
+    InvalidApplication: 422,
+    WrongState: 409,
+    NotVerified: 409,
+    ApprovalConflict: 409,
     DomainError: 422,
 }
 """Most specific class wins (looked up along the MRO)."""
