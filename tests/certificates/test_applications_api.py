@@ -1,0 +1,282 @@
+"""A land officer takes an application from receipt to certificate over HTTP.
+
+Also: the roles that may not act get 403, bad input gets a problem document and
+writes nothing, and an approval that now conflicts with the registry gets 409 naming
+the conflicting parcel.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import counts
+from tests.factories import geojson_wgs84, rect
+
+OFFICER = "land_officer"
+
+
+def body(geom, **kw):
+    out = {"applicant_name": "Nguyễn Thị Hoa", "channel": "online", "declared_area": 400.0,
+           "declared_land_use": "ODT", "geometry": geojson_wgs84(geom),
+           "former_unit": "kim_long", "sheet_no": 7, "parcel_no": 12}
+    out.update(kw)
+    return out
+
+
+def all_counts(conn) -> dict[str, int]:
+    c = counts(conn)
+    for t in ("application", "application_event", "verification_report", "dispute"):
+        c[t] = conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+    return c
+
+
+def test_receipt_to_certificate(client, auth, connection) -> None:
+    """Receive, verify, field check, approve, issue: the parcel, right and certificate exist."""
+    h = auth(OFFICER)
+    r = client.post("/api/v1/applications", json=body(rect(0, 0, 20, 20),
+                                                     received_at="2025-07-01T09:00:00+07:00"),
+                    headers=h)
+    assert r.status_code == 201, r.text
+    app = r.json()
+    assert app["state"] == "received" and app["due_on"] == "2025-07-29"  # 20 working days
+    assert r.headers["location"] == f"/api/v1/applications/{app['id']}"
+    url = f"/api/v1/applications/{app['id']}"
+
+    rep = client.post(f"{url}/verify", headers=h)
+    assert rep.status_code == 201 and rep.json()["verdict"] == "pass"
+    assert rep.json()["measured_area_m2"] == pytest.approx(400.0, abs=0.05)
+    early = client.post(f"{url}/decision", json={"decision": "approve", "reason": "đủ điều kiện"},
+                        headers=h)
+    assert early.status_code == 409 and early.json()["type"] == "/problems/wrong_state"
+
+    fc = client.post(f"{url}/field-check", json={"notes": "mốc ranh giới khớp thực địa"},
+                     headers=h)
+    assert fc.status_code == 201 and fc.json()["purpose"] == "field_check"
+    dec = client.post(f"{url}/decision", headers=h, json={
+        "decision": "approve", "reason": "đủ điều kiện cấp GCN", "certificate_no": "DX 123456"})
+    assert dec.status_code == 200, dec.text
+    approved = dec.json()
+    assert approved["state"] == "approved" and approved["certificate_no"] == "DX 123456"
+    parcel = client.get(f"/api/v1/parcels/{approved['parcel_id']}", headers=h).json()
+    assert parcel["properties"]["holders"][0]["certificate_no"] == "DX 123456"
+    assert parcel["properties"]["holders"][0]["name"] == "Nguyễn Thị Hoa"
+    assert parcel["properties"]["legal_area_m2"] == pytest.approx(400.0)
+    src = connection.execute(text("SELECT kind, number FROM source_document WHERE id = :i"),
+                             {"i": parcel["properties"]["source_document_id"]}).one()
+    assert tuple(src) == ("certificate", "DX 123456")
+
+    issued = client.post(f"{url}/issue", json={"note": "đã trao"}, headers=h)
+    assert issued.status_code == 200 and issued.json()["state"] == "certificate_issued"
+    full = client.get(url, headers=h).json()
+    assert [e["action"] for e in full["events"]] == [
+        "receive", "verify", "field_check", "approve", "issue_certificate"]
+    assert len(client.get(f"{url}/reports", headers=h).json()["items"]) == 3  # + approval
+    audited = connection.execute(text(
+        "SELECT action FROM audit_event WHERE entity = 'application' AND entity_ids @> "
+        "CAST(:i AS jsonb) ORDER BY id"), {"i": f"[{app['id']}]"}).scalars().all()
+    assert audited == ["receive", "verify", "field_check", "approve", "issue_certificate"]
+
+
+@pytest.mark.parametrize("role", ["surveyor", "official", "admin"])
+def test_only_land_officers_act(client, auth, role) -> None:
+    """Surveyors, officials and administrators are refused every application act."""
+    r = client.post("/api/v1/applications", json=body(rect(0, 0, 20, 20)), headers=auth(role))
+    assert r.status_code == 403
+    assert client.get("/api/v1/applications", headers=auth(role)).status_code == 403
+
+
+def test_officials_read_statistics_surveyors_do_not(client, auth) -> None:
+    q = "/api/v1/stats/applications?from=2025-07-01&to=2025-08-25"
+    assert client.get(q, headers=auth("official")).status_code == 200
+    assert client.get(q, headers=auth("surveyor")).status_code == 403
+
+
+BAD = [
+    ("malformed GeoJSON", {"geometry": {"type": "Polygon", "coordinates": [[1, 2]]}}, 422),
+    ("not a polygon", {"geometry": {"type": "LineString",
+                                    "coordinates": [[107.55, 16.45], [107.56, 16.46]]}}, 422),
+    ("unknown CRS", {"srid": 32648}, 400),
+    ("zero area", {"declared_area": 0}, 422),
+    ("negative area", {"declared_area": -5}, 422),
+    ("degrees as metres", {"srid": 9214}, 422),
+    ("no geometry", {"geometry": None}, 422),
+    ("bad channel", {"channel": "fax"}, 422),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "status"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_refused_and_nothing_written(client, auth, connection, name, change,
+                                                  status) -> None:
+    """Each bad request gets a problem document and leaves every table as it was."""
+    before = all_counts(connection)
+    r = client.post("/api/v1/applications", json=body(rect(0, 0, 20, 20), **change),
+                    headers=auth(OFFICER))
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["detail"]
+    assert all_counts(connection) == before
+
+
+def test_wrong_state_and_unverified_approval_write_nothing(client, auth, connection) -> None:
+    """Approving before field check, or without a verification, is refused; nothing moves."""
+    h = auth(OFFICER)
+    app = client.post("/api/v1/applications", json=body(rect(0, 0, 20, 20)), headers=h).json()
+    url = f"/api/v1/applications/{app['id']}"
+    before = all_counts(connection)
+    r = client.post(f"{url}/decision", json={"decision": "approve", "reason": "vội"}, headers=h)
+    assert r.status_code == 409 and r.json()["type"] == "/problems/wrong_state"
+    r = client.post(f"{url}/field-check", json={"notes": "chưa kiểm tra"}, headers=h)
+    assert r.status_code == 409
+    r = client.post(f"{url}/issue", json={}, headers=h)
+    assert r.status_code == 409
+    assert all_counts(connection) == before
+    assert client.get("/api/v1/applications/999999", headers=h).status_code == 404
+
+
+def test_warnings_need_an_override_and_errors_cannot_be_overridden(client, auth) -> None:
+    """A review verdict is approved only with override_warnings; a fail never."""
+    h = auth(OFFICER)
+    warn = client.post("/api/v1/applications", json=body(rect(0, 0, 20, 20), declared_area=450),
+                       headers=h).json()
+    url = f"/api/v1/applications/{warn['id']}"
+    client.post(f"{url}/verify", headers=h)
+    assert client.post(f"{url}/field-check", json={"notes": "đo lại"}, headers=h).json()[
+        "verdict"] == "review"
+    r = client.post(f"{url}/decision", json={"decision": "approve", "reason": "đủ điều kiện"},
+                    headers=h)
+    assert r.status_code == 409 and r.json()["type"] == "/problems/not_verified"
+    r = client.post(f"{url}/decision", headers=h, json={
+        "decision": "approve", "reason": "diện tích đo được ghi theo Điều 135",
+        "override_warnings": True})
+    assert r.status_code == 200 and r.json()["state"] == "approved"
+
+    bow = {"type": "Polygon", "coordinates": [[[107.555, 16.455], [107.556, 16.456],
+                                               [107.556, 16.455], [107.555, 16.456],
+                                               [107.555, 16.455]]]}
+    bad = client.post("/api/v1/applications", json=body(rect(0, 0, 1, 1), geometry=bow,
+                                                        parcel_no=13), headers=h)
+    assert bad.status_code == 201 and bad.json()["geometry_valid"] is False
+    url = f"/api/v1/applications/{bad.json()['id']}"
+    assert client.post(f"{url}/verify", headers=h).json()["verdict"] == "fail"
+    client.post(f"{url}/field-check", json={"notes": "ranh giới vẽ sai"}, headers=h)
+    r = client.post(f"{url}/decision", headers=h, json={
+        "decision": "approve", "reason": "thử lại", "override_warnings": True})
+    assert r.status_code == 409 and r.json()["verdict"] == "fail"
+    r = client.post(f"{url}/decision", headers=h, json={"decision": "reject",
+                                                        "reason": "ranh giới không hợp lệ"})
+    assert r.status_code == 200 and r.json()["state"] == "rejected"
+
+
+def test_approval_that_now_overlaps_a_certificate_is_a_409(client, auth, connection) -> None:
+    """Two overlapping claims both pass review; once one is certified the other gets 409."""
+    h = auth(OFFICER)
+    ids = []
+    for geom, number in ((rect(0, 0, 21, 20), 12), (rect(20, 0, 20, 20), 13)):
+        a = client.post("/api/v1/applications", json=body(geom, parcel_no=number,
+                                                          declared_area=geom.area), headers=h)
+        ids.append(a.json()["id"])
+        client.post(f"/api/v1/applications/{ids[-1]}/verify", headers=h)
+    for i in ids:
+        assert client.post(f"/api/v1/applications/{i}/field-check", json={"notes": "đã đo"},
+                           headers=h).json()["verdict"] == "review"  # overlap_pending
+    ok = client.post(f"/api/v1/applications/{ids[0]}/decision", headers=h, json={
+        "decision": "approve", "reason": "nộp trước", "override_warnings": True})
+    assert ok.status_code == 200
+    before = all_counts(connection)
+    r = client.post(f"/api/v1/applications/{ids[1]}/decision", headers=h, json={
+        "decision": "approve", "reason": "thử lại", "override_warnings": True})
+    assert r.status_code == 409, r.text
+    problem = r.json()
+    assert problem["type"] == "/problems/approval_conflict"
+    assert problem["conflicting_parcels"] == [ok.json()["parcel_id"]]
+    assert problem["findings"][0]["rule"] == "overlap_registered"
+    assert problem["findings"][0]["figures"]["area_m2"] == pytest.approx(20.0, abs=0.01)
+    assert all_counts(connection) == before
+
+
+def test_queue_lists_overdue_and_due_soon(client, auth, session) -> None:
+    """An old file is overdue; a file received today is due within its 20 working days."""
+    h = auth(OFFICER)
+    old = client.post("/api/v1/applications", headers=h, json=body(
+        rect(0, 0, 20, 20), received_at="2025-07-01T09:00:00+07:00")).json()
+    new = client.post("/api/v1/applications", headers=h, json=body(
+        rect(0, 40, 20, 20), parcel_no=99)).json()
+    overdue = client.get("/api/v1/applications?overdue=true", headers=h).json()["items"]
+    assert [a["id"] for a in overdue] == [old["id"]]
+    soon = client.get("/api/v1/applications?due_within=25", headers=h).json()["items"]
+    assert [a["id"] for a in soon] == [new["id"]]
+    between = client.get("/api/v1/applications?received_from=2025-07-01&received_to=2025-07-02",
+                         headers=h).json()["items"]
+    assert [a["id"] for a in between] == [old["id"]]
+    bad = client.get("/api/v1/applications?state=lost", headers=h)
+    assert bad.status_code == 422
+
+
+def test_waiting_for_the_applicant_stops_the_clock(client, auth, connection) -> None:
+    """Ten calendar days waiting (six working days here) move the due date by six."""
+    h = auth(OFFICER)
+    app = client.post("/api/v1/applications", headers=h, json=body(rect(0, 0, 20, 20))).json()
+    url = f"/api/v1/applications/{app['id']}"
+    r = client.post(f"{url}/request-supplement", headers=h,
+                    json={"reason": "thiếu giấy tờ nguồn gốc", "documents": ["form 04"]})
+    assert r.json()["state"] == "waiting_applicant"
+    assert client.get("/api/v1/applications?overdue=true", headers=h).json()["items"] == []
+    # as if the request had been made ten days ago
+    connection.execute(text("UPDATE application SET waiting_since = now() - interval '10 days' "
+                            "WHERE id = :i"), {"i": app["id"]})
+    from certificates.deadlines import calendar
+
+    cal = calendar()
+    since = connection.execute(text("SELECT (now() - interval '10 days')")).scalar_one()
+    today = cal.local_date(connection.execute(text("SELECT now()")).scalar_one())
+    paused = cal.working_days_between(cal.local_date(since), today)
+    r = client.post(f"{url}/supplement-received", headers=h, json={"note": "đã bổ sung"})
+    assert r.status_code == 200 and r.json()["state"] == "received"
+    assert r.json()["paused_working_days"] == paused
+    expected = cal.due_date("first_certificate", date.fromisoformat(app["received_on"]),
+                            paused_working_days=paused)
+    assert r.json()["due_on"] == expected.isoformat()
+    assert paused >= 6
+
+
+def test_statistics_from_stored_applications(client, auth) -> None:
+    """On time, late and pending are counted from what is stored, per procedure."""
+    h = auth(OFFICER)
+    a = client.post("/api/v1/applications", headers=h, json=body(
+        rect(0, 0, 20, 20), received_at="2025-07-01T09:00:00+07:00", channel="counter")).json()
+    client.post("/api/v1/applications", headers=h, json={
+        "procedure": "transfer", "applicant_name": "Phan Văn Tư", "channel": "online",
+        "received_at": "2025-07-02T10:00:00+07:00"})
+    client.post(f"/api/v1/applications/{a['id']}/decision", headers=h,
+                json={"decision": "reject", "reason": "không đủ điều kiện"})
+    q = "/api/v1/stats/applications?from=2025-07-01&to="
+    s = client.get(q + "2025-07-31", headers=auth("official")).json()
+    # on 31 July nothing was decided yet; both are overdue (due 29 and 14 July)
+    assert (s["received"], s["online"], s["finished"], s["pending"]) == (2, 1, 0, 2)
+    assert s["overdue"] == 2 and s["online_share"] == 0.5
+    s = client.get(q + date.today().isoformat(), headers=auth("official")).json()
+    # decided today, after its due date: late; the transfer is still open and overdue
+    assert (s["finished"], s["on_time"], s["late"], s["pending"], s["overdue"]) == (1, 0, 1, 1, 1)
+    assert s["late_rate"] == 0.5 and s["by_procedure"]["first_certificate"]["late"] == 1
+    assert s["by_procedure"]["transfer"]["received"] == 1
+    bad = client.get("/api/v1/stats/applications?from=2025-08-01&to=2025-07-01",
+                     headers=auth("official"))
+    assert bad.status_code == 422
+
+
+def test_field_check_with_a_remeasured_boundary_reverifies(client, auth, session) -> None:
+    """A corrected boundary replaces the claim; the new report judges the new shape."""
+    h = auth(OFFICER)
+    app = client.post("/api/v1/applications", headers=h,
+                      json=body(rect(0, 0, 20, 20), declared_area=300)).json()
+    url = f"/api/v1/applications/{app['id']}"
+    assert client.post(f"{url}/verify", headers=h).json()["verdict"] == "review"
+    fixed = client.post(f"{url}/field-check", headers=h, json={
+        "notes": "đo lại: cạnh phía bắc 15 m", "geometry": geojson_wgs84(rect(0, 0, 20, 15))})
+    assert fixed.status_code == 201 and fixed.json()["verdict"] == "pass"
+    assert fixed.json()["measured_area_m2"] == pytest.approx(300.0, abs=0.05)
+    got = client.get(url, headers=h).json()
+    assert got["field_check"]["geometry_corrected"] is True
