@@ -445,11 +445,13 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
             continue  # no wider than the noise floor
         if not shapely.buffer(piece, -max_w / 2.0, join_style="mitre").is_empty:
             continue  # wider than a gap: a lane, a road, unregistered land
-        width = float(max_width(piece))
-        if width > max_w or not shapely.dwithin(geom, piece, TOUCH_M):
-            continue
+        if not shapely.dwithin(geom, piece, TOUCH_M):
+            continue  # between neighbours only: not this claim's business
         others = [n for n in near if shapely.dwithin(n.geometry, piece, TOUCH_M)]
         if not others:
+            continue
+        width = float(max_width(piece))
+        if width > max_w:
             continue
         tol = own
         for o in others:
