@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import errors, ogc
 from api.auth import SignInThrottle
 from api.routes import applications, audit, auth, parcels, surveys
 from db.engine import make_engine, session_factory
@@ -102,4 +102,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit.router)
     app.include_router(surveys.router)
     app.include_router(applications.router)
+    app.include_router(ogc.router)
     return app
