@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from api.deps import DbSession, Reader
 from api.responses import GeoJSONResponse
 from api.users import User
+from certificates.applications import pending_claims
+from gis.convert import from_db
 from gis.crs import WARD
 from gis.geojson import geometry_to_geojson
 from parcels import queries
@@ -93,6 +95,28 @@ def _corridors(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int 
                             "synthetic": g.synthetic}} for g in rows], more
 
 
+def _pending(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None,
+             limit: int, offset: int) -> Page:
+    rows, more = pending_claims(s, ward_code=u.ward_code, bbox=bbox, application_id=fid,
+                                limit=limit, offset=offset)
+    feats = []
+    for a in rows:
+        geom = from_db(a.geom)
+        if geom is None:
+            continue
+        feats.append({"type": "Feature", "id": a.id, "geometry": geometry_to_geojson(geom, WARD),
+                      "properties": {
+                          "application_key": a.application_key, "procedure": a.procedure,
+                          "state": a.state, "channel": a.channel,
+                          "received_on": a.received_on.isoformat(),
+                          "due_on": a.due_on.isoformat(), "former_unit": a.former_unit,
+                          "sheet_no": a.sheet_no, "parcel_no": a.parcel_no,
+                          "declared_area_m2": float(a.declared_area) if a.declared_area else None,
+                          "declared_land_use": a.declared_land_use,
+                          "geometry_valid": a.geom_valid}})
+    return feats, more
+
+
 COLLECTIONS: dict[str, Collection] = {
     c.id: c for c in (
         Collection("parcels", "Thửa đất / Parcels",
@@ -105,6 +129,10 @@ COLLECTIONS: dict[str, Collection] = {
         Collection("corridors", "Tim tuyến dự án / Project corridors",
                    "Road projects' centreline segments with planned red-line widths per side.",
                    ("surveyor", "land_officer", "official"), _corridors),
+        Collection("pending_applications", "Hồ sơ đang xử lý / Pending applications",
+                   "Claimed parcels of first-time certificate applications not yet decided "
+                   "(land officers only: applicants' claims are not public).",
+                   ("land_officer",), _pending),
     )
 }
 

@@ -644,3 +644,20 @@ def events(session: Session, *, application_id: int) -> list[ApplicationEvent]:
     return list(session.execute(select(ApplicationEvent).where(
         ApplicationEvent.application_id == application_id).order_by(ApplicationEvent.id)
     ).scalars())
+
+
+def pending_claims(session: Session, *, ward_code: str,
+                   bbox: tuple[float, float, float, float] | None = None,
+                   application_id: int | None = None, limit: int = 100,
+                   offset: int = 0) -> tuple[list[Application], bool]:
+    """Pending applications with a claimed geometry, optionally in a WGS 84 bbox (for maps/OGC)."""
+    q = select(Application).where(Application.ward_code == ward_code,
+                                  Application.state.in_(PENDING), Application.geom.is_not(None))
+    if application_id is not None:
+        q = q.where(Application.id == application_id)
+    if bbox is not None:
+        q = q.where(Application.geom.op("&&")(func.ST_Transform(
+            func.ST_MakeEnvelope(bbox[0], bbox[1], bbox[2], bbox[3], 4326), gcrs.WARD)))
+    rows = list(session.execute(q.order_by(Application.id).limit(limit + 1).offset(offset))
+                .scalars())
+    return rows[:limit], len(rows) > limit

@@ -72,7 +72,8 @@ def live_url(settings, engine, committed_parcels) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError("uvicorn did not start: "
-                                   + (proc.stderr.read().decode()[-2000:] if proc.stderr else ""))
+                                   + (proc.stderr.read().decode()[-2000:] if proc.stderr else "")
+                                   ) from None
             time.sleep(0.2)
     yield url
     proc.terminate()
@@ -171,3 +172,29 @@ def test_unknown_collection_and_feature_are_404(client, auth) -> None:
     assert client.get("/ogc/collections/nothing", headers=auth("official")).status_code == 404
     r = client.get("/ogc/collections/parcels/items/999999999", headers=auth("official"))
     assert r.status_code == 404 and r.json()["type"] == "/problems/parcel_not_found"
+
+
+def test_pending_applications_are_for_officers_only(client, auth, session) -> None:
+    """Officers see the pending claims as a collection; officials and surveyors do not."""
+    from certificates.applications import Intake, receive
+
+    app = receive(session, actor=Actor(username="land_officer", role="land_officer",
+                                       ward_code=WARD),
+                  intake=Intake(procedure="first_certificate", applicant_name="Lê Thị B",
+                                channel="online", declared_area=300.0, declared_land_use="ODT",
+                                geometry=rect(2800, -2000, 15, 20), srid=gcrs.WARD))
+    session.commit()
+    box = ",".join(map(str, gcrs.to_wgs84(rect(2790, -2010, 40, 40)).bounds))
+    got = client.get("/ogc/collections/pending_applications/items", params={"bbox": box},
+                     headers=auth("land_officer")).json()
+    assert [(f["id"], f["properties"]["declared_area_m2"]) for f in got["features"]] == [
+        (app.id, 300.0)]
+    ids = {c["id"] for c in client.get("/ogc/collections",
+                                        headers=auth("land_officer")).json()["collections"]}
+    assert "pending_applications" in ids
+    for role in ("official", "surveyor"):
+        listed = {c["id"] for c in client.get("/ogc/collections",
+                                               headers=auth(role)).json()["collections"]}
+        assert "pending_applications" not in listed
+        r = client.get("/ogc/collections/pending_applications/items", headers=auth(role))
+        assert r.status_code == 404
