@@ -3,6 +3,14 @@
     .venv/bin/python bench/audit.py                 # 100,000 synthetic parcels
     .venv/bin/python bench/audit.py --size tiny     # CI smoke, a few seconds
     .venv/bin/python bench/audit.py --gpkg ward.gpkg [--layer parcels]
+    .venv/bin/python bench/audit.py --registry      # the full demo ward from PostGIS
+    .venv/bin/python bench/audit.py --registry --size tiny   # CI smoke of the same path
+
+``--registry`` generates (or reuses, from ``.cadastre/demo/<size>-seed2025`` as
+``cadastre demo`` does; tiny uses seed 7) the demo ward, loads it into its own database
+``cadastre_bench_audit`` in a child process (so this process's peak memory is the
+audit's), then times ``parcels.audit.audit_registry`` (fetch + audit) and compares the
+overlap part done by PostGIS (a GiST self-join) with GEOS in this process.
 
 The synthetic set is a grid of 20 m quads with randomly shifted shared corners (a clean
 coverage, like a digitised cadastral sheet) in EPSG:9214 near Kim Long, with planted
@@ -15,6 +23,7 @@ set is large and scaled linearly to the full size; the output says so.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -84,8 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layer")
     ap.add_argument("--naive-limit", type=int, default=5_000,
                     help="features the naive self-overlay runs on (scaled linearly)")
+    ap.add_argument("--registry", action="store_true",
+                    help="audit the demo ward loaded in PostGIS (see above)")
     args = ap.parse_args(argv)
     rules = load_ruleset()
+    if args.registry:
+        return registry_bench(args.size, rules)
 
     n = args.n or SIZES[args.size]
     geoms, planted = synthetic(n, args.seed)
@@ -122,6 +135,105 @@ def main(argv: list[str] | None = None) -> int:
         rep = audit_frame(real, rules=rules)
         print(f"{args.gpkg}: {len(real):,} parcels audited in {time.perf_counter() - t:.2f} s, "
               f"peak RSS {rss_mb():.0f} MB, {rep.counts()}")
+    return 0
+
+
+REGISTRY_SEEDS = {"tiny": 7, "small": 11, "full": 2025}
+"""Demo seeds per size (2025 as ``cadastre demo``; the generator fails on tiny/2025)."""
+
+
+def _prepare_registry(size: str, seed: int) -> None:
+    """Generate (or reuse) and load the demo ward; run in a child process."""
+    from bench.common import analyze, bench_engine
+    from data.generate import generate
+    from data.load import load_demo
+    from data.outline import find_outline, load_outline
+    from db.engine import make_engine
+
+    engine, settings = bench_engine("cadastre_bench_audit")
+    engine.dispose()
+    folder = settings.db.state_dir / "demo" / f"{size}-seed{seed}"
+    if not (folder / "manifest.json").exists():
+        src = find_outline(settings.data.external_data, settings.db.state_dir)
+        t = time.perf_counter()
+        m = generate(size=size, seed=seed, out=folder,  # type: ignore[arg-type]
+                     outline=load_outline(src.path))
+        print(f"generated {m.counts.get('parcels')} parcels in {time.perf_counter() - t:.1f} s "
+              f"into {folder}")
+    else:
+        print(f"reusing {folder}")
+    owner = make_engine(settings.db, as_owner=True)
+    t = time.perf_counter()
+    print(load_demo(owner, folder).message, f"({time.perf_counter() - t:.1f} s)")
+    owner.dispose()
+    analyze(settings)
+
+
+POSTGIS_OVERLAPS = """
+    SELECT count(*), coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom))), 0)
+    FROM parcel_version a JOIN parcel_version b
+      ON a.parcel_id < b.parcel_id AND a.geom && b.geom
+     AND ST_Relate(a.geom, b.geom, 'T********')
+    WHERE a.ward_code = :w AND b.ward_code = :w
+      AND a.valid_to IS NULL AND a.status = 'registered'
+      AND b.valid_to IS NULL AND b.status = 'registered'
+"""
+
+
+def registry_bench(size: str, rules: Any) -> int:
+    """Whole-ward registry audit: wall time, peak memory, PostGIS vs GEOS for overlaps."""
+    import multiprocessing
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from db.engine import make_engine
+    from db.settings import DatabaseSettings
+    from gis.topology import Context, overlap_pairs
+    from parcels.audit import audit_registry, fetch_registry
+
+    seed = REGISTRY_SEEDS[size]
+    child = multiprocessing.get_context("spawn").Process(target=_prepare_registry,
+                                                        args=(size, seed))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        print(f"preparing the demo ward failed (exit {child.exitcode})")
+        return 1
+    engine = make_engine(DatabaseSettings(url=os.environ.get("BENCH_DATABASE_URL"),
+                                          database="cadastre_bench_audit", pool_size=2))
+    base = rss_mb()
+    with Session(engine) as s:
+        t = time.perf_counter()
+        report = audit_registry(s, ward_code="19774", rules=rules)
+        wall = time.perf_counter() - t
+        s.rollback()
+    peak = rss_mb()
+    sev: dict[str, int] = {}
+    for f in report.findings:
+        sev[str(f.severity)] = sev.get(str(f.severity), 0) + 1
+    print(f"registry audit ({size}, seed {seed}): {report.feature_count:,} parcels, "
+          f"{wall:.2f} s wall (fetch + audit), peak RSS {peak:.0f} MB (+{peak - base:.0f} MB)")
+    print(f"  findings by rule {report.counts()}; by severity {sev}")
+
+    with Session(engine) as s:
+        t = time.perf_counter()
+        reg = fetch_registry(s, ward_code="19774", rules=rules)
+        fetch = time.perf_counter() - t
+        t = time.perf_counter()
+        n_pg, area_pg = s.execute(text(POSTGIS_OVERLAPS), {"w": "19774"}).one()
+        pg = time.perf_counter() - t
+    t = time.perf_counter()
+    ctx = Context.build(reg.geoms, reg.ids, rules=rules)
+    pairs = overlap_pairs(ctx)
+    areas = shapely.area(shapely.intersection(ctx.geoms[pairs[:, 0]], ctx.geoms[pairs[:, 1]])) \
+        if len(pairs) else np.zeros(0)
+    geos = time.perf_counter() - t
+    print(f"overlapping pairs and their areas: PostGIS self-join {pg:.2f} s ({n_pg} pairs, "
+          f"{float(area_pg):.3f} m²); GEOS here {geos:.2f} s + fetch {fetch:.2f} s "
+          f"({len(pairs)} pairs, {float(areas.sum()):.3f} m²); "
+          f"ratio PostGIS/(GEOS+fetch) {pg / (geos + fetch):.1f}x")
+    engine.dispose()
     return 0
 
 

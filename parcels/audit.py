@@ -130,6 +130,10 @@ def fetch_registry(session: Session, *, ward_code: str, rules: RuleSet,
         "valid_to > :as_of) END) ORDER BY zone_key"),
         {"w": ward_code, "kinds": list(ZONE_KINDS), "as_of": as_of}).all()
     geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.empty(0, object)
+    # Ring orientation is how a row happens to be stored (register_parcel orients, the bulk
+    # load keeps the file's), not a defect of the parcel: normalise instead of reporting
+    # one "orientation" notice per parcel.
+    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     return RegistrySet(
         ids=[int(r.parcel_id) for r in rows],
         geoms=np.asarray(geoms, dtype=object),
