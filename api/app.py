@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers, MutableHeaders
@@ -30,13 +32,16 @@ SECURITY_HEADERS = {
 
 
 class RequestContext:
-    """Pure ASGI middleware: a request id for logs and problems, and security headers.
+    """Pure ASGI middleware: request id, security headers, and the request body limit.
 
+    A declared Content-Length over the limit is answered 413 before any byte is
+    read; a chunked body is counted as it streams and cut off at the limit.
     (Starlette's ``BaseHTTPMiddleware`` costs about a millisecond per request.)
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,6 +50,20 @@ class RequestContext:
         given = Headers(scope=scope).get("x-request-id", "")[:64]
         rid = given if given.replace("-", "").isalnum() else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await self._too_large(scope, receive, send, rid)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise HTTPException(413, self._message())
+            return message
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -54,7 +73,21 @@ class RequestContext:
                     headers.setdefault(k, v)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, counting_receive, send_with_headers)
+
+    def _message(self) -> str:
+        return f"the request body is larger than {self.max_body:,} bytes"
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+        body = json.dumps({"type": "/problems/payload_too_large", "title": "Content Too Large",
+                           "status": 413, "detail": self._message(),
+                           "instance": scope.get("path", ""), "request_id": rid}).encode()
+        headers = [(b"content-type", b"application/problem+json"),
+                   (b"content-length", str(len(body)).encode()), (b"x-request-id", rid.encode()),
+                   (b"connection", b"close"),
+                   *((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
@@ -88,7 +121,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.throttle = SignInThrottle()
     errors.install(app)
 
-    app.add_middleware(RequestContext)
+    if settings.server.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.server.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization",
+                                                                         "Content-Type"])
+    app.add_middleware(RequestContext, max_body=settings.server.max_body_bytes)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

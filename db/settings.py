@@ -76,6 +76,9 @@ class ServerSettings(BaseSettings):
     port: int = 8000
     workers: int = 1
     max_body_bytes: int = 50 * 1024 * 1024
+    """Largest request body (the survey upload route streams to its own, smaller cap)."""
+    cors_origins: list[str] = []
+    """Browser origins allowed to call the API; empty (the default) means CORS closed."""
 
 
 class IntakeSettings(BaseSettings):
