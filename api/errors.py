@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.users import UserError
@@ -121,6 +122,14 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
                    detail=summary or "the request is not valid", field_errors=errors)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the request carried (an id beyond bigint, a number
+    # out of a column's range): the client's input, not a server fault.
+    log.info("data error on %s: %s", request.url.path, str(exc).splitlines()[0][:200])
+    return problem(request, status=400, code="invalid_value", title="Invalid value",
+                   detail="a value in the request is out of range or malformed for the registry")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path,
                   getattr(request.state, "request_id", None))
@@ -134,4 +143,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ReadError, _read)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

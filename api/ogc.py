@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.deps import DbSession, Reader
+from api.deps import DbSession, Id, Reader
 from api.responses import GeoJSONResponse
 from api.users import User
 from certificates.applications import pending_claims
@@ -266,7 +266,7 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
-def item(collection_id: str, feature_id: int, request: Request, user: Reader,
+def item(collection_id: str, feature_id: Id, request: Request, user: Reader,
          session: DbSession,
          datetime_: Annotated[str | None, Query(alias="datetime")] = None) -> GeoJSONResponse:
     c = _collection(collection_id, user)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import DbSession, Officer, actor, allow
+from api.deps import DbSession, Id, Officer, actor, allow
 from api.users import User
 from certificates import applications as apps
 from certificates import disputes, stats
@@ -77,7 +77,7 @@ def list_applications(
 
 
 @applications.get("/{application_id}")
-def get_application(application_id: int, user: Officer, session: DbSession) -> dict[str, Any]:
+def get_application(application_id: Id, user: Officer, session: DbSession) -> dict[str, Any]:
     """One application with its claim (GeoJSON, WGS 84) and its state history."""
     app = apps.get(session, ward_code=user.ward_code, application_id=application_id)
     out = application_out(app)
@@ -89,7 +89,7 @@ def get_application(application_id: int, user: Officer, session: DbSession) -> d
 
 
 @applications.post("/{application_id}/verify", status_code=201)
-def verify(application_id: int, request: Request, user: Officer,
+def verify(application_id: Id, request: Request, user: Officer,
            session: DbSession) -> dict[str, Any]:
     """Check the claim against the registry now; a new report is stored."""
     with session.begin():
@@ -98,14 +98,14 @@ def verify(application_id: int, request: Request, user: Officer,
 
 
 @applications.get("/{application_id}/reports")
-def list_reports(application_id: int, user: Officer, session: DbSession) -> dict[str, Any]:
+def list_reports(application_id: Id, user: Officer, session: DbSession) -> dict[str, Any]:
     """Every verification report of the application, newest first."""
     found = apps.reports(session, ward_code=user.ward_code, application_id=application_id)
     return {"items": [report_out(r) for r in found], "count": len(found)}
 
 
 @applications.post("/{application_id}/field-check", status_code=201)
-def field_check(application_id: int, body: FieldCheckIn, request: Request, user: Officer,
+def field_check(application_id: Id, body: FieldCheckIn, request: Request, user: Officer,
                 session: DbSession) -> dict[str, Any]:
     """Record the field check (a corrected boundary replaces the claim); re-verifies."""
     with session.begin():
@@ -115,7 +115,7 @@ def field_check(application_id: int, body: FieldCheckIn, request: Request, user:
 
 
 @applications.post("/{application_id}/decision")
-def decide(application_id: int, body: DecisionIn, request: Request, user: Officer,
+def decide(application_id: Id, body: DecisionIn, request: Request, user: Officer,
            session: DbSession) -> dict[str, Any]:
     """Approve (parcel version, use right, certificate; 409 on a registry conflict) or reject."""
     with session.begin():
@@ -125,7 +125,7 @@ def decide(application_id: int, body: DecisionIn, request: Request, user: Office
 
 
 @applications.post("/{application_id}/request-supplement")
-def request_supplement(application_id: int, body: SupplementIn, request: Request,
+def request_supplement(application_id: Id, body: SupplementIn, request: Request,
                        user: Officer, session: DbSession) -> dict[str, Any]:
     """Ask the applicant for more; the statutory clock stops."""
     with session.begin():
@@ -136,7 +136,7 @@ def request_supplement(application_id: int, body: SupplementIn, request: Request
 
 
 @applications.post("/{application_id}/supplement-received")
-def supplement_received(application_id: int, body: ResumeIn, request: Request, user: Officer,
+def supplement_received(application_id: Id, body: ResumeIn, request: Request, user: Officer,
                         session: DbSession) -> dict[str, Any]:
     """The file is complete again: the clock restarts and the due date moves."""
     with session.begin():
@@ -147,7 +147,7 @@ def supplement_received(application_id: int, body: ResumeIn, request: Request, u
 
 
 @applications.post("/{application_id}/issue")
-def issue(application_id: int, body: IssueIn, request: Request, user: Officer,
+def issue(application_id: Id, body: IssueIn, request: Request, user: Officer,
           session: DbSession) -> dict[str, Any]:
     """The certificate was handed over: the file is closed."""
     with session.begin():
@@ -187,7 +187,7 @@ def list_disputes(user: Officer, session: DbSession,
 
 
 @register.post("/{dispute_id}/state")
-def set_dispute_state(dispute_id: int, body: DisputeStateIn, request: Request, user: Officer,
+def set_dispute_state(dispute_id: Id, body: DisputeStateIn, request: Request, user: Officer,
                       session: DbSession) -> dict[str, Any]:
     """Mediation, or closed (resolved, withdrawn) on a day."""
     with session.begin():

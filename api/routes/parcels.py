@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import DbSession, Officer, Reader, actor
+from api.deps import DbSession, Id, Officer, Reader, actor
 from api.responses import GeoJSONResponse
 from parcels import queries, registry
 from parcels.schemas import (
@@ -52,7 +52,7 @@ def list_parcels(
 
 
 @router.get("/{parcel_id}", response_model=Feature)
-def get_parcel(parcel_id: int, user: Reader, session: DbSession,
+def get_parcel(parcel_id: Id, user: Reader, session: DbSession,
                as_of: AsOf = None) -> GeoJSONResponse:
     """One parcel as a GeoJSON Feature (EPSG:4326) with its measured area in m²."""
     return GeoJSONResponse(feature(queries.get_parcel(
@@ -60,14 +60,14 @@ def get_parcel(parcel_id: int, user: Reader, session: DbSession,
 
 
 @router.get("/{parcel_id}/history", response_model=FeatureCollection)
-def parcel_history(parcel_id: int, user: Reader, session: DbSession) -> GeoJSONResponse:
+def parcel_history(parcel_id: Id, user: Reader, session: DbSession) -> GeoJSONResponse:
     """Every version of the parcel, oldest first; nothing is ever overwritten."""
     versions = queries.history(session, ward_code=user.ward_code, parcel_id=parcel_id)
     return GeoJSONResponse(feature_collection([feature(v) for v in versions]))
 
 
 @router.get("/{parcel_id}/lineage")
-def parcel_lineage(parcel_id: int, user: Reader, session: DbSession) -> dict[str, Any]:
+def parcel_lineage(parcel_id: Id, user: Reader, session: DbSession) -> dict[str, Any]:
     """The parcels this one came from (splits, merges) and those that came from it."""
     lin = queries.lineage(session, ward_code=user.ward_code, parcel_id=parcel_id)
 
@@ -93,7 +93,7 @@ def register_parcel(body: RegisterIn, request: Request, user: Officer,
 
 
 @router.post("/{parcel_id}/versions", response_model=Feature, status_code=201)
-def amend_parcel(parcel_id: int, body: AmendIn, request: Request, user: Officer,
+def amend_parcel(parcel_id: Id, body: AmendIn, request: Request, user: Officer,
                  session: DbSession) -> GeoJSONResponse:
     """Amend a parcel: a new version; the previous one stays in the history."""
     with session.begin():
@@ -105,7 +105,7 @@ def amend_parcel(parcel_id: int, body: AmendIn, request: Request, user: Officer,
 
 
 @router.post("/{parcel_id}/split", response_model=FeatureCollection, status_code=201)
-def split_parcel(parcel_id: int, body: SplitIn, request: Request, user: Officer,
+def split_parcel(parcel_id: Id, body: SplitIn, request: Request, user: Officer,
                  session: DbSession) -> GeoJSONResponse:
     """Split a parcel into parts that cover it exactly (to 0.01 m²)."""
     with session.begin():
@@ -134,7 +134,7 @@ def merge_parcels(body: MergeIn, request: Request, user: Officer,
 
 
 @router.post("/{parcel_id}/retire", response_model=Feature)
-def retire_parcel(parcel_id: int, body: RetireIn, request: Request, user: Officer,
+def retire_parcel(parcel_id: Id, body: RetireIn, request: Request, user: Officer,
                   session: DbSession) -> GeoJSONResponse:
     """Retire a parcel (its history stays readable)."""
     with session.begin():
