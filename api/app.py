@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, ogc
 from api.auth import SignInThrottle
-from api.routes import applications, audit, auth, parcels, surveys
+from api.routes import applications, audit, auth, pages, parcels, surveys
 from db.engine import make_engine, session_factory
 from db.settings import Settings
 
@@ -140,4 +140,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(surveys.router)
     app.include_router(applications.router)
     app.include_router(ogc.router)
+    app.include_router(pages.router)
     return app

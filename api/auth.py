@@ -3,11 +3,20 @@
 Tokens are short-lived JWTs (HS256, secret from the environment) carrying the
 user id and a *token epoch*; every request re-reads the user row, so a disabled
 user, a changed role or a reset password stops all earlier tokens at once
-without a token store.  Failed sign-ins are throttled per user and per address.
+without a token store (the reason to prefer this over opaque stored tokens: one
+primary-key read per request either way, and no table of live tokens to guard).
+Failed sign-ins are throttled per user and per address.
+
+Web pages use the same token in an HttpOnly, SameSite=Strict cookie; requests
+authenticated by that cookie must carry the CSRF token (double submit, signed)
+on every state-changing method.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 import time
 import uuid
@@ -89,3 +98,28 @@ class SignInThrottle:
     def succeeded(self, user_key: str) -> None:
         with self._lock:
             self._failures.pop(user_key, None)
+
+
+SESSION_COOKIE = "kl_session"
+CSRF_COOKIE = "kl_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def new_csrf_token(settings: AuthSettings) -> str:
+    """A random value with its HMAC: a cookie planted by another site cannot be forged."""
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{_mac(settings, nonce)}"
+
+
+def csrf_matches(settings: AuthSettings, cookie: str | None, submitted: str | None) -> bool:
+    """Double-submit check: the form field (or header) equals the cookie, and it is ours."""
+    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+        return False
+    nonce, _, mac = cookie.partition(".")
+    return bool(nonce) and hmac.compare_digest(mac, _mac(settings, nonce))
+
+
+def _mac(settings: AuthSettings, nonce: str) -> str:
+    return hmac.new(settings.secret.encode(), f"csrf:{nonce}".encode(),
+                    hashlib.sha256).hexdigest()[:32]

@@ -13,7 +13,15 @@ from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from api.auth import InvalidToken, read_token
+from api.auth import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    InvalidToken,
+    csrf_matches,
+    read_token,
+)
 from api.users import User, active_user
 from db.audit import Actor
 from db.settings import Settings
@@ -55,6 +63,13 @@ async def current_user(request: Request, session: DbSession, settings: SettingsD
     The lookup is one primary-key read on a pooled connection (well under a
     millisecond), done on the event loop rather than paying a thread hand-off.
     """
+    if not token:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token and request.method not in SAFE_METHODS and not csrf_matches(
+                settings.auth, request.cookies.get(CSRF_COOKIE),
+                request.headers.get(CSRF_HEADER)):
+            raise HTTPException(403, "missing or wrong CSRF token for a cookie session: send "
+                                "the X-CSRF-Token header")
     if not token:
         raise HTTPException(401, "sign in first: send 'Authorization: Bearer <token>'",
                             headers=UNAUTHORIZED)

@@ -1,0 +1,121 @@
+"""Web pages for people: sign-in with a cookie session, protected by CSRF tokens on forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+
+from api.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    InvalidToken,
+    csrf_matches,
+    issue_token,
+    new_csrf_token,
+    read_token,
+)
+from api.deps import DbSession, SettingsDep
+from api.users import User, active_user, authenticate
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "pages")
+
+
+def _csrf(request: Request, settings: SettingsDep) -> str:
+    current = request.cookies.get(CSRF_COOKIE)
+    return current if csrf_matches(settings.auth, current, current) else \
+        new_csrf_token(settings.auth)
+
+
+def _page(request: Request, name: str, settings: SettingsDep, *, status: int = 200,
+          **context: object) -> HTMLResponse:
+    csrf = _csrf(request, settings)
+    response = templates.TemplateResponse(request, name, {"csrf": csrf, **context},
+                                          status_code=status)
+    _set_cookie(response, CSRF_COOKIE, csrf, settings, http_only=False)
+    return response
+
+
+def _set_cookie(response: Response, name: str, value: str, settings: SettingsDep, *,
+                http_only: bool = True, max_age: int | None = None) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=http_only, samesite="strict",
+                        secure=settings.environment == "production", path="/")
+
+
+def _synthetic(session: DbSession, ward_code: str) -> bool:
+    row = session.execute(text("SELECT synthetic FROM ward WHERE code = :w"),
+                          {"w": ward_code}).scalar_one_or_none()
+    session.rollback()
+    return bool(row)
+
+
+def _cookie_user(request: Request, session: DbSession, settings: SettingsDep) -> User | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        claims = read_token(settings.auth, token)
+    except InvalidToken:
+        return None
+    user = active_user(session, user_id=claims.user_id, epoch=claims.epoch)
+    session.rollback()
+    return user
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, settings: SettingsDep, session: DbSession) -> HTMLResponse:
+    return _page(request, "login.html", settings, user=None,
+                 synthetic=_synthetic(session, settings.data.ward_code))
+
+
+@router.post("/login")
+def login(request: Request, settings: SettingsDep, session: DbSession,
+          username: Annotated[str, Form(max_length=64)],
+          password: Annotated[str, Form(max_length=256)],
+          csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
+    if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token):
+        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+    throttle = request.app.state.throttle
+    address = request.client.host if request.client else "unknown"
+    keys = (f"user:{username.strip().lower()}", f"addr:{address}")
+    wait = throttle.retry_after(*keys)
+    if wait:
+        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
+    found = authenticate(session, username=username, password=password)
+    session.rollback()
+    if found is None:
+        throttle.failed(*keys)
+        return _page(request, "login.html", settings, status=401, user=None,
+                     error="Sai tên đăng nhập hoặc mật khẩu / Wrong username or password")
+    throttle.succeeded(keys[0])
+    user, epoch = found
+    token, ttl = issue_token(settings.auth, user, epoch)
+    response = RedirectResponse("/", status_code=303)
+    _set_cookie(response, SESSION_COOKIE, token, settings, max_age=ttl)
+    _set_cookie(response, CSRF_COOKIE, new_csrf_token(settings.auth), settings, http_only=False)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, settings: SettingsDep,
+           csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
+    if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token):
+        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, settings: SettingsDep, session: DbSession) -> Response:
+    user = _cookie_user(request, session, settings)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return _page(request, "home.html", settings, user=user,
+                 synthetic=_synthetic(session, user.ward_code))
