@@ -28,8 +28,9 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "
 
 def _csrf(request: Request, settings: SettingsDep) -> str:
     current = request.cookies.get(CSRF_COOKIE)
-    return current if csrf_matches(settings.auth, current, current) else \
-        new_csrf_token(settings.auth)
+    if current and csrf_matches(settings.auth, current, current):
+        return current
+    return new_csrf_token(settings.auth)
 
 
 def _page(request: Request, name: str, settings: SettingsDep, *, status: int = 200,
