@@ -319,18 +319,26 @@ def _intake(rule: str, f: StagedFeature, *, severity: str = "error",
 # ---------------------------------------------------------------------- neighbours
 
 
+NEAR_BATCH: Final = (
+    "SELECT DISTINCT v.id FROM survey_feature f JOIN parcel_version v "
+    "ON v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered' "
+    "AND ST_DWithin(v.geom, f.geom, :d) WHERE f.batch_id = :b")
+"""Current versions near a batch's features, driven from the features so that each probes
+the registry's spatial index (an EXISTS from the registry side scans the batch per parcel
+when the planner has no statistics on freshly staged rows)."""
+
+
 def neighbours(session: Session, *, ward_code: str, batch_id: int,
                distance: float) -> Neighbours:
     """Current registered parcels within ``distance`` of any feature of the batch (PostGIS)."""
-    rows = session.execute(text(
-        "SELECT v.parcel_id, v.id, ST_AsBinary(v.geom) AS wkb, v.former_unit, v.sheet_no, "
-        "v.parcel_no, s.scale FROM parcel_version v "
-        "LEFT JOIN map_sheet s ON s.ward_code = v.ward_code AND s.former_unit = v.former_unit "
-        "AND s.sheet_no = v.sheet_no "
-        "WHERE v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered' "
-        "AND EXISTS (SELECT 1 FROM survey_feature f WHERE f.batch_id = :b "
-        "AND ST_DWithin(f.geom, v.geom, :d)) ORDER BY v.parcel_id"),
-        {"w": ward_code, "b": batch_id, "d": distance}).all()
+    sql = ("SELECT v.parcel_id, v.id, ST_AsBinary(v.geom) AS wkb, v.former_unit, v.sheet_no, "
+           "v.parcel_no, s.scale FROM parcel_version v "
+           "LEFT JOIN map_sheet s ON s.ward_code = v.ward_code "
+           "AND s.former_unit = v.former_unit AND s.sheet_no = v.sheet_no "
+           "WHERE v.id IN (SELECT DISTINCT v.id FROM survey_feature f JOIN parcel_version v "
+           "ON v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered' "
+           "AND ST_DWithin(v.geom, f.geom, :d) WHERE f.batch_id = :b) ORDER BY v.parcel_id")
+    rows = session.execute(text(sql), {"w": ward_code, "b": batch_id, "d": distance}).all()
     return Neighbours(
         parcel_ids=np.asarray([r.parcel_id for r in rows], dtype=np.int64),
         version_ids=np.asarray([r.id for r in rows], dtype=np.int64),
@@ -346,11 +354,8 @@ def neighbours(session: Session, *, ward_code: str, batch_id: int,
 
 def current_stamp(session: Session, *, ward_code: str, batch_id: int, distance: float) -> str:
     """The registry stamp now; differs from the validation's when a neighbour changed."""
-    ids = session.execute(text(
-        "SELECT v.id FROM parcel_version v WHERE v.ward_code = :w AND v.valid_to IS NULL "
-        "AND v.status = 'registered' AND EXISTS (SELECT 1 FROM survey_feature f "
-        "WHERE f.batch_id = :b AND ST_DWithin(f.geom, v.geom, :d))"),
-        {"w": ward_code, "b": batch_id, "d": distance}).scalars().all()
+    ids = session.execute(text(NEAR_BATCH), {"w": ward_code, "b": batch_id, "d": distance}
+                          ).scalars().all()
     return registry_stamp(ids)
 
 
