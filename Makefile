@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: demo test install db lint typecheck pytest bench-smoke serve clean-db
+.PHONY: demo test install sysdeps db lint typecheck pytest bench-smoke serve clean-db
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,13 @@ typecheck: install
 pytest: db
 	$(BIN)/pytest -q -p no:cacheprovider
 
-bench-smoke: db
+# System tools the tests and benchmarks drive (wrk for the HTTP load benchmark).
+sysdeps:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk); } || \
+	  { echo "install wrk (apt-get install wrk) for bench/load.py"; exit 1; }
+
+bench-smoke: db sysdeps
 	$(BIN)/python bench/run_all.py --size tiny
 
 test: lint typecheck pytest bench-smoke

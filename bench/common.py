@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import statistics
+from pathlib import Path
 
 import shapely
 from shapely.geometry import MultiPolygon, box
@@ -35,6 +36,25 @@ def bench_engine(database: str) -> tuple[Engine, Settings]:
     upgrade(owner)
     owner.dispose()
     return make_engine(settings.db), settings
+
+
+def demo_folder(size: str, seed: int) -> Path:
+    """The generated demo ward for ``size`` and ``seed``, generated once and cached in the
+    same folder ``cadastre demo`` uses (full size takes about a minute)."""
+    import time
+
+    from data.generate import generate
+    from data.outline import find_outline, load_outline
+
+    settings = Settings()
+    folder = settings.db.state_dir / "demo" / f"{size}-seed{seed}"
+    if not (folder / "manifest.json").exists():
+        source = find_outline(settings.data.external_data, settings.db.state_dir)
+        t = time.perf_counter()
+        generate(size=size, seed=seed, out=folder,  # type: ignore[arg-type]
+                 outline=load_outline(source.path))
+        print(f"generated the {size} demo ward in {time.perf_counter() - t:.1f} s")
+    return folder
 
 
 def analyze(settings: Settings) -> None:

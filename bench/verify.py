@@ -28,7 +28,7 @@ from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_engine, peak_mb, report_line
+from bench.common import analyze, bench_engine, demo_folder, peak_mb, report_line
 from certificates import applications as apps
 from certificates.rules import load_settings
 from certificates.verification import Claim, run
@@ -43,20 +43,6 @@ WARD = "19774"
 SEEDS = {"tiny": 7, "small": 11, "full": 2025}
 
 
-def ward_folder(size: str, seed: int) -> Path:
-    """Generate the demo ward once per size and seed (cached: generation takes minutes)."""
-    from data.generate import generate
-    from data.outline import find_outline, load_outline
-    settings = Settings()
-    folder = settings.db.state_dir / "bench" / f"verify-{size}-seed{seed}"
-    if not (folder / "manifest.json").exists():
-        source = find_outline(settings.data.external_data, settings.db.state_dir)
-        t = time.perf_counter()
-        generate(size=size, seed=seed, out=folder, outline=load_outline(source.path))  # type: ignore[arg-type]
-        print(f"generated the {size} demo ward in {time.perf_counter() - t:.1f} s")
-    return folder
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size", choices=SEEDS, default="full")
@@ -67,10 +53,11 @@ def main() -> None:
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else SEEDS[args.size]
     reqs = args.requests or (50 if args.size != "full" else 300)
-    folder = args.folder or ward_folder(args.size, seed)
+    folder = args.folder or demo_folder(args.size, seed)
     engine, settings = bench_engine("cadastre_bench_verify")
     t = time.perf_counter()
     print(load_demo(engine, folder).message, f"({time.perf_counter() - t:.1f} s)")
+    analyze(settings)
     officer = Actor(username="bench_officer", role="land_officer", ward_code=WARD)
     rules = load_settings()
 

@@ -1,0 +1,188 @@
+"""HTTP load test with wrk against a real uvicorn on 127.0.0.1 serving the demo ward.
+
+    .venv/bin/python bench/load.py                  # full ward, 8 and 32 connections, 10 s each
+    .venv/bin/python bench/load.py --size tiny      # CI smoke: small ward, 2 s, 8 connections
+
+Scenarios: parcel by id (random ids), a bbox query of about 100 parcels, an
+application verification (POST, stores a report), and an OGC items page.  For each
+scenario and connection count it prints requests/s, p50/p95/p99 latency and the
+number of non-2xx answers (wrk's Lua ``done`` hook reports the percentiles).
+Targets on a 2-core machine: parcel by id > 1,000 req/s; verification p95 < 100 ms
+at 32 connections; no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.auth import issue_token
+from api.users import add_user
+from bench.common import analyze, bench_engine, demo_folder
+from data.load import load_demo
+from db.audit import Actor
+from db.engine import transaction
+from gis import crs as gcrs
+
+SIZES = {"tiny": ("small", 11), "small": ("small", 11), "full": ("full", 2025)}
+DONE_LUA = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+               + summary.errors.write + summary.errors.timeout
+  io.write(string.format('RESULT {"requests": %d, "seconds": %f, "p50": %f, "p95": %f, '
+    .. '"p99": %f, "errors": %d}\\n', summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1e3, latency:percentile(95) / 1e3, latency:percentile(99) / 1e3,
+    errors))
+end
+"""
+
+
+def _paths_lua(method: str, paths: list[str], headers: dict[str, str], body: str = "") -> str:
+    """A wrk script cycling through ``paths`` (random ids chosen in Python, reproducible)."""
+    items = ",".join(json.dumps(p) for p in paths)
+    hdrs = "\n".join(f'wrk.headers[{json.dumps(k)}] = {json.dumps(v)}' for k, v in headers.items())
+    return f"""
+wrk.method = "{method}"
+{hdrs}
+wrk.body = {json.dumps(body)}
+local paths = {{{items}}}
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format(nil, paths[i])
+end
+{DONE_LUA}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--size", choices=SIZES, default="full")
+    ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument("--duration", type=int, default=0, help="seconds per run")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (make test installs it)")
+    size, seed = SIZES[args.size]
+    duration = args.duration or (2 if args.size == "tiny" else 10)
+    connections = (8,) if args.size == "tiny" else (8, 32)
+
+    database = "cadastre_bench_load"
+    engine, settings = bench_engine(database)
+    t = time.perf_counter()
+    print(load_demo(engine, demo_folder(size, seed)).message,
+          f"({time.perf_counter() - t:.1f} s)")
+    analyze(settings)
+    admin = Actor(username="bench", role="admin")
+    with transaction(engine) as s:
+        official = add_user(s, actor=admin, username="load_official", role="official",
+                            password="load-password-1")
+        officer = add_user(s, actor=admin, username="load_officer", role="land_officer",
+                           password="load-password-1")
+        ids = [r[0] for r in s.execute(text(
+            "SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL ORDER BY parcel_id"))]
+        apps = [r[0] for r in s.execute(text(
+            "SELECT id FROM application WHERE state IN ('received', 'verifying') "
+            "AND geom IS NOT NULL ORDER BY id LIMIT 200"))]
+        centres = [(r[0], r[1]) for r in s.execute(text(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM parcel_version "
+            "WHERE valid_to IS NULL AND land_use = 'ODT' ORDER BY parcel_id LIMIT 2000"))]
+    secret = settings.auth.secret
+    tok_official = issue_token(settings.auth, official, 0)[0]
+    tok_officer = issue_token(settings.auth, officer, 0)[0]
+
+    port = _free_port()
+    env = {**os.environ, "CADASTRE_DATABASE": database, "CADASTRE_AUTH_SECRET": secret,
+           "CADASTRE_AUTH_TOKEN_MINUTES": "60"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers",
+         str(args.workers), "--no-access-log"],
+        env=env, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base, server)
+        rng = random.Random(3)
+        by_id = [f"/api/v1/parcels/{rng.choice(ids)}" for _ in range(5000)]
+        bbox = []
+        for _ in range(500):
+            x, y = rng.choice(centres)
+            # ~100 urban lots: a 100 m square around an urban parcel
+            b = gcrs.to_wgs84(_square(x, y, 50)).bounds
+            bbox.append("/api/v1/parcels?limit=1000&bbox=" + ",".join(f"{v:.7f}" for v in b))
+        ogc = [f"/ogc/collections/parcels/items?limit=100&offset={rng.randrange(0, len(ids) - 100)}"
+               for _ in range(500)]
+        verify = [f"/api/v1/applications/{a}/verify" for a in apps] or ["/health"]
+        scenarios = [
+            ("parcel by id", "GET", by_id, tok_official),
+            ("bbox ~100 parcels", "GET", bbox, tok_official),
+            ("verification (POST)", "POST", verify, tok_officer),
+            ("OGC items page (100)", "GET", ogc, tok_official),
+        ]
+        print(f"uvicorn workers: {args.workers}; {duration} s per run; wrk threads: 2")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, method, paths, token in scenarios:
+                script = Path(tmp) / "s.lua"
+                script.write_text(_paths_lua(method, paths, {
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json"}))
+                for c in connections:
+                    r = _wrk(base, script, c, duration)
+                    print(f"{name:24} c={c:<3} {r['requests'] / r['seconds']:8,.0f} req/s  "
+                          f"p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  "
+                          f"p99 {r['p99']:7.1f} ms  errors {r['errors']}")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _square(x: float, y: float, half: float):  # type: ignore[no-untyped-def]
+    from shapely.geometry import box
+
+    return box(x - half, y - half, x + half, y + half)
+
+
+def _wait(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                err = server.stderr.read().decode()[-2000:] if server.stderr else ""
+                raise SystemExit(f"server did not start: {err}") from None
+            time.sleep(0.3)
+
+
+def _wrk(base: str, script: Path, connections: int, duration: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
+         "-s", str(script), base], capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    result: dict[str, float] = json.loads(line[len("RESULT "):])
+    return result
+
+
+if __name__ == "__main__":
+    main()
