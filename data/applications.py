@@ -305,7 +305,10 @@ def _already_registered(sit: Situation, rng: np.random.Generator, i: int) -> lis
         return []
     ring = np.asarray(g.exterior.coords)[:-1]
     ring = ring + np.clip(rng.normal(0.0, 0.015, ring.shape), -0.04, 0.04)
-    copy = shapely.set_precision(Polygon(ring), GRID)
+    jittered = Polygon(ring)
+    if not jittered.is_valid:  # a jitter may fold a narrow lot; GEOS cannot snap that
+        return []
+    copy = shapely.set_precision(jittered, GRID)
     if not isinstance(copy, Polygon) or not copy.is_valid:
         return []
     sit.take(i, register=True, block_neighbours=True)

@@ -21,6 +21,7 @@ from data.calendar import add_working_days, is_working_day
 from data.frame import ANCHOR
 from data.generate import generate
 from data.outline import FILE_NAME, OutlineNotFound, find_outline, load_outline
+from tests.conftest import require_external
 
 REPO = Path(__file__).resolve().parents[2]
 EXTERNAL = Path(os.environ.get("CADASTRE_EXTERNAL_DATA", REPO.parent / "shared/data/external"))
@@ -46,9 +47,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not REAL.is_file():
-        pytest.skip(f"real outline absent: put {FILE_NAME} under {REAL.parent} "
-                    "or set CADASTRE_EXTERNAL_DATA")
+    require_external("kim-long-ward", FILE_NAME)
     out = tmp_path_factory.mktemp("small")
     generate(size="small", seed=11, out=out, outline=load_outline(REAL))
     return out
@@ -250,8 +249,15 @@ def test_outline_missing_says_where_to_put_it(tmp_path: Path) -> None:
 @pytest.mark.external
 def test_real_outline_area() -> None:
     """The real outline, reprojected to EPSG:9214, measures 90.26 km²."""
-    if not REAL.is_file():
-        pytest.skip(f"real outline absent at {REAL}")
+    require_external("kim-long-ward", FILE_NAME)
     ward = load_outline(REAL)
     assert abs(ward.area / 1e6 - 90.263) < 0.01
     assert np.isfinite(ward.bounds).all()
+
+
+def test_default_demo_seed_generates_at_tiny_size(tmp_path: Path) -> None:
+    """`cadastre demo --size tiny` uses seed 2025; a jittered copy that folds must not crash it."""
+    require_external("kim-long-ward", FILE_NAME)
+    m = generate(size="tiny", seed=2025, out=tmp_path, outline=load_outline(REAL))
+    assert m.counts["parcels"] > 200
+    assert m.applications["backlog_by_rule"]["already_registered"] >= 1
