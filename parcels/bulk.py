@@ -63,6 +63,8 @@ def bulk_register(session: Session, *, actor: Actor, parcels: gpd.GeoDataFrame, 
     start = valid_from or session.execute(text("SELECT clock_timestamp()")).scalar_one()
     ids = [r[0] for r in session.execute(
         text("SELECT nextval('parcel_id_seq') FROM generate_series(1, :n)"), {"n": n})]
+    # Exterior rings counter-clockwise, as register_parcel stores them (OGC/GeoJSON order).
+    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     wkb = shapely.to_wkb(geoms, hex=True, include_srid=False)
     legal = parcels["legal_area"] if "legal_area" in parcels.columns else [None] * n
     address = parcels["address"] if "address" in parcels.columns else [None] * n

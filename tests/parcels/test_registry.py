@@ -230,3 +230,45 @@ def test_unknown_parcel_is_not_found(session, actor) -> None:
     with pytest.raises(ParcelNotFound):
         registry.amend_parcel(session, actor=actor, parcel_id=987654321,
                               amendment=Amendment(address="x"), reason="r")
+
+
+def test_bulk_registration_orients_and_audits(session, actor) -> None:
+    """A clockwise lot loaded in bulk is stored counter-clockwise; one audit event for the load."""
+    import geopandas as gpd
+    from shapely.geometry.polygon import orient
+
+    from parcels.bulk import bulk_register
+
+    cw = orient(rect(700, 0, 10, 10), sign=-1.0)
+    frame = gpd.GeoDataFrame({"former_unit": ["kim_long", "kim_long"], "sheet_no": [7, 7],
+                              "parcel_no": [1, 2], "land_use": ["ODT", "CLN"]},
+                             geometry=[cw, rect(710, 0, 10, 10)], crs=gcrs.WARD)
+    before = counts(session)
+    ids = bulk_register(session, actor=actor, parcels=frame, reason="bulk test")
+    rec = queries.get_parcel(session, ward_code=WARD, parcel_id=ids[0])
+    assert rec.geometry.exterior.is_ccw and rec.measured_area == pytest.approx(100.0)
+    after = counts(session)
+    assert after["parcel"] - before["parcel"] == 2 and after["audit_event"] - before[
+        "audit_event"] == 1
+
+
+@pytest.mark.parametrize(("geoms", "numbers", "error"), [
+    ([rect(800, 0, 10, 10), rect(810, 0, 10, 10)], [1, 1], DuplicateParcelNumber),
+    ([rect(800, 0, 10, 10), BOWTIE], [1, 2], InvalidGeometry),
+    ([rect(800, 0, 10, 10), rect(3995, 0, 10, 10)], [1, 2], OutsideWard),
+])
+def test_bulk_registration_refuses_bad_rows_and_writes_nothing(session, actor, geoms, numbers,
+                                                                error) -> None:
+    import geopandas as gpd
+
+    from parcels.bulk import bulk_register
+
+    frame = gpd.GeoDataFrame({"former_unit": ["kim_long"] * 2, "sheet_no": [8, 8],
+                              "parcel_no": numbers, "land_use": ["ODT", "ODT"]},
+                             geometry=geoms, crs=gcrs.WARD)
+    before = counts(session)
+    nested = session.begin_nested()
+    with pytest.raises(error):
+        bulk_register(session, actor=actor, parcels=frame, reason="bad bulk")
+    nested.rollback()
+    assert counts(session) == before
