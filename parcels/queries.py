@@ -98,23 +98,38 @@ class Lineage:
 
 def _record(row: Any, holders: list[Holder] | None = None) -> ParcelRecord:
     m = row._mapping
-    values = {k: m[k] for k in m if k != "wkb"}
+    values = {k: m[k] for k in m if k not in ("wkb", "holders_json")}
     return ParcelRecord(geometry=shapely.from_wkb(bytes(m["wkb"])), holders=holders or [],
                         **values)
 
 
 def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
                as_of: datetime | None = None, with_holders: bool = True) -> ParcelRecord:
-    """The version of a parcel in force now (or at ``as_of``)."""
+    """The version of a parcel in force now (or at ``as_of``), with its holders then.
+
+    One round trip: the holders come back as a JSON array beside the version.
+    """
+    holders_sql = (
+        ", (SELECT coalesce(json_agg(json_build_array(r.party_id, y.full_name, r.kind, r.share, "
+        "r.certificate_no, r.issued_on) ORDER BY r.id), '[]') FROM parcel_right r "
+        "LEFT JOIN party y ON y.id = r.party_id WHERE r.parcel_id = v.parcel_id AND "
+        "(CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN r.valid_to IS NULL "
+        "ELSE r.valid_from <= :as_of AND (r.valid_to IS NULL OR r.valid_to > :as_of) END)"
+        ") AS holders_json" if with_holders else ""
+    )
     row = session.execute(
-        text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+        text(f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
+             f"JOIN parcel p ON p.id = v.parcel_id "
              f"WHERE v.parcel_id = :id AND v.ward_code = :w AND {IN_FORCE}"),
         {"id": parcel_id, "w": ward_code, "as_of": as_of},
     ).one_or_none()
     if row is None:
         when = f" on {as_of.isoformat()}" if as_of else ""
         raise ParcelNotFound(f"no parcel with id {parcel_id}{when}", parcel_id=parcel_id)
-    return _record(row, holders(session, parcel_id=parcel_id, as_of=as_of) if with_holders else [])
+    found = [Holder(party_id=h[0], full_name=h[1], right=h[2], share=Decimal(str(h[3])),
+                    certificate_no=h[4], issued_on=date.fromisoformat(h[5]) if h[5] else None)
+             for h in (row.holders_json if with_holders else [])]
+    return _record(row, found)
 
 
 def holders(session: Session, *, parcel_id: int, as_of: datetime | None = None) -> list[Holder]:

@@ -272,3 +272,22 @@ def test_bulk_registration_refuses_bad_rows_and_writes_nothing(session, actor, g
         bulk_register(session, actor=actor, parcels=frame, reason="bad bulk")
     nested.rollback()
     assert counts(session) == before
+
+
+def test_parcel_reads_with_its_holders_now_and_then(session, actor) -> None:
+    """A holder's use right shows on the parcel; before the right existed, no holder shows."""
+    v = registry.register_parcel(session, actor=actor, spec=spec(14, 1, rect(900, 0, 10, 10)),
+                                 reason="r")
+    before = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    party = session.execute(text(
+        "INSERT INTO party (ward_code, full_name) VALUES (:w, 'Nguyễn Văn An') RETURNING id"),
+        {"w": WARD}).scalar_one()
+    session.execute(text(
+        "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
+        "issued_on, recorded_by) VALUES (:w, :p, :y, 'use_right', 'CS 000123', '2024-05-06', "
+        "'test')"), {"w": WARD, "p": v.parcel_id, "y": party})
+    rec = queries.get_parcel(session, ward_code=WARD, parcel_id=v.parcel_id)
+    assert [(h.full_name, h.certificate_no, str(h.issued_on)) for h in rec.holders] == [
+        ("Nguyễn Văn An", "CS 000123", "2024-05-06")]
+    assert queries.get_parcel(session, ward_code=WARD, parcel_id=v.parcel_id,
+                              as_of=before).holders == []
