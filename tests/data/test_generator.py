@@ -26,8 +26,9 @@ from tests.conftest import require_external
 REPO = Path(__file__).resolve().parents[2]
 EXTERNAL = Path(os.environ.get("CADASTRE_EXTERNAL_DATA", REPO.parent / "shared/data/external"))
 REAL = EXTERNAL / "kim-long-ward" / FILE_NAME
-OVERLAP_EPS = 0.05  # m²: below this an intersection is 1 mm grid noise on a shared edge
-NOISE_WIDTH = 0.005  # m: overlaps thinner than this are snap rounding, not defects
+OVERLAP_EPS = 0.05  # m²: a planted claim's accidental overlap below this is not a defect
+PARCEL_OVERLAP_EPS = 1e-6  # m²: parcels share exact vertices, so only float identity is left
+NOISE_WIDTH = 0.005  # m: the ward outline is not on the 1 mm grid; parcels follow it rounded
 PENDING = {"received", "verifying", "field_check", "waiting_applicant"}
 STATUTORY = {"first_certificate": 20, "transfer": 8, "split_merge": 12, "correction": 8}
 
@@ -79,8 +80,15 @@ def test_parcels_do_not_overlap(ward: dict[str, gpd.GeoDataFrame]) -> None:
     a, b = tree.query(geoms, predicate="intersects")
     keep = a < b
     inter = shapely.intersection(geoms[a[keep]], geoms[b[keep]])
-    width = 2 * shapely.area(inter) / np.maximum(shapely.length(inter), 1e-9)
-    assert float(width.max(initial=0.0)) < NOISE_WIDTH
+    assert float(shapely.area(inter).max(initial=0.0)) <= PARCEL_OVERLAP_EPS
+
+
+def test_parcels_are_an_exact_coverage(ward: dict[str, gpd.GeoDataFrame]) -> None:
+    """Neighbours share exact vertices: GEOS finds no overlap, misaligned edge or inner gap."""
+    geoms = ward["parcels"].geometry.values
+    assert shapely.coverage_is_valid(geoms)
+    union = shapely.union_all(geoms)
+    assert int(shapely.get_num_interior_rings(shapely.get_parts(union)).sum()) == 0
 
 
 def test_parcels_cover_the_ward(ward: dict[str, gpd.GeoDataFrame]) -> None:
