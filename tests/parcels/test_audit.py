@@ -34,7 +34,7 @@ from parcels import registry
 from parcels.audit import audit_registry, is_agricultural
 from parcels.errors import InvalidInput
 from parcels.registry import Amendment
-from tests.conftest import WARD, external_dir
+from tests.conftest import WARD, require_external
 from tests.factories import rect, spec
 
 # Far from the parcels other test modules draw near (0, 0) of tests.factories.
@@ -283,7 +283,7 @@ def demo_engine(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     owner = make_engine(db, as_owner=True)  # set-up runs as the owner, the audit as the service
     upgrade(owner)
     out = tmp_path_factory.mktemp("demo")
-    outline = load_outline(external_dir() / "kim-long-ward" / "19774_kim_long.geojson")
+    outline = load_outline(require_external("kim-long-ward", "19774_kim_long.geojson"))
     generate(size="tiny", seed=7, out=out, outline=outline)
     assert load_demo(owner, out).loaded
     owner.dispose()
