@@ -63,3 +63,20 @@ def test_parcels_show_finds_by_sheet_and_number(run, engine) -> None:
 def test_parcels_show_bad_or_unknown_exits_2(run, ref) -> None:
     r = run("parcels", "show", ref)
     assert r.exit_code == 2
+
+
+def test_database_url_wins_over_the_embedded_cluster(run, engine, monkeypatch) -> None:
+    """With DATABASE_URL set, every command uses that server, and `db status` says so."""
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    r = run("db", "status")
+    assert r.exit_code == 0, r.output
+    assert "external server (DATABASE_URL)" in r.output and ": up" in r.output
+    assert engine.url.password not in r.output  # the password is never printed by status
+    assert run("db", "url").output.strip() == url
+
+
+def test_database_url_down_is_reported(run, monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody:x@127.0.0.1:1/none")
+    r = run("db", "status")
+    assert r.exit_code == 1 and ": down" in r.output
