@@ -22,7 +22,7 @@ from api.auth import (
     csrf_matches,
     read_token,
 )
-from api.users import User, active_user
+from api.users import User, active_user, authenticate
 from db.audit import Actor
 from db.settings import Settings
 
@@ -110,6 +110,25 @@ have no business browsing the registry (separation of duties)."""
 Reader = Annotated[User, Depends(allow(*LAND_READERS))]
 Officer = Annotated[User, Depends(allow("land_officer"))]
 Admin = Annotated[User, Depends(allow("admin"))]
+
+
+def sign_in(request: Request, session: Session, *, username: str,
+            password: str) -> tuple[User, int] | None:
+    """Check a password under the throttle: 429 while locked out, None when wrong."""
+    throttle = request.app.state.throttle
+    address = request.client.host if request.client else "unknown"
+    keys = (f"user:{username.strip().lower()}", f"addr:{address}")
+    wait = throttle.retry_after(*keys)
+    if wait:
+        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
+    found = authenticate(session, username=username, password=password)
+    session.rollback()
+    if found is None:
+        throttle.failed(*keys)
+    else:
+        throttle.succeeded(keys[0])
+    return found
 
 
 def actor(request: Request, user: User) -> Actor:

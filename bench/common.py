@@ -11,14 +11,14 @@ import shapely
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
 
+from data.people import UNIT_NAMES
 from db.cluster import Cluster
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.settings import AuthSettings, DatabaseSettings, Settings
 
 BENCH_WARD_BOX = (545_000.0, 1_805_000.0, 575_000.0, 1_835_000.0)
-FORMER_UNITS = {"kim_long": "Kim Long", "huong_long": "Hương Long", "huong_ho": "Hương Hồ",
-                "huong_tho": "Hương Thọ"}
+FORMER_UNITS = UNIT_NAMES
 
 
 def bench_engine(database: str) -> tuple[Engine, Settings]:

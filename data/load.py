@@ -22,6 +22,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from data.load_applications import load_applications
+from data.people import UNIT_NAMES
 from db import audit
 from db.audit import Actor
 from db.engine import transaction
@@ -31,8 +32,6 @@ from parcels.registry import Source
 
 WARD_CODE = "19774"
 DEMO_ACTOR = Actor(username="demo-loader", role="admin", ward_code=WARD_CODE)
-UNIT_NAMES = {"kim_long": "Kim Long", "huong_long": "Hương Long", "huong_ho": "Hương Hồ",
-              "huong_tho": "Hương Thọ"}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.auth import issue_token
 from api.users import User, add_user
+from data.people import UNIT_NAMES
 from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import make_engine
@@ -32,8 +33,7 @@ from db.settings import AuthSettings, DatabaseSettings, DataSettings, Settings
 WARD = "19774"
 WARD_BOX = (555_000.0, 1_815_000.0, 563_000.0, 1_823_000.0)
 """The test ward: an 8 km square in EPSG:9214 around lon 107.555, lat 16.455."""
-FORMER_UNITS = {"kim_long": "Kim Long", "huong_long": "Hương Long", "huong_ho": "Hương Hồ",
-                "huong_tho": "Hương Thọ"}
+FORMER_UNITS = UNIT_NAMES
 PASSWORD = "correct-horse-battery"
 ROLES = ("surveyor", "land_officer", "official", "admin")
 REGISTRY_TABLES = ("parcel", "parcel_version", "parcel_lineage", "source_document", "party",

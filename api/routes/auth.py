@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.auth import issue_token
-from api.deps import CurrentUser, DbSession, SettingsDep
-from api.users import authenticate
+from api.deps import CurrentUser, DbSession, SettingsDep, sign_in
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -18,19 +17,10 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()],
           session: DbSession, settings: SettingsDep) -> dict[str, Any]:
     """Exchange username and password for a short-lived bearer token."""
-    throttle = request.app.state.throttle
-    address = request.client.host if request.client else "unknown"
-    keys = (f"user:{form.username.strip().lower()}", f"addr:{address}")
-    wait = throttle.retry_after(*keys)
-    if wait:
-        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s",
-                            headers={"Retry-After": str(wait)})
-    found = authenticate(session, username=form.username, password=form.password)
+    found = sign_in(request, session, username=form.username, password=form.password)
     if found is None:
-        throttle.failed(*keys)
         raise HTTPException(401, "wrong username or password, or the account is disabled",
                             headers={"WWW-Authenticate": "Bearer"})
-    throttle.succeeded(keys[0])
     user, epoch = found
     access, ttl = issue_token(settings.auth, user, epoch)
     return {"access_token": access, "token_type": "bearer", "expires_in": ttl,

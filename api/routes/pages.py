@@ -19,8 +19,8 @@ from api.auth import (
     new_csrf_token,
     read_token,
 )
-from api.deps import DbSession, SettingsDep
-from api.users import User, active_user, authenticate
+from api.deps import DbSession, SettingsDep, sign_in
+from api.users import User, active_user
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "pages")
@@ -81,20 +81,10 @@ def login(request: Request, settings: SettingsDep, session: DbSession,
           csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
     if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
-    throttle = request.app.state.throttle
-    address = request.client.host if request.client else "unknown"
-    keys = (f"user:{username.strip().lower()}", f"addr:{address}")
-    wait = throttle.retry_after(*keys)
-    if wait:
-        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s",
-                            headers={"Retry-After": str(wait)})
-    found = authenticate(session, username=username, password=password)
-    session.rollback()
+    found = sign_in(request, session, username=username, password=password)
     if found is None:
-        throttle.failed(*keys)
         return _page(request, "login.html", settings, status=401, user=None,
                      error="Sai tên đăng nhập hoặc mật khẩu / Wrong username or password")
-    throttle.succeeded(keys[0])
     user, epoch = found
     token, ttl = issue_token(settings.auth, user, epoch)
     response = RedirectResponse("/", status_code=303)
