@@ -39,9 +39,18 @@ class RequestContext:
     (Starlette's ``BaseHTTPMiddleware`` costs about a millisecond per request.)
     """
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, upload_paths: frozenset[str] = frozenset()
+                 ) -> None:
         self.app = app
         self.max_body = max_body
+        self.upload_paths = upload_paths
+
+    def limit_for(self, scope: Scope) -> int | None:
+        """The JSON/form cap; None for file uploads, whose route streams to its own cap
+        (and answers with the reader's precise problem, e.g. ``file_too_large``)."""
+        if scope.get("method") == "POST" and scope.get("path") in self.upload_paths:
+            return None
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,20 +59,6 @@ class RequestContext:
         given = Headers(scope=scope).get("x-request-id", "")[:64]
         rid = given if given.replace("-", "").isalnum() else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await self._too_large(scope, receive, send, rid)
-            return
-        seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise HTTPException(413, self._message())
-            return message
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -73,14 +68,34 @@ class RequestContext:
                     headers.setdefault(k, v)
             await send(message)
 
+        limit = self.limit_for(scope)
+        if limit is None:
+            await self.app(scope, receive, send_with_headers)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, send, rid, limit)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(413, self._message(limit))
+            return message
+
         await self.app(scope, counting_receive, send_with_headers)
 
-    def _message(self) -> str:
-        return f"the request body is larger than {self.max_body:,} bytes"
+    @staticmethod
+    def _message(limit: int) -> str:
+        return f"the request body is larger than {limit:,} bytes"
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+    async def _too_large(self, scope: Scope, send: Send, rid: str, limit: int) -> None:
         body = json.dumps({"type": "/problems/payload_too_large", "title": "Content Too Large",
-                           "status": 413, "detail": self._message(),
+                           "status": 413, "detail": self._message(limit),
                            "instance": scope.get("path", ""), "request_id": rid}).encode()
         headers = [(b"content-type", b"application/problem+json"),
                    (b"content-length", str(len(body)).encode()), (b"x-request-id", rid.encode()),
@@ -125,7 +140,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.add_middleware(CORSMiddleware, allow_origins=settings.server.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization",
                                                                          "Content-Type"])
-    app.add_middleware(RequestContext, max_body=settings.server.max_body_bytes)
+    app.add_middleware(RequestContext, max_body=settings.server.max_body_bytes,
+                       upload_paths=frozenset({"/api/v1/surveys"}))
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -75,8 +75,8 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    max_body_bytes: int = 50 * 1024 * 1024
-    """Largest request body (the survey upload route streams to its own, smaller cap)."""
+    max_body_bytes: int = 5 * 1024 * 1024
+    """Largest JSON/form request body; survey uploads get the intake file cap instead."""
     cors_origins: list[str] = []
     """Browser origins allowed to call the API; empty (the default) means CORS closed."""
 
