@@ -270,7 +270,20 @@ def width_upper_bound(geom: BaseGeometry | NDArray[Any]) -> Any:
     empty = shapely.is_empty(g) | shapely.is_missing(g)
     out = np.zeros(g.shape)
     if (~empty).any():
-        live = g[~empty]
+        # A multipart piece (slivers strung along an edge) is as wide as its widest part,
+        # and one rectangle around all of them would bound nothing useful.
+        live, owner = shapely.get_parts(g[~empty], return_index=True)
+        per_part = _part_upper_bound(live)
+        widest = np.zeros(int((~empty).sum()))
+        np.maximum.at(widest, owner, per_part)
+        out[~empty] = widest
+    return out if out.ndim else float(out)
+
+
+def _part_upper_bound(live: NDArray[Any]) -> NDArray[np.float64]:
+    """:func:`width_upper_bound` of single polygons (none empty)."""
+    out = np.zeros(len(live))
+    if len(live):
         rect = shapely.oriented_envelope(live)
         xy, idx = shapely.get_coordinates(rect, return_index=True)
         counts = np.bincount(idx, minlength=len(live))
@@ -285,8 +298,8 @@ def width_upper_bound(geom: BaseGeometry | NDArray[Any]) -> Any:
         ha, hp = shapely.area(hull), shapely.length(hull)
         with np.errstate(divide="ignore", invalid="ignore"):
             by_hull = np.where(hp > 0, 4.0 * ha / hp, 0.0)
-        out[~empty] = np.minimum(short, by_hull)
-    return out if out.ndim else float(out)
+        out = np.minimum(short, by_hull)
+    return out
 
 
 def width_exceeds(geom: BaseGeometry | NDArray[Any], threshold: Any,

@@ -29,7 +29,13 @@ from numpy.typing import NDArray
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from gis.geometry import check_feature, max_width, vertex_table
+from gis.geometry import (
+    check_feature,
+    max_width,
+    vertex_table,
+    width_exceeds,
+    width_upper_bound,
+)
 from gis.rules import Band, Finding, Fix, MovedVertex, Report, RuleSet, Tolerance, fingerprint
 
 Geoms = NDArray[Any]
@@ -141,13 +147,17 @@ def find_overlaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Find
     inter = np.empty(len(pairs), dtype=object)
     if plain.any():
         inter[plain] = _polygonal(shapely.intersection(ga[plain], gb[plain]))
-    widths = np.zeros(len(pairs))
-    if plain.any():
-        widths[plain] = max_width(inter[plain])
     floor = rules.param("overlap", "min_width_m")
+    tols = [ctx.pair_tolerance(i, j) for i, j in pairs.tolist()]
+    widths = np.zeros(len(pairs))
+    reported = np.zeros(len(pairs), dtype=bool)
+    if plain.any():
+        idx = np.flatnonzero(plain)
+        widths[idx], reported[idx] = band_widths(
+            inter[idx], floor=floor, snap=np.array([tols[k].snap_m for k in idx]))
     for k, pair in enumerate(pairs.tolist()):
         i, j = ctx.by_id(pair)
-        tol = ctx.pair_tolerance(i, j)
+        tol = tols[k]
         if equal[k]:
             out.append(rules.finding("duplicate", ids=[ctx.id(i), ctx.id(j)], labels=ctx.lab(i, j),
                                      figures={"area_m2": float(ga[k].area)}, geometry=ga[k],
@@ -159,7 +169,7 @@ def find_overlaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Find
                                      labels=ctx.lab(inner, outer), geometry=g, tolerance=tol,
                                      figures={"area_m2": float(g.area),
                                               "width_m": float(max_width(g))}))
-        elif widths[k] > floor:
+        elif reported[k]:
             band = tol.band(float(widths[k]))
             fix = None
             if band is Band.NOISE:  # the focused one (a candidate) is the one that moves
@@ -185,6 +195,32 @@ def _polygonal(geoms: Geoms) -> Geoms:
     return out
 
 
+def band_widths(pieces: Geoms, *, floor: float, snap: NDArray[np.float64] | float
+                ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Widths good enough for a band, and whether each piece is wider than ``floor``.
+
+    A piece whose cheap upper bound (:func:`~gis.geometry.width_upper_bound`) is within
+    its snap tolerance is noise whatever its exact width, so it is not measured: its
+    width is reported as that bound, and whether it clears the floor is decided by
+    :func:`~gis.geometry.width_exceeds`.  Only pieces that may be wider than the snap
+    tolerance get the inscribed circle (``max_width``, 1 %), so a coverage with thousands
+    of millimetre slivers costs microseconds per sliver instead of tens of milliseconds.
+    """
+    g = np.asarray(pieces, dtype=object)
+    ub = np.asarray(width_upper_bound(g), dtype=float).reshape(g.shape)
+    sn = np.broadcast_to(np.asarray(snap, dtype=float), g.shape)
+    widths = ub.copy()
+    keep = np.zeros(g.shape, dtype=bool)
+    measure = ub > sn
+    if measure.any():
+        widths[measure] = max_width(g[measure])
+        keep[measure] = widths[measure] > floor
+    cheap = ~measure & (ub > floor)
+    if cheap.any():
+        keep[cheap] = width_exceeds(g[cheap], floor, upper=ub[cheap])
+    return widths, keep
+
+
 # -- gaps -------------------------------------------------------------------------------
 
 def gap_polygons(geoms: Geoms, width: float) -> list[BaseGeometry]:
@@ -201,6 +237,12 @@ def gap_polygons(geoms: Geoms, width: float) -> list[BaseGeometry]:
     return [p for p in shapely.get_parts(diff) if p.geom_type == "Polygon" and p.area > 0]
 
 
+GAP_GROUP_CAP = 2_000
+"""Largest cluster of focus polygons whose gaps are searched in one union; a larger one
+(a ward where every parcel is suspect) is cut into tiles of about this many polygons.
+A speed knob, not a tolerance: tiling gives the same pieces (see :func:`_gap_windows`)."""
+
+
 def find_gaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]:
     """Gaps between neighbours narrower than ``gap.max_width_m``, near ``focus``."""
     rules = ctx.rules
@@ -215,15 +257,10 @@ def find_gaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]
         return []
     a, b = ctx.strtree.query(ctx.geoms[src], predicate="dwithin", distance=max_w)
     groups = _components(len(src), a, np.searchsorted(src, b), fm[b])
-    out: list[Finding | None] = []
     seen: set[bytes] = set()
+    found: list[tuple[BaseGeometry, list[int], Tolerance]] = []
     for members in groups:
-        core = src[members]
-        near = np.unique(np.concatenate([core, b[np.isin(a, members)]]))
-        for piece in gap_polygons(ctx.geoms[near], max_w):
-            w = float(max_width(piece))
-            if w <= floor or w > max_w:
-                continue
+        for near, piece in _gap_windows(ctx, src[members], max_w):
             touching = near[shapely.dwithin(ctx.geoms[near], piece, max(floor, 1e-9) * 10)]
             if len(touching) < 2 or not fm[touching].any():
                 continue
@@ -235,16 +272,73 @@ def find_gaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]
             tol = ctx.tolerances[t[0]]
             for x in t[1:]:
                 tol = tol.coarser(ctx.tolerances[x])
-            band = tol.band(w)
-            fix = None
-            if band is Band.NOISE:
-                mover = next(x for x in t if fm[x])
-                fix = snap_to_neighbours(ctx.geoms[mover], [ctx.geoms[x] for x in t if x != mover],
-                                         tol.snap_m)
-            out.append(rules.finding("gap", ids=[ctx.id(x) for x in t], labels=ctx.lab(*t),
-                                     geometry=piece, tolerance=tol, band=band, fix=fix,
-                                     figures={"area_m2": float(piece.area), "width_m": w}))
+            found.append((piece, t, tol))
+    if not found:
+        return []
+    pieces = np.array([f[0] for f in found], dtype=object)
+    widths, wide_enough = band_widths(pieces, floor=floor,
+                                      snap=np.array([f[2].snap_m for f in found]))
+    out: list[Finding | None] = []
+    for (piece, t, tol), w, ok in zip(found, widths.tolist(), wide_enough.tolist(), strict=True):
+        if not ok or w > max_w:
+            continue
+        band = tol.band(w)
+        fix = None
+        if band is Band.NOISE:
+            mover = next(x for x in t if fm[x])
+            fix = snap_to_neighbours(ctx.geoms[mover], [ctx.geoms[x] for x in t if x != mover],
+                                     tol.snap_m)
+        out.append(rules.finding("gap", ids=[ctx.id(x) for x in t], labels=ctx.lab(*t),
+                                 geometry=piece, tolerance=tol, band=band, fix=fix,
+                                 figures={"area_m2": float(piece.area), "width_m": w}))
     return [f for f in out if f is not None]
+
+
+def _gap_windows(ctx: Context, core: NDArray[np.intp], max_w: float
+                 ) -> Iterable[tuple[NDArray[np.intp], BaseGeometry]]:
+    """(polygons searched, gap piece) for one cluster of focus polygons.
+
+    A cluster up to :data:`GAP_GROUP_CAP` is closed in one union, as always.  A larger one
+    is cut into square tiles by centroid; a piece found in a tile is kept only when every
+    polygon within ``max_w`` of it was in the tile's union, otherwise it is recomputed
+    from exactly those polygons until it is (a piece cut short at a tile edge grows back),
+    so the pieces are those of the whole cluster's union without ever building it.
+    """
+    tree = ctx.strtree
+
+    def near_of(idx: NDArray[np.intp]) -> NDArray[np.intp]:
+        _, nb = tree.query(ctx.geoms[idx], predicate="dwithin", distance=max_w)
+        return np.unique(np.concatenate([idx, nb]))
+
+    if len(core) <= GAP_GROUP_CAP:
+        near = near_of(core)
+        for piece in gap_polygons(ctx.geoms[near], max_w):
+            yield near, piece
+        return
+    xy = shapely.get_coordinates(shapely.centroid(ctx.geoms[core]))
+    span = np.ptp(xy, axis=0).max() if len(xy) else 0.0
+    tiles = max(1, int(np.ceil(np.sqrt(len(core) / GAP_GROUP_CAP))))
+    size = span / tiles + 1e-9
+    cell = np.floor((xy - xy.min(axis=0)) / size).astype(np.int64)
+    keys = cell[:, 0] * (tiles + 1) + cell[:, 1]
+    for key in np.unique(keys).tolist():
+        near = near_of(core[keys == key])
+        for piece in gap_polygons(ctx.geoms[near], max_w):
+            window, grown = near, piece
+            for _ in range(20):  # each round adds the polygons the piece reached
+                need = tree.query(grown, predicate="dwithin", distance=max_w)
+                if set(need.tolist()) <= set(window.tolist()):
+                    break
+                window = np.unique(np.concatenate([window, need]))
+                again = [p for p in gap_polygons(ctx.geoms[window], max_w)
+                         if shapely.intersects(p, grown)]
+                if not again:
+                    grown = None
+                    break
+                grown = max(again, key=lambda p: float(shapely.area(shapely.intersection(p,
+                                                                                        piece))))
+            if grown is not None:
+                yield window, grown
 
 
 def _components(n: int, a: NDArray[np.intp], b_local: NDArray[np.intp],
@@ -343,11 +437,15 @@ def find_outside(ctx: Context, frame: BaseGeometry,
         return []
     fm = _focus_mask(len(ctx.geoms), focus)
     shapely.prepare(frame)
-    inside = shapely.covered_by(ctx.geoms, frame)
+    inside = shapely.covers(frame, ctx.geoms)  # the prepared frame must come first
     out: list[Finding | None] = []
-    for i in np.flatnonzero(fm & ~inside).tolist():
-        part = shapely.difference(ctx.geoms[i], frame)
-        w = float(max_width(part))
+    idx = np.flatnonzero(fm & ~inside)
+    if len(idx) == 0:
+        return []
+    parts = shapely.difference(ctx.geoms[idx], frame)
+    widths, _ = band_widths(parts, floor=0.0,
+                            snap=np.array([ctx.tolerances[i].snap_m for i in idx.tolist()]))
+    for i, part, w in zip(idx.tolist(), parts, widths.tolist(), strict=True):
         if w <= 0:
             continue
         tol = ctx.tolerances[i]
@@ -370,12 +468,15 @@ def find_zone_crossings(ctx: Context, zones: Sequence[Zone],
     out: list[Finding | None] = []
     for z in zones:
         hits = ctx.strtree.query(z.geometry, predicate="intersects")
-        hits = hits[fm[hits]]
-        for i in sorted(hits.tolist()):
-            part = _polygonal(np.array([shapely.intersection(ctx.geoms[i], z.geometry)]))[0]
-            if part.is_empty:
-                continue
-            w = float(max_width(part))
+        hits = np.sort(hits[fm[hits]])
+        if len(hits) == 0:
+            continue
+        parts = _polygonal(shapely.intersection(ctx.geoms[hits], z.geometry))
+        live = ~shapely.is_empty(parts)
+        hits, parts = hits[live], parts[live]
+        widths, _ = band_widths(parts, floor=0.0,
+                                snap=np.array([ctx.tolerances[i].snap_m for i in hits.tolist()]))
+        for i, part, w in zip(hits.tolist(), parts, widths.tolist(), strict=True):
             tol = ctx.tolerances[i]
             out.append(rules.finding("zone_crossing", ids=[ctx.id(i)], labels=ctx.lab(i),
                                      geometry=part, tolerance=tol, band=tol.band(w),
@@ -401,8 +502,14 @@ def snap_to_neighbours(geom: BaseGeometry, neighbours: Sequence[BaseGeometry],
     if not nb or tolerance <= 0:
         return Fix(geometry=geom, changed=False, description_en="nothing to snap to",
                    description_vi="không có gì để bám")
-    lines = shapely.union_all([shapely.boundary(n) if n.geom_type in ("Polygon", "MultiPolygon")
-                               else n for n in nb])
+    # Only what lies within reach can be a target: clipping first keeps a snap to the ward
+    # boundary (thousands of vertices) as cheap as a snap to one neighbour.  The margin is
+    # twice the tolerance, so vertices the clip adds are out of reach.
+    x0, y0, x1, y1 = shapely.bounds(geom)
+    m = 2.0 * tolerance
+    lines = shapely.union_all([
+        shapely.clip_by_rect(shapely.boundary(n) if n.geom_type in ("Polygon", "MultiPolygon")
+                             else n, x0 - m, y0 - m, x1 + m, y1 + m) for n in nb])
     nverts = np.unique(shapely.get_coordinates(lines), axis=0)
     moved: list[MovedVertex] = []
 
