@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, ogc
 from api.auth import SignInThrottle
 from api.routes import applications, audit, auth, pages, parcels, surveys
-from db.engine import make_engine, session_factory
+from db.engine import make_engine, read_session_factory, session_factory
 from db.settings import Settings
 
 log = logging.getLogger("cadastre.api")
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.db)
     app.state.sessions = sessions or session_factory(app.state.engine)
+    app.state.read_sessions = sessions or read_session_factory(app.state.engine)
     app.state.throttle = SignInThrottle()
     errors.install(app)
 

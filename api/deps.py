@@ -41,7 +41,11 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    session = request.app.state.sessions()  # no I/O until first use
+    # GET/HEAD never write (a rule of this API): they read in autocommit, one round
+    # trip per statement; other methods get a transactional session.
+    factory = (request.app.state.read_sessions if request.method in SAFE_METHODS
+               else request.app.state.sessions)
+    session = factory()  # no I/O until first use
     try:
         yield session
     finally:
