@@ -341,7 +341,9 @@ def demo(
         ensure_database(settings)
     except ClusterError as exc:
         fail(str(exc), 1)
-    folder = settings.db.state_dir / "demo" / f"{size}-seed{seed}"
+    from data.generate import cache_folder
+
+    folder = cache_folder(settings.db.state_dir, size, seed)
     if not (folder / "manifest.json").exists():
         typer.echo(f"generating the synthetic ward ({size}, seed {seed}) in {folder} …")
         m = _generate(settings, size=size, seed=seed, out=folder)

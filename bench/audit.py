@@ -145,14 +145,14 @@ REGISTRY_SEEDS = {"tiny": 7, "small": 11, "full": 2025}
 def _prepare_registry(size: str, seed: int) -> None:
     """Generate (or reuse) and load the demo ward; run in a child process."""
     from bench.common import analyze, bench_engine
-    from data.generate import generate
+    from data.generate import cache_folder, generate
     from data.load import load_demo
     from data.outline import find_outline, load_outline
     from db.engine import make_engine
 
     engine, settings = bench_engine("cadastre_bench_audit")
     engine.dispose()
-    folder = settings.db.state_dir / "demo" / f"{size}-seed{seed}"
+    folder = cache_folder(settings.db.state_dir, size, seed)
     if not (folder / "manifest.json").exists():
         src = find_outline(settings.data.external_data, settings.db.state_dir)
         t = time.perf_counter()

@@ -43,11 +43,11 @@ def demo_folder(size: str, seed: int) -> Path:
     same folder ``cadastre demo`` uses (full size takes about a minute)."""
     import time
 
-    from data.generate import generate
+    from data.generate import cache_folder, generate
     from data.outline import find_outline, load_outline
 
     settings = Settings()
-    folder = settings.db.state_dir / "demo" / f"{size}-seed{seed}"
+    folder = cache_folder(settings.db.state_dir, size, seed)
     if not (folder / "manifest.json").exists():
         source = find_outline(settings.data.external_data, settings.db.state_dir)
         t = time.perf_counter()

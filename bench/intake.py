@@ -33,33 +33,13 @@ import pyogrio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_engine, peak_mb
+from bench.common import bench_engine, demo_folder, peak_mb
 
 DATABASE = "cadastre_bench_intake"
 SIZES = {"tiny": ("small", 200), "full": ("full", 10_000)}
 """--size tiny uses the small ward (≈1,900 parcels): the tiny one is a window too narrow
 for a contiguous batch."""
 SEED = 2025
-
-
-def demo_folder(size: str) -> Path:
-    """A generated demo ward, reused when present."""
-    from db.settings import Settings
-
-    state = Settings().db.state_dir
-    for folder in (state / "demo" / f"{size}-seed{SEED}",
-                   state / "bench" / f"intake-{size}-seed{SEED}"):
-        if (folder / "manifest.json").exists():
-            return folder
-    from data.generate import generate
-    from data.outline import find_outline, load_outline
-
-    settings = Settings()
-    out = state / "bench" / f"intake-{size}-seed{SEED}"
-    source = find_outline(settings.data.external_data, state)
-    print(f"generating the {size} demo ward in {out} …", flush=True)
-    generate(size=size, seed=SEED, out=out, outline=load_outline(source.path))  # type: ignore[arg-type]
-    return out
 
 
 def load(folder: str) -> None:
@@ -140,7 +120,7 @@ def main() -> None:
     ap.add_argument("--size", choices=SIZES, default="full")
     args = ap.parse_args()
     ward_size, n = SIZES[args.size]
-    folder = demo_folder(ward_size)
+    folder = demo_folder(ward_size, SEED)
     child = mp.get_context("spawn").Process(target=load, args=(str(folder),))
     child.start()
     child.join()

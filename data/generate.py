@@ -24,7 +24,7 @@ from data.applications import Application, Situation, plan_backlog
 from data.frame import UNITS, Frame, Size, build_frame
 from data.imagery import imagery_interest, write_elevation, write_imagery
 from data.intake import build_intake
-from data.manifest import NOTICE, Manifest, content_hash, file_hash
+from data.manifest import GENERATOR_VERSION, NOTICE, Manifest, content_hash, file_hash
 from data.parcels import STATE_USES, Pieces, build_parcels, representative_points
 from data.people import UNIT_NAMES, build_people, full_names
 from data.projects import Project, build_projects
@@ -301,3 +301,9 @@ def _manifest(seed: int, size: str, layers: dict[str, pd.DataFrame], apps: list[
                         for name, df in layers.items()}
     m.files = {p.name: file_hash(p) for p in sorted(out.glob("*")) if p.suffix in (".gpkg", ".tif")}
     return m
+
+
+def cache_folder(state_dir: Path, size: str, seed: int) -> Path:
+    """Where a generated ward is cached: keyed on size, seed and generator version, so a
+    changed generator never serves a stale ward."""
+    return state_dir / "demo" / f"{size}-seed{seed}-v{GENERATOR_VERSION}"
