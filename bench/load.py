@@ -155,7 +155,7 @@ def main() -> None:
         server.wait(10)
 
 
-def _square(x: float, y: float, half: float):  # type: ignore[no-untyped-def]
+def _square(x: float, y: float, half: float):
     from shapely.geometry import box
 
     return box(x - half, y - half, x + half, y + half)

@@ -97,7 +97,7 @@ def main() -> None:
     print(f"peak memory (this process): {peak_mb():.0f} MB")
 
 
-async def _asgi(app, token: str, ids: list[int], amended: list[int], before, n: int,  # type: ignore[no-untyped-def]
+async def _asgi(app, token: str, ids: list[int], amended: list[int], before, n: int,
                 reqs: int) -> list[str]:
     """The read routes through the ASGI app (httpx2's in-process transport, no sockets)."""
     import httpx2
@@ -108,7 +108,7 @@ async def _asgi(app, token: str, ids: list[int], amended: list[int], before, n: 
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
 
-        async def timed(make, count: int) -> list[float]:  # type: ignore[no-untyped-def]
+        async def timed(make, count: int) -> list[float]:
             await make()
             out = []
             for _ in range(count):
@@ -119,7 +119,7 @@ async def _asgi(app, token: str, ids: list[int], amended: list[int], before, n: 
                     raise SystemExit(f"benchmark request failed: {r.status_code} {r.text[:200]}")
             return out
 
-        def bbox_query():  # type: ignore[no-untyped-def]
+        def bbox_query():
             r0, c0 = rng.randrange(rows), rng.randrange(COLS - 10)
             box = shapely.box(X0 + c0 * LOT_W + 1, Y0 + r0 * LOT_H + 1,
                               X0 + (c0 + 10) * LOT_W - 1, Y0 + (r0 + min(10, rows)) * LOT_H - 1)
@@ -143,12 +143,12 @@ async def _asgi(app, token: str, ids: list[int], amended: list[int], before, n: 
     ]
 
 
-def _now(engine):  # type: ignore[no-untyped-def]
+def _now(engine):
     with engine.connect() as c:
         return c.execute(text("SELECT clock_timestamp()")).scalar_one()
 
 
-def _ensure_bench_user(engine) -> None:  # type: ignore[no-untyped-def]
+def _ensure_bench_user(engine) -> None:
     from api.users import hash_password
 
     with engine.begin() as c:
@@ -157,7 +157,7 @@ def _ensure_bench_user(engine) -> None:  # type: ignore[no-untyped-def]
                   {"h": hash_password("bench-password-not-used")})
 
 
-def _timed(fn, count: int) -> list[float]:  # type: ignore[no-untyped-def]
+def _timed(fn, count: int) -> list[float]:
     fn()  # warm up (prepared statements, caches)
     out = []
     for _ in range(count):
@@ -173,7 +173,7 @@ QUERY = ("SELECT v.parcel_id, v.sheet_no, v.parcel_no, v.land_use, ST_AsBinary(v
          "v.measured_area FROM parcel_version v WHERE v.parcel_id = {} AND v.valid_to IS NULL")
 
 
-def _drivers(engine, ids: list[int], reqs: int) -> None:  # type: ignore[no-untyped-def]
+def _drivers(engine, ids: list[int], reqs: int) -> None:
     """The same parcel-by-id query through each driver, alone and 8 at a time."""
     import asyncpg
     import psycopg
