@@ -27,7 +27,7 @@ from gis.crs import WARD
 from gis.geojson import geometry_to_geojson
 from parcels import queries
 from parcels.errors import InvalidInput
-from parcels.schemas import SYNTHETIC_NOTE, feature
+from parcels.schemas import SYNTHETIC_NOTE, feature, features
 from parcels.zones import list_zones
 from projects.corridors import list_segments
 
@@ -63,7 +63,7 @@ def _parcels(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | 
                                            with_holders=False))], False
     page = queries.list_parcels(s, ward_code=u.ward_code, bbox=bbox, as_of=when, limit=limit,
                                 offset=offset)
-    return [_flat(feature(r)) for r in page.items], page.has_more
+    return [_flat(f) for f in features(page.items)], page.has_more
 
 
 def _flat(f: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
 from gis import crs as gcrs
-from gis.geojson import GeoJSONError, geometry_from_geojson, geometry_to_geojson
+from gis.geojson import GeoJSONError, geometries_to_geojson, geometry_from_geojson
 from parcels.errors import InvalidGeometry
 from parcels.queries import ParcelRecord
 from parcels.registry import Amendment, ParcelSpec, Source
@@ -154,9 +154,14 @@ def properties(rec: ParcelRecord) -> dict[str, Any]:
 
 def feature(rec: ParcelRecord) -> dict[str, Any]:
     """A GeoJSON Feature (EPSG:4326) as a plain dict, ready to serialise."""
-    return {"type": "Feature", "id": rec.parcel_id,
-            "geometry": geometry_to_geojson(rec.geometry, gcrs.WARD),
-            "properties": properties(rec)}
+    return features([rec])[0]
+
+
+def features(recs: list[ParcelRecord]) -> list[dict[str, Any]]:
+    """Features for a page of parcels, geometries reprojected together."""
+    geoms = geometries_to_geojson([r.geometry for r in recs], gcrs.WARD)
+    return [{"type": "Feature", "id": r.parcel_id, "geometry": g, "properties": properties(r)}
+            for r, g in zip(recs, geoms, strict=True)]
 
 
 def feature_collection(features: list[dict[str, Any]], *,

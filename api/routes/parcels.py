@@ -20,6 +20,7 @@ from parcels.schemas import (
     SplitIn,
     feature,
     feature_collection,
+    features,
 )
 
 router = APIRouter(prefix="/api/v1/parcels", tags=["parcels"])
@@ -48,7 +49,7 @@ def list_parcels(
     if page.has_more:
         links.append({"rel": "next", "type": "application/geo+json",
                       "href": str(request.url.include_query_params(offset=offset + limit))})
-    return GeoJSONResponse(feature_collection([feature(r) for r in page.items], links=links))
+    return GeoJSONResponse(feature_collection(features(page.items), links=links))
 
 
 @router.get("/{parcel_id}", response_model=Feature)
@@ -63,7 +64,7 @@ def get_parcel(parcel_id: Id, user: Reader, session: DbSession,
 def parcel_history(parcel_id: Id, user: Reader, session: DbSession) -> GeoJSONResponse:
     """Every version of the parcel, oldest first; nothing is ever overwritten."""
     versions = queries.history(session, ward_code=user.ward_code, parcel_id=parcel_id)
-    return GeoJSONResponse(feature_collection([feature(v) for v in versions]))
+    return GeoJSONResponse(feature_collection(features(versions)))
 
 
 @router.get("/{parcel_id}/lineage")
