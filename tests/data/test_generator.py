@@ -171,7 +171,8 @@ def test_labels_match_geometry(ward: dict[str, gpd.GeoDataFrame]) -> None:
         elif rule == "overlap_registered":
             inter = max((shapely.intersection(r, g) for r in near), key=lambda x: x.area)
             width = inter.area / (inter.length / 2.0)
-            assert 0.2 <= width <= 3.1 and pend_overlap < OVERLAP_EPS
+            # above the widest snapping tolerance (0.45 m: agricultural land at 1:2000)
+            assert 0.46 <= width <= 3.1 and pend_overlap < OVERLAP_EPS
         elif rule == "overlap_pending":
             assert pend_overlap > 0.1 and reg_overlap < OVERLAP_EPS
         elif rule == "boundary_gap":
