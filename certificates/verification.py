@@ -46,6 +46,7 @@ from gis.rules import Band, Finding, Severity
 from gis.topology import (
     Context,
     Zone,
+    band_widths,
     find_outside,
     find_overlaps,
     find_zone_crossings,
@@ -450,12 +451,16 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
         others = [n for n in near if shapely.dwithin(n.geometry, piece, TOUCH_M)]
         if not others:
             continue
-        width = float(max_width(piece))
-        if width > max_w:
-            continue
         tol = own
         for o in others:
             tol = tol.coarser(gis.tolerance(o.scale, False))
+        # The inscribed circle only where the band needs it (above the snap tolerance):
+        # a long sliver costs GEOS tens of milliseconds to measure exactly.
+        widths, _ = band_widths(np.asarray([piece], dtype=object),
+                                floor=settings.noise_floor_m, snap=tol.snap_m)
+        width = float(widths[0])
+        if width > max_w:
+            continue
         band = tol.band(width)
         fix = snap_to_neighbours(geom, [o.geometry for o in others], max(width * 1.05, tol.snap_m))
         area = float(piece.area)
