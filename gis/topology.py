@@ -310,6 +310,10 @@ def find_gaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]
     return [f for f in out if f is not None]
 
 
+RIM_EPS_M2 = 1e-9
+"""Below this a tile-edge piece left after the neighbouring tile's parcels is rounding."""
+
+
 def _gap_windows(ctx: Context, core: NDArray[np.intp], max_w: float
                  ) -> Iterable[tuple[NDArray[np.intp], BaseGeometry]]:
     """(polygons searched, gap piece) for one cluster of focus polygons.
@@ -343,7 +347,14 @@ def _gap_windows(ctx: Context, core: NDArray[np.intp], max_w: float
             window, grown = near, piece
             for _ in range(20):  # each round adds the polygons the piece reached
                 need = tree.query(grown, predicate="dwithin", distance=max_w)
-                if set(need.tolist()) <= set(window.tolist()):
+                extra = np.setdiff1d(need, window)
+                if not extra.size:
+                    break
+                # Most pieces at a tile edge are the tile's own ragged rim, filled by the
+                # next tile's parcels: drop those without rebuilding a bigger union.
+                rest = shapely.difference(grown, shapely.union_all(ctx.geoms[extra]))
+                if shapely.is_empty(rest) or float(shapely.area(rest)) <= RIM_EPS_M2:
+                    grown = None
                     break
                 window = np.unique(np.concatenate([window, need]))
                 again = [p for p in gap_polygons(ctx.geoms[window], max_w)
