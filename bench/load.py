@@ -152,7 +152,11 @@ def main() -> None:
                           f"p99 {r['p99']:7.1f} ms  errors {r['errors']}")
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
 
 
 def _square(x: float, y: float, half: float):
