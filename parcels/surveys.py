@@ -558,11 +558,15 @@ def _write_versions(session: Session, actor: Actor, batch_id: int, *, source_id:
     and land use replace the old ones, the legal area and address stay: they
     change by decision, not by measurement.
     """
+    # Two steps, so the plan never depends on statistics of the just-staged rows (a join
+    # planned before autovacuum had analysed them ran past the statement timeout at 10k).
+    matched = [r[0] for r in session.execute(text(
+        "SELECT matched_parcel_id FROM survey_feature WHERE batch_id = :b "
+        "AND matched_parcel_id IS NOT NULL"), {"b": batch_id})]
     old = session.execute(text(
-        "SELECT v.id, v.parcel_id FROM survey_feature f JOIN parcel_version v "
-        "ON v.parcel_id = f.matched_parcel_id AND v.valid_to IS NULL "
-        "WHERE f.batch_id = :b AND v.status = 'registered' FOR UPDATE OF v"),
-        {"b": batch_id}).all()
+        "SELECT id, parcel_id FROM parcel_version WHERE parcel_id = ANY(:ids) "
+        "AND valid_to IS NULL AND status = 'registered' FOR UPDATE"),
+        {"ids": matched}).all() if matched else []
     if not old:
         return []
     old_ids = [r.id for r in old]
