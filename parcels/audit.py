@@ -45,7 +45,7 @@ from gis.audit import audit
 from gis.rules import Report, RuleSet
 from gis.topology import Zone
 from parcels.errors import InvalidInput
-from parcels.queries import IN_FORCE
+from parcels.queries import in_force
 
 Progress = Callable[[str], None]
 
@@ -99,7 +99,7 @@ def fetch_registry(session: Session, *, ward_code: str, rules: RuleSet,
                    sheet_no: int | None = None, former_unit: str | None = None,
                    as_of: datetime | None = None) -> RegistrySet:
     """Registered parcels in force (filtered, with context neighbours), frame and zones."""
-    where = ["v.ward_code = :w", "v.status = 'registered'", IN_FORCE]
+    where = ["v.ward_code = :w", "v.status = 'registered'", in_force(as_of)]
     params: dict[str, Any] = {"w": ward_code, "as_of": as_of}
     if sheet_no is not None:
         where.append("v.sheet_no = :sheet")
@@ -118,7 +118,7 @@ def fetch_registry(session: Session, *, ward_code: str, rules: RuleSet,
         context = (
             f"WITH focus AS (SELECT v.parcel_id, v.geom FROM parcel_version v WHERE {cond}) "  # noqa: S608
             f"SELECT {PARCEL_COLUMNS} {PARCEL_FROM} "
-            f"WHERE v.ward_code = :w AND v.status = 'registered' AND {IN_FORCE} "
+            f"WHERE v.ward_code = :w AND v.status = 'registered' AND {in_force(as_of)} "
             "AND v.parcel_id NOT IN (SELECT parcel_id FROM focus) "
             "AND EXISTS (SELECT 1 FROM focus f WHERE ST_DWithin(v.geom, f.geom, :reach)) "
             "ORDER BY v.parcel_id")

@@ -26,10 +26,16 @@ VERSION_COLUMNS = """
     v.change_kind, v.valid_from, v.valid_to, v.recorded_at, v.recorded_by, v.reason,
     v.source_document_id, p.geohash
 """
-IN_FORCE = (
-    "(CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN v.valid_to IS NULL "
-    "ELSE v.valid_from <= :as_of AND (v.valid_to IS NULL OR v.valid_to > :as_of) END)"
-)
+IN_FORCE_NOW = "v.valid_to IS NULL"
+IN_FORCE_THEN = "v.valid_from <= :as_of AND (v.valid_to IS NULL OR v.valid_to > :as_of)"
+
+
+def in_force(as_of: datetime | None) -> str:
+    """The version-in-force condition; the literal ``valid_to IS NULL`` for now, so the
+    planner can use the partial indexes on current versions (a CASE hides them)."""
+    return IN_FORCE_NOW if as_of is None else IN_FORCE_THEN
+
+
 MAX_PAGE = 1000
 
 
@@ -120,7 +126,7 @@ def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
     row = session.execute(
         text(f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
              f"JOIN parcel p ON p.id = v.parcel_id "
-             f"WHERE v.parcel_id = :id AND v.ward_code = :w AND {IN_FORCE}"),
+             f"WHERE v.parcel_id = :id AND v.ward_code = :w AND {in_force(as_of)}"),
         {"id": parcel_id, "w": ward_code, "as_of": as_of},
     ).one_or_none()
     if row is None:
@@ -153,7 +159,7 @@ def find_by_number(session: Session, *, ward_code: str, sheet_no: int, parcel_no
         text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
              f"WHERE v.ward_code = :w AND v.sheet_no = :s AND v.parcel_no = :n "
              f"AND v.status = 'registered' AND (CAST(:u AS text) IS NULL OR v.former_unit = :u) "
-             f"AND {IN_FORCE} ORDER BY v.former_unit"),
+             f"AND {in_force(as_of)} ORDER BY v.former_unit"),
         {"w": ward_code, "s": sheet_no, "n": parcel_no, "u": former_unit, "as_of": as_of},
     ).all()
     return [_record(r, holders(session, parcel_id=r.parcel_id, as_of=as_of)) for r in rows]
@@ -193,7 +199,7 @@ def list_parcels(session: Session, *, ward_code: str,
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     if offset < 0:
         raise InvalidInput("offset must not be negative", field="offset")
-    where = ["v.ward_code = :w", IN_FORCE]
+    where = ["v.ward_code = :w", in_force(as_of)]
     params: dict[str, Any] = {"w": ward_code, "as_of": as_of, "lim": limit + 1, "off": offset}
     if not include_retired:
         where.append("v.status = 'registered'")
