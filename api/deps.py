@@ -60,6 +60,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbSession = Annotated[Session, Depends(get_session)]
 
 
+def token_user(session: Session, settings: Settings, token: str) -> User | None:
+    """The active user a token names (None when disabled or revoked since); raises
+    InvalidToken for a bad or expired token.  Bearer and cookie sessions both use it."""
+    claims = read_token(settings.auth, token)
+    user = active_user(session, user_id=claims.user_id, epoch=claims.epoch)
+    session.rollback()  # end the read transaction: the route starts its own
+    return user
+
+
 async def current_user(request: Request, session: DbSession, settings: SettingsDep,
                        token: Annotated[str | None, Depends(oauth2)]) -> User:
     """The user behind the bearer token, re-read on every request.
@@ -78,12 +87,10 @@ async def current_user(request: Request, session: DbSession, settings: SettingsD
         raise HTTPException(401, "sign in first: send 'Authorization: Bearer <token>'",
                             headers=UNAUTHORIZED)
     try:
-        claims = read_token(settings.auth, token)
+        user = token_user(session, settings, token)
     except InvalidToken as exc:
         raise HTTPException(401, "the access token is invalid or expired; sign in again",
                             headers=UNAUTHORIZED) from exc
-    user = active_user(session, user_id=claims.user_id, epoch=claims.epoch)
-    session.rollback()  # end the read transaction: the route starts its own
     if user is None:
         raise HTTPException(401, "this account is disabled or its sign-in was revoked",
                             headers=UNAUTHORIZED)

@@ -139,29 +139,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 REGISTRY_SEEDS = {"tiny": 7, "small": 11, "full": 2025}
-"""Demo seeds per size (2025 as ``cadastre demo``; the generator fails on tiny/2025)."""
+"""Demo seeds per size (2025 as ``cadastre demo``)."""
 
 
 def _prepare_registry(size: str, seed: int) -> None:
     """Generate (or reuse) and load the demo ward; run in a child process."""
-    from bench.common import analyze, bench_engine
-    from data.generate import cache_folder, generate
+    from bench.common import analyze, bench_engine, demo_folder
     from data.load import load_demo
-    from data.outline import find_outline, load_outline
     from db.engine import make_engine
 
     engine, settings = bench_engine("cadastre_bench_audit")
     engine.dispose()
-    folder = cache_folder(settings.db.state_dir, size, seed)
-    if not (folder / "manifest.json").exists():
-        src = find_outline(settings.data.external_data, settings.db.state_dir)
-        t = time.perf_counter()
-        m = generate(size=size, seed=seed, out=folder,  # type: ignore[arg-type]
-                     outline=load_outline(src.path))
-        print(f"generated {m.counts.get('parcels')} parcels in {time.perf_counter() - t:.1f} s "
-              f"into {folder}")
-    else:
-        print(f"reusing {folder}")
+    folder = demo_folder(size, seed)
     owner = make_engine(settings.db, as_owner=True)
     t = time.perf_counter()
     print(load_demo(owner, folder).message, f"({time.perf_counter() - t:.1f} s)")

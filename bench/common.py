@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
 import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import shapely
@@ -100,3 +107,46 @@ def report_line(name: str, samples: list[float], note: str = "") -> str:
 def peak_mb() -> float:
     """Peak resident memory of this process in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def served(settings: Settings, *, workers: int = 1,
+           env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real ``cadastre serve`` on 127.0.0.1 in its own process, for ``settings``' database.
+
+    Its own process: a client in this one (pyogrio, a benchmark) may hold the GIL while it
+    waits for the answer.  Yields the base URL once /health answers.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    child_env = {**os.environ, "CADASTRE_DATABASE": settings.db.database,
+                 "CADASTRE_AUTH_SECRET": settings.auth.secret, **(env or {})}
+    if settings.db.url:
+        child_env["DATABASE_URL"] = settings.db.url
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers",
+         str(workers), "--no-access-log"],
+        env=child_env, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+                    raise RuntimeError(f"the server did not start: {err}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

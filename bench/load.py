@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from sqlalchemy import text
@@ -32,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.auth import issue_token
 from api.users import add_user
-from bench.common import analyze, bench_engine, demo_folder
+from bench.common import analyze, bench_engine, demo_folder, served
 from data.load import load_demo
 from db.audit import Actor
 from db.engine import transaction
@@ -69,12 +66,6 @@ end
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size", choices=SIZES, default="full")
@@ -107,21 +98,11 @@ def main() -> None:
         centres = [(r[0], r[1]) for r in s.execute(text(
             "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM parcel_version "
             "WHERE valid_to IS NULL AND land_use = 'ODT' ORDER BY parcel_id LIMIT 2000"))]
-    secret = settings.auth.secret
     tok_official = issue_token(settings.auth, official, 0)[0]
     tok_officer = issue_token(settings.auth, officer, 0)[0]
 
-    port = _free_port()
-    env = {**os.environ, "CADASTRE_DATABASE": database, "CADASTRE_AUTH_SECRET": secret,
-           "CADASTRE_AUTH_TOKEN_MINUTES": "60"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers",
-         str(args.workers), "--no-access-log"],
-        env=env, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(base, server)
+    with served(settings, workers=args.workers,
+                env={"CADASTRE_AUTH_TOKEN_MINUTES": "60"}) as base:
         rng = random.Random(3)
         by_id = [f"/api/v1/parcels/{rng.choice(ids)}" for _ in range(5000)]
         bbox = []
@@ -150,33 +131,12 @@ def main() -> None:
                     print(f"{name:24} c={c:<3} {r['requests'] / r['seconds']:8,.0f} req/s  "
                           f"p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  "
                           f"p99 {r['p99']:7.1f} ms  errors {r['errors']}")
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(5)
 
 
 def _square(x: float, y: float, half: float):
     from shapely.geometry import box
 
     return box(x - half, y - half, x + half, y + half)
-
-
-def _wait(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                err = server.stderr.read().decode()[-2000:] if server.stderr else ""
-                raise SystemExit(f"server did not start: {err}") from None
-            time.sleep(0.3)
 
 
 def _wrk(base: str, script: Path, connections: int, duration: int) -> dict[str, float]:

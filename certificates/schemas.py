@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from certificates.applications import Decision, FieldCheck, Intake
 from certificates.errors import InvalidClaim
 from certificates.models import Application, Dispute, VerificationReport
+from db.errors import DomainError
 from gis import crs as gcrs
 from gis.convert import from_db
-from gis.geojson import GeoJSONError, geometry_from_geojson, geometry_to_geojson
+from gis.geojson import geometry_to_geojson
+from parcels.schemas import GeoJSONGeometry
 
 LAND_USE = r"^[A-Za-z]{3}(\+[A-Za-z]{3})*$"
 
 
-class ClaimGeometry(BaseModel):
-    """A GeoJSON Polygon; coordinates in the CRS named by ``srid`` (default WGS 84 lon/lat)."""
+class ClaimGeometry(GeoJSONGeometry):
+    """A claimed parcel as GeoJSON; coordinates in the CRS named by ``srid`` (default WGS 84)."""
 
-    model_config = ConfigDict(extra="allow")
-    type: str
-    coordinates: Any
-
-    def to_shape(self) -> Any:
-        try:
-            return geometry_from_geojson(self.model_dump())
-        except GeoJSONError as exc:
-            raise InvalidClaim(str(exc)) from exc
+    unreadable: ClassVar[builtins.type[DomainError]] = InvalidClaim
 
 
 class ApplicationIn(BaseModel):

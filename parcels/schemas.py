@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import date
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
+from db.errors import DomainError
 from gis import crs as gcrs
 from gis.geojson import GeoJSONError, geometries_to_geojson, geometry_from_geojson
 from parcels.errors import InvalidGeometry
@@ -23,12 +25,14 @@ class GeoJSONGeometry(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
     coordinates: Any
+    unreadable: ClassVar[builtins.type[DomainError]] = InvalidGeometry
+    """The error a malformed geometry raises (subclasses name their own problem type)."""
 
     def to_shape(self) -> BaseGeometry:
         try:
             return geometry_from_geojson(self.model_dump())
         except GeoJSONError as exc:
-            raise InvalidGeometry(str(exc)) from exc
+            raise self.unreadable(str(exc)) from exc
 
 
 class SourceIn(BaseModel):

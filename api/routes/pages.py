@@ -17,10 +17,9 @@ from api.auth import (
     csrf_matches,
     issue_token,
     new_csrf_token,
-    read_token,
 )
-from api.deps import DbSession, SettingsDep, sign_in
-from api.users import User, active_user
+from api.deps import DbSession, SettingsDep, sign_in, token_user
+from api.users import User
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "pages")
@@ -60,12 +59,9 @@ def _cookie_user(request: Request, session: DbSession, settings: SettingsDep) ->
     if not token:
         return None
     try:
-        claims = read_token(settings.auth, token)
+        return token_user(session, settings, token)
     except InvalidToken:
         return None
-    user = active_user(session, user_id=claims.user_id, epoch=claims.epoch)
-    session.rollback()
-    return user
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyogrio
@@ -20,6 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy.orm import Session
 
+from bench.common import served
 from db.audit import Actor
 from gis import crs as gcrs
 from parcels import registry
@@ -47,37 +41,9 @@ def committed_parcels(engine) -> list[int]:
 
 @pytest.fixture(scope="module")
 def live_url(settings, engine, committed_parcels) -> Iterator[str]:
-    """A real uvicorn on 127.0.0.1 in its own process, serving the test database.
-
-    Its own process, not a thread: pyogrio holds the GIL while GDAL waits for HTTP.
-    """
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "CADASTRE_DATABASE": settings.db.database,
-           "CADASTRE_AUTH_SECRET": settings.auth.secret}
-    if settings.db.url:
-        env["DATABASE_URL"] = settings.db.url
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-                            env=env, cwd=Path(__file__).resolve().parents[2],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("uvicorn did not start: "
-                                   + (proc.stderr.read().decode()[-2000:] if proc.stderr else "")
-                                   ) from None
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    """A real uvicorn on 127.0.0.1 in its own process, serving the test database."""
+    with served(settings) as url:
+        yield url
 
 
 def _bbox_wgs84() -> tuple[float, float, float, float]:
