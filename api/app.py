@@ -18,7 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, ogc
 from api.auth import SignInThrottle
 from api.routes import applications, audit, auth, pages, parcels, surveys
-from db.engine import make_engine, read_session_factory, session_factory
+from api.user_cache import UserCache
+from db.engine import libpq_url, make_engine, read_session_factory, session_factory
 from db.settings import Settings
 
 log = logging.getLogger("cadastre.api")
@@ -117,7 +118,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Only a server that owns its engine sees committed data as other processes do;
+        # an app on a test's shared connection reads users row by row.
+        if owns_engine and settings.server.user_cache_seconds > 0:
+            app.state.user_cache.start()
         yield
+        app.state.user_cache.stop()
         if owns_engine:
             app.state.engine.dispose()
 
@@ -135,6 +141,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = sessions or session_factory(app.state.engine)
     app.state.read_sessions = sessions or read_session_factory(app.state.engine)
     app.state.throttle = SignInThrottle()
+    app.state.user_cache = UserCache(libpq_url(app.state.engine),
+                                     ttl=settings.server.user_cache_seconds)
     errors.install(app)
 
     if settings.server.cors_origins:

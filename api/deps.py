@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import (
     CSRF_COOKIE,
@@ -19,9 +20,11 @@ from api.auth import (
     SAFE_METHODS,
     SESSION_COOKIE,
     InvalidToken,
+    TokenClaims,
     csrf_matches,
     read_token,
 )
+from api.user_cache import UserCache
 from api.users import User, active_user, authenticate
 from db.audit import Actor
 from db.settings import Settings
@@ -31,8 +34,10 @@ UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
 # Dependencies are ``async`` on purpose: FastAPI runs each sync dependency in a
-# worker thread, and at a few milliseconds per request those hand-offs cost more
-# than the work.  Only the route body runs in the thread pool.
+# worker thread, and those hand-offs cost more than the work.  Only the route body
+# runs in the thread pool; nothing here may wait on the database on the event loop
+# (with every pooled connection held by threads, the loop would wait for them while
+# they wait for the loop).
 
 
 async def get_settings(request: Request) -> Settings:
@@ -60,21 +65,36 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def token_user(session: Session, settings: Settings, token: str) -> User | None:
+def token_user(request: Request, token: str) -> User | None:
     """The active user a token names (None when disabled or revoked since); raises
-    InvalidToken for a bad or expired token.  Bearer and cookie sessions both use it."""
-    claims = read_token(settings.auth, token)
-    user = active_user(session, user_id=claims.user_id, epoch=claims.epoch)
-    session.rollback()  # end the read transaction: the route starts its own
+    InvalidToken for a bad or expired token.  Bearer and cookie sessions both use it.
+
+    Sync, for callers already in a worker thread: answers from the worker's user
+    cache (api/user_cache.py) or reads the row on a connection of its own.
+    """
+    claims = read_token(request.app.state.settings.auth, token)
+    cache: UserCache = request.app.state.user_cache
+    known = cache.get(claims.user_id, claims.epoch)
+    if isinstance(known, User) or known is None:
+        return known
+    return _read_user(request, claims)
+
+
+def _read_user(request: Request, claims: TokenClaims) -> User | None:
+    cache: UserCache = request.app.state.user_cache
+    generation = cache.generation()
+    with request.app.state.read_sessions() as session:
+        user = active_user(session, user_id=claims.user_id, epoch=claims.epoch)
+    cache.put(claims.user_id, claims.epoch, user, generation)
     return user
 
 
-async def current_user(request: Request, session: DbSession, settings: SettingsDep,
+async def current_user(request: Request, settings: SettingsDep,
                        token: Annotated[str | None, Depends(oauth2)]) -> User:
-    """The user behind the bearer token, re-read on every request.
+    """The user behind the bearer token (or the session cookie), checked on every request.
 
-    The lookup is one primary-key read on a pooled connection (well under a
-    millisecond), done on the event loop rather than paying a thread hand-off.
+    Usually answered from the worker's user cache without I/O on the event loop; a miss
+    reads the row in a worker thread, so the loop never waits on the database.
     """
     if not token:
         token = request.cookies.get(SESSION_COOKIE)
@@ -87,10 +107,14 @@ async def current_user(request: Request, session: DbSession, settings: SettingsD
         raise HTTPException(401, "sign in first: send 'Authorization: Bearer <token>'",
                             headers=UNAUTHORIZED)
     try:
-        user = token_user(session, settings, token)
+        claims = read_token(settings.auth, token)
     except InvalidToken as exc:
         raise HTTPException(401, "the access token is invalid or expired; sign in again",
                             headers=UNAUTHORIZED) from exc
+    cache: UserCache = request.app.state.user_cache
+    known = cache.get(claims.user_id, claims.epoch)
+    user = known if isinstance(known, User) or known is None else (
+        await run_in_threadpool(_read_user, request, claims))
     if user is None:
         raise HTTPException(401, "this account is disabled or its sign-in was revoked",
                             headers=UNAUTHORIZED)

@@ -71,6 +71,7 @@ def main() -> None:
     ap.add_argument("--size", choices=SIZES, default="full")
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     ap.add_argument("--duration", type=int, default=0, help="seconds per run")
+    ap.add_argument("--only", help="run only the scenarios whose name contains this text")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (make test installs it)")
@@ -123,6 +124,8 @@ def main() -> None:
         print(f"uvicorn workers: {args.workers}; {duration} s per run; wrk threads: 2")
         with tempfile.TemporaryDirectory() as tmp:
             for name, method, paths, token in scenarios:
+                if args.only and args.only not in name:
+                    continue
                 script = Path(tmp) / "s.lua"
                 script.write_text(_paths_lua(method, paths, {
                     "Authorization": f"Bearer {token}", "Content-Type": "application/json"}))

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.cluster import Cluster, ClusterError
@@ -73,6 +73,18 @@ def _prepare_threshold(dbapi_conn: Any, _record: Any) -> None:
     # Server-side prepared statements after the first use: the hot read paths
     # (parcel by id, bbox) run the same SQL thousands of times.
     dbapi_conn.prepare_threshold = 1
+
+
+@lru_cache(maxsize=1024)
+def sql(statement: str) -> TextClause:
+    """``text(statement)``, built once per distinct statement: parsing the bind
+    parameters of a new ``TextClause`` costs more CPU than a primary-key read."""
+    return text(statement)
+
+
+def libpq_url(engine: Engine) -> str:
+    """The engine's server as a plain libpq URL, for a connection of our own (LISTEN)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @lru_cache(maxsize=8)

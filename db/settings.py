@@ -79,6 +79,9 @@ class ServerSettings(BaseSettings):
     """Largest JSON/form request body; survey uploads get the intake file cap instead."""
     cors_origins: list[str] = []
     """Browser origins allowed to call the API; empty (the default) means CORS closed."""
+    user_cache_seconds: float = 30.0
+    """How long a worker trusts its memory of a signed-in user (api/user_cache.py); every
+    committed change to the account is heard at once regardless.  0 re-reads per request."""
 
 
 class IntakeSettings(BaseSettings):

@@ -15,9 +15,9 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from db.engine import sql
 from parcels.errors import InvalidInput, ParcelNotFound
 
 VERSION_COLUMNS = """
@@ -124,7 +124,7 @@ def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
         ") AS holders_json" if with_holders else ""
     )
     row = session.execute(
-        text(f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
+        sql(f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
              f"JOIN parcel p ON p.id = v.parcel_id "
              f"WHERE v.parcel_id = :id AND v.ward_code = :w AND {in_force(as_of)}"),
         {"id": parcel_id, "w": ward_code, "as_of": as_of},
@@ -140,7 +140,7 @@ def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
 
 def holders(session: Session, *, parcel_id: int, as_of: datetime | None = None) -> list[Holder]:
     rows = session.execute(
-        text("SELECT r.party_id, y.full_name, r.kind, r.share, r.certificate_no, r.issued_on "
+        sql("SELECT r.party_id, y.full_name, r.kind, r.share, r.certificate_no, r.issued_on "
              "FROM parcel_right r LEFT JOIN party y ON y.id = r.party_id "
              "WHERE r.parcel_id = :id AND "
              "(CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN r.valid_to IS NULL "
@@ -156,7 +156,7 @@ def find_by_number(session: Session, *, ward_code: str, sheet_no: int, parcel_no
                    as_of: datetime | None = None) -> list[ParcelRecord]:
     """Registered parcels with this sheet and number (one per former unit at most)."""
     rows = session.execute(
-        text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+        sql(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
              f"WHERE v.ward_code = :w AND v.sheet_no = :s AND v.parcel_no = :n "
              f"AND v.status = 'registered' AND (CAST(:u AS text) IS NULL OR v.former_unit = :u) "
              f"AND {in_force(as_of)} ORDER BY v.former_unit"),
@@ -215,7 +215,7 @@ def list_parcels(session: Session, *, ward_code: str,
             where.append(f"v.{name} = :{name}")
             params[name] = value
     rows = session.execute(
-        text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+        sql(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
              f"WHERE {' AND '.join(where)} ORDER BY v.parcel_id LIMIT :lim OFFSET :off"),
         params,
     ).all()
@@ -226,7 +226,7 @@ def list_parcels(session: Session, *, ward_code: str,
 def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelRecord]:
     """Every version of a parcel, oldest first."""
     rows = session.execute(
-        text(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+        sql(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
              "WHERE v.parcel_id = :id AND v.ward_code = :w ORDER BY v.version"),
         {"id": parcel_id, "w": ward_code},
     ).all()
@@ -237,7 +237,7 @@ def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelR
 
 def lineage(session: Session, *, ward_code: str, parcel_id: int) -> Lineage:
     """Ancestors (what the parcel came from) and descendants (what came from it), any depth."""
-    exists = session.execute(text("SELECT 1 FROM parcel WHERE id = :id AND ward_code = :w"),
+    exists = session.execute(sql("SELECT 1 FROM parcel WHERE id = :id AND ward_code = :w"),
                              {"id": parcel_id, "w": ward_code}).first()
     if exists is None:
         raise ParcelNotFound(f"no parcel with id {parcel_id}", parcel_id=parcel_id)
@@ -246,7 +246,7 @@ def lineage(session: Session, *, ward_code: str, parcel_id: int) -> Lineage:
         near, far = ("child_parcel_id", "parent_parcel_id") if up else (
             "parent_parcel_id", "child_parcel_id")
         rows = session.execute(
-            text(f"""
+            sql(f"""
             WITH RECURSIVE walk(pid, kind, depth, recorded_at) AS (
                 SELECT {far}, kind, 1, recorded_at FROM parcel_lineage WHERE {near} = :id
                 UNION

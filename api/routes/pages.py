@@ -54,12 +54,12 @@ def _synthetic(session: DbSession, ward_code: str) -> bool:
     return bool(row)
 
 
-def _cookie_user(request: Request, session: DbSession, settings: SettingsDep) -> User | None:
+def _cookie_user(request: Request) -> User | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return token_user(session, settings, token)
+        return token_user(request, token)
     except InvalidToken:
         return None
 
@@ -101,7 +101,7 @@ def logout(request: Request, settings: SettingsDep,
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, settings: SettingsDep, session: DbSession) -> Response:
-    user = _cookie_user(request, session, settings)
+    user = _cookie_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
     return _page(request, "home.html", settings, user=user,
