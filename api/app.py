@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, text
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # an app on a test's shared connection reads users row by row.
         if owns_engine and settings.server.user_cache_seconds > 0:
             app.state.user_cache.start()
+        to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         yield
         app.state.user_cache.stop()
         if owns_engine:

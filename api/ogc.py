@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.deps import DbSession, Id, Reader
 from api.responses import GeoJSONResponse
 from api.users import User
 from certificates.applications import pending_claims
+from db.engine import sql
 from gis.convert import from_db
 from gis.crs import WARD
 from gis.geojson import geometry_to_geojson
@@ -199,7 +199,7 @@ def conformance(user: Reader) -> dict[str, Any]:
 
 def _describe(c: Collection, request: Request, session: Session, user: User) -> dict[str, Any]:
     base = _base(request)
-    bbox = session.execute(text(
+    bbox = session.execute(sql(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
         "SELECT ST_Extent(ST_Transform(boundary, 4326)) AS e FROM ward WHERE code = :w) t"),
         {"w": user.ward_code}).one()

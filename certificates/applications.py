@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from certificates import verification
@@ -43,6 +43,7 @@ from certificates.models import Application, ApplicationEvent, VerificationRepor
 from certificates.rules import VerificationSettings, load_settings
 from db import audit
 from db.audit import Actor
+from db.engine import sql
 from db.errors import Forbidden
 from gis import crs as gcrs
 from gis.convert import from_db, to_db
@@ -211,7 +212,7 @@ def prepare_claim(geometry: BaseGeometry | None, srid: int) -> BaseGeometry:
 
 
 def _check_distance(session: Session, ward_code: str, geom: BaseGeometry) -> None:
-    d = session.execute(text(
+    d = session.execute(sql(
         "SELECT ST_Distance(boundary, ST_GeomFromWKB(:g, 9214)) FROM ward WHERE code = :w"),
         {"g": shapely.to_wkb(shapely.envelope(geom)), "w": ward_code}).scalar_one_or_none()
     if d is None:
@@ -226,7 +227,7 @@ def _subject_by_number(session: Session, ward_code: str, former_unit: str | None
                        sheet_no: int | None, parcel_no: int | None) -> int | None:
     if sheet_no is None or parcel_no is None:
         return None
-    rows = session.execute(text(
+    rows = session.execute(sql(
         "SELECT parcel_id FROM parcel_version WHERE ward_code = :w AND sheet_no = :s "
         "AND parcel_no = :n AND valid_to IS NULL AND status = 'registered' "
         "AND (CAST(:u AS text) IS NULL OR former_unit = :u)"),
@@ -554,7 +555,7 @@ def _approve(session: Session, *, actor: Actor, application_id: int, decision: D
 
 
 def _next_number(session: Session, app: Application) -> int:
-    return int(session.execute(text(
+    return int(session.execute(sql(
         "SELECT coalesce(max(parcel_no), 0) + 1 FROM parcel_version WHERE ward_code = :w "
         "AND former_unit = :u AND sheet_no = :s"),
         {"w": app.ward_code, "u": app.former_unit, "s": app.sheet_no}).scalar_one())

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certificates.errors import DisputeNotFound, InvalidDispute
 from certificates.models import Dispute
 from db import audit
 from db.audit import Actor
+from db.engine import sql
 from db.errors import Forbidden
 
 OPEN = ("open", "mediation")
@@ -37,7 +38,7 @@ def open_dispute(session: Session, *, actor: Actor, parcel_ids: Sequence[int], c
         raise InvalidDispute("name at least one disputed parcel", field="parcel_ids")
     if not claimant.strip() or not description.strip():
         raise InvalidDispute("claimant and description are required")
-    found = set(session.execute(text(
+    found = set(session.execute(sql(
         "SELECT parcel_id FROM parcel_version WHERE ward_code = :w AND valid_to IS NULL "
         "AND parcel_id = ANY(:ids)"), {"w": actor.ward_code, "ids": ids}).scalars())
     missing = [i for i in ids if i not in found]

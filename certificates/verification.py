@@ -39,6 +39,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from certificates.rules import VerificationSettings, render, worst
+from db.engine import sql
 from gis.crs import WARD
 from gis.geojson import geometry_to_geojson
 from gis.geometry import check_feature, is_ogc_invalid_code, make_valid, max_width
@@ -607,7 +608,7 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
     g = "ST_GeomFromWKB(:g, 9214)"
     p = {"w": ward_code, "g": wkb, "d": settings.search_m, "u": claim.former_unit,
          "s": claim.sheet_no, "n": claim.parcel_no}
-    rows = session.execute(text(f"""
+    rows = session.execute(sql(f"""
         WITH near AS (
             SELECT v.parcel_id FROM parcel_version v
             WHERE v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered'
@@ -636,7 +637,7 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
                                             date.fromisoformat(h["issued_on"])
                                             if h["issued_on"] else None)
                                      for h in r.holders)) for r in rows)
-    pend = session.execute(text(f"""
+    pend = session.execute(sql(f"""
         SELECT id, application_key, received_at, ST_AsBinary(geom) AS wkb, parcel_id
         FROM application
         WHERE ward_code = :w AND geom_valid AND state IN {PENDING_STATES!r}
@@ -645,16 +646,16 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
     pending = tuple(PendingClaim(r.id, r.application_key, r.received_at,
                                  shapely.from_wkb(bytes(r.wkb)), r.parcel_id) for r in pend)
     ids = [n.parcel_id for n in neighbours]
-    claimed = frozenset(session.execute(text(f"""
+    claimed = frozenset(session.execute(sql(f"""
         SELECT DISTINCT parcel_id FROM application
         WHERE ward_code = :w AND state IN {PENDING_STATES!r} AND parcel_id = ANY(:ids)
           AND id <> coalesce(CAST(:me AS bigint), -1)"""),
         {"w": ward_code, "ids": ids, "me": exclude_application}).scalars()
     ) if ids else frozenset()
-    frame_row = session.execute(text(f"""
+    frame_row = session.execute(sql(f"""
         SELECT ST_AsBinary(ST_Intersection(boundary, ST_Expand(ST_Envelope({g}), 10)))
         FROM ward WHERE code = :w"""), {"w": ward_code, "g": wkb}).scalar_one_or_none()
-    zone_rows = session.execute(text(f"""
+    zone_rows = session.execute(sql(f"""
         SELECT z.id, z.zone_key, z.kind, z.name, z.project_code, p.name_vi, p.name_en,
                ST_AsBinary(ST_Intersection(z.geom, ST_Expand(ST_Envelope({g}), 10))) AS wkb
         FROM zone z LEFT JOIN project p ON p.ward_code = z.ward_code AND p.code = z.project_code
@@ -675,7 +676,7 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
 def _open_disputes(session: Session, ward_code: str, ids: list[int]) -> tuple[OpenDispute, ...]:
     if not ids:
         return ()
-    rows = session.execute(text(
+    rows = session.execute(sql(
         "SELECT id, parcel_ids, claimant, opened_on, state FROM dispute "
         "WHERE ward_code = :w AND state IN ('open', 'mediation') AND parcel_ids && "
         "CAST(:ids AS bigint[]) ORDER BY id"), {"w": ward_code, "ids": ids}).all()
@@ -686,7 +687,7 @@ def _open_disputes(session: Session, ward_code: str, ids: list[int]) -> tuple[Op
 def _sheet_scale(session: Session, ward_code: str, claim: Claim) -> int | None:
     """The map scale of the claim's sheet (by number, else the sheet under the claim)."""
     if claim.former_unit and claim.sheet_no:
-        s = session.execute(text(
+        s = session.execute(sql(
             "SELECT scale FROM map_sheet WHERE ward_code = :w AND former_unit = :u "
             "AND sheet_no = :s"), {"w": ward_code, "u": claim.former_unit,
                                    "s": claim.sheet_no}).scalar_one_or_none()
@@ -696,7 +697,7 @@ def _sheet_scale(session: Session, ward_code: str, claim: Claim) -> int | None:
         return None
     pt = claim.geometry.representative_point() if claim.geometry.is_valid else \
         shapely.centroid(claim.geometry)
-    s = session.execute(text(
+    s = session.execute(sql(
         "SELECT scale FROM map_sheet WHERE ward_code = :w AND extent IS NOT NULL AND "
         "ST_Covers(extent, ST_GeomFromWKB(:p, 9214)) ORDER BY scale LIMIT 1"),
         {"w": ward_code, "p": shapely.to_wkb(pt)}).scalar_one_or_none()

@@ -19,12 +19,13 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db import audit
 from db.audit import Actor
+from db.engine import sql
 from gis import crs as gcrs
 from gis.convert import to_db
 from parcels.errors import (
@@ -133,7 +134,7 @@ def prepare_geometry(geometry: BaseGeometry, srid: int) -> Polygon:
 
 def _require_in_ward(session: Session, ward_code: str, geom: Polygon) -> None:
     row = session.execute(
-        text(
+        sql(
             "SELECT ST_CoveredBy(ST_GeomFromWKB(:g, 9214), ST_Buffer(boundary, :tol)), "
             "ST_Distance(ST_GeomFromWKB(:g, 9214), boundary), "
             "ST_Area(ST_Difference(ST_GeomFromWKB(:g, 9214), boundary)) "
@@ -170,7 +171,7 @@ def lock_ward(session: Session, ward_code: str) -> None:
     A ward sees a few hundred writes a day; one lock per ward makes every
     spatial check and the write depending on it atomic without retry logic.
     """
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+    session.execute(sql("SELECT pg_advisory_xact_lock(hashtext(:k))"),
                     {"k": f"registry:{ward_code}"})
 
 
@@ -264,7 +265,7 @@ def _new_parcel(session: Session, *, actor: Actor, spec: ParcelSpec, geom: Polyg
     session.add(version)
     _flush(session)
     session.execute(
-        text("UPDATE parcel SET geohash = (SELECT ST_GeoHash(ST_Transform(ST_PointOnSurface(geom), "
+        sql("UPDATE parcel SET geohash = (SELECT ST_GeoHash(ST_Transform(ST_PointOnSurface(geom), "
              "4326), 12) FROM parcel_version WHERE id = :v) WHERE id = :p"),
         {"v": version.id, "p": parcel.id},
     )
@@ -282,7 +283,7 @@ def _area(value: float | Decimal | None) -> Decimal | None:
 
 def _close(session: Session, version: ParcelVersion, now: datetime) -> None:
     session.execute(
-        text("UPDATE parcel_version SET valid_to = :t WHERE id = :id AND valid_to IS NULL"),
+        sql("UPDATE parcel_version SET valid_to = :t WHERE id = :id AND valid_to IS NULL"),
         {"t": now, "id": version.id},
     )
 
