@@ -214,9 +214,13 @@ def list_parcels(session: Session, *, ward_code: str,
         if value is not None:
             where.append(f"v.{name} = :{name}")
             params[name] = value
+    # The page's ids first (an index-only scan for plain listings), then only those rows:
+    # a deep offset no longer encodes the geometry of every row it skips.
     rows = session.execute(
-        sql(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
-             f"WHERE {' AND '.join(where)} ORDER BY v.parcel_id LIMIT :lim OFFSET :off"),
+        sql(f"WITH page AS (SELECT v.id FROM parcel_version v WHERE {' AND '.join(where)} "
+            f"ORDER BY v.parcel_id LIMIT :lim OFFSET :off) "
+            f"SELECT {VERSION_COLUMNS} FROM page JOIN parcel_version v ON v.id = page.id "
+            f"JOIN parcel p ON p.id = v.parcel_id ORDER BY v.parcel_id"),
         params,
     ).all()
     items = [_record(r) for r in rows[:limit]]
