@@ -18,7 +18,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gis.geometry import diagnose, shape_findings
+from gis.geometry import diagnose, orient_all, shape_findings
 from gis.rules import Finding, Report, RuleSet, fingerprint
 from gis.topology import (
     Context,
@@ -59,10 +59,20 @@ def audit(geoms: Sequence[BaseGeometry | None] | NDArray[Any], ids: Sequence[Any
     findings: list[Finding] = []
 
     say("validity")
-    simple = _plainly_fine(g)
-    usable = simple.copy()
+    simple, clockwise = _plainly_fine(g)
+    usable = simple | clockwise
     work = g.copy()
-    for i in np.flatnonzero(~simple).tolist():
+    if clockwise.any():  # the usual export defect: what diagnose says, for all at once
+        cw = np.flatnonzero(clockwise)
+        fixes = orient_all(g[cw])
+        for i, fix in zip(cw.tolist(), fixes, strict=True):
+            work[i] = fix.geometry
+            if rules.enabled("orientation"):
+                found = rules.finding("orientation", ids=[ids[i]], figures={}, geometry=None,
+                                      labels=(lab[i],) if lab and lab[i] else (), fix=fix)
+                if found is not None:
+                    findings.append(found)
+    for i in np.flatnonzero(~usable).tolist():
         d = diagnose(g[i], fid=ids[i], rules=rules, label=lab[i] if lab else None)
         findings += d.findings
         if d.valid and d.geometry is not None:
@@ -122,15 +132,17 @@ def _hex(geom: BaseGeometry) -> str:
     return str(shapely.to_wkb(shapely.normalize(geom), hex=True, output_dimension=2))
 
 
-def _plainly_fine(g: NDArray[Any]) -> NDArray[np.bool_]:
-    """Features needing no individual diagnosis: valid single 2D polygons, no holes, CCW."""
+def _plainly_fine(g: NDArray[Any]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Features needing no individual diagnosis: valid single 2D polygons, no holes, CCW;
+    and those that are all that but clockwise (their one finding is the orientation)."""
     ok = shapely.get_type_id(g) == 3
     ok[ok] &= ~shapely.is_empty(g[ok])
     ok[ok] &= ~shapely.has_z(g[ok]) & ~shapely.has_m(g[ok])
     ok[ok] &= shapely.get_num_interior_rings(g[ok]) == 0
     ok[ok] &= shapely.is_valid(g[ok])
-    ok[ok] &= shapely.is_ccw(shapely.get_exterior_ring(g[ok]))
-    return np.asarray(ok)
+    ccw = ok.copy()
+    ccw[ok] = shapely.is_ccw(shapely.get_exterior_ring(g[ok]))
+    return np.asarray(ccw), np.asarray(ok & ~ccw)
 
 
 def audit_frame(gdf: Any, *, rules: RuleSet, id_column: str | None = None,

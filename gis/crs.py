@@ -94,5 +94,14 @@ def to_wgs84(geom: BaseGeometry, source: int = WARD) -> BaseGeometry:
     return transform(geom, source, WGS84)
 
 
+def to_wgs84_all(geoms: np.ndarray, source: int = WARD) -> np.ndarray:
+    """:func:`to_wgs84` for an array of geometries, in one call to PROJ."""
+    if source == WGS84:
+        return geoms
+    t = transformer(source, WGS84)
+    return np.asarray(shapely.transform(geoms, lambda xy: _stack(t.transform(xy[:, 0],
+                                                                           xy[:, 1]))))
+
+
 def _stack(xy: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return np.column_stack(xy)

@@ -30,7 +30,7 @@ import shapely
 from shapely.geometry import mapping as geojson_mapping
 from shapely.geometry.base import BaseGeometry
 
-from gis.crs import WARD, to_wgs84
+from gis.crs import WARD, to_wgs84, to_wgs84_all
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "db" / "rules.toml"
 """The settings file holding the default severities and tolerances (with citations)."""
@@ -265,6 +265,25 @@ class Fix:
         return {"description_en": self.description_en, "description_vi": self.description_vi,
                 "changed": self.changed, "moved_vertices": [m.as_dict() for m in self.moved],
                 "geometry": geojson_mapping(geom)}
+
+
+def fixes_as_dicts(fixes: Sequence[Fix | None], source_crs: int | None = WARD
+                   ) -> list[dict[str, Any] | None]:
+    """``[f.as_dict() for f in fixes]`` with every geometry reprojected in one pass
+    (one transform per fix cost a second for the ten thousand fixes of a survey batch)."""
+    live = [k for k, f in enumerate(fixes) if f is not None]
+    geoms = np.empty(len(live), dtype=object)
+    geoms[:] = [fixes[k].geometry for k in live]  # type: ignore[union-attr]
+    if source_crs and len(live):
+        geoms = to_wgs84_all(geoms, source_crs)
+    out: list[dict[str, Any] | None] = [None] * len(fixes)
+    for k, geom in zip(live, geoms.tolist(), strict=True):
+        f = fixes[k]
+        assert f is not None
+        out[k] = {"description_en": f.description_en, "description_vi": f.description_vi,
+                  "changed": f.changed, "moved_vertices": [m.as_dict() for m in f.moved],
+                  "geometry": geojson_mapping(geom)}
+    return out
 
 
 Figure = float | int | str

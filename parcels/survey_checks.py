@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from gis.attribute_map import normalise_name
 from gis.audit import audit
-from gis.rules import Finding, RuleSet, Severity
+from gis.rules import Finding, RuleSet, Severity, fixes_as_dicts
 from gis.topology import Zone
 
 Progress = Callable[[str], None]
@@ -415,8 +415,10 @@ def validate(session: Session, *, ward_code: str, batch_id: int,
                    labels=labels, frame=frame, zones=zones,
                    progress=lambda m: say(f"validating: {m}"))
     conflicts: dict[int, list[int]] = {}
-    for finding in report.findings:
-        stored = _stored(finding)
+    ours = [f for f in report.findings if any(i.startswith("f") for i in f.feature_ids)]
+    fixes = fixes_as_dicts([f.fix for f in ours])
+    for finding, fix in zip(ours, fixes, strict=True):
+        stored = _stored(finding, fix)
         if stored is None:
             continue
         findings.append(stored)
@@ -434,7 +436,7 @@ def _label(f: StagedFeature) -> str:
     return f"đối tượng {f.idx + 1}"
 
 
-def _stored(f: Finding) -> IntakeFinding | None:
+def _stored(f: Finding, fix: dict[str, Any] | None) -> IntakeFinding | None:
     """The engine's finding in the batch's terms; None when no batch feature is involved."""
     idx = [int(i[1:]) for i in f.feature_ids if i.startswith("f")]
     if not idx:
@@ -445,4 +447,4 @@ def _stored(f: Finding) -> IntakeFinding | None:
         band=None if f.band is None else str(f.band), feature_idx=idx, parcel_ids=parcels,
         figures=dict(f.figures), tolerance=dict(f.tolerance), message_vi=f.message_vi,
         message_en=f.message_en, geometry=f.geometry,
-        fix=None if f.fix is None else f.fix.as_dict())
+        fix=fix)

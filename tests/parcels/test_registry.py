@@ -89,6 +89,32 @@ def test_versions_and_audit_are_immutable(session, actor) -> None:
         nested.rollback()
 
 
+def test_a_version_may_only_be_closed(session, actor) -> None:
+    """Closing a current version is allowed; closing it while moving its boundary, changing
+    its land use or reopening it is refused by the database."""
+    v = registry.register_parcel(session, actor=actor, spec=spec(1, 6, rect(0, 90, 10, 10)),
+                                 reason="registration")
+    session.flush()
+    for sql in (
+        "UPDATE parcel_version SET valid_to = clock_timestamp(), "
+        "geom = ST_Translate(geom, 0.001, 0) WHERE parcel_id = :p",
+        "UPDATE parcel_version SET valid_to = clock_timestamp(), land_use = 'CLN' "
+        "WHERE parcel_id = :p",
+        "UPDATE parcel_version SET reason = 'rewritten' WHERE parcel_id = :p",
+    ):
+        nested = session.begin_nested()
+        with pytest.raises(DBAPIError, match=r"immutable|permission denied"):
+            session.execute(text(sql), {"p": v.parcel_id})
+        nested.rollback()
+    session.execute(text("UPDATE parcel_version SET valid_to = clock_timestamp() "
+                         "WHERE parcel_id = :p"), {"p": v.parcel_id})
+    nested = session.begin_nested()
+    with pytest.raises(DBAPIError, match=r"immutable"):
+        session.execute(text("UPDATE parcel_version SET valid_to = NULL WHERE parcel_id = :p"),
+                        {"p": v.parcel_id})
+    nested.rollback()
+
+
 def test_every_write_is_audited(session, actor) -> None:
     """Register, amend and retire each leave an audit row naming who, what and why."""
     v = registry.register_parcel(session, actor=actor, spec=spec(1, 5, rect(0, 70, 10, 10)),
