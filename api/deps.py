@@ -89,13 +89,13 @@ def _read_user(request: Request, claims: TokenClaims) -> User | None:
     return user
 
 
-async def current_user(request: Request, settings: SettingsDep,
-                       token: Annotated[str | None, Depends(oauth2)]) -> User:
+async def _authenticate(request: Request, token: str | None) -> User:
     """The user behind the bearer token (or the session cookie), checked on every request.
 
     Usually answered from the worker's user cache without I/O on the event loop; a miss
     reads the row in a worker thread, so the loop never waits on the database.
     """
+    settings: Settings = request.app.state.settings
     if not token:
         token = request.cookies.get(SESSION_COOKIE)
         if token and request.method not in SAFE_METHODS and not csrf_matches(
@@ -122,13 +122,19 @@ async def current_user(request: Request, settings: SettingsDep,
     return user
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+Token = Annotated[str | None, Depends(oauth2)]
 
 
-def allow(*roles: str) -> Callable[[User], Awaitable[User]]:
-    """A dependency admitting only the given roles (403 for the others)."""
+def allow(*roles: str) -> Callable[[Request, str | None], Awaitable[User]]:
+    """A dependency admitting signed-in users of the given roles (401 for anyone else
+    not signed in, 403 for the other roles).
 
-    async def check(user: CurrentUser) -> User:
+    One dependency does both: FastAPI resolves every node of the dependency graph on
+    every request, and a parcel read is short enough for that to show.
+    """
+
+    async def check(request: Request, token: Token) -> User:
+        user = await _authenticate(request, token)
         if user.role not in roles:
             raise HTTPException(403, f"role {user.role!r} may not do this; allowed: "
                                 + ", ".join(roles))
@@ -142,6 +148,7 @@ ANY_ROLE = ("surveyor", "land_officer", "official", "admin")
 LAND_READERS = ("surveyor", "land_officer", "official")
 """Who reads land records.  Administrators manage users, settings and the audit log; they
 have no business browsing the registry (separation of duties)."""
+CurrentUser = Annotated[User, Depends(allow(*ANY_ROLE))]
 Reader = Annotated[User, Depends(allow(*LAND_READERS))]
 Officer = Annotated[User, Depends(allow("land_officer"))]
 Admin = Annotated[User, Depends(allow("admin"))]
