@@ -85,9 +85,10 @@ def batch_files(folder: Path, n: int, out: Path) -> dict[str, tuple[Path, dict[s
             zf.write(p, p.name)
     doc = ezdxf.new("R2010")
     msp = doc.modelspace()
-    for g in gdf.geometry:
-        msp.add_lwpolyline(list(g.exterior.coords)[:-1], close=True,
-                           dxfattribs={"layer": "THUA"})
+    for g in gdf.geometry:  # a lot with holes: its outline and each hole's, as CAD draws it
+        for ring in (g.exterior, *g.interiors):
+            msp.add_lwpolyline(list(ring.coords)[:-1], close=True,
+                               dxfattribs={"layer": "THUA"})
     dxf = out / "ban_ve.dxf"
     doc.saveas(dxf)
     return {"gpkg": (gpkg, {}),

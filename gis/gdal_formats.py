@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -228,5 +229,74 @@ def read_dxf(path: Path, root: Path, *, layer: str | None, limits: Limits) -> Ra
         keep = slice(None)
     frame = frame[keep]
     cad = cad[keep]
+    frame, cad = _nest_holes(frame, cad, warnings)
     return _frame_to_raw(frame, fmt="dxf", layer=layer, layers=list(cad), crs=None,
                          warnings=warnings, drawing=True)
+
+
+def _nest_holes(frame: gpd.GeoDataFrame, cad: pd.Series, warnings: list[ReadWarning]
+                ) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Closed outlines drawn inside another on the same CAD layer become its holes.
+
+    A CAD user draws a parcel with a hole (a road around a block, a lot around a pond) as
+    an outer closed polyline and inner ones; nested outlines alternate as AutoCAD's
+    normal island detection and GDAL's ring organisation read them: inside one outline
+    is a hole, inside two an island parcel again.  An outline drawn twice at a hole's
+    place (the hole's and the parcel's filling it) is both: one copy cuts the hole, the
+    other stays a parcel.  Without this, the outer parcel would cover its islands (and
+    neither match the registry nor pass the overlap rules).
+    """
+    geoms = frame.geometry.values
+    kind = shapely.get_type_id(geoms)
+    ring = (kind == 1) & shapely.is_ring(geoms)
+    shapes = np.full(len(geoms), None, dtype=object)
+    shapes[ring] = [shapely.Polygon(g.coords) for g in geoms[ring]]
+    shapes[kind == 3] = geoms[kind == 3]
+    cand = np.flatnonzero(~shapely.is_missing(shapes))
+    if len(cand) < 2:
+        return frame, cad
+    cand = cand[shapely.is_valid(shapes[cand]) & ~shapely.is_empty(shapes[cand])]
+    sub = shapes[cand]
+    outer, inner = shapely.STRtree(sub).query(sub, predicate="contains")
+    layer = cad.to_numpy()[cand]
+    keep = (outer != inner) & (layer[outer] == layer[inner])
+    outer, inner = outer[keep], inner[keep]
+    same = shapely.equals(sub[outer], sub[inner])
+    twins: dict[int, set[int]] = {}
+    for a, b in zip(outer[same].tolist(), inner[same].tolist(), strict=True):
+        twins.setdefault(b, set()).add(a)
+    outer, inner = outer[~same], inner[~same]
+    if not len(outer):
+        return frame, cad
+    depth = np.bincount(inner, minlength=len(sub))
+    # the direct container is the one nested deepest itself
+    parent = np.full(len(sub), -1)
+    best = np.full(len(sub), -1)
+    for a, b in zip(outer.tolist(), inner.tolist(), strict=True):
+        if depth[a] > best[b]:
+            best[b], parent[b] = depth[a], a
+    holes: dict[int, list[int]] = {}
+    used: set[int] = set()
+    for b in np.flatnonzero(depth % 2 == 1).tolist():
+        if twins.get(b, set()) & used:
+            continue  # its twin already cut this hole: this copy is the parcel filling it
+        used.add(b)
+        holes.setdefault(int(parent[b]), []).append(b)
+    if not holes:
+        return frame, cad
+    new = geoms.copy()
+    for a, bs in holes.items():
+        shell = sub[a]
+        new[cand[a]] = shapely.Polygon(shell.exterior.coords,
+                                       [r.coords for r in shell.interiors]
+                                       + [sub[b].exterior.coords for b in bs])
+    drop = np.zeros(len(geoms), dtype=bool)
+    drop[cand[sorted(used)]] = True
+    frame = frame.copy()
+    frame[frame.geometry.name] = gpd.GeoSeries(new, index=frame.index, crs=frame.crs)
+    warnings.append(ReadWarning(
+        "outlines_as_holes",
+        f"{int(drop.sum())} closed outlines drawn inside another were read as holes of "
+        f"{len(holes)} parcels.",
+        features=tuple(int(i) for i in frame.index[drop])))
+    return frame[~drop], cad[~drop]

@@ -252,6 +252,32 @@ def test_dxf_closed_polyline_and_hatch(upload: Path) -> None:
     assert {"crs_assumed", "skipped_non_polygon"} <= set(result.warning_codes)
 
 
+def test_dxf_outlines_inside_another_are_its_holes(upload: Path) -> None:
+    """A road drawn as its outline and two inner outlines (two blocks) has two holes; the
+    lots inside the blocks stay parcels, and a lot drawn exactly on a hole's outline
+    fills that hole instead of vanishing with it."""
+    import ezdxf
+
+    road = box(559_000, 1_820_000, 559_100, 1_820_060)
+    block1, block2 = box(559_010, 1_820_010, 559_040, 1_820_050), \
+        box(559_060, 1_820_010, 559_090, 1_820_050)
+    lots = [box(559_010, 1_820_010, 559_040, 1_820_030),
+            box(559_010, 1_820_030, 559_040, 1_820_050), block2]
+    doc = ezdxf.new("R2010")
+    msp = doc.modelspace()
+    for g in (road, block1, block2, *lots):
+        msp.add_lwpolyline(list(g.exterior.coords)[:-1], close=True,
+                           dxfattribs={"layer": "THUA"})
+    doc.saveas(upload / "ban_ve.dxf")
+    result = read(upload / "ban_ve.dxf", upload)
+    geoms = list(result.features.geometry)
+    assert len(geoms) == 4
+    assert shapely.equals(geoms[0], road.difference(block1).difference(block2))
+    assert len(geoms[0].interiors) == 2
+    assert sorted(round(g.area) for g in geoms[1:]) == [600, 600, 1200]
+    assert "outlines_as_holes" in result.warning_codes
+
+
 def test_dxf_polygons_on_several_layers_asks_which(upload: Path) -> None:
     """Polygons on two CAD layers: the surveyor names the parcel layer."""
     path = dxf_file(upload / "ban_ve.dxf", hatch_layer="NHA")
