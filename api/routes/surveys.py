@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.deps import UNAUTHORIZED, DbSession, SettingsDep, actor, allow
 from api.responses import GeoJSONResponse
@@ -96,6 +96,30 @@ def _too_large(max_bytes: int, size: int | None) -> FileTooLargeError:
 
 class ReasonIn(BaseModel):
     reason: str = Field(min_length=3, max_length=2000, examples=["đã kiểm tra thực địa"])
+
+
+class OneOverride(BaseModel):
+    id: int
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class OverridesIn(BaseModel):
+    """Either one reason for a list of findings, or a reason per finding (or both)."""
+
+    finding_ids: list[int] = Field(default_factory=list, max_length=100_000)
+    reason: str | None = Field(default=None, min_length=3, max_length=2000,
+                               examples=["đã kiểm tra thực địa"])
+    overrides: list[OneOverride] = Field(default_factory=list, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _reason_for_list(self) -> OverridesIn:
+        if self.finding_ids and self.reason is None:
+            raise ValueError("finding_ids needs a reason")
+        return self
+
+    def pairs(self) -> list[tuple[int, str]]:
+        return [(i, self.reason or "") for i in self.finding_ids] + \
+            [(o.id, o.reason) for o in self.overrides]
 
 
 class CommitIn(BaseModel):
@@ -206,6 +230,17 @@ def override_finding(batch_id: int, finding_id: int, body: ReasonIn, request: Re
         found = surveys.override_finding(session, actor=actor(request, user), batch_id=batch_id,
                                          finding_id=finding_id, reason=body.reason)
     return GeoJSONResponse(jsonable_encoder(found))
+
+
+@batch_router.post("/{batch_id}/findings/override")
+def override_findings(batch_id: int, body: OverridesIn, request: Request, user: Officer,
+                      session: DbSession) -> dict[str, Any]:
+    """Accept many error findings in one request, all or none (land officers): one reason
+    for ``finding_ids``, or ``overrides`` with a reason each.  Answers the batch summary."""
+    pairs = body.pairs()
+    with session.begin():
+        return surveys.override_findings(session, actor=actor(request, user),
+                                         batch_id=batch_id, overrides=pairs)
 
 
 @batch_router.post("/{batch_id}/commit")

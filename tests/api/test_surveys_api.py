@@ -231,6 +231,47 @@ def test_override_flow_over_http(api, auth, tmp_path, session, actor) -> None:
     assert done.json()["state"] == "committed"
 
 
+def test_bulk_override_over_http(api, auth, tmp_path, session, actor) -> None:
+    """The officer overrides every open error in one request, one reason for the list or a
+    reason each; a list naming a finding that cannot be overridden changes nothing."""
+    from parcels import registry
+    from tests.factories import spec
+
+    registry.register_parcel(session, actor=actor, reason="fixture",
+                             spec=spec(9, 1, box(559_010, 1_820_005, 559_030, 1_820_030)))
+    session.commit()
+    path, _ = all_formats(tmp_path)["geojson"]
+    b = upload(api, auth("surveyor"), path).json()
+    url = f"/api/v1/surveys/{b['id']}/findings/override"
+    officer = auth("land_officer")
+    every = api.get(f"/api/v1/surveys/{b['id']}/findings", headers=officer).json()["features"]
+    errors = [f["id"] for f in every if f["properties"]["open"]]
+    assert len(errors) >= 2
+    assert api.post(url, headers=auth("surveyor"),
+                    json={"finding_ids": errors, "reason": "ok ok"}).status_code == 403
+    assert api.post(url, headers=officer, json={"finding_ids": errors}).status_code == 422
+    mixed = api.post(url, headers=officer,
+                     json={"finding_ids": [*errors, 10**9], "reason": "đã đo lại"})
+    assert mixed.status_code == 404, mixed.text
+    assert api.get(f"/api/v1/surveys/{b['id']}", headers=officer).json()["findings"][
+        "open_errors"] == len(errors)
+    r = api.post(url, headers=officer,
+                 json={"finding_ids": errors[1:], "reason": "ranh giới đã đo lại",
+                       "overrides": [{"id": errors[0], "reason": "đã kiểm tra thực địa"}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["findings"]["open_errors"] == 0 and r.json()["can_commit"]
+    now = {f["id"]: f["properties"] for f in api.get(
+        f"/api/v1/surveys/{b['id']}/findings", headers=officer).json()["features"]}
+    assert now[errors[0]]["override_reason"] == "đã kiểm tra thực địa"
+    assert {now[i]["override_reason"] for i in errors[1:]} == {"ranh giới đã đo lại"}
+    assert {now[i]["override_by"] for i in errors} == {"land_officer"}
+    again = api.post(url, headers=officer, json={"finding_ids": errors[:1], "reason": "again"})
+    assert again.status_code == 409
+    assert [f["id"] for f in again.json()["findings"]] == errors[:1]
+    done = api.post(f"/api/v1/surveys/{b['id']}/commit", headers=officer)
+    assert done.status_code == 200, done.text
+
+
 def test_reject_over_http(api, auth, tmp_path) -> None:
     """The officer rejects with a reason; the surveyor sees it; the registry is unchanged."""
     path, _ = all_formats(tmp_path)["kml"]
