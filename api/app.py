@@ -20,6 +20,7 @@ from api import errors, ogc
 from api.auth import SignInThrottle
 from api.routes import applications, audit, auth, pages, parcels, surveys
 from api.user_cache import UserCache
+from db.aio import make_async_pool
 from db.engine import libpq_url, make_engine, read_session_factory, session_factory
 from db.settings import Settings
 
@@ -123,8 +124,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # an app on a test's shared connection reads users row by row.
         if owns_engine and settings.server.user_cache_seconds > 0:
             app.state.user_cache.start()
+        if owns_engine:
+            app.state.async_pool = make_async_pool(settings.db, libpq_url(app.state.engine))
+            await app.state.async_pool.open()
         to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         yield
+        if app.state.async_pool is not None:
+            await app.state.async_pool.close()
+            app.state.async_pool = None
         app.state.user_cache.stop()
         if owns_engine:
             app.state.engine.dispose()
@@ -143,6 +150,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = sessions or session_factory(app.state.engine)
     app.state.read_sessions = sessions or read_session_factory(app.state.engine)
     app.state.throttle = SignInThrottle()
+    app.state.async_pool = None  # opened by the lifespan of a server that owns its engine
     app.state.user_cache = UserCache(libpq_url(app.state.engine),
                                      ttl=settings.server.user_cache_seconds)
     errors.install(app)

@@ -7,10 +7,11 @@ test reads these declarations, so each route states its roles in one place.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import OAuth2PasswordBearer
+from psycopg import AsyncConnection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -171,6 +172,26 @@ def sign_in(request: Request, session: Session, *, username: str,
     else:
         throttle.succeeded(keys[0])
     return found
+
+
+T = TypeVar("T")
+
+
+async def hot_read(request: Request, on_loop: Callable[[AsyncConnection[Any]], Awaitable[T]],
+                   in_thread: Callable[[Session], T]) -> T:
+    """Run a hot read awaited on the server's asynchronous pool (db/aio.py), or, in an app
+    without one (tests bound to one rolled-back connection), in a session in a thread.
+    Both callables must run the same statement (see parcels.queries.get_parcel_async)."""
+    pool = request.app.state.async_pool
+    if pool is not None:
+        async with pool.connection() as conn:
+            return await on_loop(conn)
+
+    def run() -> T:
+        with request.app.state.read_sessions() as session:
+            return in_thread(session)
+
+    return await run_in_threadpool(run)
 
 
 def actor(request: Request, user: User) -> Actor:

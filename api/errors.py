@@ -12,6 +12,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -144,4 +145,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(psycopg.DataError, _data_error)  # the asynchronous reads
     app.add_exception_handler(Exception, _unexpected)

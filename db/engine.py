@@ -56,11 +56,16 @@ def make_engine(settings: DatabaseSettings, *, url: str | None = None,
     return engine
 
 
+MAY_SWITCH_ROLE = ("SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles "
+                   "WHERE rolname = %s")
+"""Whether the connecting user may become the service role (not on a managed server
+where the migration could not create it)."""
+
+
 def _switch_role(role: str) -> Any:
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         with dbapi_conn.cursor() as cur:
-            cur.execute("SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles "
-                        "WHERE rolname = %s", (role,))
+            cur.execute(MAY_SWITCH_ROLE, (role,))
             row = cur.fetchone()
             if row and row[0]:
                 cur.execute(f'SET ROLE "{role}"')

@@ -8,12 +8,15 @@ version is in force at time t when ``valid_from <= t < valid_to`` (or
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import shapely
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
@@ -109,33 +112,60 @@ def _record(row: Any, holders: list[Holder] | None = None) -> ParcelRecord:
                         **values)
 
 
+def _parcel_statement(as_of: datetime | None, with_holders: bool) -> str:
+    """The parcel-by-id query in the driver's own parameter style (``%(name)s``), so the
+    synchronous and the asynchronous read run the very same SQL."""
+    holders_sql = (
+        ", (SELECT coalesce(json_agg(json_build_array(r.party_id, y.full_name, r.kind, r.share, "
+        "r.certificate_no, r.issued_on) ORDER BY r.id), '[]') FROM parcel_right r "
+        "LEFT JOIN party y ON y.id = r.party_id WHERE r.parcel_id = v.parcel_id AND "
+        + ("r.valid_to IS NULL" if as_of is None else
+           "r.valid_from <= %(as_of)s AND (r.valid_to IS NULL OR r.valid_to > %(as_of)s)")
+        + ") AS holders_json" if with_holders else ""
+    )
+    in_force_sql = (IN_FORCE_NOW if as_of is None else
+                    "v.valid_from <= %(as_of)s AND (v.valid_to IS NULL OR v.valid_to > %(as_of)s)")
+    return (f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
+            f"JOIN parcel p ON p.id = v.parcel_id "
+            f"WHERE v.parcel_id = %(id)s AND v.ward_code = %(w)s AND {in_force_sql}")
+
+
+def _parcel_found(row: Mapping[Any, Any] | None, parcel_id: int,
+                  as_of: datetime | None) -> ParcelRecord:
+    if row is None:
+        when = f" on {as_of.isoformat()}" if as_of else ""
+        raise ParcelNotFound(f"no parcel with id {parcel_id}{when}", parcel_id=parcel_id)
+    found = [Holder(party_id=h[0], full_name=h[1], right=h[2], share=Decimal(str(h[3])),
+                    certificate_no=h[4], issued_on=date.fromisoformat(h[5]) if h[5] else None)
+             for h in row.get("holders_json") or []]
+    values = {k: row[k] for k in row if k not in ("wkb", "holders_json")}
+    return ParcelRecord(geometry=shapely.from_wkb(bytes(row["wkb"])), holders=found, **values)
+
+
 def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
                as_of: datetime | None = None, with_holders: bool = True) -> ParcelRecord:
     """The version of a parcel in force now (or at ``as_of``), with its holders then.
 
     One round trip: the holders come back as a JSON array beside the version.
     """
-    holders_sql = (
-        ", (SELECT coalesce(json_agg(json_build_array(r.party_id, y.full_name, r.kind, r.share, "
-        "r.certificate_no, r.issued_on) ORDER BY r.id), '[]') FROM parcel_right r "
-        "LEFT JOIN party y ON y.id = r.party_id WHERE r.parcel_id = v.parcel_id AND "
-        "(CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN r.valid_to IS NULL "
-        "ELSE r.valid_from <= :as_of AND (r.valid_to IS NULL OR r.valid_to > :as_of) END)"
-        ") AS holders_json" if with_holders else ""
-    )
-    row = session.execute(
-        sql(f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
-             f"JOIN parcel p ON p.id = v.parcel_id "
-             f"WHERE v.parcel_id = :id AND v.ward_code = :w AND {in_force(as_of)}"),
-        {"id": parcel_id, "w": ward_code, "as_of": as_of},
+    row = session.connection().exec_driver_sql(
+        _parcel_statement(as_of, with_holders), {"id": parcel_id, "w": ward_code, "as_of": as_of},
     ).one_or_none()
-    if row is None:
-        when = f" on {as_of.isoformat()}" if as_of else ""
-        raise ParcelNotFound(f"no parcel with id {parcel_id}{when}", parcel_id=parcel_id)
-    found = [Holder(party_id=h[0], full_name=h[1], right=h[2], share=Decimal(str(h[3])),
-                    certificate_no=h[4], issued_on=date.fromisoformat(h[5]) if h[5] else None)
-             for h in (row.holders_json if with_holders else [])]
-    return _record(row, found)
+    return _parcel_found(row._mapping if row is not None else None, parcel_id, as_of)
+
+
+async def get_parcel_async(conn: AsyncConnection[Any], *, ward_code: str, parcel_id: int,
+                           as_of: datetime | None = None) -> ParcelRecord:
+    """:func:`get_parcel` on an asynchronous connection: the same statement and record.
+
+    The API's most frequent read runs on the event loop this way; handing it to a
+    worker thread cost more CPU than the query (see db/aio.py).
+    """
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_parcel_statement(as_of, True),
+                          {"id": parcel_id, "w": ward_code, "as_of": as_of})
+        row = await cur.fetchone()
+    return _parcel_found(row, parcel_id, as_of)
 
 
 def holders(session: Session, *, parcel_id: int, as_of: datetime | None = None) -> list[Holder]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import DbSession, Id, Officer, Reader, actor
+from api.deps import DbSession, Id, Officer, Reader, actor, hot_read
 from api.responses import GeoJSONResponse
 from parcels import queries, registry
 from parcels.schemas import (
@@ -53,11 +53,16 @@ def list_parcels(
 
 
 @router.get("/{parcel_id}", response_model=Feature)
-def get_parcel(parcel_id: Id, user: Reader, session: DbSession,
-               as_of: AsOf = None) -> GeoJSONResponse:
+async def get_parcel(request: Request, parcel_id: Id, user: Reader,
+                     as_of: AsOf = None) -> GeoJSONResponse:
     """One parcel as a GeoJSON Feature (EPSG:4326) with its measured area in m²."""
-    return GeoJSONResponse(feature(queries.get_parcel(
-        session, ward_code=user.ward_code, parcel_id=parcel_id, as_of=as_of)))
+    record = await hot_read(
+        request,
+        lambda conn: queries.get_parcel_async(conn, ward_code=user.ward_code,
+                                              parcel_id=parcel_id, as_of=as_of),
+        lambda session: queries.get_parcel(session, ward_code=user.ward_code,
+                                           parcel_id=parcel_id, as_of=as_of))
+    return GeoJSONResponse(feature(record))
 
 
 @router.get("/{parcel_id}/history", response_model=FeatureCollection)

@@ -1,0 +1,111 @@
+"""A parcel by id through a server that owns its engine: awaited on the asynchronous pool.
+
+The rest of the suite runs on one rolled-back connection, where the same route falls
+back to a session in a thread; these tests commit their parcels and check that the
+asynchronous read answers exactly what the synchronous query does, now and as of a
+past instant, with holders, and that it refuses what it should.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from db.audit import Actor
+from parcels import queries, registry
+from parcels.schemas import feature
+from tests.conftest import WARD
+from tests.factories import rect, spec
+
+SHEET = 951
+ACTOR = Actor(username="hot-read-test", role="land_officer", ward_code=WARD)
+
+
+@pytest.fixture(scope="module")
+def committed(engine: Engine) -> dict[str, Any]:
+    """Two committed lots (far from other tests), the first with a holder and later
+    amended, so it has a past version and a past holder list."""
+    with Session(engine) as s, s.begin():
+        a = registry.register_parcel(s, actor=ACTOR, spec=spec(SHEET, 1, rect(3000, -2500, 20, 30),
+                                                             land_use="ODT", legal_area=600.0),
+                                     reason="hot read fixture")
+        b = registry.register_parcel(s, actor=ACTOR, spec=spec(SHEET, 2, rect(3020, -2500, 20, 30),
+                                                             land_use="CLN"),
+                                     reason="hot read fixture")
+        ids = a.parcel_id, b.parcel_id
+    time.sleep(0.01)
+    with Session(engine) as s, s.begin():
+        before = s.execute(text("SELECT clock_timestamp()")).scalar_one()
+        party = s.execute(text("INSERT INTO party (ward_code, full_name) VALUES "
+                               "(:w, 'Trần Thị Bình') RETURNING id"), {"w": WARD}).scalar_one()
+        s.execute(text("INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, "
+                       "certificate_no, issued_on, recorded_by) VALUES (:w, :p, :y, 'use_right', "
+                       "'CS 009951', '2025-03-04', 'test')"),
+                  {"w": WARD, "p": ids[0], "y": party})
+        registry.amend_parcel(s, actor=ACTOR, parcel_id=ids[0],
+                              amendment=registry.Amendment(geometry=rect(3000, -2500, 20, 31)),
+                              reason="re-measured")
+    return {"a": ids[0], "b": ids[1], "before": before}
+
+
+@pytest.fixture(scope="module")
+def server_app(settings) -> Iterator[TestClient]:
+    """The app as `cadastre serve` builds it (its own engine; lifespan opens the pool)."""
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.app.state.async_pool is not None  # type: ignore[attr-defined]
+        yield client
+
+
+def _expected(engine: Engine, parcel_id: int, as_of: datetime | None = None) -> Any:
+    with Session(engine) as s:
+        rec = queries.get_parcel(s, ward_code=WARD, parcel_id=parcel_id, as_of=as_of)
+    return orjson.loads(orjson.dumps(feature(rec)))
+
+
+def test_the_pooled_read_answers_what_the_session_read_does(
+        server_app: TestClient, engine: Engine, committed: dict[str, Any], auth) -> None:
+    for pid in (committed["a"], committed["b"]):
+        r = server_app.get(f"/api/v1/parcels/{pid}", headers=auth("official"))
+        assert r.status_code == 200
+        assert r.json() == _expected(engine, pid)
+    now = server_app.get(f"/api/v1/parcels/{committed['a']}", headers=auth("surveyor")).json()
+    assert now["properties"]["version"] == 2
+    assert now["properties"]["measured_area_m2"] == pytest.approx(620.0, abs=0.01)
+    assert [(h["name"], h["certificate_no"], h["issued_on"]) for h in
+            now["properties"]["holders"]] == [("Trần Thị Bình", "CS 009951", "2025-03-04")]
+
+
+def test_the_pooled_read_as_of_a_past_instant(server_app: TestClient, engine: Engine,
+                                              committed: dict[str, Any], auth) -> None:
+    before = committed["before"]
+    r = server_app.get(f"/api/v1/parcels/{committed['a']}",
+                       params={"as_of": before.isoformat()}, headers=auth("land_officer"))
+    assert r.status_code == 200
+    body = r.json()
+    assert body == _expected(engine, committed["a"], before)
+    assert body["properties"]["version"] == 1
+    assert body["properties"]["measured_area_m2"] == pytest.approx(600.0, abs=0.01)
+    assert body["properties"]["holders"] == []
+
+
+def test_the_pooled_read_refuses_what_it_should(server_app: TestClient,
+                                                committed: dict[str, Any], auth) -> None:
+    missing = server_app.get("/api/v1/parcels/999999999", headers=auth("official"))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["type"].endswith("/parcel_not_found")
+    early = server_app.get(f"/api/v1/parcels/{committed['b']}",
+                           params={"as_of": "2001-01-01T00:00:00Z"}, headers=auth("official"))
+    assert early.status_code == 404
+    assert server_app.get(f"/api/v1/parcels/{committed['b']}",
+                          headers=auth("admin")).status_code == 403
+    assert server_app.get(f"/api/v1/parcels/{committed['b']}").status_code == 401
