@@ -26,7 +26,7 @@ from parcels.schemas import feature
 from tests.conftest import WARD
 from tests.factories import rect, spec
 
-SHEET = 951
+SHEET = 977
 ACTOR = Actor(username="hot-read-test", role="land_officer", ward_code=WARD)
 
 
