@@ -121,7 +121,8 @@ def main() -> None:
             ("verification (POST)", "POST", verify, tok_officer),
             ("OGC items page (100)", "GET", ogc, tok_official),
         ]
-        print(f"uvicorn workers: {args.workers}; {duration} s per run; wrk threads: 2")
+        print(f"uvicorn workers: {args.workers} ({settings.server.threads} threads each); "
+              f"{duration} s per run; wrk threads: 2")
         with tempfile.TemporaryDirectory() as tmp:
             for name, method, paths, token in scenarios:
                 if args.only and args.only not in name:
