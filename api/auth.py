@@ -5,7 +5,8 @@ user id and a *token epoch*; every request re-reads the user row, so a disabled
 user, a changed role or a reset password stops all earlier tokens at once
 without a token store (the reason to prefer this over opaque stored tokens: one
 primary-key read per request either way, and no table of live tokens to guard).
-Failed sign-ins are throttled per user and per address.
+Failed sign-ins are throttled per user and per address, counted in the database so
+that every worker process enforces the same limit.
 
 Web pages use the same token in an HttpOnly, SameSite=Strict cookie; requests
 authenticated by that cookie must carry the CSRF token (double submit, signed)
@@ -17,16 +18,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 import uuid
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from functools import lru_cache
 
 import jwt
+from sqlalchemy.orm import Session
 
 from api.users import User
+from db.engine import sql
 from db.settings import AuthSettings
 
 
@@ -78,40 +79,35 @@ def _verified(secret: str, algorithm: str, issuer: str, token: str) -> tuple[Tok
 class SignInThrottle:
     """At most ``limit`` failed sign-ins per user and per address in ``window`` seconds.
 
-    In-process memory: with several workers each keeps its own count, which
-    multiplies the allowance by the worker count but never disables the limit.
+    The failures are rows of ``sign_in_failure`` (migration 0006), so every worker
+    process counts the same attempts.  Two workers checking at the same instant may
+    each let one more attempt through; the limit still holds within one or two.
     """
 
     def __init__(self, limit: int = 5, window: float = 300.0) -> None:
         self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, *keys: str) -> int:
+    def retry_after(self, session: Session, *keys: str) -> int:
         """Seconds to wait before another attempt, 0 when allowed."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [
-                int(q[0] + self.window - now) + 1
-                for q in (self._recent(k, now) for k in keys) if len(q) >= self.limit
-            ]
-        return max(waits, default=0)
+        rows = session.execute(sql(
+            "SELECT extract(epoch FROM min(at) + make_interval(secs => :w) - clock_timestamp()) "
+            "FROM (SELECT key, at, row_number() OVER (PARTITION BY key ORDER BY at DESC) AS n "
+            "      FROM sign_in_failure WHERE key = ANY(:k) "
+            "      AND at > clock_timestamp() - make_interval(secs => :w)) recent "
+            "WHERE n <= :lim GROUP BY key HAVING count(*) >= :lim"),
+            {"k": list(keys), "w": self.window, "lim": self.limit}).scalars().all()
+        return max((int(w) + 1 for w in rows), default=0)
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
+    def failed(self, session: Session, *keys: str) -> None:
+        """Count a failure against each key (and forget failures outside the window)."""
+        session.execute(sql("DELETE FROM sign_in_failure "
+                            "WHERE at < clock_timestamp() - make_interval(secs => :w)"),
+                        {"w": self.window})
+        session.execute(sql("INSERT INTO sign_in_failure (key) SELECT unnest(CAST(:k AS text[]))"),
+                        {"k": list(keys)})
 
-    def succeeded(self, user_key: str) -> None:
-        with self._lock:
-            self._failures.pop(user_key, None)
+    def succeeded(self, session: Session, user_key: str) -> None:
+        session.execute(sql("DELETE FROM sign_in_failure WHERE key = :k"), {"k": user_key})
 
 
 SESSION_COOKIE = "kl_session"

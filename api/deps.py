@@ -161,16 +161,17 @@ def sign_in(request: Request, session: Session, *, username: str,
     throttle = request.app.state.throttle
     address = request.client.host if request.client else "unknown"
     keys = (f"user:{username.strip().lower()}", f"addr:{address}")
-    wait = throttle.retry_after(*keys)
+    wait = throttle.retry_after(session, *keys)
     if wait:
+        session.rollback()
         raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s",
                             headers={"Retry-After": str(wait)})
     found = authenticate(session, username=username, password=password)
-    session.rollback()
     if found is None:
-        throttle.failed(*keys)
+        throttle.failed(session, *keys)
     else:
-        throttle.succeeded(keys[0])
+        throttle.succeeded(session, keys[0])
+    session.commit()  # the count must outlive the 401 that follows
     return found
 
 

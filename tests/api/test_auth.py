@@ -39,6 +39,44 @@ def test_failed_sign_ins_are_throttled(client) -> None:
     assert r.json()["type"] == "/problems/too_many_requests"
 
 
+def test_throttle_is_shared_by_every_worker(client, settings, engine, sessions, connection
+                                             ) -> None:
+    """Failures counted by one worker lock the account on another (each app has its own
+    throttle object, as each uvicorn worker process does); a success clears the count."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    other = TestClient(create_app(settings, engine=engine, sessions=sessions),
+                       raise_server_exceptions=False)
+    for _ in range(3):
+        assert _sign_in(client, "official", "wrong-password-x").status_code == 401
+    for _ in range(2):
+        assert _sign_in(other, "official", "wrong-password-x").status_code == 401
+    assert _sign_in(client, "official").status_code == 429
+    assert _sign_in(other, "official").status_code == 429
+    from sqlalchemy import text
+
+    assert connection.execute(text(
+        "SELECT count(*) FROM sign_in_failure WHERE key = 'user:official'")).scalar_one() == 5
+
+
+def test_a_successful_sign_in_clears_the_user_count(client, connection) -> None:
+    from sqlalchemy import text
+
+    for _ in range(4):
+        assert _sign_in(client, "official", "wrong-password-x").status_code == 401
+    assert _sign_in(client, "official").status_code == 200
+    assert connection.execute(text(
+        "SELECT count(*) FROM sign_in_failure WHERE key = 'user:official'")).scalar_one() == 0
+    assert _sign_in(client, "official", "wrong-password-x").status_code == 401
+    assert connection.execute(text(
+        "SELECT count(*) FROM sign_in_failure WHERE key = 'user:official'")).scalar_one() == 1
+    # the address keeps its count: guessing one account after another is still limited
+    assert connection.execute(text(
+        "SELECT count(*) FROM sign_in_failure WHERE key LIKE 'addr:%'")).scalar_one() == 5
+
+
 def test_throttle_is_per_address_too(client) -> None:
     """Guessing across many usernames from one address is throttled as well."""
     for i in range(5):
