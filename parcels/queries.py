@@ -8,7 +8,7 @@ version is in force at time t when ``valid_from <= t < valid_to`` (or
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,6 +31,8 @@ VERSION_COLUMNS = """
 """
 IN_FORCE_NOW = "v.valid_to IS NULL"
 IN_FORCE_THEN = "v.valid_from <= :as_of AND (v.valid_to IS NULL OR v.valid_to > :as_of)"
+IN_FORCE_THEN_DRIVER = IN_FORCE_THEN.replace(":as_of", "%(as_of)s")
+"""The same condition in the driver's parameter style (statements shared with db/aio.py)."""
 
 
 def in_force(as_of: datetime | None) -> str:
@@ -106,7 +108,10 @@ class Lineage:
 
 
 def _record(row: Any, holders: list[Holder] | None = None) -> ParcelRecord:
-    m = row._mapping
+    return _record_of(row._mapping, holders)
+
+
+def _record_of(m: Mapping[Any, Any], holders: list[Holder] | None = None) -> ParcelRecord:
     values = {k: m[k] for k in m if k not in ("wkb", "holders_json")}
     return ParcelRecord(geometry=shapely.from_wkb(bytes(m["wkb"])), holders=holders or [],
                         **values)
@@ -123,8 +128,7 @@ def _parcel_statement(as_of: datetime | None, with_holders: bool) -> str:
            "r.valid_from <= %(as_of)s AND (r.valid_to IS NULL OR r.valid_to > %(as_of)s)")
         + ") AS holders_json" if with_holders else ""
     )
-    in_force_sql = (IN_FORCE_NOW if as_of is None else
-                    "v.valid_from <= %(as_of)s AND (v.valid_to IS NULL OR v.valid_to > %(as_of)s)")
+    in_force_sql = IN_FORCE_NOW if as_of is None else IN_FORCE_THEN_DRIVER
     return (f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
             f"JOIN parcel p ON p.id = v.parcel_id "
             f"WHERE v.parcel_id = %(id)s AND v.ward_code = %(w)s AND {in_force_sql}")
@@ -138,8 +142,7 @@ def _parcel_found(row: Mapping[Any, Any] | None, parcel_id: int,
     found = [Holder(party_id=h[0], full_name=h[1], right=h[2], share=Decimal(str(h[3])),
                     certificate_no=h[4], issued_on=date.fromisoformat(h[5]) if h[5] else None)
              for h in row.get("holders_json") or []]
-    values = {k: row[k] for k in row if k not in ("wkb", "holders_json")}
-    return ParcelRecord(geometry=shapely.from_wkb(bytes(row["wkb"])), holders=found, **values)
+    return _record_of(row, found)
 
 
 def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
@@ -218,6 +221,42 @@ def _finite(x: float) -> bool:
     return x == x and abs(x) != float("inf")
 
 
+def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] | None,
+                    sheet_no: int | None, parcel_no: int | None, land_use: str | None,
+                    former_unit: str | None, as_of: datetime | None, include_retired: bool,
+                    limit: int, offset: int) -> tuple[str, dict[str, Any]]:
+    """The listing query in the driver's parameter style, shared by both reads."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    if offset < 0:
+        raise InvalidInput("offset must not be negative", field="offset")
+    where = ["v.ward_code = %(w)s", IN_FORCE_NOW if as_of is None else IN_FORCE_THEN_DRIVER]
+    params: dict[str, Any] = {"w": ward_code, "as_of": as_of, "lim": limit + 1, "off": offset}
+    if not include_retired:
+        where.append("v.status = 'registered'")
+    if bbox is not None:
+        envelope = "ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), 9214)"
+        where.append(f"v.geom && {envelope} AND ST_Intersects(v.geom, {envelope})")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    for name, value in (("sheet_no", sheet_no), ("parcel_no", parcel_no),
+                        ("land_use", land_use.upper() if land_use else None),
+                        ("former_unit", former_unit)):
+        if value is not None:
+            where.append(f"v.{name} = %({name})s")
+            params[name] = value
+    # The page's ids first (an index-only scan for plain listings), then only those rows:
+    # a deep offset no longer encodes the geometry of every row it skips.
+    return (f"WITH page AS (SELECT v.id FROM parcel_version v WHERE {' AND '.join(where)} "
+            f"ORDER BY v.parcel_id LIMIT %(lim)s OFFSET %(off)s) "
+            f"SELECT {VERSION_COLUMNS} FROM page JOIN parcel_version v ON v.id = page.id "
+            f"JOIN parcel p ON p.id = v.parcel_id ORDER BY v.parcel_id"), params
+
+
+def _page(rows: Sequence[Mapping[Any, Any]], limit: int, offset: int) -> Page:
+    return Page(items=[_record_of(r) for r in rows[:limit]], limit=limit, offset=offset,
+                has_more=len(rows) > limit)
+
+
 def list_parcels(session: Session, *, ward_code: str,
                  bbox: tuple[float, float, float, float] | None = None,
                  sheet_no: int | None = None, parcel_no: int | None = None,
@@ -225,36 +264,29 @@ def list_parcels(session: Session, *, ward_code: str,
                  as_of: datetime | None = None, include_retired: bool = False,
                  limit: int = 100, offset: int = 0) -> Page:
     """Parcels in force, filtered; ordered by id so paging is stable."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    if offset < 0:
-        raise InvalidInput("offset must not be negative", field="offset")
-    where = ["v.ward_code = :w", in_force(as_of)]
-    params: dict[str, Any] = {"w": ward_code, "as_of": as_of, "lim": limit + 1, "off": offset}
-    if not include_retired:
-        where.append("v.status = 'registered'")
-    if bbox is not None:
-        where.append("v.geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 9214) "
-                     "AND ST_Intersects(v.geom, ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, "
-                     "4326), 9214))")
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
-    for name, value in (("sheet_no", sheet_no), ("parcel_no", parcel_no),
-                        ("land_use", land_use.upper() if land_use else None),
-                        ("former_unit", former_unit)):
-        if value is not None:
-            where.append(f"v.{name} = :{name}")
-            params[name] = value
-    # The page's ids first (an index-only scan for plain listings), then only those rows:
-    # a deep offset no longer encodes the geometry of every row it skips.
-    rows = session.execute(
-        sql(f"WITH page AS (SELECT v.id FROM parcel_version v WHERE {' AND '.join(where)} "
-            f"ORDER BY v.parcel_id LIMIT :lim OFFSET :off) "
-            f"SELECT {VERSION_COLUMNS} FROM page JOIN parcel_version v ON v.id = page.id "
-            f"JOIN parcel p ON p.id = v.parcel_id ORDER BY v.parcel_id"),
-        params,
-    ).all()
-    items = [_record(r) for r in rows[:limit]]
-    return Page(items=items, limit=limit, offset=offset, has_more=len(rows) > limit)
+    statement, params = _list_statement(
+        ward_code=ward_code, bbox=bbox, sheet_no=sheet_no, parcel_no=parcel_no,
+        land_use=land_use, former_unit=former_unit, as_of=as_of,
+        include_retired=include_retired, limit=limit, offset=offset)
+    rows = session.connection().exec_driver_sql(statement, params).mappings().all()
+    return _page(rows, limit, offset)
+
+
+async def list_parcels_async(conn: AsyncConnection[Any], *, ward_code: str,
+                             bbox: tuple[float, float, float, float] | None = None,
+                             sheet_no: int | None = None, parcel_no: int | None = None,
+                             land_use: str | None = None, former_unit: str | None = None,
+                             as_of: datetime | None = None, limit: int = 100,
+                             offset: int = 0) -> Page:
+    """:func:`list_parcels` on an asynchronous connection (the API's map views)."""
+    statement, params = _list_statement(
+        ward_code=ward_code, bbox=bbox, sheet_no=sheet_no, parcel_no=parcel_no,
+        land_use=land_use, former_unit=former_unit, as_of=as_of, include_retired=False,
+        limit=limit, offset=offset)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(statement, params)
+        rows = await cur.fetchall()
+    return _page(rows, limit, offset)
 
 
 def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelRecord]:

@@ -28,8 +28,8 @@ AsOf = Annotated[datetime | None, Query(description="Registry state at this time
 
 
 @router.get("", response_model=FeatureCollection)
-def list_parcels(
-    request: Request, user: Reader, session: DbSession,
+async def list_parcels(
+    request: Request, user: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS 84)")] = None,
     sheet_no: Annotated[int | None, Query(gt=0)] = None,
     parcel_no: Annotated[int | None, Query(gt=0)] = None,
@@ -40,11 +40,13 @@ def list_parcels(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> GeoJSONResponse:
     """Parcels in force, filtered; GeoJSON in EPSG:4326, areas in m² from EPSG:9214."""
-    page = queries.list_parcels(
-        session, ward_code=user.ward_code, bbox=queries.parse_bbox(bbox) if bbox else None,
-        sheet_no=sheet_no, parcel_no=parcel_no, land_use=land_use, former_unit=former_unit,
-        as_of=as_of, limit=limit, offset=offset,
-    )
+    filters: dict[str, Any] = {
+        "ward_code": user.ward_code, "bbox": queries.parse_bbox(bbox) if bbox else None,
+        "sheet_no": sheet_no, "parcel_no": parcel_no, "land_use": land_use,
+        "former_unit": former_unit, "as_of": as_of, "limit": limit, "offset": offset}
+    page = await hot_read(request,
+                          lambda conn: queries.list_parcels_async(conn, **filters),
+                          lambda session: queries.list_parcels(session, **filters))
     links = []
     if page.has_more:
         links.append({"rel": "next", "type": "application/geo+json",

@@ -109,3 +109,29 @@ def test_the_pooled_read_refuses_what_it_should(server_app: TestClient,
     assert server_app.get(f"/api/v1/parcels/{committed['b']}",
                           headers=auth("admin")).status_code == 403
     assert server_app.get(f"/api/v1/parcels/{committed['b']}").status_code == 401
+
+
+def test_the_pooled_listing_answers_what_the_session_listing_does(
+        server_app: TestClient, engine: Engine, committed: dict[str, Any], auth) -> None:
+    from gis import crs as gcrs
+    from parcels.schemas import feature_collection, features
+
+    bbox = gcrs.to_wgs84(rect(2990, -2510, 60, 50)).bounds
+    for as_of in (None, committed["before"]):
+        params = {"bbox": ",".join(map(str, bbox)), "limit": 1}
+        if as_of is not None:
+            params["as_of"] = as_of.isoformat()
+        r = server_app.get("/api/v1/parcels", params=params, headers=auth("official"))
+        assert r.status_code == 200
+        body = r.json()
+        with Session(engine) as s:
+            page = queries.list_parcels(s, ward_code=WARD, bbox=bbox, as_of=as_of, limit=1)
+        expected = orjson.loads(orjson.dumps(feature_collection(features(page.items))))
+        assert body["features"] == expected["features"]
+        assert [f["id"] for f in body["features"]] == [committed["a"]]
+        assert [link["rel"] for link in body["links"]] == ["next"]  # b is on the next page
+        nxt = server_app.get(body["links"][0]["href"], headers=auth("official")).json()
+        assert [f["id"] for f in nxt["features"]] == [committed["b"]]
+        assert nxt["links"] == []
+    bad = server_app.get("/api/v1/parcels", params={"bbox": "1,2,3"}, headers=auth("official"))
+    assert bad.status_code == 400 and bad.json()["type"] == "/problems/invalid_input"
