@@ -178,13 +178,15 @@ def sign_in(request: Request, session: Session, *, username: str,
 T = TypeVar("T")
 
 
-async def hot_read(request: Request, on_loop: Callable[[AsyncConnection[Any]], Awaitable[T]],
+async def hot_read(request: Request,
+                   on_loop: Callable[[AsyncConnection[Any]], Awaitable[T]] | None,
                    in_thread: Callable[[Session], T]) -> T:
     """Run a hot read awaited on the server's asynchronous pool (db/aio.py), or, in an app
-    without one (tests bound to one rolled-back connection), in a session in a thread.
+    without one (tests bound to one rolled-back connection) or for a read that has no
+    asynchronous form (``on_loop`` None), in a read session in a worker thread.
     Both callables must run the same statement (see parcels.queries.get_parcel_async)."""
     pool = request.app.state.async_pool
-    if pool is not None:
+    if pool is not None and on_loop is not None:
         async with pool.connection() as conn:
             return await on_loop(conn)
 

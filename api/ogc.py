@@ -9,15 +9,16 @@ one state per instant).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from psycopg import AsyncConnection
 from sqlalchemy.orm import Session
 
-from api.deps import DbSession, Id, Reader
+from api.deps import DbSession, Id, Reader, hot_read
 from api.responses import GeoJSONResponse
 from api.users import User
 from certificates.applications import pending_claims
@@ -44,6 +45,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 Bbox = tuple[float, float, float, float] | None
 Page = tuple[list[dict[str, Any]], bool]
 Fetch = Callable[[Session, User, Bbox, datetime | None, int | None, int, int], Page]
+FetchAsync = Callable[[AsyncConnection[Any], User, Bbox, datetime | None, int | None, int, int],
+                      Awaitable[Page]]
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,34 @@ class Collection:
     roles: tuple[str, ...]
     fetch: Fetch
     temporal: bool = False
+    fetch_async: FetchAsync | None = None
+    """The same read on the server's asynchronous pool, for collections GIS clients page
+    through all day (see api.deps.hot_read)."""
 
 
 def _parcels(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None,
              limit: int, offset: int) -> Page:
     if fid is not None:
-        return [feature(queries.get_parcel(s, ward_code=u.ward_code, parcel_id=fid, as_of=when,
-                                           with_holders=False))], False
-    page = queries.list_parcels(s, ward_code=u.ward_code, bbox=bbox, as_of=when, limit=limit,
-                                offset=offset)
+        return _parcel_page(queries.get_parcel(s, ward_code=u.ward_code, parcel_id=fid,
+                                               as_of=when))
+    return _parcels_page(queries.list_parcels(s, ward_code=u.ward_code, bbox=bbox, as_of=when,
+                                              limit=limit, offset=offset))
+
+
+async def _parcels_async(conn: AsyncConnection[Any], u: User, bbox: Bbox, when: datetime | None,
+                         fid: int | None, limit: int, offset: int) -> Page:
+    if fid is not None:
+        return _parcel_page(await queries.get_parcel_async(
+            conn, ward_code=u.ward_code, parcel_id=fid, as_of=when))
+    return _parcels_page(await queries.list_parcels_async(
+        conn, ward_code=u.ward_code, bbox=bbox, as_of=when, limit=limit, offset=offset))
+
+
+def _parcel_page(record: queries.ParcelRecord) -> Page:
+    return [feature(record)], False
+
+
+def _parcels_page(page: queries.Page) -> Page:
     return [_flat(f) for f in features(page.items)], page.has_more
 
 
@@ -122,7 +144,7 @@ COLLECTIONS: dict[str, Collection] = {
         Collection("parcels", "Thửa đất / Parcels",
                    "Registered parcels of the ward (current, or as of `datetime`); areas in m² "
                    "measured in EPSG:9214.", ("surveyor", "land_officer", "official"), _parcels,
-                   temporal=True),
+                   temporal=True, fetch_async=_parcels_async),
         Collection("zones", "Vùng hạn chế / Zones",
                    "River corridor, heritage protection zones and road red lines.",
                    ("surveyor", "land_officer", "official"), _zones, temporal=True),
@@ -234,9 +256,18 @@ def collection(collection_id: str, request: Request, user: Reader,
     return _describe(_collection(collection_id, user), request, session, user)
 
 
+async def _fetch(request: Request, c: Collection, u: User, bbox: Bbox, when: datetime | None,
+                 fid: int | None, limit: int, offset: int) -> Page:
+    on_loop = c.fetch_async
+    return await hot_read(
+        request,
+        (lambda conn: on_loop(conn, u, bbox, when, fid, limit, offset)) if on_loop else None,
+        lambda session: c.fetch(session, u, bbox, when, fid, limit, offset))
+
+
 @router.get("/collections/{collection_id}/items")
-def items(
-    collection_id: str, request: Request, user: Reader, session: DbSession,
+async def items(
+    collection_id: str, request: Request, user: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -250,7 +281,7 @@ def items(
     if when is not None and not c.temporal:
         raise InvalidInput(f"collection {c.id} has no time dimension", field="datetime")
     box = queries.parse_bbox(bbox) if bbox else None
-    feats, more = c.fetch(session, user, box, when, None, limit, offset)
+    feats, more = await _fetch(request, c, user, box, when, None, limit, offset)
     self_url = str(request.url)
     links = [{"href": self_url, "rel": "self", "type": "application/geo+json"},
              {"href": f"{_base(request)}/collections/{c.id}", "rel": "collection",
@@ -266,12 +297,12 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
-def item(collection_id: str, feature_id: Id, request: Request, user: Reader,
-         session: DbSession,
-         datetime_: Annotated[str | None, Query(alias="datetime")] = None) -> GeoJSONResponse:
+async def item(collection_id: str, feature_id: Id, request: Request, user: Reader,
+               datetime_: Annotated[str | None, Query(alias="datetime")] = None
+               ) -> GeoJSONResponse:
     c = _collection(collection_id, user)
     when = _parse_datetime(datetime_)
-    feats, _ = c.fetch(session, user, None, when, feature_id, 1, 0)
+    feats, _ = await _fetch(request, c, user, None, when, feature_id, 1, 0)
     if not feats:
         raise HTTPException(404, f"no feature {feature_id} in {c.id}")
     f = feats[0]

@@ -117,7 +117,7 @@ def _record_of(m: Mapping[Any, Any], holders: list[Holder] | None = None) -> Par
                         **values)
 
 
-def _parcel_statement(as_of: datetime | None, with_holders: bool) -> str:
+def _parcel_statement(as_of: datetime | None) -> str:
     """The parcel-by-id query in the driver's own parameter style (``%(name)s``), so the
     synchronous and the asynchronous read run the very same SQL."""
     holders_sql = (
@@ -126,7 +126,7 @@ def _parcel_statement(as_of: datetime | None, with_holders: bool) -> str:
         "LEFT JOIN party y ON y.id = r.party_id WHERE r.parcel_id = v.parcel_id AND "
         + ("r.valid_to IS NULL" if as_of is None else
            "r.valid_from <= %(as_of)s AND (r.valid_to IS NULL OR r.valid_to > %(as_of)s)")
-        + ") AS holders_json" if with_holders else ""
+        + ") AS holders_json"
     )
     in_force_sql = IN_FORCE_NOW if as_of is None else IN_FORCE_THEN_DRIVER
     return (f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
@@ -146,13 +146,13 @@ def _parcel_found(row: Mapping[Any, Any] | None, parcel_id: int,
 
 
 def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
-               as_of: datetime | None = None, with_holders: bool = True) -> ParcelRecord:
+               as_of: datetime | None = None) -> ParcelRecord:
     """The version of a parcel in force now (or at ``as_of``), with its holders then.
 
     One round trip: the holders come back as a JSON array beside the version.
     """
     row = session.connection().exec_driver_sql(
-        _parcel_statement(as_of, with_holders), {"id": parcel_id, "w": ward_code, "as_of": as_of},
+        _parcel_statement(as_of), {"id": parcel_id, "w": ward_code, "as_of": as_of},
     ).one_or_none()
     return _parcel_found(row._mapping if row is not None else None, parcel_id, as_of)
 
@@ -165,7 +165,7 @@ async def get_parcel_async(conn: AsyncConnection[Any], *, ward_code: str, parcel
     worker thread cost more CPU than the query (see db/aio.py).
     """
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_parcel_statement(as_of, True),
+        await cur.execute(_parcel_statement(as_of),
                           {"id": parcel_id, "w": ward_code, "as_of": as_of})
         row = await cur.fetchone()
     return _parcel_found(row, parcel_id, as_of)

@@ -135,3 +135,27 @@ def test_the_pooled_listing_answers_what_the_session_listing_does(
         assert nxt["links"] == []
     bad = server_app.get("/api/v1/parcels", params={"bbox": "1,2,3"}, headers=auth("official"))
     assert bad.status_code == 400 and bad.json()["type"] == "/problems/invalid_input"
+
+
+def test_the_pooled_ogc_items_answer_what_the_session_read_does(
+        server_app: TestClient, engine: Engine, committed: dict[str, Any], auth, users) -> None:
+    from api.ogc import COLLECTIONS
+    from gis import crs as gcrs
+
+    bbox = gcrs.to_wgs84(rect(2990, -2510, 60, 50)).bounds
+    official = users["official"][0]
+    with Session(engine) as s:
+        expected, more = COLLECTIONS["parcels"].fetch(s, official, bbox, None, None, 10, 0)
+        single, _ = COLLECTIONS["parcels"].fetch(s, official, None, None, committed["a"], 1, 0)
+    r = server_app.get("/ogc/collections/parcels/items",
+                       params={"bbox": ",".join(map(str, bbox))}, headers=auth("official"))
+    assert r.status_code == 200 and not more
+    assert r.json()["features"] == orjson.loads(orjson.dumps(expected))
+    assert [f["id"] for f in r.json()["features"]] == [committed["a"], committed["b"]]
+    one = server_app.get(f"/ogc/collections/parcels/items/{committed['a']}",
+                         headers=auth("official")).json()
+    assert {k: v for k, v in one.items() if k != "links"} == orjson.loads(orjson.dumps(single[0]))
+    assert [h["name"] for h in one["properties"]["holders"]] == ["Trần Thị Bình"], \
+        "the single item carries the holders the list leaves out"
+    gone = server_app.get("/ogc/collections/parcels/items/999999999", headers=auth("official"))
+    assert gone.status_code == 404 and gone.json()["type"] == "/problems/parcel_not_found"
