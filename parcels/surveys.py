@@ -121,6 +121,13 @@ class UploadOptions:
     """Former unit for features that do not name one (sheet numbers restart per unit)."""
     swap_axes: bool = False
 
+    def key(self) -> str:
+        """A digest of what was asked: the same bytes read another way are another batch."""
+        crs = None if self.crs in (None, "") else str(self.crs).strip().upper()
+        asked = {"crs": crs, "layer": self.layer or None, "mapping": self.mapping or None,
+                 "former_unit": self.former_unit or None, "swap_axes": self.swap_axes}
+        return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:32]
+
 
 @dataclass(frozen=True)
 class Staged:
@@ -243,7 +250,7 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
         path = folder / "upload.bin"
         size = copy_limited(stream, path, intake.max_file_bytes)
         sha = _sha256(path)
-        existing = _by_hash(session, actor, sha)
+        existing = _by_hash(session, actor, sha, options)
         if existing is not None:
             return Staged(batch_summary(session, actor=actor, batch_id=existing), created=False)
         frame = survey_checks.ward_frame(session, actor.ward_code)
@@ -258,7 +265,7 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
     batch_id = _insert_batch(session, actor, name=name, sha=sha, size=size, result=result,
                              options=options)
     if batch_id is None:  # the same file was staged concurrently and committed first
-        found = _by_hash(session, actor, sha)
+        found = _by_hash(session, actor, sha, options)
         assert found is not None
         return Staged(batch_summary(session, actor=actor, batch_id=found), created=False)
     _copy_features(session, batch_id, actor.ward_code, result.features)
@@ -271,9 +278,10 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
     return Staged(batch_summary(session, actor=actor, batch_id=batch_id), created=True)
 
 
-def _by_hash(session: Session, actor: Actor, sha: str) -> int | None:
+def _by_hash(session: Session, actor: Actor, sha: str, options: UploadOptions) -> int | None:
     row = session.execute(text("SELECT id, uploaded_by FROM survey_batch WHERE ward_code = :w "
-                               "AND sha256 = :s"), {"w": actor.ward_code, "s": sha}).one_or_none()
+                               "AND sha256 = :s AND options_key = :k"),
+                          {"w": actor.ward_code, "s": sha, "k": options.key()}).one_or_none()
     if row is None:
         return None
     if not _visible(actor, row.uploaded_by):
@@ -288,12 +296,14 @@ def _insert_batch(session: Session, actor: Actor, *, name: str, sha: str, size: 
     bounds = result.features.total_bounds
     extent = shapely.box(*bounds) if np.isfinite(bounds).all() else None
     return session.execute(text(
-        "INSERT INTO survey_batch (ward_code, uploaded_by, file_name, sha256, size_bytes, "
-        "format, layer, source_crs, crs_override, swap_axes, former_unit, mapping, "
-        "feature_count, warnings, extent) VALUES (:w, :by, :name, :sha, :size, :fmt, :layer, "
-        ":crs, :override, :swap, :unit, CAST(:mapping AS jsonb), :n, CAST(:warnings AS jsonb), "
-        "ST_GeomFromWKB(:extent, 9214)) ON CONFLICT (ward_code, sha256) DO NOTHING RETURNING id"),
-        {"w": actor.ward_code, "by": actor.username, "name": name, "sha": sha, "size": size,
+        "INSERT INTO survey_batch (ward_code, uploaded_by, file_name, sha256, options_key, "
+        "size_bytes, format, layer, source_crs, crs_override, swap_axes, former_unit, mapping, "
+        "feature_count, warnings, extent) VALUES (:w, :by, :name, :sha, :key, :size, :fmt, "
+        ":layer, :crs, :override, :swap, :unit, CAST(:mapping AS jsonb), :n, "
+        "CAST(:warnings AS jsonb), ST_GeomFromWKB(:extent, 9214)) "
+        "ON CONFLICT (ward_code, sha256, options_key) DO NOTHING RETURNING id"),
+        {"w": actor.ward_code, "by": actor.username, "name": name, "sha": sha,
+         "key": options.key(), "size": size,
          "fmt": result.format, "layer": result.layer, "crs": result.source_crs,
          "override": override, "swap": result.swap_axes, "unit": options.former_unit,
          "mapping": json.dumps(result.mapping), "n": len(result.features),

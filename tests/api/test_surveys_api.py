@@ -302,6 +302,21 @@ def test_same_file_twice_returns_the_same_batch(api, auth, tmp_path, connection)
     assert "batch_id" not in problem_of_dup and bid not in problem_of_dup["detail"].split()
 
 
+def test_same_file_with_a_crs_override_is_a_new_batch(api, auth, tmp_path, connection) -> None:
+    """The first upload of a coordinate table was read in the default CRS; uploading it again
+    naming the CRS gives a new batch read that way (201), not the old one."""
+    path, _ = all_formats(tmp_path)["csv"]
+    first = upload(api, auth("surveyor"), path)
+    assert first.status_code == 201
+    named = upload(api, auth("surveyor"), path, crs="EPSG:9214")
+    assert named.status_code == 201 and named.json()["id"] != first.json()["id"]
+    assert named.json()["crs_override"] is not None and first.json()["crs_override"] is None
+    before = counts(connection)
+    again = upload(api, auth("surveyor"), path, crs="EPSG:9214")
+    assert again.status_code == 200 and again.json()["id"] == named.json()["id"]
+    assert counts(connection) == before
+
+
 def test_surveyor_isolation(api, auth, tmp_path) -> None:
     """surveyor2 cannot see surveyor's batch (404 everywhere) nor find it in the list;
     officers see it; officials and admins have no business here."""

@@ -181,6 +181,22 @@ def test_same_file_twice_is_the_same_batch(session, intake_settings, tmp_path) -
         stage(session, intake_settings, path, actor=SURVEYOR2)
 
 
+def test_the_same_file_read_another_way_is_another_batch(session, intake_settings,
+                                                          tmp_path) -> None:
+    """A surveyor re-uploads after the first batch was read with the wrong option (here the
+    former unit): a new batch read the new way; asking the second way again returns it."""
+    path = geojson(tmp_path / "thua.geojson", [wgs(A), wgs(B)], PROPS)
+    first = stage(session, intake_settings, path)
+    second = stage(session, intake_settings, path, unit="huong_long")
+    assert second.created and second.batch["id"] != first.batch["id"]
+    assert second.batch["former_unit"] == "huong_long"
+    assert first.batch["former_unit"] == "kim_long"
+    again = stage(session, intake_settings, path, unit="huong_long")
+    assert not again.created and again.batch["id"] == second.batch["id"]
+    assert surveys.UploadOptions(crs="epsg:9214").key() == \
+        surveys.UploadOptions(crs=" EPSG:9214").key() != surveys.UploadOptions().key()
+
+
 def test_surveyors_see_only_their_own_batches(session, intake_settings, tmp_path) -> None:
     """surveyor2 gets "not found" for surveyor's batch, and an empty list."""
     b = stage(session, intake_settings,
