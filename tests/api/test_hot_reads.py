@@ -159,3 +159,23 @@ def test_the_pooled_ogc_items_answer_what_the_session_read_does(
         "the single item carries the holders the list leaves out"
     gone = server_app.get("/ogc/collections/parcels/items/999999999", headers=auth("official"))
     assert gone.status_code == 404 and gone.json()["type"] == "/problems/parcel_not_found"
+
+
+def test_pooled_connections_are_set_up_like_the_engines(server_app: TestClient, settings) -> None:
+    """The asynchronous reads run as the service role (no rewriting history), with the
+    statement timeout, in UTC, without a transaction left open."""
+    pool = server_app.app.state.async_pool  # type: ignore[attr-defined]
+
+    async def probe() -> tuple[Any, ...]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT current_user, (SELECT setting FROM pg_settings "
+                "WHERE name = 'statement_timeout'), current_setting('TimeZone')")
+            row = await cur.fetchone()
+            return (*row, conn.autocommit)
+
+    # the pool belongs to the app's event loop (the TestClient portal), not to a new one
+    user, timeout, zone, autocommit = server_app.portal.call(probe)  # type: ignore[union-attr]
+    assert user == settings.db.app_role == "cadastre_app"
+    assert int(timeout) == settings.db.statement_timeout_ms
+    assert zone == "UTC" and autocommit is True
