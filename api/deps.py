@@ -28,6 +28,7 @@ from api.auth import (
 from api.user_cache import UserCache
 from api.users import User, active_user, authenticate
 from db.audit import Actor
+from db.engine import sql
 from db.settings import Settings
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -161,6 +162,9 @@ def sign_in(request: Request, session: Session, *, username: str,
     throttle = request.app.state.throttle
     address = request.client.host if request.client else "unknown"
     keys = (f"user:{username.strip().lower()}", f"addr:{address}")
+    # One sign-in per username at a time, across workers, until this transaction ends:
+    # parallel guesses at one account cannot all pass the count before any is recorded.
+    session.execute(sql("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": keys[0]})
     wait = throttle.retry_after(session, *keys)
     if wait:
         session.rollback()

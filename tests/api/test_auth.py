@@ -77,6 +77,26 @@ def test_a_successful_sign_in_clears_the_user_count(client, connection) -> None:
         "SELECT count(*) FROM sign_in_failure WHERE key LIKE 'addr:%'")).scalar_one() == 5
 
 
+def test_sign_ins_to_one_account_wait_for_each_other(client, engine) -> None:
+    """While another worker's sign-in to the account is in progress (its transaction holds
+    the account's lock), this one waits for it."""
+    import threading
+
+    from sqlalchemy import text
+
+    results: list[int] = []
+    with engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_xact_lock(hashtext('user:official'))"))
+        t = threading.Thread(target=lambda: results.append(
+            _sign_in(client, "official", "wrong-password-x").status_code))
+        t.start()
+        t.join(1.0)
+        assert t.is_alive() and results == [], "the second sign-in must wait for the first"
+        other.rollback()
+    t.join(10)
+    assert results == [401]
+
+
 def test_throttle_is_per_address_too(client) -> None:
     """Guessing across many usernames from one address is throttled as well."""
     for i in range(5):
