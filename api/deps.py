@@ -69,10 +69,10 @@ DbSession = Annotated[Session, Depends(get_session)]
 
 def token_user(request: Request, token: str) -> User | None:
     """The active user a token names (None when disabled or revoked since); raises
-    InvalidToken for a bad or expired token.  Bearer and cookie sessions both use it.
+    InvalidToken for a bad or expired token.
 
-    Sync, for callers already in a worker thread: answers from the worker's user
-    cache (api/user_cache.py) or reads the row on a connection of its own.
+    The synchronous twin of :func:`_authenticate`, for the web pages, which already run
+    in a worker thread: the worker's user cache (api/user_cache.py), else the row.
     """
     claims = read_token(request.app.state.settings.auth, token)
     cache: UserCache = request.app.state.user_cache
