@@ -51,7 +51,7 @@ from gis.topology import (
     find_outside,
     find_overlaps,
     find_zone_crossings,
-    gap_polygons,
+    gap_polygons_near,
     snap_to_neighbours,
 )
 
@@ -430,7 +430,7 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
           scale: int | None, agricultural: bool) -> list[CertFinding]:
     """Gaps narrower than rules.toml's gap.max_width_m between the claim and its neighbours.
 
-    The pieces are the gis engine's (:func:`gis.topology.gap_polygons`, the morphological
+    The pieces are the gis engine's (:func:`gis.topology.gap_polygons_near`, the morphological
     closing of the local union); pieces no wider than ``noise_floor_m`` are dropped by an
     erosion test before their width is measured (see :func:`_overlapping`).
     """
@@ -441,14 +441,12 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
         return []
     own = gis.tolerance(scale, agricultural)
     out = []
-    for piece in gap_polygons(np.asarray([geom, *(n.geometry for n in near)], dtype=object),
-                              max_w):
+    for piece in gap_polygons_near(np.asarray([geom, *(n.geometry for n in near)],
+                                              dtype=object), max_w, geom, TOUCH_M):
         if shapely.buffer(piece, -settings.noise_floor_m / 2.0, join_style="mitre").is_empty:
             continue  # no wider than the noise floor
         if not shapely.buffer(piece, -max_w / 2.0, join_style="mitre").is_empty:
             continue  # wider than a gap: a lane, a road, unregistered land
-        if not shapely.dwithin(geom, piece, TOUCH_M):
-            continue  # between neighbours only: not this claim's business
         others = [n for n in near if shapely.dwithin(n.geometry, piece, TOUCH_M)]
         if not others:
             continue

@@ -245,11 +245,43 @@ def gap_polygons(geoms: Geoms, width: float) -> list[BaseGeometry]:
     Mitred joins keep right-angled corners exact, so the closing adds nothing at the
     concave corner of an L-shaped block.
     """
+    union, closed = _closed(geoms, width)
+    return _pieces(shapely.difference(closed, union))
+
+
+def gap_polygons_near(geoms: Geoms, width: float, target: BaseGeometry,
+                      distance: float) -> list[BaseGeometry]:
+    """The pieces of :func:`gap_polygons` that come within ``distance`` of ``target``, whole.
+
+    Most claims have none, and the overlay of the whole closing with the whole union is
+    the costly step (1.6 ms of a 2.4 ms search for a claim and its neighbours).  Inside a
+    window around ``target`` the same difference is cheap: ``(C ∩ W) − (U ∩ W)`` is
+    ``(C − U) ∩ W``, and every piece that comes near ``target`` has its near part in W.
+    Only when something is found there is the whole difference computed, so the pieces
+    returned are the same, uncut.
+    """
+    union, closed = _closed(geoms, width)
+    x0, y0, x1, y1 = target.bounds
+    e = distance + width
+    window = shapely.box(x0 - e, y0 - e, x1 + e, y1 + e)
+    local = shapely.difference(shapely.intersection(closed, window),
+                               shapely.intersection(union, window))
+    if shapely.is_empty(local) or not shapely.dwithin(target, local, distance):
+        return []
+    return [p for p in _pieces(shapely.difference(closed, union))
+            if shapely.dwithin(target, p, distance)]
+
+
+def _closed(geoms: Geoms, width: float) -> tuple[BaseGeometry, BaseGeometry]:
+    """The union and its morphological closing by a disc of diameter ``width``."""
     union = shapely.union_all(geoms)
     r = width / 2.0
     closed = shapely.buffer(shapely.buffer(union, r, join_style="mitre", mitre_limit=1000.0),
                             -r, join_style="mitre", mitre_limit=1000.0)
-    diff = shapely.difference(closed, union)
+    return union, closed
+
+
+def _pieces(diff: BaseGeometry) -> list[BaseGeometry]:
     return [p for p in shapely.get_parts(diff) if p.geom_type == "Polygon" and p.area > 0]
 
 
