@@ -17,7 +17,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from db.engine import MAY_SWITCH_ROLE
+from db.engine import MAY_SWITCH_ROLE, connection_options
 from db.settings import DatabaseSettings
 
 
@@ -37,6 +37,4 @@ def make_async_pool(settings: DatabaseSettings, conninfo: str) -> AsyncConnectio
         # a hot read that cannot get a connection in 5 s will not get one in 30: answer
         # (500, with the request id) rather than hold the client
         timeout=5.0,
-        kwargs={"autocommit": True, "application_name": "cadastre",
-                "options": f"-c statement_timeout={settings.statement_timeout_ms} "
-                           "-c TimeZone=UTC"})
+        kwargs={"autocommit": True, **connection_options(settings)})

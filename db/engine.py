@@ -30,6 +30,13 @@ def database_url(settings: DatabaseSettings) -> str:
     return info.url(settings.database)
 
 
+def connection_options(settings: DatabaseSettings) -> dict[str, str]:
+    """What every service connection carries, synchronous or not: the statement timeout,
+    UTC, and a name that shows in ``pg_stat_activity``."""
+    return {"options": f"-c statement_timeout={settings.statement_timeout_ms} -c TimeZone=UTC",
+            "application_name": "cadastre"}
+
+
 def make_engine(settings: DatabaseSettings, *, url: str | None = None,
                 as_owner: bool = False) -> Engine:
     """A pooled engine whose connections carry a statement timeout and UTC time zone.
@@ -45,10 +52,7 @@ def make_engine(settings: DatabaseSettings, *, url: str | None = None,
         # first statement on a stale connection fails, SQLAlchemy invalidates the pool,
         # and the next request gets fresh connections.
         pool_recycle=1800,
-        connect_args={
-            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c TimeZone=UTC",
-            "application_name": "cadastre",
-        },
+        connect_args=connection_options(settings),
     )
     event.listen(engine, "connect", _prepare_threshold)
     if settings.app_role and not as_owner:

@@ -107,11 +107,8 @@ class Lineage:
     descendants: list[LineageLink]
 
 
-def _record(row: Any, holders: list[Holder] | None = None) -> ParcelRecord:
-    return _record_of(row._mapping, holders)
-
-
-def _record_of(m: Mapping[Any, Any], holders: list[Holder] | None = None) -> ParcelRecord:
+def _record(m: Mapping[Any, Any], holders: list[Holder] | None = None) -> ParcelRecord:
+    """A version read by either driver (a SQLAlchemy row's ``_mapping`` or a dict row)."""
     values = {k: m[k] for k in m if k not in ("wkb", "holders_json")}
     return ParcelRecord(geometry=shapely.from_wkb(bytes(m["wkb"])), holders=holders or [],
                         **values)
@@ -142,7 +139,7 @@ def _parcel_found(row: Mapping[Any, Any] | None, parcel_id: int,
     found = [Holder(party_id=h[0], full_name=h[1], right=h[2], share=Decimal(str(h[3])),
                     certificate_no=h[4], issued_on=date.fromisoformat(h[5]) if h[5] else None)
              for h in row.get("holders_json") or []]
-    return _record_of(row, found)
+    return _record(row, found)
 
 
 def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
@@ -195,7 +192,8 @@ def find_by_number(session: Session, *, ward_code: str, sheet_no: int, parcel_no
              f"AND {in_force(as_of)} ORDER BY v.former_unit"),
         {"w": ward_code, "s": sheet_no, "n": parcel_no, "u": former_unit, "as_of": as_of},
     ).all()
-    return [_record(r, holders(session, parcel_id=r.parcel_id, as_of=as_of)) for r in rows]
+    return [_record(r._mapping, holders(session, parcel_id=r.parcel_id, as_of=as_of))
+            for r in rows]
 
 
 def parse_bbox(value: str) -> tuple[float, float, float, float]:
@@ -253,7 +251,7 @@ def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] |
 
 
 def _page(rows: Sequence[Mapping[Any, Any]], limit: int, offset: int) -> Page:
-    return Page(items=[_record_of(r) for r in rows[:limit]], limit=limit, offset=offset,
+    return Page(items=[_record(r) for r in rows[:limit]], limit=limit, offset=offset,
                 has_more=len(rows) > limit)
 
 
@@ -298,7 +296,7 @@ def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelR
     ).all()
     if not rows:
         raise ParcelNotFound(f"no parcel with id {parcel_id}", parcel_id=parcel_id)
-    return [_record(r) for r in rows]
+    return [_record(r._mapping) for r in rows]
 
 
 def lineage(session: Session, *, ward_code: str, parcel_id: int) -> Lineage:
