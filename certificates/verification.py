@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from certificates.rules import VerificationSettings, render, worst
@@ -587,25 +586,41 @@ def _disputes(geom: BaseGeometry, subject: int | None, around: Surroundings,
 # ------------------------------------------------------------------------ gather
 
 
-def registry_version(session: Session, ward_code: str) -> int:
-    """The registry state a check ran against: the newest parcel version id of the ward."""
-    return int(session.execute(text(  # a backward primary-key scan that stops at once
-        "SELECT id FROM parcel_version WHERE ward_code = :w ORDER BY id DESC LIMIT 1"),
-        {"w": ward_code}).scalar_one_or_none() or 0)
-
-
 def gather(session: Session, *, ward_code: str, claim: Claim, settings: VerificationSettings,
            exclude_application: int | None = None) -> Surroundings:
-    """Fetch the claim's surroundings from PostGIS (indexed queries around the claim)."""
-    version = registry_version(session, ward_code)
+    """Fetch the claim's surroundings from PostGIS: four indexed statements around it.
+
+    The first reads what a check is pinned to (the registry version: the ward's newest
+    parcel version id), the claim's map scale and the ward frame clipped to a window
+    around the claim; then the registry around it with holders and whether another
+    pending claim names each parcel; the other pending claims; the zones.
+    """
     geom = claim.geometry
-    scale = _sheet_scale(session, ward_code, claim)
-    if geom is None or geom.is_empty or not geom.is_valid:
-        return Surroundings(scale=scale, registry_version=version)
-    wkb = shapely.to_wkb(geom)
+    usable = geom is not None and not geom.is_empty and geom.is_valid
+    wkb = shapely.to_wkb(geom) if usable else None
     g = "ST_GeomFromWKB(:g, 9214)"
+    me = "coalesce(CAST(:me AS bigint), -1)"
+    head = session.execute(sql(f"""
+        SELECT (SELECT id FROM parcel_version WHERE ward_code = :w
+                ORDER BY id DESC LIMIT 1) AS version,
+               coalesce((SELECT scale FROM map_sheet WHERE ward_code = :w
+                         AND former_unit = CAST(:u AS text) AND sheet_no = CAST(:s AS int)),
+                        (SELECT scale FROM map_sheet WHERE ward_code = :w
+                         AND extent IS NOT NULL AND ST_Covers(extent, ST_GeomFromWKB(:p, 9214))
+                         ORDER BY scale LIMIT 1)) AS scale,
+               (SELECT ST_AsBinary(coalesce(ST_Union(ST_Intersection(wp.geom, b.box)),
+                                            ST_GeomFromText('POLYGON EMPTY', 9214)))
+                FROM (SELECT ST_Expand(ST_Envelope({g}), 10) AS box) b
+                LEFT JOIN ward_piece wp ON wp.ward_code = :w AND wp.geom && b.box
+                WHERE b.box IS NOT NULL) AS frame"""),
+        {"w": ward_code, "u": claim.former_unit, "s": claim.sheet_no, "g": wkb,
+         "p": _scale_point(geom)}).one()
+    version = int(head.version or 0)
+    scale = int(head.scale) if head.scale is not None else None
+    if not usable:
+        return Surroundings(scale=scale, registry_version=version)
     p = {"w": ward_code, "g": wkb, "d": settings.search_m, "u": claim.former_unit,
-         "s": claim.sheet_no, "n": claim.parcel_no}
+         "s": claim.sheet_no, "n": claim.parcel_no, "me": exclude_application}
     rows = session.execute(sql(f"""
         WITH near AS (
             SELECT v.parcel_id FROM parcel_version v
@@ -623,7 +638,10 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
                         'issued_on', r.issued_on) ORDER BY r.id), '[]')
                 FROM parcel_right r LEFT JOIN party y ON y.id = r.party_id
                 WHERE r.parcel_id = v.parcel_id AND r.valid_to IS NULL
-                  AND r.kind = 'use_right') AS holders
+                  AND r.kind = 'use_right') AS holders,
+               EXISTS (SELECT FROM application a
+                       WHERE a.ward_code = :w AND a.parcel_id = v.parcel_id
+                         AND a.state IN {PENDING_STATES!r} AND a.id <> {me}) AS claimed
         FROM near JOIN parcel_version v ON v.parcel_id = near.parcel_id AND v.valid_to IS NULL
         LEFT JOIN map_sheet s ON s.ward_code = v.ward_code AND s.former_unit = v.former_unit
                              AND s.sheet_no = v.sheet_no
@@ -639,20 +657,10 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
         SELECT id, application_key, received_at, ST_AsBinary(geom) AS wkb, parcel_id
         FROM application
         WHERE ward_code = :w AND geom_valid AND state IN {PENDING_STATES!r}
-          AND id <> coalesce(CAST(:me AS bigint), -1) AND ST_Intersects(geom, {g})
+          AND id <> {me} AND ST_Intersects(geom, {g})
         ORDER BY id"""), {"w": ward_code, "g": wkb, "me": exclude_application}).all()
     pending = tuple(PendingClaim(r.id, r.application_key, r.received_at,
                                  shapely.from_wkb(bytes(r.wkb)), r.parcel_id) for r in pend)
-    ids = [n.parcel_id for n in neighbours]
-    claimed = frozenset(session.execute(sql(f"""
-        SELECT DISTINCT parcel_id FROM application
-        WHERE ward_code = :w AND state IN {PENDING_STATES!r} AND parcel_id = ANY(:ids)
-          AND id <> coalesce(CAST(:me AS bigint), -1)"""),
-        {"w": ward_code, "ids": ids, "me": exclude_application}).scalars()
-    ) if ids else frozenset()
-    frame_row = session.execute(sql(f"""
-        SELECT ST_AsBinary(ST_Intersection(boundary, ST_Expand(ST_Envelope({g}), 10)))
-        FROM ward WHERE code = :w"""), {"w": ward_code, "g": wkb}).scalar_one_or_none()
     zone_rows = session.execute(sql(f"""
         SELECT z.id, z.zone_key, z.kind, z.name, z.project_code, p.name_vi, p.name_en,
                ST_AsBinary(ST_Intersection(z.geom, ST_Expand(ST_Envelope({g}), 10))) AS wkb
@@ -663,12 +671,13 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
                        geometry=shapely.from_wkb(bytes(r.wkb))) for r in zone_rows)
     projects = {r.zone_key: f"{r.project_code}: {r.name_vi} / {r.name_en}"
                 for r in zone_rows if r.project_code}
-    disputes = _open_disputes(session, ward_code, ids)
     return Surroundings(
-        neighbours=neighbours, pending=pending, claimed_parcels=claimed,
-        frame=shapely.from_wkb(bytes(frame_row)) if frame_row is not None else None,
-        zones=zones, zone_projects=projects, disputes=disputes, scale=scale,
-        registry_version=version)
+        neighbours=neighbours, pending=pending,
+        claimed_parcels=frozenset(r.parcel_id for r in rows if r.claimed),
+        frame=shapely.from_wkb(bytes(head.frame)) if head.frame is not None else None,
+        zones=zones, zone_projects=projects,
+        disputes=_open_disputes(session, ward_code, [n.parcel_id for n in neighbours]),
+        scale=scale, registry_version=version)
 
 
 def _open_disputes(session: Session, ward_code: str, ids: list[int]) -> tuple[OpenDispute, ...]:
@@ -682,24 +691,12 @@ def _open_disputes(session: Session, ward_code: str, ids: list[int]) -> tuple[Op
                  for r in rows)
 
 
-def _sheet_scale(session: Session, ward_code: str, claim: Claim) -> int | None:
-    """The map scale of the claim's sheet (by number, else the sheet under the claim)."""
-    if claim.former_unit and claim.sheet_no:
-        s = session.execute(sql(
-            "SELECT scale FROM map_sheet WHERE ward_code = :w AND former_unit = :u "
-            "AND sheet_no = :s"), {"w": ward_code, "u": claim.former_unit,
-                                   "s": claim.sheet_no}).scalar_one_or_none()
-        if s is not None:
-            return int(s)
-    if claim.geometry is None or claim.geometry.is_empty:
+def _scale_point(geom: BaseGeometry | None) -> bytes | None:
+    """A point inside the claim, to find the map sheet under it when its number is unknown."""
+    if geom is None or geom.is_empty:
         return None
-    pt = claim.geometry.representative_point() if claim.geometry.is_valid else \
-        shapely.centroid(claim.geometry)
-    s = session.execute(sql(
-        "SELECT scale FROM map_sheet WHERE ward_code = :w AND extent IS NOT NULL AND "
-        "ST_Covers(extent, ST_GeomFromWKB(:p, 9214)) ORDER BY scale LIMIT 1"),
-        {"w": ward_code, "p": shapely.to_wkb(pt)}).scalar_one_or_none()
-    return int(s) if s is not None else None
+    pt = geom.representative_point() if geom.is_valid else shapely.centroid(geom)
+    return shapely.to_wkb(pt)
 
 
 def run(session: Session, *, ward_code: str, claim: Claim, settings: VerificationSettings,

@@ -343,7 +343,9 @@ def find_gaps(ctx: Context, focus: Iterable[int] | None = None) -> list[Finding]
 
 
 RIM_EPS_M2 = 1e-9
-"""Below this a tile-edge piece left after the neighbouring tile's parcels is rounding."""
+"""Below this a piece left by an overlay is rounding: a tile edge after the neighbouring
+tile's parcels, or a claim's edge along the ward outline where the frame was stitched
+from its indexed pieces (a seam vertex lies nanometres off the outline's edge)."""
 
 
 def _gap_windows(ctx: Context, core: NDArray[np.intp], max_w: float
@@ -546,6 +548,10 @@ def find_outside(ctx: Context, frame: BaseGeometry,
     if len(idx) == 0:
         return []
     parts = shapely.difference(ctx.geoms[idx], frame)
+    real = shapely.area(parts) > RIM_EPS_M2
+    idx, parts = idx[real], parts[real]
+    if len(idx) == 0:
+        return []
     widths, _ = band_widths(parts, floor=0.0,
                             snap=np.array([ctx.tolerances[i].snap_m for i in idx.tolist()]))
     for i, part, w in zip(idx.tolist(), parts, widths.tolist(), strict=True):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 import shapely
-from shapely.geometry import Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -242,3 +243,44 @@ def test_every_finding_speaks_both_languages(session, officer) -> None:
     for f in out["findings"]:
         assert f["message_vi"] and f["message_en"] and "{" not in f["message_en"]
         assert Severity(f["severity"])
+
+
+def _wobbly_outline(n: int = 3000) -> MultiPolygon:
+    """A ward outline of ``n`` irregular vertices around the test ward's centre."""
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.uniform(0.0, 2 * np.pi, n))
+    r = 1500.0 + 40.0 * np.sin(7 * t) + rng.uniform(-3.0, 3.0, n)
+    xy = np.round(np.column_stack([X0 + r * np.cos(t), Y0 + r * np.sin(t)]), 3)  # surveyed mm
+    return MultiPolygon([Polygon(xy)])
+
+
+def test_frame_from_indexed_pieces_judges_claims_along_the_outline(session, officer) -> None:
+    """The outline is kept as small indexed pieces, rebuilt by a trigger when the boundary
+    is written.  Claims drawn along the outline where two pieces meet (the outline's edge
+    gains a seam vertex nanometres off it) are not outside the ward; the same squares
+    drawn across the outline report exactly the area beyond it."""
+    outline = _wobbly_outline()
+    session.execute(text("UPDATE ward SET boundary = ST_GeomFromWKB(:g, 9214) WHERE code = :w"),
+                    {"g": shapely.to_wkb(outline), "w": WARD})
+    rows = session.execute(text("SELECT ST_AsBinary(geom) FROM ward_piece WHERE ward_code = :w"),
+                           {"w": WARD}).scalars().all()
+    pieces = [shapely.from_wkb(bytes(g)) for g in rows]
+    assert len(pieces) > 20 and max(shapely.get_num_coordinates(pieces)) <= 128
+    assert shapely.union_all(pieces).symmetric_difference(outline).area < 1e-6
+    ring = outline.geoms[0].exterior
+    own = set(ring.coords)
+    seams = {xy for p in pieces for xy in p.exterior.coords
+             if xy not in own and ring.distance(Point(xy)) < 1e-6}
+    assert len(seams) >= 5
+    inside_flagged, wrong_area = [], []
+    for x, y in sorted(seams)[:12]:
+        square = box(x - 8, y - 8, x + 8, y + 8)
+        inner = square.intersection(outline)
+        found = verify(session, officer, claim(session, officer, inner))["findings"]
+        if by_rule(found, "outside_ward"):
+            inside_flagged.append((x, y))
+        across = verify(session, officer, claim(session, officer, square))["findings"]
+        [f] = by_rule(across, "outside_ward")
+        if abs(f["figures"]["area_m2"] - (square.area - inner.area)) > 0.006:  # 2 decimals
+            wrong_area.append((x, y, f["figures"]["area_m2"], square.area - inner.area))
+    assert not inside_flagged and not wrong_area
