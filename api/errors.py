@@ -2,8 +2,10 @@
 
 A problem's ``type`` is ``/problems/<code>`` with a stable code per error class;
 ``title`` is fixed per type, ``detail`` says what is wrong with this request.
-Unexpected errors answer 500 with a generic message and the request id only:
-the traceback goes to the log, never to the client.
+A database that cannot answer (unreachable, out of connections, a statement over
+its time limit, a deadlock) is a transient condition, not a fault of the request:
+503 with ``Retry-After``.  Unexpected errors answer 500 with a generic message and
+the request id only: the traceback goes to the log, never to the client.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as QueuePoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.users import UserError
@@ -60,6 +64,8 @@ READ_STATUS: dict[str, int] = {
 }
 """HTTP status of a refused survey file by its ``ReadError.code``; every other code is 422
 (the file arrived and is of a known kind, but its content cannot be used as parcels)."""
+RETRY_AFTER_S = 5
+"""What a 503 asks the client to wait: a restarting database or a released lock."""
 _PROBLEM_KEYS = frozenset({"type", "title", "status", "detail", "instance", "request_id"})
 
 
@@ -131,6 +137,27 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
                    detail="a value in the request is out of range or malformed for the registry")
 
 
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    cause = getattr(exc, "orig", None) or exc
+    timed_out = isinstance(cause, psycopg.errors.QueryCanceled | psycopg_pool.PoolTimeout
+                           | QueuePoolTimeout)
+    log.warning("database %s on %s %s (request %s): %s",
+                "timeout" if timed_out else "unavailable", request.method, request.url.path,
+                getattr(request.state, "request_id", None), str(cause).splitlines()[0][:200]
+                if str(cause) else type(cause).__name__)
+    if timed_out:
+        return problem(request, status=503, code="database_timeout", title="Database timeout",
+                       detail="The registry database did not answer in time: it is busy, or "
+                       "another request holds the record. The request was not completed; "
+                       "try again in a few seconds.",
+                       headers={"Retry-After": str(RETRY_AFTER_S)})
+    return problem(request, status=503, code="database_unavailable",
+                   title="Database unavailable",
+                   detail="The registry database cannot be reached right now. The request was "
+                   "not completed; try again in a few seconds.",
+                   headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path,
                   getattr(request.state, "request_id", None))
@@ -146,4 +173,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(psycopg.DataError, _data_error)  # the asynchronous reads
+    for transient in (OperationalError, QueuePoolTimeout, psycopg.OperationalError):
+        app.add_exception_handler(transient, _unavailable)  # pool timeouts included
     app.add_exception_handler(Exception, _unexpected)

@@ -29,7 +29,8 @@ FORMER_UNITS = UNIT_NAMES
 
 
 def bench_engine(database: str) -> tuple[Engine, Settings]:
-    """A freshly migrated database of its own (embedded cluster unless DATABASE_URL is set)."""
+    """A freshly migrated database of its own: in the embedded cluster, or on the server
+    ``BENCH_DATABASE_URL`` names (never ``DATABASE_URL``: a benchmark loads the demo ward)."""
     settings = Settings(environment="test",
                         db=DatabaseSettings(url=os.environ.get("BENCH_DATABASE_URL"),
                                             database=database, pool_size=16),

@@ -4,7 +4,7 @@
     .venv/bin/python bench/registry.py --size tiny    # CI smoke (1,000 parcels)
 
 Runs on its own database (``cadastre_bench``) in the embedded cluster (or
-DATABASE_URL), dropped and rebuilt each run.  Prints bulk registration time,
+BENCH_DATABASE_URL), dropped and rebuilt each run.  Prints bulk registration time,
 p50/p95/p99 of parcel-by-id, ~100-parcel bbox and as-of queries through the ASGI
 app, and a driver comparison (sync psycopg vs asyncpg vs async psycopg, one
 query and 8-way concurrency) with ratios measured in the same run.

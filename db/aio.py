@@ -35,6 +35,6 @@ def make_async_pool(settings: DatabaseSettings, conninfo: str) -> AsyncConnectio
     return AsyncConnectionPool(
         conninfo, open=False, min_size=1, max_size=settings.pool_size, configure=configure,
         # a hot read that cannot get a connection in 5 s will not get one in 30: answer
-        # (500, with the request id) rather than hold the client
+        # (503, try again) rather than hold the client
         timeout=5.0,
         kwargs={"autocommit": True, **connection_options(settings)})

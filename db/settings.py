@@ -22,7 +22,8 @@ DEV_SECRET_PREFIX = "dev-only-"  # noqa: S105 (a marker, not a secret)
 class DatabaseSettings(BaseSettings):
     """Where the registry lives: an external PostGIS or the embedded cluster."""
 
-    model_config = SettingsConfigDict(env_prefix="CADASTRE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_", extra="ignore",
+                                      populate_by_name=True)
 
     url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CADASTRE_DATABASE_URL")
@@ -57,7 +58,8 @@ class AuthSettings(BaseSettings):
 class DataSettings(BaseSettings):
     """Reference material that is not ours to commit."""
 
-    model_config = SettingsConfigDict(env_prefix="CADASTRE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_", extra="ignore",
+                                      populate_by_name=True)
 
     external_data: Path = Field(
         default=REPO_ROOT.parent / "shared" / "data" / "external",

@@ -1,0 +1,101 @@
+"""A database that cannot answer gets a 503 problem with Retry-After, never a 500.
+
+Two real conditions: a server whose database is not listening at all, and a
+verification that waits on an application another officer holds until the statement
+time limit ends it.  Both answer 503 with the problem type that says which, and the
+second leaves nothing stored.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+
+import shapely
+from fastapi.testclient import TestClient
+from shapely.geometry import MultiPolygon, box
+from sqlalchemy import Engine, text
+
+from api.app import create_app
+from api.auth import issue_token
+from api.users import add_user
+from certificates import applications as apps
+from db.audit import Actor
+from db.engine import transaction
+from db.settings import DatabaseSettings, Settings
+from tests.certificates.conftest import intake
+from tests.factories import rect
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens once the socket is closed
+
+
+def test_unreachable_database_answers_503_with_retry_after(settings: Settings, tokens) -> None:
+    down = settings.model_copy(update={"db": DatabaseSettings(
+        url=f"postgresql+psycopg://cadastre:x@127.0.0.1:{_closed_port()}/cadastre")})
+    with TestClient(create_app(down), raise_server_exceptions=False) as client:
+        for path, headers in [("/health", {}),
+                              ("/api/v1/parcels/1",
+                               {"Authorization": f"Bearer {tokens['official']}"})]:
+            r = client.get(path, headers=headers)
+            assert r.status_code == 503, (path, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.headers["retry-after"] == "5"
+            body = r.json()
+            assert body["type"] == "/problems/database_unavailable" and body["request_id"]
+            assert "127.0.0.1" not in r.text and "psycopg" not in r.text
+        # no database needed to refuse an anonymous caller
+        assert client.get("/api/v1/parcels/1").status_code == 401
+
+
+def test_verification_held_past_the_time_limit_answers_503_and_stores_nothing(
+        settings: Settings, engine: Engine) -> None:
+    """Another officer's transaction holds the application; this verification waits on its
+    row lock until the 300 ms statement limit ends it: 503 database_timeout, no report."""
+    ward = "T" + uuid.uuid4().hex[:8]
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
+                       "(:c, 'timeout test ward', ST_GeomFromWKB(:g, 9214), true)"),
+                  {"c": ward, "g": shapely.to_wkb(MultiPolygon([box(558_000, 1_819_000,
+                                                                    560_000, 1_821_000)]))})
+        c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES "
+                       "(:w, 'kim_long', 'Kim Long')"), {"w": ward})
+    officer = Actor(username=f"officer-{ward.lower()}", role="land_officer", ward_code=ward)
+    with transaction(engine) as s:
+        user = add_user(s, actor=officer, username=officer.username, role="land_officer",
+                        password="timeout-password-1")
+        app_id = apps.receive(s, actor=officer, intake=intake(rect(0, 0, 20, 20))).id
+    token = issue_token(settings.auth, user, 0)[0]
+    impatient = settings.model_copy(update={"db": settings.db.model_copy(
+        update={"statement_timeout_ms": 300})})
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with engine.begin() as c:
+            c.execute(text("SELECT id FROM application WHERE id = :i FOR UPDATE"), {"i": app_id})
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with TestClient(create_app(impatient), raise_server_exceptions=False) as client:
+            r = client.post(f"/api/v1/applications/{app_id}/verify",
+                            headers={"Authorization": f"Bearer {token}"})
+    finally:
+        release.set()
+        holder.join(30)
+    assert r.status_code == 503, r.text
+    assert r.json()["type"] == "/problems/database_timeout"
+    assert r.headers["retry-after"] == "5"
+    with engine.connect() as c:
+        stored = c.execute(text("SELECT count(*) FROM verification_report WHERE "
+                                "application_id = :i"), {"i": app_id}).scalar_one()
+        audited = c.execute(text("SELECT count(*) FROM audit_event WHERE ward_code = :w AND "
+                                 "action = 'verify'"), {"w": ward}).scalar_one()
+    assert (stored, audited) == (0, 0)
