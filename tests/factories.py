@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from shapely.geometry import Polygon, box
+import uuid
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, box
+from sqlalchemy import Engine, text
 
 from gis import crs as gcrs
 from parcels.registry import ParcelSpec
@@ -26,3 +30,18 @@ def geojson_wgs84(geom: Polygon) -> dict[str, object]:
     from gis.geojson import geometry_to_geojson
 
     return geometry_to_geojson(geom, gcrs.WARD)
+
+
+def committed_ward(engine: Engine, name: str) -> str:
+    """A ward of its own (a fresh code each run), committed, around the test ward's centre:
+    for tests whose rows must be committed (concurrency, a server of their own), so that
+    nothing else reads them."""
+    code = "T" + uuid.uuid4().hex[:8]
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
+                       "(:c, :n, ST_GeomFromWKB(:g, 9214), true)"),
+                  {"c": code, "n": name, "g": shapely.to_wkb(MultiPolygon([box(
+                      X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000)]))})
+        c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES "
+                       "(:w, 'kim_long', 'Kim Long')"), {"w": code})
+    return code

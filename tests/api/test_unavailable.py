@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import socket
 import threading
-import uuid
 
-import shapely
 from fastapi.testclient import TestClient
-from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
 
 from api.app import create_app
@@ -25,7 +22,7 @@ from db.audit import Actor
 from db.engine import transaction
 from db.settings import DatabaseSettings, Settings
 from tests.certificates.conftest import intake
-from tests.factories import rect
+from tests.factories import committed_ward, rect
 
 
 def _closed_port() -> int:
@@ -56,14 +53,7 @@ def test_verification_held_past_the_time_limit_answers_503_and_stores_nothing(
         settings: Settings, engine: Engine) -> None:
     """Another officer's transaction holds the application; this verification waits on its
     row lock until the 300 ms statement limit ends it: 503 database_timeout, no report."""
-    ward = "T" + uuid.uuid4().hex[:8]
-    with engine.begin() as c:
-        c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
-                       "(:c, 'timeout test ward', ST_GeomFromWKB(:g, 9214), true)"),
-                  {"c": ward, "g": shapely.to_wkb(MultiPolygon([box(558_000, 1_819_000,
-                                                                    560_000, 1_821_000)]))})
-        c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES "
-                       "(:w, 'kim_long', 'Kim Long')"), {"w": ward})
+    ward = committed_ward(engine, "timeout test ward")
     officer = Actor(username=f"officer-{ward.lower()}", role="land_officer", ward_code=ward)
     with transaction(engine) as s:
         user = add_user(s, actor=officer, username=officer.username, role="land_officer",

@@ -8,11 +8,8 @@ test works in a ward of its own (a fresh code each run) that nothing else reads.
 from __future__ import annotations
 
 import threading
-import uuid
 from typing import Any
 
-import shapely
-from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
 
 from certificates import applications as apps
@@ -20,24 +17,12 @@ from certificates.errors import ApprovalConflict
 from db.audit import Actor
 from db.engine import transaction
 from tests.certificates.conftest import intake
-from tests.factories import rect
-
-
-def _ward(engine: Engine) -> str:
-    code = "T" + uuid.uuid4().hex[:8]
-    with engine.begin() as c:
-        c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
-                       "(:c, 'race test ward', ST_GeomFromWKB(:g, 9214), true)"),
-                  {"c": code, "g": shapely.to_wkb(MultiPolygon([box(558_000, 1_819_000,
-                                                                    560_000, 1_821_000)]))})
-        c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES "
-                       "(:w, 'kim_long', 'Kim Long')"), {"w": code})
-    return code
+from tests.factories import committed_ward, rect
 
 
 def test_overlapping_approvals_race_and_one_gets_a_conflict(engine: Engine) -> None:
     """Both claims passed review; released together, one is certified, the other is refused."""
-    ward = _ward(engine)
+    ward = committed_ward(engine, "race test ward")
     officers = [Actor(username=f"officer{k}", role="land_officer", ward_code=ward)
                 for k in (1, 2)]
     ids = []
