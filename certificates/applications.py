@@ -27,6 +27,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certificates import verification
@@ -34,6 +35,7 @@ from certificates.deadlines import Calendar, DeadlineError, calendar
 from certificates.errors import (
     ApplicationNotFound,
     ApprovalConflict,
+    DuplicateApplicationKey,
     InvalidApplication,
     InvalidClaim,
     NotVerified,
@@ -249,6 +251,10 @@ def receive(session: Session, *, actor: Actor, intake: Intake,
     if intake.channel not in CHANNELS:
         raise InvalidApplication(f"channel must be online or counter, not {intake.channel!r}",
                                  field="channel")
+    key = intake.application_key
+    if key is not None and (not key.strip() or key != key.strip()):
+        raise InvalidApplication("the application key (the desk's receipt number) must not be "
+                                 "blank or start or end with spaces", field="application_key")
     if not intake.applicant_name.strip():
         raise InvalidApplication("the applicant's name is required", field="applicant_name")
     declared = None
@@ -290,7 +296,15 @@ def receive(session: Session, *, actor: Actor, intake: Intake,
         survey_batch_id=intake.survey_batch_id, documents=list(intake.documents),
         created_by=actor.username)
     session.add(app)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "uq_application_key" in str(exc.orig):
+            raise DuplicateApplicationKey(
+                f"application key {intake.application_key!r} is already used in ward "
+                f"{actor.ward_code}: each file at the one-stop desk has its own receipt number",
+                application_key=intake.application_key) from exc
+        raise
     if app.application_key is None:
         app.application_key = f"{actor.ward_code}-{received_on.year}-{app.id:06d}"
     session.add(ApplicationEvent(application_id=app.id, ward_code=app.ward_code, action="receive",

@@ -24,6 +24,11 @@ class InvalidClaim(DomainError):
     title = "The claimed parcel geometry cannot be read"
 
 
+class DuplicateApplicationKey(Conflict):
+    code = "duplicate_application_key"
+    title = "That application key is already in use"
+
+
 class WrongState(Conflict):
     code = "wrong_state"
     title = "Not allowed in the application's current state"

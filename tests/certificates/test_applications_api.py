@@ -104,6 +104,8 @@ BAD = [
     ("degrees as metres", {"srid": 9214}, 422),
     ("no geometry", {"geometry": None}, 422),
     ("bad channel", {"channel": "fax"}, 422),
+    ("blank application key", {"application_key": "  "}, 422),
+    ("padded application key", {"application_key": " 000.19.H57-0001 "}, 422),
 ]
 
 
@@ -117,6 +119,23 @@ def test_bad_input_is_refused_and_nothing_written(client, auth, connection, name
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["detail"]
+    assert all_counts(connection) == before
+
+
+def test_a_receipt_number_used_twice_is_a_409_and_writes_nothing(client, auth,
+                                                                 connection) -> None:
+    """The desk's receipt number identifies one file: filing it again is refused, naming it."""
+    key = "000.00.19.H57-250701-0001"
+    first = client.post("/api/v1/applications", headers=auth(OFFICER),
+                        json=body(rect(0, 0, 20, 20), application_key=key))
+    assert first.status_code == 201 and first.json()["application_key"] == key
+    before = all_counts(connection)
+    again = client.post("/api/v1/applications", headers=auth(OFFICER),
+                        json=body(rect(40, 0, 20, 20), application_key=key))
+    assert again.status_code == 409, again.text
+    problem = again.json()
+    assert problem["type"] == "/problems/duplicate_application_key"
+    assert problem["application_key"] == key and key in problem["detail"]
     assert all_counts(connection) == before
 
 
