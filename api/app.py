@@ -151,8 +151,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.read_sessions = sessions or read_session_factory(app.state.engine)
     app.state.throttle = SignInThrottle()
     app.state.async_pool = None  # opened by the lifespan of a server that owns its engine
-    app.state.user_cache = UserCache(libpq_url(app.state.engine),
-                                     ttl=settings.server.user_cache_seconds)
+    app.state.user_cache = UserCache(
+        libpq_url(app.state.engine), ttl=settings.server.user_cache_seconds,
+        application_name=f"{settings.db.application_name}-user-cache")
     errors.install(app)
 
     if settings.server.cors_origins:

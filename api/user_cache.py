@@ -50,8 +50,10 @@ class UserCache:
     """Per-process answers to "who is behind (user id, token epoch)?"."""
 
     def __init__(self, conninfo: str | None, *, ttl: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 application_name: str = "cadastre-user-cache") -> None:
         self._conninfo = conninfo
+        self._application_name = application_name
         self._ttl = ttl
         self._clock = clock
         self._entries: dict[int, tuple[int, Answer, float]] = {}
@@ -117,7 +119,7 @@ class UserCache:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True,
-                                     application_name="cadastre-user-cache") as conn:
+                                     application_name=self._application_name) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.forget(EVERYONE)  # whatever changed while we were not listening
                     self._listening.set()

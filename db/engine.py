@@ -34,7 +34,7 @@ def connection_options(settings: DatabaseSettings) -> dict[str, str]:
     """What every service connection carries, synchronous or not: the statement timeout,
     UTC, and a name that shows in ``pg_stat_activity``."""
     return {"options": f"-c statement_timeout={settings.statement_timeout_ms} -c TimeZone=UTC",
-            "application_name": "cadastre"}
+            "application_name": settings.application_name}
 
 
 def make_engine(settings: DatabaseSettings, *, url: str | None = None,

@@ -36,6 +36,9 @@ class DatabaseSettings(BaseSettings):
     app_role: str | None = "cadastre_app"
     """Role the service switches to on every connection (no UPDATE/DELETE on history)."""
     statement_timeout_ms: int = 30_000
+    application_name: str = "cadastre"
+    """How the service's connections show in ``pg_stat_activity`` (the user-cache listener
+    adds ``-user-cache``): tell the API from the command line or one deployment from another."""
 
     @property
     def state_dir(self) -> Path:

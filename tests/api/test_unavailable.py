@@ -1,15 +1,17 @@
 """A database that cannot answer gets a 503 problem with Retry-After, never a 500.
 
-Two real conditions: a server whose database is not listening at all, and a
+Three real conditions: a server whose database is not listening at all; a
 verification that waits on an application another officer holds until the statement
-time limit ends it.  Both answer 503 with the problem type that says which, and the
-second leaves nothing stored.
+time limit ends it; and every connection dropped by the server, as a PostgreSQL
+restart does.  Each answers 503 with the problem type that says which; the second
+leaves nothing stored, and after the third the server recovers by itself.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import uuid
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -19,7 +21,7 @@ from api.auth import issue_token
 from api.users import add_user
 from certificates import applications as apps
 from db.audit import Actor
-from db.engine import transaction
+from db.engine import make_engine, transaction
 from db.settings import DatabaseSettings, Settings
 from tests.certificates.conftest import intake
 from tests.factories import committed_ward, rect
@@ -89,3 +91,40 @@ def test_verification_held_past_the_time_limit_answers_503_and_stores_nothing(
         audited = c.execute(text("SELECT count(*) FROM audit_event WHERE ward_code = :w AND "
                                  "action = 'verify'"), {"w": ward}).scalar_one()
     assert (stored, audited) == (0, 0)
+
+
+def test_connections_dropped_by_the_server_answer_503_then_recover(
+        settings: Settings, tokens) -> None:
+    """PostgreSQL restarts (here: every connection of this server terminated by the owner).
+    A request on a dead connection answers 503, never 500, and the server recovers by
+    itself: within a few requests both the pooled hot read and the session read answer
+    again, and the user-cache listener is back."""
+    name = f"cadastre-restart-{uuid.uuid4().hex[:8]}"
+    own = settings.model_copy(update={"db": settings.db.model_copy(
+        update={"application_name": name})})
+    headers = {"Authorization": f"Bearer {tokens['land_officer']}"}
+    reads = {"pooled": "/api/v1/parcels/1", "session": "/api/v1/applications?limit=1"}
+    owner = make_engine(settings.db, as_owner=True)
+    try:
+        with TestClient(create_app(own), raise_server_exceptions=False) as client:
+            assert client.app.state.user_cache.wait_listening(10)  # type: ignore[attr-defined]
+            for path in reads.values():
+                assert client.get(path, headers=headers).status_code in (200, 404)
+            with owner.begin() as c:
+                killed = c.execute(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name LIKE :n"), {"n": f"{name}%"}).scalar_one()
+            assert killed >= 3  # the session pool, the asynchronous pool, the listener
+            for kind, path in reads.items():
+                answers = []
+                for _ in range(4):
+                    r = client.get(path, headers=headers)
+                    answers.append(r.status_code)
+                    if r.status_code != 503:
+                        break
+                    assert r.json()["type"] == "/problems/database_unavailable", r.text
+                    assert r.headers["retry-after"] == "5"
+                assert answers[-1] in (200, 404) and 500 not in answers, (kind, answers)
+            assert client.app.state.user_cache.wait_listening(10)  # type: ignore[attr-defined]
+    finally:
+        owner.dispose()
