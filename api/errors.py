@@ -139,23 +139,22 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     cause = getattr(exc, "orig", None) or exc
-    timed_out = isinstance(cause, psycopg.errors.QueryCanceled | psycopg_pool.PoolTimeout
-                           | QueuePoolTimeout)
-    log.warning("database %s on %s %s (request %s): %s",
-                "timeout" if timed_out else "unavailable", request.method, request.url.path,
-                getattr(request.state, "request_id", None), str(cause).splitlines()[0][:200]
-                if str(cause) else type(cause).__name__)
-    if timed_out:
-        return problem(request, status=503, code="database_timeout", title="Database timeout",
+    busy = isinstance(cause, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable
+                      | psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+                      | psycopg_pool.PoolTimeout | QueuePoolTimeout)
+    log.warning("database %s on %s %s (request %s): %s", "busy" if busy else "unavailable",
+                request.method, request.url.path, getattr(request.state, "request_id", None),
+                (str(cause).splitlines() or [type(cause).__name__])[0][:200])
+    retry = {"Retry-After": str(RETRY_AFTER_S)}
+    if busy:
+        return problem(request, status=503, code="database_busy", title="Database busy",
                        detail="The registry database did not answer in time: it is busy, or "
                        "another request holds the record. The request was not completed; "
-                       "try again in a few seconds.",
-                       headers={"Retry-After": str(RETRY_AFTER_S)})
+                       "try again in a few seconds.", headers=retry)
     return problem(request, status=503, code="database_unavailable",
                    title="Database unavailable",
                    detail="The registry database cannot be reached right now. The request was "
-                   "not completed; try again in a few seconds.",
-                   headers={"Retry-After": str(RETRY_AFTER_S)})
+                   "not completed; try again in a few seconds.", headers=retry)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -588,12 +588,13 @@ def _disputes(geom: BaseGeometry, subject: int | None, around: Surroundings,
 
 def gather(session: Session, *, ward_code: str, claim: Claim, settings: VerificationSettings,
            exclude_application: int | None = None) -> Surroundings:
-    """Fetch the claim's surroundings from PostGIS: four indexed statements around it.
+    """Fetch the claim's surroundings from PostGIS: five indexed statements around it.
 
     The first reads what a check is pinned to (the registry version: the ward's newest
-    parcel version id), the claim's map scale and the ward frame clipped to a window
-    around the claim; then the registry around it with holders and whether another
-    pending claim names each parcel; the other pending claims; the zones.
+    parcel version id, a backward primary-key scan), the claim's map scale and the ward
+    frame clipped to a window around the claim from the outline's indexed pieces; then
+    the registry around it with holders and whether another pending claim names each
+    parcel; the other pending claims; the zones; the open disputes on those parcels.
     """
     geom = claim.geometry
     usable = geom is not None and not geom.is_empty and geom.is_valid

@@ -54,7 +54,7 @@ def test_unreachable_database_answers_503_with_retry_after(settings: Settings, t
 def test_verification_held_past_the_time_limit_answers_503_and_stores_nothing(
         settings: Settings, engine: Engine) -> None:
     """Another officer's transaction holds the application; this verification waits on its
-    row lock until the 300 ms statement limit ends it: 503 database_timeout, no report."""
+    row lock until the 300 ms statement limit ends it: 503 database_busy, no report."""
     ward = committed_ward(engine, "timeout test ward")
     officer = Actor(username=f"officer-{ward.lower()}", role="land_officer", ward_code=ward)
     with transaction(engine) as s:
@@ -83,7 +83,7 @@ def test_verification_held_past_the_time_limit_answers_503_and_stores_nothing(
         release.set()
         holder.join(30)
     assert r.status_code == 503, r.text
-    assert r.json()["type"] == "/problems/database_timeout"
+    assert r.json()["type"] == "/problems/database_busy"
     assert r.headers["retry-after"] == "5"
     with engine.connect() as c:
         stored = c.execute(text("SELECT count(*) FROM verification_report WHERE "
