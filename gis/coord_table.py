@@ -104,7 +104,11 @@ def read_coordinate_table(path: Path, *, max_features: int, max_vertices: int) -
     that fills them.  Raises ``TableError`` (``bad_table``) naming the line.
     """
     text = _decode(path.read_bytes())
-    rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
+    try:  # newline="": a bare CR (an old Mac export) ends a line, as csv expects
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
+    except csv.Error as exc:  # an overlong field, a stray quote in strict places
+        raise TableError(f"The table cannot be read as CSV ({exc}).",
+                         vi=f"Không đọc được bảng CSV ({exc}).") from exc
     start, cols, header = _header(rows)
     others = [i for i in range(len(header)) if i not in cols.values() and header[i].strip()]
     parcels: dict[tuple[str | None, str], _Parcel] = {}

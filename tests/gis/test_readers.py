@@ -300,6 +300,24 @@ def test_csv_coordinate_table_vietnamese(upload: Path) -> None:
     assert result.features.geometry.iloc[0].equals(A)
 
 
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["windows", "old-mac"])
+def test_csv_line_endings(upload: Path, ending: str) -> None:
+    """Windows and old Mac exports (a bare CR ends a line) read as the same parcels."""
+    path = upload / "toa_do.csv"
+    path.write_bytes(ending.join(CSV_VN.splitlines()).encode("utf-8-sig"))
+    result = read(path, upload)
+    assert result.features["parcel_no"].tolist() == ["12", "13"]
+    assert result.features.geometry.iloc[0].equals(A)
+
+
+def test_csv_that_is_not_csv_is_a_bad_table(upload: Path) -> None:
+    """What the csv module refuses (here a field over its size limit) is a bad_table."""
+    path = upload / "toa_do.csv"
+    path.write_text("Số thửa;X;Y\n12;" + "9" * 200_000 + ";559000\n", encoding="utf-8")
+    err = refused("bad_table", lambda: read(path, upload))
+    assert "CSV" in err.message and "CSV" in err.message_vi
+
+
 def test_csv_english_headers_comma_separated(upload: Path) -> None:
     """English headers, comma separator, decimal point."""
     rows = ["parcel,point,x,y"] + [
