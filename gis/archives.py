@@ -92,10 +92,12 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
 
 
 def open_zip(path: Path) -> zipfile.ZipFile:
-    """Open a ZIP, mapping a truncated or garbled one to ``corrupt_archive``."""
+    """Open a ZIP, mapping a truncated or garbled one to ``corrupt_archive`` (a garbled
+    directory can also claim a ZIP version Python does not implement)."""
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+            NotImplementedError) as exc:
         raise CorruptArchiveError(
             "The ZIP archive is damaged or incomplete (was the upload cut off?).",
             vi="Tệp ZIP bị hỏng hoặc không đầy đủ (tải lên bị gián đoạn?).",

@@ -129,6 +129,17 @@ def _gdal_failed(exc: Exception, label: str, root: Path) -> CorruptFileError:
     )
 
 
+def _undecodable(exc: UnicodeDecodeError, label: str) -> CorruptFileError:
+    # GDAL hands pyogrio the file's text as UTF-8 (recoded from a declared code page);
+    # a damaged or mislabelled file still carries bytes that are not.
+    return CorruptFileError(
+        f"The {label} has text that is not valid in its declared encoding "
+        f"(byte 0x{exc.object[exc.start]:02x}). Save it as UTF-8; for a Shapefile, a .cpg "
+        "file naming its code page (such as 1258) also works.",
+        vi="Tệp có chữ không đúng bảng mã đã khai báo. Hãy lưu tệp ở UTF-8; với Shapefile "
+        "có thể kèm tệp .cpg ghi bảng mã (ví dụ 1258).", reason="text encoding")
+
+
 def list_layers(path: Path, root: Path, *, driver: str, label: str) -> list[tuple[str, str]]:
     """(layer name, geometry type) of every layer, after checking the driver GDAL picked."""
     where = str(inside(path, root))
@@ -138,6 +149,8 @@ def list_layers(path: Path, root: Path, *, driver: str, label: str) -> list[tupl
             info = pyogrio.read_info(where, layer=str(layers[0][0])) if len(layers) else None
         except (DataSourceError, DataLayerError) as exc:
             raise _gdal_failed(exc, label, root) from exc
+        except UnicodeDecodeError as exc:
+            raise _undecodable(exc, label) from exc
     if info is not None and info["driver"] != driver:
         raise FormatMismatchError(
             f"The file was expected to be {label} but GDAL reads it as {info['driver']}.",
@@ -155,6 +168,8 @@ def read_info(path: Path, root: Path, *, layer: str, label: str,
             return dict(pyogrio.read_info(where, layer=layer, **open_options))
         except (DataSourceError, DataLayerError) as exc:
             raise _gdal_failed(exc, label, root) from exc
+        except UnicodeDecodeError as exc:
+            raise _undecodable(exc, label) from exc
 
 
 def read_frame(path: Path, root: Path, *, layer: str, label: str, max_features: int,
@@ -169,4 +184,6 @@ def read_frame(path: Path, root: Path, *, layer: str, label: str, max_features: 
             )
         except (DataSourceError, DataLayerError, FieldError, GeometryError) as exc:
             raise _gdal_failed(exc, label, root) from exc
+        except UnicodeDecodeError as exc:
+            raise _undecodable(exc, label) from exc
     return frame

@@ -493,6 +493,26 @@ def test_truncated_zip(tmp_path: Path, upload: Path) -> None:
     refused("corrupt_archive", lambda: read(full, upload))
 
 
+def test_zip_claiming_an_unknown_zip_version(tmp_path: Path, upload: Path) -> None:
+    """A garbled directory that asks for ZIP version 12.2 (Python implements up to 6.3)."""
+    path = shapefile_zip(tmp_path, upload)
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<H", data, data.rfind(b"PK\x01\x02") + 6, 122)  # version needed
+    path.write_bytes(bytes(data))
+    refused("corrupt_archive", lambda: read(path, upload))
+
+
+def test_shapefile_text_not_in_its_declared_encoding(tmp_path: Path, upload: Path) -> None:
+    """A DBF declared UTF-8 (.cpg) whose land-use text is not: refused, naming the byte and
+    the fix, instead of failing inside the reader."""
+    parts = shapefile_parts(tmp_path / "scratch", parcels_9214(KHLOAIDAT=["ODT", "CLN"]))
+    assert parts["thua.cpg"].strip() == b"UTF-8"
+    parts["thua.dbf"] = parts["thua.dbf"].replace(b"ODT", b"\xe1(T", 1)
+    path = zip_dir(upload / "thua.zip", parts)
+    err = refused("corrupt_file", lambda: read(path, upload))
+    assert "0xe1" in err.message and ".cpg" in err.message
+
+
 def test_zip_bomb_by_ratio(upload: Path) -> None:
     """A member that inflates a thousandfold is refused before extraction."""
     path = zip_dir(upload / "bomb.zip", {"thua.geojson": b" " * (20 * 1024 * 1024)})
