@@ -174,6 +174,12 @@ def read_kml(path: Path, *, max_features: int) -> RawFeatures:
             f"The KML is not well-formed XML ({str(exc)[:120]}).",
             vi="Tệp KML không đúng cú pháp XML.",
         ) from exc
+    except LookupError as exc:  # <?xml ... encoding="..."?> names no known encoding
+        raise CorruptFileError(
+            f"The KML declares an encoding Python does not know ({str(exc)[:80]}); KML is "
+            "UTF-8: export it again as UTF-8.",
+            vi="Tệp KML khai báo bảng mã không hợp lệ; hãy xuất lại ở UTF-8.",
+        ) from exc
     return RawFeatures(
         format="kml", layer=None, geometries=geometries, attributes=attributes,
         layers=layers, crs=4326, crs_origin="default", drawing=True,

@@ -493,6 +493,15 @@ def test_truncated_zip(tmp_path: Path, upload: Path) -> None:
     refused("corrupt_archive", lambda: read(full, upload))
 
 
+def test_kml_declaring_an_unknown_encoding(upload: Path) -> None:
+    """<?xml encoding="UTF-b"?>: a clear refusal, not a failure inside the XML parser."""
+    path = upload / "thua.kml"
+    path.write_text(kml_text().replace('encoding="UTF-8"', 'encoding="UTF-b"'), encoding="utf-8")
+    assert 'encoding="UTF-b"' in path.read_text(encoding="utf-8")
+    err = refused("corrupt_file", lambda: read(path, upload))
+    assert "UTF-8" in err.message
+
+
 def test_zip_claiming_an_unknown_zip_version(tmp_path: Path, upload: Path) -> None:
     """A garbled directory that asks for ZIP version 12.2 (Python implements up to 6.3)."""
     path = shapefile_zip(tmp_path, upload)
