@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
+import psycopg
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +32,8 @@ from api.users import User, active_user, authenticate
 from db.audit import Actor
 from db.engine import sql
 from db.settings import Settings
+
+T = TypeVar("T")
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -85,10 +89,27 @@ def token_user(request: Request, token: str) -> User | None:
 def _read_user(request: Request, claims: TokenClaims) -> User | None:
     cache: UserCache = request.app.state.user_cache
     generation = cache.generation()
-    with request.app.state.read_sessions() as session:
-        user = active_user(session, user_id=claims.user_id, epoch=claims.epoch)
+
+    def read() -> User | None:
+        with request.app.state.read_sessions() as session:
+            return active_user(session, user_id=claims.user_id, epoch=claims.epoch)
+
+    user = read_again_if_dropped(read)
     cache.put(claims.user_id, claims.epoch, user, generation)
     return user
+
+
+def read_again_if_dropped(read: Callable[[], T]) -> T:
+    """Run a read; if it met a connection the server had dropped (a PostgreSQL restart),
+    run it once more: SQLAlchemy has then invalidated the pool, so the second attempt
+    gets a fresh connection.  Only for reads: a write is never repeated behind the
+    caller's back, it answers 503 (api/errors.py)."""
+    try:
+        return read()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return read()
 
 
 async def _authenticate(request: Request, token: str | None) -> User:
@@ -179,8 +200,6 @@ def sign_in(request: Request, session: Session, *, username: str,
     return found
 
 
-T = TypeVar("T")
-
 
 async def hot_read(request: Request,
                    on_loop: Callable[[AsyncConnection[Any]], Awaitable[T]] | None,
@@ -191,14 +210,23 @@ async def hot_read(request: Request,
     Both callables must run the same statement (see parcels.queries.get_parcel_async)."""
     pool = request.app.state.async_pool
     if pool is not None and on_loop is not None:
-        async with pool.connection() as conn:
-            return await on_loop(conn)
+        for attempt in (1, 2):
+            conn: AsyncConnection[Any] | None = None
+            try:
+                async with pool.connection() as conn:
+                    return await on_loop(conn)
+            except psycopg.OperationalError:
+                # A connection the server dropped (a restart): the pool discards it; drop
+                # every other dead idle one too, and read once more on a live one.
+                if attempt == 2 or conn is None or not conn.broken:
+                    raise
+                await pool.check()
 
     def run() -> T:
         with request.app.state.read_sessions() as session:
             return in_thread(session)
 
-    return await run_in_threadpool(run)
+    return await run_in_threadpool(read_again_if_dropped, run)
 
 
 def actor(request: Request, user: User) -> Actor:

@@ -1,10 +1,10 @@
 """A database that cannot answer gets a 503 problem with Retry-After, never a 500.
 
-Three real conditions: a server whose database is not listening at all; a
+Two real conditions: a server whose database is not listening at all, and a
 verification that waits on an application another officer holds until the statement
-time limit ends it; and every connection dropped by the server, as a PostgreSQL
-restart does.  Each answers 503 with the problem type that says which; the second
-leaves nothing stored, and after the third the server recovers by itself.
+time limit ends it.  Both answer 503 with the problem type that says which, and the
+second leaves nothing stored.  And a third: every connection dropped by the server, as
+a PostgreSQL restart does, which reads do not even notice.
 """
 
 from __future__ import annotations
@@ -93,12 +93,13 @@ def test_verification_held_past_the_time_limit_answers_503_and_stores_nothing(
     assert (stored, audited) == (0, 0)
 
 
-def test_connections_dropped_by_the_server_answer_503_then_recover(
-        settings: Settings, tokens) -> None:
+def test_reads_survive_the_server_dropping_every_connection(settings: Settings, tokens) -> None:
     """PostgreSQL restarts (here: every connection of this server terminated by the owner).
-    A request on a dead connection answers 503, never 500, and the server recovers by
-    itself: within a few requests both the pooled hot read and the session read answer
-    again, and the user-cache listener is back."""
+    Reads do not notice.  The sign-in's user row is read first (the listener went down
+    with the rest, so the cache forgot everyone) and runs once more on a fresh
+    connection, which also invalidates the rest of the session pool; a pooled hot read
+    that meets a dead connection does the same on the asynchronous pool.  The listener
+    comes back.  A write that meets a dead connection answers 503 (never repeated)."""
     name = f"cadastre-restart-{uuid.uuid4().hex[:8]}"
     own = settings.model_copy(update={"db": settings.db.model_copy(
         update={"application_name": name})})
@@ -108,23 +109,18 @@ def test_connections_dropped_by_the_server_answer_503_then_recover(
     try:
         with TestClient(create_app(own), raise_server_exceptions=False) as client:
             assert client.app.state.user_cache.wait_listening(10)  # type: ignore[attr-defined]
-            for path in reads.values():
-                assert client.get(path, headers=headers).status_code in (200, 404)
-            with owner.begin() as c:
-                killed = c.execute(text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name LIKE :n"), {"n": f"{name}%"}).scalar_one()
-            assert killed >= 3  # the session pool, the asynchronous pool, the listener
-            for kind, path in reads.items():
-                answers = []
-                for _ in range(4):
-                    r = client.get(path, headers=headers)
-                    answers.append(r.status_code)
-                    if r.status_code != 503:
-                        break
-                    assert r.json()["type"] == "/problems/database_unavailable", r.text
-                    assert r.headers["retry-after"] == "5"
-                assert answers[-1] in (200, 404) and 500 not in answers, (kind, answers)
+            before = {kind: client.get(path, headers=headers).status_code
+                      for kind, path in reads.items()}
+            assert set(before.values()) <= {200, 404}
+            for _ in range(2):  # twice: also while the listener is still reconnecting
+                with owner.begin() as c:
+                    killed = c.execute(text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE application_name LIKE :n"), {"n": f"{name}%"}).scalar_one()
+                assert killed >= 2  # the session pool and the asynchronous pool at least
+                after = {kind: client.get(path, headers=headers).status_code
+                         for kind, path in reads.items()}
+                assert after == before
             assert client.app.state.user_cache.wait_listening(10)  # type: ignore[attr-defined]
     finally:
         owner.dispose()
