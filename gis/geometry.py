@@ -376,6 +376,22 @@ def vertex_table(geoms: NDArray[Any]) -> VertexTable:
                        next=new_starts + (k + 1) % n)
 
 
+def without_repeated_points(geoms: Any, tolerance: float) -> Any:
+    """``shapely.remove_repeated_points``, except that a polygon whose ring would fall
+    under three points (a polygon not much bigger than ``tolerance``) is kept as it is:
+    GEOS refuses to build such a ring.  A polygon that small is reported by ``min_area``;
+    there is no vertex to drop."""
+    try:
+        return shapely.remove_repeated_points(geoms, tolerance=tolerance)
+    except shapely.errors.GEOSException:
+        if not isinstance(geoms, np.ndarray):
+            return geoms
+    out = np.empty(geoms.shape, dtype=object)
+    for i, g in enumerate(geoms.flat):
+        out.flat[i] = without_repeated_points(g, tolerance)
+    return out
+
+
 def shape_findings(geoms: NDArray[Any], ids: Sequence[Any], *, rules: RuleSet,
                    labels: Sequence[str] | None = None) -> list[Finding]:
     """Duplicate vertices, spikes, short edges, small area and slivers, for many polygons.
@@ -401,7 +417,7 @@ def shape_findings(geoms: NDArray[Any], ids: Sequence[Any], *, rules: RuleSet,
                 groups = np.searchsorted(owners, vt.geom[hit])
                 pts = shapely.multipoints(vt.xy[hit], indices=groups)
                 counts = np.diff(np.append(first, len(hit)))
-                fixed = shapely.remove_repeated_points(g[owners], tolerance=dup)
+                fixed = without_repeated_points(g[owners], dup)
                 gone = removed_vertices(g[owners], fixed)
                 for k, i in enumerate(owners.tolist()):
                     out.append(rules.finding(
@@ -420,7 +436,7 @@ def shape_findings(geoms: NDArray[Any], ids: Sequence[Any], *, rules: RuleSet,
                                                   "threshold_m": lim}, geometry=line))
     if rules.enabled("spike"):
         lim = rules.param("spike", "angle_deg")
-        vt = vertex_table(shapely.remove_repeated_points(g, tolerance=dup))
+        vt = vertex_table(without_repeated_points(g, dup))
         hit = np.flatnonzero(vt.angle_deg < lim)
         ang = vt.angle_deg[hit]
         points = shapely.points(vt.xy[hit])
@@ -514,7 +530,7 @@ def remove_duplicate_vertices(geom: BaseGeometry, tolerance: float, *,
     at once (``remove_repeated_points`` and :func:`removed_vertices`); not re-checked.
     """
     if fixed is None:
-        fixed = shapely.remove_repeated_points(geom, tolerance=tolerance)
+        fixed = without_repeated_points(geom, tolerance)
     if removed is None:
         removed = _removed(geom, fixed)
     n = len(removed)

@@ -426,7 +426,9 @@ class RuleSet:
         clean = {k: _clean_figure(v) for k, v in figures.items()}
         tol: dict[str, Any] = dict(tolerance.as_dict()) if tolerance else {}
         tol.update({p: self.param(code, p) for p in rule.params})
-        ctx: dict[str, Any] = {**clean, **tol}
+        # the measured figures win over parameters of the same name (min_area's threshold
+        # is ``area_m2`` too): a message states what was found, then the limit
+        ctx: dict[str, Any] = {**tol, **clean}
         ctx.update(features=_join_vi(names, named), first=_join_vi(names[:1], named),
                    second=_join_vi(names[1:2], named))
         vi = _render(rule.message_vi, ctx)

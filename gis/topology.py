@@ -35,6 +35,7 @@ from gis.geometry import (
     vertex_table,
     width_exceeds,
     width_upper_bound,
+    without_repeated_points,
 )
 from gis.rules import Band, Finding, Fix, MovedVertex, Report, RuleSet, Tolerance, fingerprint
 
@@ -634,7 +635,7 @@ def snap_to_neighbours(geom: BaseGeometry, neighbours: Sequence[BaseGeometry],
 
     parts = [snap_poly(p) for p in shapely.get_parts(geom)]
     fixed: BaseGeometry = parts[0] if geom.geom_type == "Polygon" else shapely.multipolygons(parts)
-    fixed = shapely.remove_repeated_points(fixed, tolerance=0.0)
+    fixed = without_repeated_points(fixed, 0.0)
     valid = bool(shapely.is_valid(fixed))
     note_en = "" if valid else " (the result is invalid: review by hand)"
     note_vi = "" if valid else " (kết quả không hợp lệ: cần xem lại)"

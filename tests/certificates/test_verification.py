@@ -174,6 +174,19 @@ def test_outside_the_ward_reports_the_area_outside(session, officer) -> None:
     assert f["figures"]["width_m"] == pytest.approx(2.0, abs=0.02)
 
 
+def test_claim_smaller_than_a_millimetre_is_verified_not_a_crash(session, officer) -> None:
+    """A valid triangle 0.5 mm across (a unit mistake, a stray click): the check runs and
+    says it is far too small, instead of failing where its vertices would be merged."""
+    x, y = X0 + 10, Y0 + 10
+    tiny = Polygon([(x, y), (x + 0.0005, y), (x + 0.0002, y + 0.0004)])
+    out = verify(session, officer, claim(session, officer, tiny, declared=120.0))
+    [small] = [f for f in by_rule(out["findings"], "shape")
+               if f["figures"]["defect"] == "min_area"]
+    assert "area 0.00 m², under 1.0 m²" in small["message_en"]
+    [area] = by_rule(out["findings"], "area_mismatch")
+    assert area["figures"]["difference_m2"] == pytest.approx(120.0)
+
+
 def test_bow_tie_is_kept_as_claimed_and_reported_with_its_crossing(session, officer) -> None:
     """A self-crossing boundary is stored as claimed; the report shows where and a repair."""
     bow = Polygon([(X0, Y0), (X0 + 10, Y0 + 10), (X0 + 10, Y0), (X0, Y0 + 10)])

@@ -123,6 +123,33 @@ def test_duplicate_and_short_edges(rules: RuleSet) -> None:
     assert len(remove_duplicate_vertices(Polygon(ring), 0.001).geometry.exterior.coords) == 6
 
 
+def test_messages_state_the_measured_value_then_the_limit(rules: RuleSet) -> None:
+    """Each shape rule's threshold parameter has the same name as its figure (min_area's
+    is ``area_m2``): the message must give the parcel's value, not the threshold again."""
+    def message(geom: Polygon, code: str) -> str:
+        found = check_feature(geom, fid="T", rules=rules).findings
+        return next(f.message_en for f in found if f.code == code)
+
+    assert "area 0.50 m², under 1.0 m²" in message(box(0, 0, 1, 0.5), "min_area")
+    ring = [(0, 0), (10, 0), (10, 10), (0.03, 10), (0, 10)]
+    assert "0.030 m long, shorter than 0.05 m" in message(Polygon(ring), "short_segment")
+    assert "thinness 4πA/P² = 0.016 < 0.05" in message(box(0, 0, 100, 0.5), "sliver")
+    spike = Polygon([(0, 0), (10, 0), (10, 10), (5, 10), (5.005, 20), (4.995, 10), (0, 10)])
+    assert "an angle of 0.029° (threshold 5.0°)" in message(spike, "spike")
+
+
+def test_polygon_smaller_than_the_duplicate_distance(rules: RuleSet) -> None:
+    """A valid triangle 0.5 mm across: every vertex is a "duplicate" of the next, and
+    dropping them would leave no ring (GEOS refuses one under three points).  It is
+    reported, as too small and with its duplicates, and no repair is offered."""
+    tiny = Polygon([(0, 0), (0.0005, 0), (0.0002, 0.0004)])
+    assert tiny.is_valid
+    found = check_feature(tiny, fid="T", rules=rules).findings
+    assert {"min_area", "duplicate_vertex"} <= {f.code for f in found}
+    dup = next(f for f in found if f.code == "duplicate_vertex")
+    assert dup.fix is not None and not dup.fix.changed and dup.fix.geometry.equals(tiny)
+
+
 def test_small_area_and_sliver(rules: RuleSet) -> None:
     """A 0.5 m² parcel is under the minimum; a 0.5 x 100 m strip (4πA/P² = 0.0156) is a sliver."""
     assert "min_area" in codes(box(0, 0, 1, 0.5), rules)
