@@ -200,7 +200,6 @@ def sign_in(request: Request, session: Session, *, username: str,
     return found
 
 
-
 async def hot_read(request: Request,
                    on_loop: Callable[[AsyncConnection[Any]], Awaitable[T]] | None,
                    in_thread: Callable[[Session], T]) -> T:
