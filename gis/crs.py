@@ -10,7 +10,7 @@ EPSG:9214 silently drops the VN-2000 datum shift (≈ 200 m at Hue).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import shapely
@@ -76,31 +76,28 @@ def transformer(source: int, target: int) -> Transformer:
     return Transformer.from_crs(crs(source), crs(target), always_xy=True)
 
 
-def transform(geom: BaseGeometry, source: int, target: int) -> BaseGeometry:
-    """Reproject a shapely geometry; axis order is (x, y) on both sides."""
+Geoms = TypeVar("Geoms", BaseGeometry, np.ndarray)
+"""One geometry or an array of them: PROJ is called once either way."""
+
+
+def transform(geom: Geoms, source: int, target: int) -> Geoms:
+    """Reproject a shapely geometry, or an array of them in one call to PROJ; axis order
+    is (x, y) on both sides."""
     if source == target:
         return geom
     t = transformer(source, target)
-    return shapely.transform(geom, lambda xy: _stack(t.transform(xy[:, 0], xy[:, 1])))
+    out = shapely.transform(geom, lambda xy: _stack(t.transform(xy[:, 0], xy[:, 1])))
+    return np.asarray(out) if isinstance(geom, np.ndarray) else out
 
 
-def to_ward(geom: BaseGeometry, source: int) -> BaseGeometry:
+def to_ward(geom: Geoms, source: int) -> Geoms:
     """Reproject into the ward's metric CRS (EPSG:9214), where areas are measured."""
     return transform(geom, source, WARD)
 
 
-def to_wgs84(geom: BaseGeometry, source: int = WARD) -> BaseGeometry:
+def to_wgs84(geom: Geoms, source: int = WARD) -> Geoms:
     """Reproject to WGS 84 longitude/latitude, the order GeoJSON requires."""
     return transform(geom, source, WGS84)
-
-
-def to_wgs84_all(geoms: np.ndarray, source: int = WARD) -> np.ndarray:
-    """:func:`to_wgs84` for an array of geometries, in one call to PROJ."""
-    if source == WGS84:
-        return geoms
-    t = transformer(source, WGS84)
-    return np.asarray(shapely.transform(geoms, lambda xy: _stack(t.transform(xy[:, 0],
-                                                                           xy[:, 1]))))
 
 
 def _stack(xy: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

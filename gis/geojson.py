@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from gis.crs import WARD, WGS84, transformer
+from gis.crs import WARD, to_wgs84
 
 DECIMALS = 8
 
@@ -31,9 +31,7 @@ def geometries_to_geojson(geoms: Sequence[BaseGeometry], srid: int = WARD) -> li
     if not len(geoms):
         return []
     arr = np.asarray(geoms, dtype=object)
-    if srid != WGS84:
-        t = transformer(srid, WGS84)
-        arr = shapely.transform(arr, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    arr = to_wgs84(arr, srid)
     arr = shapely.set_precision(arr, 10.0**-DECIMALS, mode="pointwise")
     # GEOS writes the page's GeoJSON in one call, 9x faster than shapely's per-geometry
     # mapping(); it prints some doubles longer (16.403527359999998 for 16.40352736), so the

@@ -36,7 +36,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.archives import copy_limited, extract_zip
 from gis.attribute_map import as_area, as_text, jsonable, resolve_mapping
 from gis.coord_table import read_coordinate_table
-from gis.crs import WARD, CRSError, epsg_of, transformer
+from gis.crs import WARD, CRSError, epsg_of, to_ward
 from gis.crs_guess import Frame, Reading, anchor_points, diagnose, frame_geometry, lands
 from gis.gdal_formats import read_dxf, read_gpkg, read_shapefile
 from gis.gdal_sandbox import check_layer_name, inside
@@ -435,11 +435,8 @@ def _place(geoms: np.ndarray, index: np.ndarray, epsg: int, raw: RawFeatures, fr
 
 
 def _to_ward(geoms: np.ndarray, epsg: int, index: np.ndarray) -> np.ndarray:
-    if epsg != WARD:
-        t = transformer(epsg, WARD)
-        with np.errstate(all="ignore"):
-            geoms = shapely.transform(geoms, lambda xy: np.column_stack(
-                t.transform(xy[:, 0], xy[:, 1])))
+    with np.errstate(all="ignore"):
+        geoms = to_ward(geoms, epsg)
     coords, which = shapely.get_coordinates(geoms, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
     if bad.any():

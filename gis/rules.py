@@ -30,7 +30,7 @@ import shapely
 from shapely.geometry import mapping as geojson_mapping
 from shapely.geometry.base import BaseGeometry
 
-from gis.crs import WARD, to_wgs84, to_wgs84_all
+from gis.crs import WARD, to_wgs84
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "db" / "rules.toml"
 """The settings file holding the default severities and tolerances (with citations)."""
@@ -261,10 +261,12 @@ class Fix:
     changed: bool = True
 
     def as_dict(self, source_crs: int | None = WARD) -> dict[str, Any]:
-        geom = to_wgs84(self.geometry, source_crs) if source_crs else self.geometry
+        return self._dict(to_wgs84(self.geometry, source_crs) if source_crs else self.geometry)
+
+    def _dict(self, wgs84: BaseGeometry) -> dict[str, Any]:
         return {"description_en": self.description_en, "description_vi": self.description_vi,
                 "changed": self.changed, "moved_vertices": [m.as_dict() for m in self.moved],
-                "geometry": geojson_mapping(geom)}
+                "geometry": geojson_mapping(wgs84)}
 
 
 def fixes_as_dicts(fixes: Sequence[Fix | None], source_crs: int | None = WARD
@@ -275,14 +277,12 @@ def fixes_as_dicts(fixes: Sequence[Fix | None], source_crs: int | None = WARD
     geoms = np.empty(len(live), dtype=object)
     geoms[:] = [fixes[k].geometry for k in live]  # type: ignore[union-attr]
     if source_crs and len(live):
-        geoms = to_wgs84_all(geoms, source_crs)
+        geoms = to_wgs84(geoms, source_crs)
     out: list[dict[str, Any] | None] = [None] * len(fixes)
     for k, geom in zip(live, geoms.tolist(), strict=True):
         f = fixes[k]
         assert f is not None
-        out[k] = {"description_en": f.description_en, "description_vi": f.description_vi,
-                  "changed": f.changed, "moved_vertices": [m.as_dict() for m in f.moved],
-                  "geometry": geojson_mapping(geom)}
+        out[k] = f._dict(geom)
     return out
 
 

@@ -36,7 +36,7 @@ from typing import Any, BinaryIO, Final
 import geopandas as gpd
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, mapping
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 from sqlalchemy import text
@@ -49,6 +49,7 @@ from db.errors import Conflict, Forbidden, NotFound
 from db.settings import IntakeSettings, Settings
 from gis import crs as gcrs
 from gis.gdal_sandbox import looks_like_path_or_url
+from gis.geojson import geometries_to_geojson
 from gis.read_errors import ForbiddenPathError
 from gis.readers import Limits, ReadResult, copy_limited, read_upload
 from gis.rules import RuleSet, load_ruleset
@@ -719,18 +720,13 @@ def list_batches(session: Session, *, actor: Actor, state: str | None = None,
 
 
 def _wgs84(wkbs: list[bytes | None]) -> list[dict[str, Any] | None]:
-    """GeoJSON geometries in WGS 84 for many EPSG:9214 WKBs at once (8 decimals, ≈1 mm)."""
-    if not wkbs:
-        return []
-    geoms = np.asarray(shapely.from_wkb(wkbs), dtype=object)
-    t = gcrs.transformer(gcrs.WARD, gcrs.WGS84)
-    present = ~shapely.is_missing(geoms)
-    out = geoms.copy()
-    if present.any():
-        moved = shapely.transform(geoms[present],
-                                  lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
-        out[present] = shapely.set_precision(moved, 1e-8, mode="pointwise")
-    return [None if g is None else dict(mapping(g)) for g in out]
+    """GeoJSON geometries in WGS 84 for many EPSG:9214 WKBs at once (None stays None)."""
+    present = [k for k, w in enumerate(wkbs) if w is not None]
+    out: list[dict[str, Any] | None] = [None] * len(wkbs)
+    written = geometries_to_geojson(list(shapely.from_wkb([wkbs[k] for k in present])))
+    for k, geometry in zip(present, written, strict=True):
+        out[k] = geometry
+    return out
 
 
 def batch_features(session: Session, *, actor: Actor, batch_id: int, match: str | None = None,
