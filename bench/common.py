@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
 
 from data.people import UNIT_NAMES
-from db.cluster import Cluster
+from db.cluster import Cluster, free_port
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.settings import AuthSettings, DatabaseSettings, Settings
@@ -118,9 +117,7 @@ def served(settings: Settings, *, workers: int = 1,
     Its own process: a client in this one (pyogrio, a benchmark) may hold the GIL while it
     waits for the answer.  Yields the base URL once /health answers.
     """
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     child_env = {**os.environ, "CADASTRE_DATABASE": settings.db.database,
                  "CADASTRE_AUTH_SECRET": settings.auth.secret, **(env or {})}
     if settings.db.url:

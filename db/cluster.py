@@ -119,7 +119,8 @@ def _reachable_by(user: str, path: Path) -> bool:
     return _run(["test", "-x", str(probe)], as_user=user, check=False).returncode == 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the moment of asking)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -212,14 +213,14 @@ class Cluster:
         pwfile.unlink()
         if res.returncode != 0:
             raise ClusterError(f"initdb failed: {res.stderr.strip()[-500:]}")
-        info = ClusterInfo(data_dir=str(root), socket_dir=str(sockets), port=_free_port(),
+        info = ClusterInfo(data_dir=str(root), socket_dir=str(sockets), port=free_port(),
                            password=password, bin_dir=str(bin_dir), run_as=user)
         self._save(info)
         return info
 
     def _start(self, info: ClusterInfo) -> None:
         if not _port_free(info.port):
-            info.port = _free_port()
+            info.port = free_port()
             self._save(info)
         root = Path(info.data_dir)
         opts = (f"-p {info.port} -k {info.socket_dir} -c listen_addresses=127.0.0.1 "

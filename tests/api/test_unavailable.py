@@ -9,7 +9,6 @@ a PostgreSQL restart does, which reads do not even notice.
 
 from __future__ import annotations
 
-import socket
 import threading
 import uuid
 
@@ -21,21 +20,16 @@ from api.auth import issue_token
 from api.users import add_user
 from certificates import applications as apps
 from db.audit import Actor
+from db.cluster import free_port
 from db.engine import make_engine, transaction
 from db.settings import DatabaseSettings, Settings
 from tests.certificates.conftest import intake
 from tests.factories import committed_ward, rect
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # nothing listens once the socket is closed
-
-
 def test_unreachable_database_answers_503_with_retry_after(settings: Settings, tokens) -> None:
     down = settings.model_copy(update={"db": DatabaseSettings(
-        url=f"postgresql+psycopg://cadastre:x@127.0.0.1:{_closed_port()}/cadastre")})
+        url=f"postgresql+psycopg://cadastre:x@127.0.0.1:{free_port()}/cadastre")})
     with TestClient(create_app(down), raise_server_exceptions=False) as client:
         for path, headers in [("/health", {}),
                               ("/api/v1/parcels/1",
