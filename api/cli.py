@@ -440,6 +440,11 @@ app.command("verify")(verify_command)
 app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
 
+from api.cli_projects import impact_command, projects_app  # noqa: E402
+
+app.command("impact")(impact_command)
+app.add_typer(projects_app, name="projects")
+
 # ------------------------------------------------------------------------- main
 
 
