@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,11 @@ from db.audit import Actor
 from parcels import registry
 from projects import corridors as pc
 from tests.conftest import WARD, require_external
-from tests.factories import X0, Y0, spec
+from tests.factories import X0, Y0, committed_ward, rect, spec
 
 DEMO_SEED = 5
+JAN_2026 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
+"""Weeks after Resolution 254/2025/QH15's road-access rule took effect (1 January 2026)."""
 OFFICER = Actor(username="land_officer", role="land_officer", ward_code=WARD)
 PROJECT_TABLES = ("project", "project_section", "corridor_version", "project_segment",
                   "audit_event")
@@ -56,7 +59,8 @@ def lot(session: Session, sheet: int, number: int, geom: Polygon, *, land_use: s
 
 def project(session: Session, code: str, *elements: pc.ElementSpec,
             sections: tuple[str, ...] = ("S1",), alternative: str = "A") -> pc.ProjectRecord:
-    return pc.create_project(session, actor=OFFICER, reason="road project test", spec=pc.ProjectSpec(
+    return pc.create_project(session, actor=OFFICER, reason="road project test",
+                             spec=pc.ProjectSpec(
         code=code, name_vi=f"Dự án thử {code}", name_en=f"Test project {code}",
         sections=[pc.SectionSpec(s, f"Đoạn {s}") for s in sections],
         corridor=pc.CorridorSpec(elements=list(elements), alternative=alternative)))
@@ -107,3 +111,40 @@ def demo(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
         finally:
             s.close()
             outer.rollback()
+
+
+@pytest.fixture()
+def run_cli(settings: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The CLI on a committed ward of its own holding two house lots and project CLI_RR
+    (a 10 m red line across both)."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    code = committed_ward(engine, "CLI road project ward")
+    officer = Actor(username="land_officer", role="land_officer", ward_code=code)
+    with Session(engine) as s, s.begin():
+        for n, x in ((1, 0.0), (2, 20.0)):
+            registry.register_parcel(s, actor=officer, reason="cli test",
+                                     spec=spec(1, n, rect(x, 0, 20, 30)))
+        pc.create_project(s, actor=officer, reason="cli test", spec=pc.ProjectSpec(
+            code="CLI_RR", name_vi="Dự án thử", name_en="Test project",
+            corridor=pc.CorridorSpec(elements=[pc.ElementSpec(
+                centreline=line((20, -10), (20, 40)), left_width_m=5, right_width_m=5)])))
+    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
+    monkeypatch.setenv("CADASTRE_WARD_CODE", code)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+@pytest.fixture()
+def signed(settings: Any, users: Any) -> Any:
+    """``signed("official")``: headers with a token issued now, on the test's clock (a token
+    issued at the session's start is not yet valid in a test that travels back in time)."""
+    from api.auth import issue_token
+
+    def headers(role: str) -> dict[str, str]:
+        user, epoch = users[role]
+        return {"Authorization": f"Bearer {issue_token(settings.auth, user, epoch)[0]}"}
+
+    return headers

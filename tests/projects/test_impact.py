@@ -19,10 +19,7 @@ from projects import corridors as pc
 from projects.impact import Impact, ParcelImpact
 from tests.conftest import WARD
 from tests.factories import rect
-from tests.projects.conftest import OFFICER, Demo, centre, line, lot, poly, project
-
-JAN_2026 = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
-"""A day after Resolution 254/2025/QH15's road-access rule took effect (1 January 2026)."""
+from tests.projects.conftest import JAN_2026, OFFICER, Demo, centre, lot, poly, project
 
 
 def _impact(session: Session, code: str, **kw) -> Impact:
