@@ -23,7 +23,7 @@ Pure functions on shapely geometries in a metric CRS; no database, no settings f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -75,6 +75,16 @@ class Road:
     """What the road is, for the reader: ``corridor RR3/NH-3``, ``parcel 1234``."""
     gives_access: bool = True
     """False for a bridge deck or an expressway a lot may not open onto."""
+    _zones: dict[float, BaseGeometry] = field(default_factory=dict, compare=False, repr=False)
+
+    def zone(self, tolerance_m: float) -> BaseGeometry:
+        """The road's land grown by ``tolerance_m``, built once per road and tolerance: a lot's
+        edge inside it is frontage (one buffer per road, not one per lot and road)."""
+        if tolerance_m not in self._zones:
+            grown = self.geometry.buffer(tolerance_m, quad_segs=2)
+            shapely.prepare(grown)
+            self._zones[tolerance_m] = grown
+        return self._zones[tolerance_m]
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,7 @@ def frontages(lot: BaseGeometry, roads: Sequence[Road], rule: LotRule, *,
     for road in roads:
         if road.geometry.is_empty or lot.distance(road.geometry) > tolerance_m:
             continue
-        length = shapely.intersection(edge, road.geometry.buffer(tolerance_m, quad_segs=2)).length
+        length = shapely.intersection(edge, road.zone(tolerance_m)).length
         if length <= 0:
             continue
         out.append(Frontage(road.ref, round(float(length), 3), road.redline_width_m,

@@ -577,8 +577,10 @@ def get_project_row(session: Session, *, ward_code: str, code: str) -> ProjectRe
     return ProjectRecord(*row)
 
 
-def get_project(session: Session, *, ward_code: str, code: str) -> ProjectRecord:
-    """The project with its sections and the corridor in force of each alternative."""
+def get_project(session: Session, *, ward_code: str, code: str,
+                corridors: bool = True) -> ProjectRecord:
+    """The project with its sections and (unless ``corridors`` is False) the corridor in
+    force of each alternative."""
     p = get_project_row(session, ward_code=ward_code, code=code)
     sections = tuple(Section(*r) for r in session.execute(sql(
         "SELECT code, name_vi, name_en, phase, description FROM project_section "
@@ -588,7 +590,7 @@ def get_project(session: Session, *, ward_code: str, code: str) -> ProjectRecord
         f"SELECT {_VERSION_COLUMNS} FROM corridor_version c WHERE c.ward_code = :w "
         "AND c.project_code = :c AND c.valid_to IS NULL "
         "ORDER BY c.alternative <> :a, c.alternative"),
-        {"w": ward_code, "c": p.code, "a": p.adopted_alternative}).all()
+        {"w": ward_code, "c": p.code, "a": p.adopted_alternative}).all() if corridors else []
     return ProjectRecord(p.code, p.name_vi, p.name_en, p.description, p.status,
                          p.adopted_alternative, p.synthetic, p.created_at, sections,
                          tuple(_versions(session, rows)))

@@ -249,7 +249,7 @@ def gather(session: Session, *, ward_code: str, code: str, alternative: str | No
            as_of: datetime | None = None) -> Inputs:
     """Read the corridor version and the registry around it (as of ``as_of``, else now)."""
     t0 = time.perf_counter()
-    project = _get_project(session, ward_code=ward_code, code=code)
+    project = _get_project(session, ward_code=ward_code, code=code, corridors=False)
     cv = corridor(session, ward_code=ward_code, code=project.code, alternative=alternative,
                   version=version, as_of=as_of)
     elements = cv.elements
@@ -312,11 +312,7 @@ def evaluate(inputs: Inputs, cases: Cases | None = None) -> Impact:
     for k, p in enumerate(inputs.parcels):
         geom, taken_geom, rest = p.geometry, taken_geoms[k], rest_geoms[k]
         taken, remainder, safety = float(taken_geom.area), float(rest.area), float(safety_m2[k])
-        sections = tuple(sorted({
-            elements[int(i)].section_code or "" for i in element_tree.query(
-                taken_geom, predicate="intersects")
-            if shapely.intersection(elements[int(i)].polygon, taken_geom).area > 0} - {""})) \
-            if taken > 0 else ()
+        sections = _sections(elements, element_tree, taken_geom) if taken > 0 else ()
         use = p.land_use.split("+")[0].upper()
         state = use in STATE_LAND_USES
         pieces = gcor.polygons_of(rest)
@@ -374,6 +370,19 @@ def evaluate(inputs: Inputs, cases: Cases | None = None) -> Impact:
                   price_table=prices, settings_version=inputs.settings.version,
                   lots_version=inputs.lots.version, redline_m2=float(inputs.redline.area),
                   elapsed_ms=elapsed)
+
+
+def _sections(elements: Sequence[Element], tree: STRtree,
+              taken: BaseGeometry) -> tuple[str, ...]:
+    """The sections whose red line holds part of a take (a take is small: the overlay is
+    cheap even where the parcel is a river of thousands of vertices)."""
+    idx = tree.query(taken, predicate="intersects")
+    if not len(idx):
+        return ()
+    polys = np.asarray([elements[int(i)].polygon for i in idx], dtype=object)
+    shares = shapely.area(shapely.intersection(polys, taken))
+    return tuple(sorted({elements[int(i)].section_code or "" for i, a in zip(
+        idx, shares, strict=True) if a > 0} - {""}))
 
 
 def _element_ref(inputs: Inputs, e: Element) -> str:
