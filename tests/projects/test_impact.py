@@ -226,3 +226,19 @@ def test_conservation_on_the_demo_ward(demo: Demo) -> None:
     for p in r.parcels:
         assert p.taken_m2 + p.remainder_m2 == pytest.approx(p.area_m2, abs=1e-3), p.label
     assert r.totals.parcels_affected > 10 and r.totals.taken_m2 > 5_000
+
+
+def test_corridor_versions_are_never_changed_or_deleted(session: Session) -> None:
+    """History is kept: a stored version's red line cannot be edited, nor its elements, nor
+    can a version be deleted; only closing the version in force is allowed."""
+    import sqlalchemy.exc
+
+    with time_machine.travel(JAN_2026):
+        project(session, "T_KEEP", centre([(1100, -10), (1100, 30)], 5, 5))
+    for statement in ("UPDATE corridor_version SET label = 'edited' WHERE project_code = "
+                      "'T_KEEP'",
+                      "DELETE FROM corridor_version WHERE project_code = 'T_KEEP'",
+                      "UPDATE project_segment SET left_width_m = 1 WHERE project_code = "
+                      "'T_KEEP'"):
+        with pytest.raises(sqlalchemy.exc.DBAPIError), session.begin_nested():
+            session.execute(text(statement))
