@@ -9,9 +9,11 @@ registry as it stood on the day of a decision.  Geometries are EPSG:9214.
 # ruff: noqa: S608 (only constant SQL fragments are interpolated; values are bound parameters)
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -90,25 +92,38 @@ def parcels_touching(session: Session, *, ward_code: str, area: BaseGeometry,
     return out
 
 
-def road_parcels_near(session: Session, *, ward_code: str, area: BaseGeometry,
+def road_parcels_near(session: Session, *, ward_code: str, parcels: Sequence[BaseGeometry],
                       uses: tuple[str, ...], distance_m: float,
                       as_of: datetime | None = None) -> list[tuple[int, BaseGeometry]]:
-    """Parcels of the given land uses (roads) within ``distance_m`` of any parcel that
-    meets ``area``: the roads the parcels a corridor touches may front."""
-    if not uses:
+    """Parcels of the given land uses (roads) within ``distance_m`` of any of ``parcels``:
+    the roads the parcels a corridor touches may front.
+
+    One index probe per parcel's bounding box in SQL, the exact distance here: PostGIS's
+    ST_DWithin per pair of parcels cost 0.9 ms each on the full demo ward (300 ms for Ring
+    Road 3), the boxes and a shapely tree a few milliseconds.
+    """
+    if not uses or not parcels:
         return []
+    bounds = shapely.bounds(np.asarray(parcels, dtype=object))
+    pad = distance_m
     rows = session.execute(sql(
-        "WITH touched AS (SELECT v.geom FROM parcel_version v WHERE v.ward_code = :w "
-        f"  AND v.status = 'registered' AND {in_force(as_of)} "
-        "  AND v.geom && ST_GeomFromEWKB(:g)"
-        "  AND ST_Intersects(v.geom, ST_GeomFromEWKB(:g))) "
-        "SELECT DISTINCT v.parcel_id, ST_AsBinary(v.geom) AS wkb FROM parcel_version v "
-        "JOIN touched t ON ST_DWithin(v.geom, t.geom, :d) "
+        "WITH hit AS (SELECT DISTINCT v.id FROM unnest(CAST(:x0 AS float8[]), "
+        "CAST(:y0 AS float8[]), CAST(:x1 AS float8[]), CAST(:y1 AS float8[])) AS b(x0, y0, x1, y1) "
+        "JOIN parcel_version v ON v.geom && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, 9214) "
         f"WHERE v.ward_code = :w AND v.status = 'registered' AND {in_force(as_of)} "
-        "AND v.land_use = ANY(:uses) ORDER BY v.parcel_id"),
-        {"w": ward_code, "as_of": as_of, "g": _ewkb(area), "d": distance_m,
-         "uses": list(uses)}).all()
-    return [(r.parcel_id, shapely.from_wkb(bytes(r.wkb))) for r in rows]
+        "AND v.land_use = ANY(:uses)) "
+        "SELECT v.parcel_id, ST_AsBinary(v.geom) AS wkb FROM hit JOIN parcel_version v "
+        "ON v.id = hit.id ORDER BY v.parcel_id"),
+        {"w": ward_code, "as_of": as_of, "uses": list(uses),
+         "x0": (bounds[:, 0] - pad).tolist(), "y0": (bounds[:, 1] - pad).tolist(),
+         "x1": (bounds[:, 2] + pad).tolist(), "y1": (bounds[:, 3] + pad).tolist()}).all()
+    if not rows:
+        return []
+    found = [(r.parcel_id, shapely.from_wkb(bytes(r.wkb))) for r in rows]
+    tree = shapely.STRtree([g for _, g in found])
+    near = set(tree.query(np.asarray(parcels, dtype=object), predicate="dwithin",
+                          distance=distance_m)[1].tolist())
+    return [found[i] for i in sorted(near)]
 
 
 def ward_relation(session: Session, *, ward_code: str, geom: BaseGeometry) -> WardRelation:

@@ -267,10 +267,10 @@ def gather(session: Session, *, ward_code: str, code: str, alternative: str | No
     area = shapely.union(redline, safety) if not safety.is_empty else redline
     parcels = parcels_touching(session, ward_code=ward_code, area=area, as_of=as_of) \
         if not area.is_empty else []
-    roads = road_parcels_near(session, ward_code=ward_code, area=area,
+    roads = road_parcels_near(session, ward_code=ward_code,
+                              parcels=[p.geometry for p in parcels],
                               uses=settings.thresholds.road_parcel_uses,
-                              distance_m=max(settings.thresholds.touch_m, 0.01), as_of=as_of) \
-        if parcels else []
+                              distance_m=max(settings.thresholds.touch_m, 0.01), as_of=as_of)
     moment = as_of or clock.now()
     return Inputs(project=project, corridor=cv, section=sec, elements=elements,
                   redline=redline, safety=safety, parcels=parcels, roads=roads, as_of=as_of,
@@ -307,12 +307,13 @@ def evaluate(inputs: Inputs, cases: Cases | None = None) -> Impact:
     rest_geoms = shapely.difference(geoms, red) if len(geoms) else geoms
     safety_m2 = (shapely.area(shapely.intersection(geoms, inputs.safety))
                  if len(geoms) and not inputs.safety.is_empty else np.zeros(len(geoms)))
+    positions = _positions(geoms, inputs.parcels, road_parcels, road_ids, roads_tree, th)
+    sections = _sections(elements, element_tree, taken_geoms)
     rules: dict[str, tuple[glots.LotRule | None, tuple[str, ...]]] = {}
     out: list[ParcelImpact] = []
     for k, p in enumerate(inputs.parcels):
         geom, taken_geom, rest = p.geometry, taken_geoms[k], rest_geoms[k]
         taken, remainder, safety = float(taken_geom.area), float(rest.area), float(safety_m2[k])
-        sections = _sections(elements, element_tree, taken_geom) if taken > 0 else ()
         use = p.land_use.split("+")[0].upper()
         state = use in STATE_LAND_USES
         pieces = gcor.polygons_of(rest)
@@ -338,7 +339,7 @@ def evaluate(inputs: Inputs, cases: Cases | None = None) -> Impact:
             proposal, proposed = "partial", taken + sum(x.area_m2 for x in failing)
         else:
             proposal, proposed = "none", 0.0
-        position = _position(geom, p.parcel_id, road_parcels, road_ids, roads_tree, th)
+        position = positions[k]
         price = None if state or prices is None else prices.price(use, position)
         holder_keys = tuple(sorted({f"party:{h.party_id}" if h.party_id is not None
                                     else f"name:{h.full_name}" for h in p.holders}))
@@ -351,7 +352,7 @@ def evaluate(inputs: Inputs, cases: Cases | None = None) -> Impact:
             certificates=tuple(dict.fromkeys(h.certificate_no for h in p.holders
                                              if h.certificate_no)),
             state_land=state, area_m2=float(geom.area), taken_m2=taken,
-            remainder_m2=remainder, safety_m2=safety, sections=sections, take=kind,
+            remainder_m2=remainder, safety_m2=safety, sections=sections[k], take=kind,
             parts=tuple(parts), sliver_m2=sliver, proposal=proposal, proposed_m2=proposed,
             rule_sources=sources, position=position, unit_price=price,
             cost_taken=taken * price if price is not None and kind in ("full", "partial")
@@ -373,16 +374,20 @@ def evaluate(inputs: Inputs, cases: Cases | None = None) -> Impact:
 
 
 def _sections(elements: Sequence[Element], tree: STRtree,
-              taken: BaseGeometry) -> tuple[str, ...]:
-    """The sections whose red line holds part of a take (a take is small: the overlay is
-    cheap even where the parcel is a river of thousands of vertices)."""
-    idx = tree.query(taken, predicate="intersects")
-    if not len(idx):
-        return ()
-    polys = np.asarray([elements[int(i)].polygon for i in idx], dtype=object)
-    shares = shapely.area(shapely.intersection(polys, taken))
-    return tuple(sorted({elements[int(i)].section_code or "" for i, a in zip(
-        idx, shares, strict=True) if a > 0} - {""}))
+              takens: np.ndarray) -> list[tuple[str, ...]]:
+    """For each take, the sections whose red line holds part of it (takes are small: the
+    overlays are cheap even where the parcel is a river of thousands of vertices)."""
+    out: list[set[str]] = [set() for _ in range(len(takens))]
+    if not len(takens) or not elements:
+        return [()] * len(takens)
+    k, i = tree.query(takens, predicate="intersects")
+    polys = np.asarray([elements[int(j)].polygon for j in i], dtype=object)
+    shares = shapely.area(shapely.intersection(polys, takens[k])) if len(k) else []
+    for kk, ii, a in zip(k, i, shares, strict=True):
+        code = elements[int(ii)].section_code
+        if a > 0 and code:
+            out[int(kk)].add(code)
+    return [tuple(sorted(x)) for x in out]
 
 
 def _element_ref(inputs: Inputs, e: Element) -> str:
@@ -416,17 +421,19 @@ def _part(g: Polygon, roads: list[glots.Road], rule: glots.LotRule | None,
                       judged=rule is not None, geometry=g)
 
 
-def _position(geom: BaseGeometry, parcel_id: int, roads: list[glots.Road], road_ids: list[int],
-              tree: STRtree, th: project_settings.Thresholds) -> int:
-    """Price position before the project: 1 on a road at least ``road_width_wide_m`` wide,
-    2 on a narrower road or lane, 3 without road frontage."""
-    best = 3
-    for i in tree.query(geom, predicate="dwithin", distance=th.touch_m):
-        k = int(i)
-        if road_ids[k] == parcel_id:
+def _positions(geoms: np.ndarray, parcels: Sequence[AreaParcel], roads: list[glots.Road],
+               road_ids: list[int], tree: STRtree, th: project_settings.Thresholds) -> list[int]:
+    """Price position of each parcel before the project: 1 on a road at least
+    ``road_width_wide_m`` wide, 2 on a narrower road or lane, 3 without road frontage
+    (one tree query for every parcel)."""
+    best = [3] * len(geoms)
+    if not len(geoms) or not roads:
+        return best
+    for k, i in zip(*tree.query(geoms, predicate="dwithin", distance=th.touch_m), strict=True):
+        if road_ids[int(i)] == parcels[int(k)].parcel_id:
             continue
-        width = roads[k].redline_width_m or 0.0
-        best = min(best, 1 if width >= th.road_width_wide_m else 2)
+        width = roads[int(i)].redline_width_m or 0.0
+        best[int(k)] = min(best[int(k)], 1 if width >= th.road_width_wide_m else 2)
     return best
 
 
