@@ -152,7 +152,8 @@ def _print_totals(r: Impact) -> None:
     t = r.totals
     name = f"{r.project.code}" + (f"/{r.section}" if r.section else "")
     print(f"totals {name} (corridor {r.corridor.ref}, red line {r.redline_m2:,.0f} m²): "
-          f"parcels {t.parcels_affected}, holders {t.holders_affected}, full takes "
+          f"parcels {t.parcels_affected} (state land {t.state_land_parcels}), holders "
+          f"{t.holders_affected}, full takes "
           f"{t.full_takes}, partial {t.partial_takes}, proposed for full acquisition "
           f"{t.proposed_full_acquisition}, remainder parts {t.parts_created}, safety only "
           f"{t.safety_only_parcels}, noise {t.noise_parcels}, pending applications "

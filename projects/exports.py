@@ -237,6 +237,7 @@ def _summary(ws: Any, impact: Impact, sheet_totals: dict[str, int]) -> None:
         ws.cell(row=r, column=c, value=f"=SUM({letter}{HEADER_ROW + 1}:{letter}{last})")
     t = impact.totals
     facts = [("Số thửa bị ảnh hưởng / Parcels affected", t.parcels_affected),
+             ("Trong đó đất Nhà nước quản lý / of which state land", t.state_land_parcels),
              ("Số người sử dụng đất / Holders affected", t.holders_affected),
              ("Thu hồi toàn bộ / Full takes", t.full_takes),
              ("Thu hồi một phần / Partial takes", t.partial_takes),

@@ -198,6 +198,8 @@ class LandUseTotal:
 @dataclass(frozen=True)
 class Totals:
     parcels_affected: int
+    state_land_parcels: int
+    """Of the parcels affected, those the State or a public body holds (roads, river …)."""
     holders_affected: int
     full_takes: int
     partial_takes: int
@@ -480,7 +482,8 @@ def totals(parcels: Sequence[ParcelImpact], pending: Sequence[Any] = (),
     holders = {k for p in affected for k in p.holder_keys}
     partial = [p for p in affected if p.take == "partial"]
     return Totals(
-        parcels_affected=len(affected), holders_affected=len(holders),
+        parcels_affected=len(affected), state_land_parcels=sum(p.state_land for p in affected),
+        holders_affected=len(holders),
         full_takes=sum(p.take == "full" for p in affected), partial_takes=len(partial),
         proposed_full_acquisition=sum(p.proposal == "full_acquisition" for p in affected),
         remainders_failing=sum(p.fails_minimum for p in partial),

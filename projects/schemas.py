@@ -226,7 +226,8 @@ def parcel_impact_out(p: im.ParcelImpact) -> dict[str, Any]:
 
 def totals_out(t: im.Totals) -> dict[str, Any]:
     return {
-        "parcels_affected": t.parcels_affected, "holders_affected": t.holders_affected,
+        "parcels_affected": t.parcels_affected, "state_land_parcels": t.state_land_parcels,
+        "holders_affected": t.holders_affected,
         "full_takes": t.full_takes, "partial_takes": t.partial_takes,
         "proposed_full_acquisition": t.proposed_full_acquisition,
         "remainders_failing": t.remainders_failing, "parts_created": t.parts_created,

@@ -226,6 +226,10 @@ def test_conservation_on_the_demo_ward(demo: Demo) -> None:
     for p in r.parcels:
         assert p.taken_m2 + p.remainder_m2 == pytest.approx(p.area_m2, abs=1e-3), p.label
     assert r.totals.parcels_affected > 10 and r.totals.taken_m2 > 5_000
+    river = [p for p in r.affected if p.land_use == "SON"]  # the bridge crosses the river
+    assert river and all(p.state_land and p.cost_taken is None for p in river)
+    assert r.totals.state_land_parcels >= len(river)
+    assert any("NH" in p.sections for p in r.affected)
 
 
 def test_corridor_versions_are_never_changed_or_deleted(session: Session) -> None:
