@@ -42,7 +42,7 @@ def import_survey(
     from api.cli import _engine, _settings, fail
     from db.engine import transaction
     from db.errors import DomainError
-    from gis.read_errors import ReadError
+    from gis.intake.errors import ReadError
     from parcels import surveys
 
     settings = _settings()

@@ -33,7 +33,7 @@ from certificates.errors import (
     WrongState,
 )
 from db.errors import Conflict, DomainError, Forbidden, NotFound
-from gis.read_errors import ReadError
+from gis.intake.errors import ReadError
 from parcels.errors import InvalidInput, UnknownCRS
 
 log = logging.getLogger("cadastre.api")

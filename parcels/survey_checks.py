@@ -26,8 +26,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.attribute_map import normalise_name
 from gis.audit import audit
+from gis.intake.attributes import normalise_name
 from gis.rules import Finding, RuleSet, Severity, fixes_as_dicts
 from gis.topology import Zone
 

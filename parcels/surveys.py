@@ -3,7 +3,7 @@
 One set of keyword-only functions serves the HTTP API and the command line:
 
 * :func:`stage_upload` streams the file into a temporary folder made for it
-  (size-capped while copying), reads it with :func:`gis.readers.read_upload`
+  (size-capped while copying), reads it with :func:`gis.intake.upload.read_upload`
   (framed by the ward boundary from PostGIS, limits from settings), and stores
   the batch and its features in staging, never in the registry; the same file
   again returns the batch it already made;
@@ -49,10 +49,10 @@ from db.audit import Actor
 from db.errors import Conflict, Forbidden, NotFound
 from db.settings import IntakeSettings, Settings
 from gis import crs as gcrs
-from gis.gdal_sandbox import looks_like_path_or_url
 from gis.geojson import geometries_to_geojson
-from gis.read_errors import ForbiddenPathError
-from gis.readers import Limits, ReadResult, copy_limited, read_upload
+from gis.intake.errors import ForbiddenPathError
+from gis.intake.gdal_sandbox import looks_like_path_or_url
+from gis.intake.upload import Limits, ReadResult, copy_limited, read_upload
 from gis.rules import RuleSet, load_ruleset
 from parcels import survey_checks
 from parcels.bulk import bulk_register
@@ -241,7 +241,7 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
                  progress: Progress | None = None) -> Staged:
     """Stage an uploaded file as a validated survey batch (or return the batch it already is).
 
-    Raises a ``gis.read_errors.ReadError`` for a file that cannot be read as
+    Raises a ``gis.intake.errors.ReadError`` for a file that cannot be read as
     parcels; nothing is written then.  Works in the caller's transaction.
     """
     say = progress or (lambda _m: None)

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from db.audit import Actor
 from db.settings import IntakeSettings, Settings
-from gis.read_errors import ReadError
+from gis.intake.errors import ReadError
 from parcels import registry, surveys
 from parcels.registry import Amendment
 from tests.conftest import WARD, counts

@@ -28,7 +28,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from gis.crs import WARD, CRSError, crs, transformer
-from gis.read_errors import (
+from gis.intake.errors import (
     AxesSwappedError,
     CRSMistakeError,
     DegreesAsMetresError,

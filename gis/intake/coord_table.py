@@ -18,9 +18,9 @@ from typing import Any, Final
 
 from shapely.geometry import Polygon
 
-from gis.attribute_map import ALIASES, normalise_name, parse_decimal
-from gis.read_errors import TableError, TooManyFeaturesError, TooManyVerticesError
-from gis.read_types import RawFeatures
+from gis.intake.attributes import ALIASES, normalise_name, parse_decimal
+from gis.intake.errors import TableError, TooManyFeaturesError, TooManyVerticesError
+from gis.intake.types import RawFeatures
 
 PARCEL: Final = ALIASES["parcel_no"]
 SHEET: Final = ALIASES["sheet_no"]

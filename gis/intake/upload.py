@@ -4,7 +4,7 @@
 benchmarks.  It takes a file that the caller already saved (with
 ``copy_limited``) inside a temporary folder it made, and either returns a
 ``ReadResult`` or raises one ``ReadError`` subclass whose ``code`` and
-messages are meant for the surveyor (see ``gis.read_errors``).
+messages are meant for the surveyor (see ``gis.intake.errors``).
 
 What it guarantees, whatever the file:
 
@@ -13,7 +13,7 @@ What it guarantees, whatever the file:
   ``..``, absolute paths, symlinks);
 * XML never expands entities or reads external ones;
 * GDAL reads only files inside the folder, only layers it listed, never the
-  network (``gis.gdal_sandbox``);
+  network (``gis.intake.gdal_sandbox``);
 * the features are polygons with finite coordinates, within the limits,
   flattened to 2D, in the ward's CRS; a CRS that does not put them in the ward
   is refused with the likely fix, never silently "corrected" unless asked.
@@ -33,16 +33,12 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.archives import copy_limited, extract_zip
-from gis.attribute_map import as_area, as_text, jsonable, resolve_mapping
-from gis.coord_table import read_coordinate_table
 from gis.crs import WARD, CRSError, epsg_of, to_ward
-from gis.crs_guess import Frame, Reading, anchor_points, diagnose, frame_geometry, lands
-from gis.gdal_formats import read_dxf, read_gpkg, read_shapefile
-from gis.gdal_sandbox import check_layer_name, inside
-from gis.geojson_read import read_geojson
-from gis.kml import read_kml
-from gis.read_errors import (
+from gis.intake.archives import copy_limited, extract_zip
+from gis.intake.attributes import as_area, as_text, jsonable, resolve_mapping
+from gis.intake.coord_table import read_coordinate_table
+from gis.intake.crs_guess import Frame, Reading, anchor_points, diagnose, frame_geometry, lands
+from gis.intake.errors import (
     CRSMissingError,
     CRSMistakeError,
     CRSUnknownError,
@@ -55,8 +51,12 @@ from gis.read_errors import (
     UnknownLayerError,
     UnsupportedFormatError,
 )
-from gis.read_types import Limits, RawFeatures, ReadWarning
-from gis.sniff import check_kind, sniff_file
+from gis.intake.gdal_formats import read_dxf, read_gpkg, read_shapefile
+from gis.intake.gdal_sandbox import check_layer_name, inside
+from gis.intake.geojson import read_geojson
+from gis.intake.kml import read_kml
+from gis.intake.sniff import check_kind, sniff_file
+from gis.intake.types import Limits, RawFeatures, ReadWarning
 
 __all__ = [
     "COLUMNS",
