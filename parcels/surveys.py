@@ -50,9 +50,11 @@ from db.errors import Conflict, Forbidden, NotFound
 from db.settings import IntakeSettings, Settings
 from gis import crs as gcrs
 from gis.geojson import geometries_to_geojson
+from gis.intake.archives import copy_limited
 from gis.intake.errors import ForbiddenPathError
 from gis.intake.gdal_sandbox import looks_like_path_or_url
-from gis.intake.upload import Limits, ReadResult, copy_limited, read_upload
+from gis.intake.types import Limits, ReadResult
+from gis.intake.upload import read_upload
 from gis.rules import RuleSet, load_ruleset
 from parcels import survey_checks
 from parcels.bulk import bulk_register
