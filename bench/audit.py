@@ -178,7 +178,8 @@ def registry_bench(size: str, rules: Any) -> int:
 
     from db.engine import make_engine
     from db.settings import DatabaseSettings
-    from gis.topology import Context, overlap_pairs
+    from gis.overlaps import overlap_pairs
+    from gis.topology import Context
     from parcels.audit import audit_registry, fetch_registry
 
     seed = REGISTRY_SEEDS[size]

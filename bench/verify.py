@@ -37,7 +37,7 @@ from db.audit import Actor
 from db.engine import transaction
 from db.settings import Settings
 from gis import crs as gcrs
-from gis.geometry import max_width
+from gis.measures import max_width
 
 WARD = "19774"
 SEEDS = {"tiny": 7, "small": 11, "full": 2025}

@@ -3,7 +3,7 @@
 Two halves.  :func:`evaluate` is pure: the claim, its neighbours (map parcels with
 their certificates), other pending claims, the ward frame, zones and open disputes in,
 findings out; the overlap, gap, width, frame and zone maths are the gis engine's
-(:mod:`gis.topology`, :mod:`gis.geometry`).  :func:`gather` fetches that context from
+(:mod:`gis.topology`, :mod:`gis.validity`).  :func:`gather` fetches that context from
 PostGIS with a handful of indexed queries around the claim.
 
 How the map's parcels are treated (every parcel of the cadastral map is a registered
@@ -40,19 +40,16 @@ from sqlalchemy.orm import Session
 from certificates.rules import VerificationSettings, render, worst
 from db.engine import sql
 from gis.crs import WARD
+from gis.frame import Zone, find_outside, find_zone_crossings
+from gis.gaps import gap_polygons_near
 from gis.geojson import geometry_to_geojson
-from gis.geometry import check_feature, is_ogc_invalid_code, make_valid, max_width
+from gis.measures import band_widths, max_width
+from gis.overlaps import find_overlaps
+from gis.repair import make_valid
 from gis.rules import Band, Finding, Severity
-from gis.topology import (
-    Context,
-    Zone,
-    band_widths,
-    find_outside,
-    find_overlaps,
-    find_zone_crossings,
-    gap_polygons_near,
-    snap_to_neighbours,
-)
+from gis.snap import snap_to_neighbours
+from gis.topology import Context
+from gis.validity import check_feature, is_ogc_invalid_code
 
 PENDING_STATES = ("received", "verifying", "field_check", "waiting_applicant")
 CLAIM = "claim"
@@ -429,7 +426,7 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
           scale: int | None, agricultural: bool) -> list[CertFinding]:
     """Gaps narrower than rules.toml's gap.max_width_m between the claim and its neighbours.
 
-    The pieces are the gis engine's (:func:`gis.topology.gap_polygons_near`, the morphological
+    The pieces are the gis engine's (:func:`gis.gaps.gap_polygons_near`, the morphological
     closing of the local union); pieces no wider than ``noise_floor_m`` are dropped by an
     erosion test before their width is measured (see :func:`_overlapping`).
     """

@@ -42,8 +42,8 @@ from sqlalchemy.orm import Session
 from db import audit as audit_log
 from db.audit import SYSTEM, Actor
 from gis.audit import audit
+from gis.frame import Zone
 from gis.rules import Report, RuleSet
-from gis.topology import Zone
 from parcels.errors import InvalidInput
 from parcels.queries import in_force
 

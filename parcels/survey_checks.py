@@ -27,9 +27,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.audit import audit
+from gis.frame import Zone
 from gis.intake.attributes import normalise_name
 from gis.rules import Finding, RuleSet, Severity, fixes_as_dicts
-from gis.topology import Zone
 
 Progress = Callable[[str], None]
 
