@@ -141,11 +141,16 @@ def _flatten(geoms: np.ndarray, index: np.ndarray, warnings: list[ReadWarning]) 
     return shapely.force_2d(geoms)
 
 
-def _check_finite(geoms: np.ndarray, index: np.ndarray) -> None:
+def _non_finite(geoms: np.ndarray, index: np.ndarray) -> list[int]:
+    """The features (their ``source_index``) with a NaN or infinite coordinate, sorted."""
     coords, which = shapely.get_coordinates(geoms, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        features = sorted({int(index[w]) for w in which[bad]})
+    return sorted({int(index[w]) for w in which[bad]})
+
+
+def _check_finite(geoms: np.ndarray, index: np.ndarray) -> None:
+    features = _non_finite(geoms, index)
+    if features:
         raise NonFiniteCoordinatesError(
             f"{len(features)} features have NaN or infinite coordinates (first: feature "
             f"{features[0] + 1}).",
@@ -218,10 +223,8 @@ def _place(geoms: np.ndarray, index: np.ndarray, epsg: int, raw: RawFeatures, fr
 def _to_ward(geoms: np.ndarray, epsg: int, index: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         geoms = to_ward(geoms, epsg)
-    coords, which = shapely.get_coordinates(geoms, return_index=True)
-    bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        features = sorted({int(index[w]) for w in which[bad]})
+    features = _non_finite(geoms, index)
+    if features:
         raise NonFiniteCoordinatesError(
             f"{len(features)} features cannot be converted from EPSG:{epsg} to EPSG:{WARD}; "
             "the coordinates are not valid in that CRS (wrong CRS, or axes swapped?).",
