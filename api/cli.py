@@ -16,9 +16,9 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
 from db.audit import Actor
 from db.cluster import Cluster, ClusterError
-from db.settings import Settings
 
 if TYPE_CHECKING:
     from data.manifest import Manifest

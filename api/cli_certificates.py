@@ -16,8 +16,8 @@ import typer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
 from db.audit import Actor
-from db.settings import Settings
 
 applications_app = typer.Typer(no_args_is_help=True,
                                help="First-time certificate applications (hồ sơ cấp GCN)")

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
+from config.settings import Settings
 from db.audit import Actor
-from db.settings import Settings
 
 STAGES = ("receiving", "reading", "staging", "matching", "validating", "storing findings")
 

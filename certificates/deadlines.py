@@ -2,7 +2,7 @@
 
 Processing times of land procedures are counted in working days from a complete file
 (DOMAIN.md, "First-time certificate procedure").  The figures are dated settings with
-their legal source (``db/certificates.toml``): the one in force on the day of receipt
+their legal source (``config/certificates.toml``): the one in force on the day of receipt
 applies.  Working days exclude weekends and the public holidays of the ``holidays``
 package's Vietnam calendar; the government's dated day swaps and the public servants'
 wider Tết are overrides in the same settings file, since the package knows no swaps.
@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-DEFAULT_SETTINGS: Final = Path(__file__).resolve().parents[1] / "db" / "certificates.toml"
+from config.tables import CERTIFICATES_TABLE
+
+DEFAULT_SETTINGS: Final = CERTIFICATES_TABLE
 """Settings of certificates (deadlines, calendar overrides, verification rules)."""
 
 
@@ -140,7 +142,7 @@ def _public_holidays(year: int) -> frozenset[date]:
 
 
 def calendar_from(data: dict[str, Any]) -> Calendar:
-    """Build the calendar from a settings mapping shaped like ``db/certificates.toml``."""
+    """Build the calendar from a settings mapping shaped like ``config/certificates.toml``."""
     dl = data.get("deadlines", {})
     off = {o["date"] for o in dl.get("overrides", []) if not o["working"]}
     worked = {o["date"] for o in dl.get("overrides", []) if o["working"]}
