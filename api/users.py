@@ -20,7 +20,8 @@ from config import clock
 from db import audit
 from db.audit import Actor
 from db.base import Base, stamped
-from db.errors import Conflict, DomainError, NotFound
+from db.errors import Conflict, NotFound
+from gis.errors import DomainError
 
 ROLES: Final = ("surveyor", "land_officer", "official", "admin")
 MIN_PASSWORD = 10

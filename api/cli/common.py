@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from db.audit import Actor
 from db.cluster import ClusterError
-from db.errors import DomainError
+from gis.errors import DomainError
 
 if TYPE_CHECKING:
     from api.users import User

@@ -41,7 +41,7 @@ def import_survey(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from db.engine import transaction
-    from db.errors import DomainError
+    from gis.errors import DomainError
     from gis.read_errors import ReadError
     from parcels import surveys
 
@@ -76,7 +76,7 @@ def import_survey(
                     batch = surveys.commit_batch(s, actor=who, batch_id=batch["id"],
                                                  settings=settings, progress=say)
     except ReadError as exc:
-        fail(f"{exc.message} ({exc.code})")
+        fail(f"{exc.detail} ({exc.code})")
     except DomainError as exc:
         _print_blockers(exc)
         fail(exc.detail)
