@@ -19,20 +19,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
 
 from config.tables import CERTIFICATES_TABLE
 
-DEFAULT_SETTINGS: Final = CERTIFICATES_TABLE
-"""Settings of certificates (deadlines, calendar overrides, verification rules)."""
-
 
 def settings_path() -> Path:
-    """``CADASTRE_CERTIFICATES_FILE`` when set (an administrator's copy), else the default."""
-    return Path(os.environ.get("CADASTRE_CERTIFICATES_FILE") or DEFAULT_SETTINGS)
+    """``CADASTRE_CERTIFICATES_FILE`` when set (an administrator's copy), else the shipped
+    ``config/certificates.toml`` (deadlines, calendar overrides, verification rules)."""
+    return Path(os.environ.get("CADASTRE_CERTIFICATES_FILE") or CERTIFICATES_TABLE)
 
 
 @lru_cache(maxsize=4)
