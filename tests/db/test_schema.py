@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from certificates import applications as apps
+from config import clock
 from db.migrate import current_revisions, head_revisions
 from parcels import registry
 from parcels.registry import Source
@@ -121,8 +122,8 @@ def test_the_owner_may_still_append_and_close(connection, history) -> None:
     current version and appends an audit event."""
     connection.execute(text("SET LOCAL ROLE NONE"))
     closed = connection.execute(text(
-        "UPDATE parcel_version SET valid_to = clock_timestamp() WHERE id = (SELECT max(id) "
-        "FROM parcel_version WHERE valid_to IS NULL AND sheet_no = 60)"))
+        "UPDATE parcel_version SET valid_to = :now WHERE id = (SELECT max(id) "
+        "FROM parcel_version WHERE valid_to IS NULL AND sheet_no = 60)"), {"now": clock.now()})
     assert closed.rowcount == 1
     before = _rows(connection, "audit_event")
     connection.execute(text("INSERT INTO audit_event (ward_code, actor, role, action, entity) "
