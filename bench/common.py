@@ -16,11 +16,13 @@ from pathlib import Path
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
 
+from config.auth import AuthSettings
+from config.database import DatabaseSettings
+from config.settings import Settings
 from data.people import UNIT_NAMES
 from db.cluster import Cluster, free_port
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.settings import AuthSettings, DatabaseSettings, Settings
 from gis.convert import to_ewkb
 from gis.crs import WARD
 
@@ -73,8 +75,7 @@ def analyze(settings: Settings) -> None:
     owner.dispose()
 
 
-def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *,
-                code: str = "19774") -> None:
+def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *, code: str) -> None:
     ward = boundary or MultiPolygon([box(*BENCH_WARD_BOX)])
     with engine.begin() as c:  # as the service role: INSERT is allowed
         c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "

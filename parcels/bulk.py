@@ -24,7 +24,8 @@ from db import audit
 from db.audit import Actor
 from gis import crs as gcrs
 from gis.convert import from_db, to_ewkb
-from parcels.errors import DuplicateParcelNumber, InvalidGeometry, InvalidInput, OutsideWard
+from gis.errors import OutsideWard
+from parcels.errors import DuplicateParcelNumber, InvalidGeometry, InvalidInput
 from parcels.registry import WARD_EDGE_TOLERANCE_M, Source, lock_ward, record_source
 
 REQUIRED = ("former_unit", "sheet_no", "parcel_no", "land_use", "geometry")

@@ -44,10 +44,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from config import clock
+from config.intake import IntakeSettings
+from config.settings import Settings
 from db import audit
 from db.audit import Actor
 from db.errors import Conflict, Forbidden, NotFound
-from db.settings import IntakeSettings, Settings
 from gis import crs as gcrs
 from gis.convert import from_db, from_db_many, to_ewkb
 from gis.geojson import geometries_to_geojson

@@ -22,12 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.auth import issue_token
 from api.users import User, add_user
+from config.auth import AuthSettings
+from config.data import DataSettings
+from config.database import DatabaseSettings
+from config.settings import Settings
 from data.people import UNIT_NAMES
 from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.settings import AuthSettings, DatabaseSettings, DataSettings, Settings
 from gis import crs as gcrs
 from gis.convert import to_ewkb
 
