@@ -118,8 +118,12 @@ def served(settings: Settings, *, workers: int = 1,
     waits for the answer.  Yields the base URL once /health answers.
     """
     port = free_port()
-    child_env = {**os.environ, "CADASTRE_DATABASE": settings.db.database,
-                 "CADASTRE_AUTH_SECRET": settings.auth.secret, **(env or {})}
+    # The server serves ``settings``' database and no other: a DATABASE_URL inherited from
+    # the shell names the user's database, never the one a benchmark or a test loaded.
+    child_env = {name: value for name, value in os.environ.items()
+                 if name not in ("DATABASE_URL", "CADASTRE_DATABASE_URL")}
+    child_env |= {"CADASTRE_DATABASE": settings.db.database,
+                  "CADASTRE_AUTH_SECRET": settings.auth.secret, **(env or {})}
     if settings.db.url:
         child_env["DATABASE_URL"] = settings.db.url
     proc = subprocess.Popen(
