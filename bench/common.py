@@ -84,6 +84,21 @@ def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *,
                            "ON CONFLICT DO NOTHING"), {"w": code, "c": unit, "n": name})
 
 
+class WrongAnswer(SystemExit):
+    """A benchmark measured a wrong answer: the run exits non-zero (bench/run_all.py and
+    ``make bench-smoke`` fail), however fast it was."""
+
+
+def expect(ok: bool, what: str) -> None:
+    """Check an answer the benchmark prints; say so, or stop with a non-zero exit.
+
+    The smoke run (``--size tiny``) is a test of the answers as well as a run of the code.
+    """
+    if not ok:
+        raise WrongAnswer(f"WRONG ANSWER: {what}")
+    print(f"  checked: {what}", flush=True)
+
+
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
     """p50, p95, p99 (seconds)."""
     if len(samples) < 2:
