@@ -46,7 +46,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy db gis parcels certificates projects maps api data bench
+	$(BIN)/mypy config db gis parcels certificates projects maps api data bench
 
 # The suite and the benchmarks make databases of their own (on the embedded cluster, or on
 # TEST_DATABASE_URL / BENCH_DATABASE_URL): they never touch the one DATABASE_URL names.

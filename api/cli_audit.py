@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from config import clock
+
 if TYPE_CHECKING:
     from gis.rules import Report
 
@@ -81,7 +83,7 @@ def audit_command(
     except (OSError, RuleConfigError) as exc:
         cli.fail(f"rule settings {settings.data.rules_file}: {exc}", 1)
 
-    started = datetime.now(UTC)
+    started = clock.now()
     t0 = time.perf_counter()
     with Progress(transient=False) as bar:
         task = bar.add_task("audit", total=len(STEPS))

@@ -12,13 +12,14 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, func, select
+from sqlalchemy import BigInteger, Boolean, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from config import clock
 from db import audit
 from db.audit import Actor
-from db.base import Base
+from db.base import Base, stamped
 from db.errors import Conflict, DomainError, NotFound
 
 ROLES: Final = ("surveyor", "land_officer", "official", "admin")
@@ -54,8 +55,8 @@ class AppUser(Base):
     password_hash: Mapped[str] = mapped_column(String)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     ward_code: Mapped[str] = mapped_column(String)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = stamped()
+    updated_at: Mapped[datetime] = stamped()
     token_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -123,7 +124,7 @@ def set_role(session: Session, *, actor: Actor, username: str, role: str) -> Use
     row = _get(session, username)
     old, row.role = row.role, _check_role(role)
     row.token_epoch += 1  # tokens carry the role: old ones must stop working
-    row.updated_at = func.now()
+    row.updated_at = clock.now()
     audit.record(session, actor=actor, action="user.set_role", entity="user",
                  entity_ids=[row.id], detail={"from": old, "to": role})
     session.flush()
@@ -134,7 +135,7 @@ def set_disabled(session: Session, *, actor: Actor, username: str, disabled: boo
     row = _get(session, username)
     row.disabled = disabled
     row.token_epoch += 1
-    row.updated_at = func.now()
+    row.updated_at = clock.now()
     audit.record(session, actor=actor, action="user.disable" if disabled else "user.enable",
                  entity="user", entity_ids=[row.id])
     session.flush()
@@ -145,7 +146,7 @@ def reset_password(session: Session, *, actor: Actor, username: str, password: s
     row = _get(session, username)
     row.password_hash = hash_password(_check_password(password))
     row.token_epoch += 1
-    row.updated_at = func.now()
+    row.updated_at = clock.now()
     audit.record(session, actor=actor, action="user.reset_password", entity="user",
                  entity_ids=[row.id])
     session.flush()

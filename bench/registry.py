@@ -40,6 +40,7 @@ from bench.common import (
     report_line,
     seeded_ward,
 )
+from config import clock
 from db.audit import Actor
 from db.engine import transaction
 from gis import crs as gcrs
@@ -91,7 +92,7 @@ def main() -> None:
            f"({n} lots of {LOT_W * LOT_H:.0f} m² expected)")
 
     # Amend 2% so that as-of reads see two versions.
-    before = _now(engine)
+    before = clock.now()
     with transaction(engine) as s:
         s.execute(text("SELECT pg_sleep(0.01)"))
         amended = random.Random(1).sample(ids, max(10, n // 50))
@@ -168,11 +169,6 @@ async def _asgi(app, token: str, ids: list[int], amended: list[int], before, n: 
         report_line(f"GET /parcels?bbox (~{found} parcels, ASGI)", bbox, "target p95 < 10 ms"),
         report_line("GET /parcels/{id}?as_of (ASGI)", as_of),
     ]
-
-
-def _now(engine):
-    with engine.connect() as c:
-        return c.execute(text("SELECT clock_timestamp()")).scalar_one()
 
 
 def _ensure_bench_user(engine) -> None:

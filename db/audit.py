@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, Text, func
+from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db.base import Base
+from db.base import Base, stamped
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     ward_code: Mapped[str] = mapped_column(String)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = stamped()
     actor: Mapped[str] = mapped_column(String)
     role: Mapped[str | None] = mapped_column(String)
     action: Mapped[str] = mapped_column(String)

@@ -19,6 +19,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from config import clock
 from db import audit
 from db.audit import Actor
 from gis import crs as gcrs
@@ -60,7 +61,7 @@ def bulk_register(session: Session, *, actor: Actor, parcels: gpd.GeoDataFrame, 
     lock_ward(session, actor.ward_code)
     _require_inside(session, actor.ward_code, geoms)
     source_id = record_source(session, actor, source)
-    start = valid_from or session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    start = valid_from or clock.now()
     ids = [r[0] for r in session.execute(
         text("SELECT nextval('parcel_id_seq') FROM generate_series(1, :n)"), {"n": n})]
     # Exterior rings counter-clockwise, as register_parcel stores them (OGC/GeoJSON order).

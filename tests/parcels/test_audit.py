@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app
+from config import clock
 from data.generate import generate
 from data.load import load_demo
 from data.outline import load_outline
@@ -143,7 +144,7 @@ def test_sheet_audit_sees_neighbours_on_other_sheets(session, actor, rules) -> N
 def test_as_of_audits_the_registry_as_it_stood(session, actor, rules) -> None:
     """After a correction removes an overlap, today's audit is clean; yesterday's is not."""
     a, _ = plant(session, actor, 7010, box(0, 400, 10, 20), box(9.5, 400, 10, 20))
-    before = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    before = clock.now()
     registry.amend_parcel(session, actor=actor, parcel_id=a, reason="boundary corrected",
                           amendment=Amendment(geometry=box(0, 400, 9.5, 20)))
     assert run(session, rules, 7010).findings == ()

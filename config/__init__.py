@@ -1,0 +1,1 @@
+"""Settings by concern and the service's clock; imports nothing of ours (DESIGN.md, Layout)."""
