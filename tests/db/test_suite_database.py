@@ -22,6 +22,8 @@ from db.settings import Settings
 from tests.conftest import URL_VARIABLES, suite_database
 
 REPO = Path(__file__).resolve().parents[2]
+UNUSED_PLUGINS = ("hypothesispytest", "schemathesis", "pytest_cov", "anyio")
+"""Plugins the child run does not need (importing hypothesis alone costs 2 s of CPU)."""
 USERS_DB = "postgresql+psycopg://registrar:s3cret-pw@db.example.invalid:5432/kimlong"
 
 
@@ -76,6 +78,7 @@ def test_a_run_with_database_url_set_refuses_and_leaves_that_database_alone(
                 "CADASTRE_TEST_DATABASE": other}  # should it run, not this run's database
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
              "tests/db/test_schema.py::test_srid_9214_row"],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
         out = run.stdout + run.stderr
