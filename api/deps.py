@@ -29,9 +29,9 @@ from api.auth import (
 )
 from api.user_cache import UserCache
 from api.users import User, active_user, authenticate
+from config.settings import Settings
 from db.audit import Actor
 from db.engine import sql
-from db.settings import Settings
 
 T = TypeVar("T")
 

@@ -23,12 +23,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.auth import issue_token
 from api.users import User, add_user
+from config.auth import AuthSettings
+from config.data import DataSettings
+from config.database import DatabaseSettings
+from config.settings import Settings
 from data.people import UNIT_NAMES
 from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.settings import AuthSettings, DatabaseSettings, DataSettings, Settings
 
 WARD = "19774"
 WARD_BOX = (555_000.0, 1_815_000.0, 563_000.0, 1_823_000.0)
@@ -45,7 +48,7 @@ TOKEN_MINUTES = 10 * 366 * 24 * 60
 run on any machine (the session-scoped tokens are issued once at the start).  Expiry is
 tested with tokens made expired on purpose (tests/api/test_auth.py)."""
 URL_VARIABLES = ("DATABASE_URL", "CADASTRE_DATABASE_URL")
-"""Where a user names the service's database (db.settings.DatabaseSettings.url)."""
+"""Where a user names the service's database (config.database.DatabaseSettings.url)."""
 
 
 def external_dir() -> Path:

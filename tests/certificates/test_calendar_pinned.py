@@ -2,17 +2,19 @@
 
 Statutory deadlines count working days, so a day that silently turns into a day off (or
 back) moves every due date near it.  The days off come from the ``holidays`` package's
-Vietnam calendar plus the dated overrides in ``db/certificates.toml``; the package is
-pinned in ``requirements.lock``, and this test fails if either source changes what the
-service counts.  The lists below are what the code and the pinned package give today,
-checked against DOMAIN.md ("Working days").
+Vietnam calendar plus the dated overrides of the certificates table
+(``config.tables.CERTIFICATES_TABLE``); the package is pinned in ``requirements.lock``,
+and this test fails if either source changes what the service counts.  The lists below
+are what the code and the pinned package give today, checked against DOMAIN.md
+("Working days").
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from certificates.deadlines import DEFAULT_SETTINGS, calendar
+from certificates.deadlines import calendar
+from config.tables import CERTIFICATES_TABLE
 
 WEEKDAYS_OFF = [
     # 2025
@@ -59,7 +61,7 @@ def _days(first: date, last: date) -> list[date]:
 
 
 def test_days_off_and_weekend_days_worked_in_2025_and_2026_are_pinned() -> None:
-    cal = calendar(DEFAULT_SETTINGS)
+    cal = calendar(CERTIFICATES_TABLE)
     days = _days(date(2025, 1, 1), date(2026, 12, 31))
     weekdays_off = [d for d in days if d.weekday() < 5 and not cal.is_working_day(d)]
     weekend_worked = [d for d in days if d.weekday() >= 5 and cal.is_working_day(d)]

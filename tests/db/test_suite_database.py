@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from config.settings import Settings
 from db.engine import database_url, make_engine
-from db.settings import Settings
 from tests.conftest import URL_VARIABLES, suite_database
 
 REPO = Path(__file__).resolve().parents[2]
