@@ -9,7 +9,7 @@ in-process (gather + rules) and over HTTP (``POST /applications/{id}/verify`` th
 ASGI app with httpx2, report stored), p50/p95/p99; verifying the whole backlog (stored
 reports, as a land officer would); the same overlap/frame/zone maths done naively
 (geopandas intersection of the claim with every parcel, no index), with the ratio; and
-how many planted cases got their planted verdict.
+how many planted cases got their planted verdict: every one must (else exit 1).
 """
 
 from __future__ import annotations
@@ -28,18 +28,17 @@ from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import analyze, bench_engine, demo_folder, peak_mb, report_line
+from bench.common import analyze, bench_engine, demo_folder, expect, peak_mb, report_line
 from certificates import applications as apps
 from certificates.rules import load_settings
 from certificates.verification import Claim, run
+from config.settings import Settings
 from data.load import load_demo
 from db.audit import Actor
 from db.engine import transaction
-from db.settings import Settings
 from gis import crs as gcrs
-from gis.geometry import max_width
+from gis.measures import max_width
 
-WARD = "19774"
 SEEDS = {"tiny": 7, "small": 11, "full": 2025}
 
 
@@ -58,7 +57,8 @@ def main() -> None:
     t = time.perf_counter()
     print(load_demo(engine, folder).message, f"({time.perf_counter() - t:.1f} s)")
     analyze(settings)
-    officer = Actor(username="bench_officer", role="land_officer", ward_code=WARD)
+    ward = settings.data.ward_code
+    officer = Actor(username="bench_officer", role="land_officer", ward_code=ward)
     rules = load_settings()
 
     with transaction(engine) as s:
@@ -66,20 +66,21 @@ def main() -> None:
             "SELECT a.id, a.geom_valid, t.expected_rule, t.expected_verdict FROM application a "
             "JOIN demo_application_truth t ON t.application_id = a.id "
             "WHERE t.cohort = 'backlog' ORDER BY a.id")).all()
-        claims = [apps.claim_of(apps.get(s, ward_code=WARD, application_id=r.id))
+        claims = [apps.claim_of(apps.get(s, ward_code=ward, application_id=r.id))
                   for r in backlog]
     valid = [c for c, r in zip(claims, backlog, strict=True) if r.geom_valid]
     print(f"backlog: {len(backlog)} applications ({len(valid)} with a valid claim)")
+    expect(len(valid) > 0, f"a backlog to verify: {len(valid)} valid claims of {len(backlog)}")
 
     # 1. one verification in-process (gather + evaluate, nothing stored)
     samples = []
     with transaction(engine) as s:
         for c in valid:  # warm up: PostgreSQL's and the OS's caches after the load
-            run(s, ward_code=WARD, claim=c, settings=rules)
+            run(s, ward_code=ward, claim=c, settings=rules)
         for k in range(reqs):
             c = valid[k % len(valid)]
             t0 = time.perf_counter()
-            run(s, ward_code=WARD, claim=c, settings=rules)
+            run(s, ward_code=ward, claim=c, settings=rules)
             samples.append(time.perf_counter() - t0)
     inproc = samples
     print(report_line("verify in-process (gather + rules)", inproc))
@@ -100,6 +101,10 @@ def main() -> None:
     print(f"whole backlog: {len(backlog)} verified and stored in {whole:.2f} s "
           f"({whole / len(backlog) * 1000:.1f} ms each; target < 20 s); planted verdict right "
           f"for {right}/{len(backlog)}")
+    wrong = [(r.id, r.expected_verdict, verdicts[r.id]) for r in backlog
+             if verdicts[r.id] != r.expected_verdict]
+    expect(wrong == [], f"every planted verdict right: {right}/{len(backlog)} "
+                        f"(wrong, as (application, planted, given): {wrong})")
 
     # 4. naive baseline: the claim against every parcel, no index
     n_naive = args.naive or min(len(valid), 20 if args.size == "full" else 50)
@@ -119,7 +124,8 @@ async def _http(settings: Settings, engine: Engine, ids: list[int], reqs: int) -
     from api.users import add_user
 
     with transaction(engine) as s:
-        u = add_user(s, actor=Actor(username="bench", role="admin", ward_code=WARD),
+        u = add_user(s, actor=Actor(username="bench", role="admin",
+                                             ward_code=settings.data.ward_code),
                      username="bench_officer", role="land_officer",
                      password="bench-password-not-used")
     token, _ = issue_token(settings.auth, u, 0)

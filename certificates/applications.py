@@ -16,7 +16,7 @@ gets :class:`~certificates.errors.ApprovalConflict`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,7 +49,7 @@ from db.audit import Actor
 from db.engine import sql
 from db.errors import Forbidden
 from gis import crs as gcrs
-from gis.convert import from_db, to_db
+from gis.convert import from_db, to_db, to_ewkb
 from parcels.errors import UnknownCRS, WrongCRS
 from parcels.models import ParcelRight, Party
 from parcels.registry import (
@@ -83,6 +83,12 @@ TRANSITIONS: Final[Mapping[str, tuple[frozenset[str], str | None]]] = {
     "issue_certificate": (frozenset({"approved"}), "certificate_issued"),
 }
 """Every allowed transition; each is a land officer's act."""
+
+approval_checked: Callable[[int], None] | None = None
+"""Test seam, always None in the service: called with the application id when an approval
+has passed its re-verification under the ward lock and has not written anything yet.
+``tests/certificates/test_race.py`` holds two approvals here to show that the lock, not
+timing, keeps two overlapping claims from both being certified."""
 
 
 @dataclass(frozen=True)
@@ -213,8 +219,8 @@ def prepare_claim(geometry: BaseGeometry | None, srid: int) -> BaseGeometry:
 
 def _check_distance(session: Session, ward_code: str, geom: BaseGeometry) -> None:
     d = session.execute(sql(
-        "SELECT ST_Distance(boundary, ST_GeomFromWKB(:g, 9214)) FROM ward WHERE code = :w"),
-        {"g": shapely.to_wkb(shapely.envelope(geom)), "w": ward_code}).scalar_one_or_none()
+        "SELECT ST_Distance(boundary, ST_GeomFromEWKB(:g)) FROM ward WHERE code = :w"),
+        {"g": to_ewkb(shapely.envelope(geom), gcrs.WARD), "w": ward_code}).scalar_one_or_none()
     if d is None:
         raise InvalidApplication(f"ward {ward_code} is not in the registry")
     if d > WRONG_CRS_DISTANCE_M:
@@ -520,6 +526,8 @@ def _approve(session: Session, *, actor: Actor, application_id: int, decision: D
             + "; ".join(f.message_en for f in errors[:3]),
             conflicting_parcels=parcels, findings=[f.to_dict() for f in errors],
             registry_version=outcome.registry_version)
+    if approval_checked is not None:
+        approval_checked(app.id)
     report = _store(session, app, outcome, actor=actor, purpose="approval", elapsed_ms=ms,
                     settings=settings)
     geom = from_db(app.geom)

@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from certificates.verification import PENDING_STATES
 from config import clock
 from db.engine import sql
+from gis.convert import from_db, to_ewkb
+from gis.crs import WARD
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,10 @@ def pending_in_area(session: Session, *, ward_code: str, area: BaseGeometry,
         "AND ST_Intersects(a.geom, ST_GeomFromEWKB(:g))) OR a.parcel_id = ANY(:ids)) "
         "ORDER BY a.id"),
         {"w": ward_code, "pending": list(PENDING_STATES), "as_of": as_of,
-         "g": shapely.to_wkb(shapely.set_srid(area, 9214), include_srid=True),
+         "g": to_ewkb(area, WARD),
          "ids": list(parcel_ids)}).all()
     return [PendingInArea(r.id, r.application_key, r.applicant_name, r.procedure, r.state,
-                          r.received_on.isoformat(), shapely.from_wkb(bytes(r.wkb))
-                          if r.wkb is not None else None, r.parcel_id) for r in rows]
+                          r.received_on.isoformat(), from_db(r.wkb), r.parcel_id) for r in rows]
 
 
 def disputes_on(session: Session, *, ward_code: str, parcel_ids: Sequence[int],

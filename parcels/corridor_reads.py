@@ -20,6 +20,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from db.engine import sql
+from gis.convert import from_db, to_ewkb
+from gis.crs import WARD
 from parcels.errors import InvalidInput
 from parcels.queries import in_force
 
@@ -79,7 +81,7 @@ def parcels_touching(session: Session, *, ward_code: str, area: BaseGeometry,
         f"AND {in_force(as_of)} AND v.geom && ST_GeomFromEWKB(:g) "
         "AND ST_Intersects(v.geom, ST_GeomFromEWKB(:g)) "
         "ORDER BY v.parcel_id"),
-        {"w": ward_code, "as_of": as_of, "g": _ewkb(area)}).all()
+        {"w": ward_code, "as_of": as_of, "g": to_ewkb(area, WARD)}).all()
     out = []
     for r in rows:
         found = r.h if isinstance(r.h, list) else orjson.loads(r.h)
@@ -87,7 +89,7 @@ def parcels_touching(session: Session, *, ward_code: str, area: BaseGeometry,
             parcel_id=r.parcel_id, version=r.version, former_unit=r.former_unit,
             sheet_no=r.sheet_no, parcel_no=r.parcel_no, land_use=r.land_use, address=r.address,
             legal_area=float(r.legal_area) if r.legal_area is not None else None,
-            geometry=shapely.from_wkb(bytes(r.wkb)),
+            geometry=from_db(r.wkb),
             holders=tuple(HolderRef(h[0], h[1], h[2]) for h in found)))
     return out
 
@@ -109,17 +111,17 @@ def road_parcels_near(session: Session, *, ward_code: str, parcels: Sequence[Bas
     rows = session.execute(sql(
         "WITH hit AS (SELECT DISTINCT v.id FROM unnest(CAST(:x0 AS float8[]), "
         "CAST(:y0 AS float8[]), CAST(:x1 AS float8[]), CAST(:y1 AS float8[])) AS b(x0, y0, x1, y1) "
-        "JOIN parcel_version v ON v.geom && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, 9214) "
+        "JOIN parcel_version v ON v.geom && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, :srid) "
         f"WHERE v.ward_code = :w AND v.status = 'registered' AND {in_force(as_of)} "
         "AND v.land_use = ANY(:uses)) "
         "SELECT v.parcel_id, ST_AsBinary(v.geom) AS wkb FROM hit JOIN parcel_version v "
         "ON v.id = hit.id ORDER BY v.parcel_id"),
-        {"w": ward_code, "as_of": as_of, "uses": list(uses),
+        {"w": ward_code, "as_of": as_of, "uses": list(uses), "srid": WARD,
          "x0": (bounds[:, 0] - pad).tolist(), "y0": (bounds[:, 1] - pad).tolist(),
          "x1": (bounds[:, 2] + pad).tolist(), "y1": (bounds[:, 3] + pad).tolist()}).all()
     if not rows:
         return []
-    found = [(r.parcel_id, shapely.from_wkb(bytes(r.wkb))) for r in rows]
+    found = [(r.parcel_id, from_db(r.wkb)) for r in rows]
     tree = shapely.STRtree([g for _, g in found])
     near = set(tree.query(np.asarray(parcels, dtype=object), predicate="dwithin",
                           distance=distance_m)[1].tolist())
@@ -132,12 +134,7 @@ def ward_relation(session: Session, *, ward_code: str, geom: BaseGeometry) -> Wa
         "WITH a AS (SELECT ST_GeomFromEWKB(:g) AS g) "
         "SELECT ST_Intersects(boundary, a.g), ST_Area(ST_Difference(a.g, boundary)), "
         "ST_Distance(boundary, a.g) FROM ward, a WHERE code = :w"),
-        {"g": _ewkb(geom), "w": ward_code}).one_or_none()
+        {"g": to_ewkb(geom, WARD), "w": ward_code}).one_or_none()
     if row is None:
         raise InvalidInput(f"ward {ward_code} is not in the registry")
     return WardRelation(bool(row[0]), float(row[1] or 0.0), float(row[2] or 0.0))
-
-
-def _ewkb(geom: BaseGeometry) -> bytes:
-    """The geometry as EWKB carrying SRID 9214, bound as one parameter however often used."""
-    return shapely.to_wkb(shapely.set_srid(geom, 9214), include_srid=True)

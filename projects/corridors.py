@@ -38,6 +38,8 @@ from db.audit import Actor
 from db.engine import sql
 from db.errors import Forbidden
 from gis import corridors as gcor
+from gis.convert import from_db, to_ewkb
+from gis.crs import WARD
 from parcels.corridor_reads import ward_relation
 from projects.errors import (
     CorridorNotFound,
@@ -429,19 +431,18 @@ def new_corridor_version(session: Session, *, actor: Actor, code: str, spec: Cor
     vid = session.execute(sql(
         "INSERT INTO corridor_version (ward_code, project_code, alternative, version, label, "
         "redline, safety, valid_from, recorded_by, reason, source_document) VALUES "
-        "(:w, :c, :a, :n, :label, ST_GeomFromWKB(:r, 9214), "
-        "CASE WHEN CAST(:s AS bytea) IS NULL THEN NULL ELSE ST_GeomFromWKB(:s, 9214) END, "
+        "(:w, :c, :a, :n, :label, ST_GeomFromEWKB(:r), ST_GeomFromEWKB(CAST(:s AS bytea)), "
         ":now, :by, :why, :doc) RETURNING id"),
         {"w": actor.ward_code, "c": project, "a": alternative, "n": number, "label": spec.label,
-         "r": shapely.to_wkb(redline), "s": None if safety.is_empty else shapely.to_wkb(safety),
+         "r": to_ewkb(redline, WARD), "s": None if safety.is_empty else to_ewkb(safety, WARD),
          "now": now, "by": actor.username, "why": reason, "doc": spec.source_document}
     ).scalar_one()
     session.execute(sql(
         "INSERT INTO project_segment (ward_code, project_code, segment_no, name, left_width_m, "
         "right_width_m, existing_width_m, centreline, corridor_version_id, section_code, "
         "gives_access, safety_m, redline, redline_width_m) "
-        "SELECT :w, :c, t.no, t.name, t.l, t.r, t.e, ST_GeomFromWKB(t.cl, 9214), :v, t.sec, "
-        "t.acc, t.saf, ST_GeomFromWKB(t.rl, 9214), t.rw FROM unnest(CAST(:no AS int[]), "
+        "SELECT :w, :c, t.no, t.name, t.l, t.r, t.e, ST_GeomFromEWKB(t.cl), :v, t.sec, "
+        "t.acc, t.saf, ST_GeomFromEWKB(t.rl), t.rw FROM unnest(CAST(:no AS int[]), "
         "CAST(:name AS text[]), CAST(:l AS float8[]), CAST(:r AS float8[]), "
         "CAST(:e AS float8[]), CAST(:cl AS bytea[]), CAST(:sec AS text[]), "
         "CAST(:acc AS boolean[]), CAST(:saf AS float8[]), CAST(:rl AS bytea[]), "
@@ -451,11 +452,11 @@ def new_corridor_version(session: Session, *, actor: Actor, code: str, spec: Cor
          "l": [e.left_width_m or 0.0 for e in elements],
          "r": [e.right_width_m or 0.0 for e in elements],
          "e": [e.existing_width_m for e in elements],
-         "cl": [shapely.to_wkb(e.centreline) if e.centreline is not None else None
+         "cl": [to_ewkb(e.centreline, WARD) if e.centreline is not None else None
                 for e in elements],
          "sec": [e.section_code for e in elements], "acc": [e.gives_access for e in elements],
          "saf": [e.safety_m for e in elements],
-         "rl": [None if e.centreline is not None else shapely.to_wkb(e.polygon)
+         "rl": [None if e.centreline is not None else to_ewkb(e.polygon, WARD)
                 for e in elements],
          "rw": [None if e.centreline is not None else e.width_m for e in elements]})
     audit.record(session, actor=actor, action="corridor_version", entity="project",
@@ -504,8 +505,8 @@ def _versions(session: Session, rows: Sequence[Any]) -> list[CorridorVersion]:
         out.append(CorridorVersion(
             id=r.id, project_code=r.project_code, alternative=r.alternative,
             version=r.version, label=r.label,
-            redline=gcor.as_multipolygon(shapely.from_wkb(bytes(r.r))),
-            safety=gcor.as_multipolygon(shapely.from_wkb(bytes(r.s))) if r.s
+            redline=gcor.as_multipolygon(from_db(r.r)),
+            safety=gcor.as_multipolygon(from_db(r.s)) if r.s
             else MultiPolygon(), valid_from=r.valid_from,
             valid_to=r.valid_to, recorded_at=r.recorded_at,
             recorded_by=r.recorded_by, reason=r.reason,
@@ -515,14 +516,14 @@ def _versions(session: Session, rows: Sequence[Any]) -> list[CorridorVersion]:
 
 
 def _element(e: Any) -> Element:
-    cl = shapely.from_wkb(bytes(e.cl)) if e.cl is not None else None
+    cl = from_db(e.cl)
     if cl is not None:
         left, right = float(e.left_width_m), float(e.right_width_m)
         polygon = gcor.as_multipolygon(gcor.segment_redline(gcor.Segment(cl, left, right)))
         return Element(e.segment_no, e.section_code, e.name, cl, left, right,
                        e.existing_width_m, polygon, left + right, False,
                        e.gives_access, e.safety_m)
-    polygon = gcor.as_multipolygon(shapely.from_wkb(bytes(e.rl)))
+    polygon = gcor.as_multipolygon(from_db(e.rl))
     width = e.redline_width_m
     return Element(e.segment_no, e.section_code, e.name, None, None, None,
                    e.existing_width_m, polygon,
@@ -633,12 +634,12 @@ def list_segments(session: Session, *, ward_code: str,
         "WHERE s.ward_code = :w AND s.centreline IS NOT NULL "
         "AND (CAST(:id AS bigint) IS NULL OR s.id = :id) "
         "AND (CAST(:x0 AS float8) IS NULL OR s.centreline && ST_Transform("
-        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 9214)) "
+        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :srid)) "
         "ORDER BY s.id LIMIT :lim OFFSET :off"),
-        {"w": ward_code, "id": segment_id, "lim": limit + 1, "off": offset,
+        {"w": ward_code, "id": segment_id, "lim": limit + 1, "off": offset, "srid": WARD,
          "x0": bbox[0] if bbox else None, "y0": bbox[1] if bbox else None,
          "x1": bbox[2] if bbox else None, "y1": bbox[3] if bbox else None}).all()
     out = [SegmentRecord(r.id, r.project_code, r.name_vi, r.segment_no, r.name,
                          r.left_width_m, r.right_width_m, r.existing_width_m, r.synthetic,
-                         shapely.from_wkb(bytes(r.wkb))) for r in rows[:limit]]
+                         from_db(r.wkb)) for r in rows[:limit]]
     return out, len(rows) > limit

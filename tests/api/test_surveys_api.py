@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli_app
-from db.settings import IntakeSettings
+from config.intake import IntakeSettings
 from gis.crs import WARD
 from tests.conftest import counts
 from tests.gis.builders import (
@@ -623,8 +623,7 @@ def test_anonymous_upload_refused_before_the_body(api, tmp_path) -> None:
 
 
 @pytest.fixture()
-def cli(settings, engine, monkeypatch, work) -> Callable[..., Any]:
-    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
+def cli(engine, service_env, monkeypatch, work) -> Callable[..., Any]:
     monkeypatch.setenv("CADASTRE_INTAKE_WORK_DIR", str(work))
     runner = CliRunner()
     return lambda *args: runner.invoke(cli_app, ["import", *map(str, args)])

@@ -21,14 +21,17 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from config import clock
+from config.database import DatabaseSettings
+from config.settings import Settings
 from data.generate import generate
-from data.load import load_demo
-from data.outline import load_outline
+from data.load import WARD_CODE, load_demo
+from data.outline import FILE_NAME, SUBFOLDER, load_outline
 from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import database_url, make_engine
 from db.migrate import upgrade
-from db.settings import DatabaseSettings, Settings
+from gis.convert import to_ewkb
+from gis.crs import WARD as SRID
 from gis.findings_io import POINTS, POLYGONS, RUN, report_document, write_gpkg
 from gis.rules import Band, RuleSet, Severity, load_ruleset
 from parcels import registry
@@ -159,7 +162,7 @@ def test_zone_crossing_reports_the_area_inside(session, actor, rules) -> None:
     corridor = shapely.multipolygons([box(7, 480, 50, 60)])
     session.execute(text("INSERT INTO zone (ward_code, zone_key, kind, name, geom) VALUES "
                          "(:w, 'test-river', 'river_corridor', 'Hành lang sông Hương', "
-                         "ST_GeomFromWKB(:g, 9214))"), {"w": WARD, "g": corridor.wkb})
+                         "ST_GeomFromEWKB(:g))"), {"w": WARD, "g": to_ewkb(corridor, SRID)})
     (f,) = run(session, rules, 7011).by_code("zone_crossing")
     assert f.figures["area_m2"] == pytest.approx(60.0)
     assert f.figures["zone_kind"] == "river_corridor"
@@ -217,9 +220,8 @@ def test_geopackage_opens_with_the_findings(session, actor, rules, tmp_path: Pat
 
 
 @pytest.fixture()
-def cli(settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch):
+def cli(engine: Engine, service_env: None):
     """The CLI against this run's test database (it commits: sheet numbers are unique)."""
-    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
     runner = CliRunner()
     return lambda *args: runner.invoke(app, list(args))
 
@@ -264,8 +266,8 @@ def test_cli_audit_bad_input_exits_2(cli, args, message) -> None:
 def demo_engine(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The generated demo ward (tiny, seed 7) loaded into a database of its own.
 
-    ``load_demo`` needs a registry without another ward 19774 (the test ward is one), so
-    it cannot share the test database.
+    ``load_demo`` needs a registry without another ward of its code (the test ward has it),
+    so it cannot share the test database.
     """
     name = f"{settings.db.database}_demo"
     if settings.db.url:
@@ -284,7 +286,7 @@ def demo_engine(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     owner = make_engine(db, as_owner=True)  # set-up runs as the owner, the audit as the service
     upgrade(owner)
     out = tmp_path_factory.mktemp("demo")
-    outline = load_outline(require_external("kim-long-ward", "19774_kim_long.geojson"))
+    outline = load_outline(require_external(SUBFOLDER, FILE_NAME))
     generate(size="tiny", seed=7, out=out, outline=outline)
     assert load_demo(owner, out).loaded
     owner.dispose()
@@ -303,7 +305,7 @@ def test_demo_ward_has_no_error_on_clean_parcels(demo_engine, rules) -> None:
     outline: in the noise band (info, with a proposed snap).
     """
     with Session(demo_engine) as s:
-        report = audit_registry(s, ward_code="19774", rules=rules)
+        report = audit_registry(s, ward_code=WARD_CODE, rules=rules)
         n = s.execute(text("SELECT count(*) FROM parcel")).scalar_one()
     assert report.feature_count == n > 300
     errors = [f for f in report.findings if f.severity is Severity.ERROR]

@@ -25,8 +25,7 @@ Existing rows (a database loaded before this revision) get version 1 of alternat
 from alembic import op
 
 revision = "0010_projects_corridors"
-# Re-pointed at the merge revision of the three heads when the branches are merged.
-down_revision = ("0003_certificates", "0004_page_index", "0008_ward_pieces")
+down_revision = "0009_history_guards"
 branch_labels = None
 depends_on = None
 
