@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from api.cli.audit import audit_command
+from api.cli.backup import backup_command, restore_command
 from api.cli.certificates import applications_app, stats_command, verify_command
 from api.cli.database import db_app
 from api.cli.demo import data_app, demo
@@ -35,6 +36,8 @@ app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
 app.command("impact")(impact_command)
 app.add_typer(projects_app, name="projects")
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def main() -> None:
