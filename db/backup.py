@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import URL, make_url
 
 from config import clock
@@ -134,8 +135,9 @@ def pg_tool(name: str) -> str:
 @contextmanager
 def connect(url: str | URL, *, autocommit: bool = False) -> Iterator[psycopg.Connection[Any]]:
     """A plain connection as the owner, in UTC (table digests render timestamps)."""
-    with psycopg.connect(**libpq_params(url), autocommit=autocommit,
-                         options="-c TimeZone=UTC -c statement_timeout=0") as conn:
+    info = make_conninfo("", **libpq_params(url),
+                         options="-c TimeZone=UTC -c statement_timeout=0")
+    with psycopg.connect(info, autocommit=autocommit) as conn:
         yield conn
 
 
@@ -279,32 +281,55 @@ def _digest_file(path: Path) -> tuple[int, str]:
 # ------------------------------------------------------------------------ reading
 
 
+def _manifest_of(tar: tarfile.TarFile, path: Path) -> tuple[dict[str, Any], tarfile.TarInfo]:
+    members = tar.getmembers()
+    names = [m.name for m in members]
+    if names != [MANIFEST, DUMP] or not all(m.isfile() for m in members):
+        raise DamagedBackup(f"{path} is not a backup of this service (it holds "
+                            f"{', '.join(names[:5]) or 'nothing'})")
+    raw = tar.extractfile(members[0])
+    assert raw is not None
+    try:
+        manifest = json.loads(raw.read().decode())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DamagedBackup("the backup's manifest is not readable: the file is "
+                            "damaged; nothing was restored") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise DamagedBackup(f"{path} is not a backup in the format {FORMAT}")
+    _check_seal(manifest)
+    return manifest, members[1]
+
+
+def _opened(path: Path) -> tarfile.TarFile:
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+    return tarfile.open(path, "r:")
+
+
+def _truncated(path: Path, exc: Exception) -> DamagedBackup:
+    return DamagedBackup(f"{path} is truncated or is not a backup file ({exc}); nothing "
+                         "was restored")
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The sealed manifest of a backup file (the dump is not read)."""
+    try:
+        with _opened(path) as tar:
+            return _manifest_of(tar, path)[0]
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise _truncated(path, exc) from exc
+
+
 def read_backup(path: Path, into: Path) -> dict[str, Any]:
     """Check a backup file and extract its dump into folder ``into``; returns the manifest.
 
     Everything is checked before any database is touched: the archive's shape, the
     manifest's checksum, the dump's size and SHA-256.
     """
-    if not path.is_file():
-        raise BackupError(f"{path} is not a file")
     try:
-        with tarfile.open(path, "r:") as tar:
-            members = tar.getmembers()
-            names = [m.name for m in members]
-            if names != [MANIFEST, DUMP] or not all(m.isfile() for m in members):
-                raise DamagedBackup(f"{path} is not a backup of this service (it holds "
-                                    f"{', '.join(names[:5]) or 'nothing'})")
-            raw = tar.extractfile(members[0])
-            assert raw is not None
-            try:
-                manifest = json.loads(raw.read().decode())
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise DamagedBackup("the backup's manifest is not readable: the file is "
-                                    "damaged; nothing was restored") from exc
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-                raise DamagedBackup(f"{path} is not a backup in the format {FORMAT}")
-            _check_seal(manifest)
-            dump = tar.extractfile(members[1])
+        with _opened(path) as tar:
+            manifest, member = _manifest_of(tar, path)
+            dump = tar.extractfile(member)
             assert dump is not None
             h, size = hashlib.sha256(), 0
             with (into / DUMP).open("wb") as fh:
@@ -313,8 +338,7 @@ def read_backup(path: Path, into: Path) -> dict[str, Any]:
                     size += len(chunk)
                     fh.write(chunk)
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise DamagedBackup(f"{path} is truncated or is not a backup file ({exc}); nothing "
-                            "was restored") from exc
+        raise _truncated(path, exc) from exc
     expected = manifest["dump"]
     if size != expected["bytes"]:
         raise DamagedBackup(f"the dump in {path} is {size:,} bytes, the manifest says "

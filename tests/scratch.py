@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import make_url
 
 from config.database import DatabaseSettings
@@ -23,7 +24,7 @@ from db.engine import database_url
 def _admin(settings: DatabaseSettings) -> psycopg.Connection[Any]:
     params = libpq_params(database_url(settings))
     params["dbname"] = "postgres"
-    return psycopg.connect(**params, autocommit=True)
+    return psycopg.connect(make_conninfo("", **params), autocommit=True)
 
 
 def _drop(settings: DatabaseSettings, name: str) -> None:

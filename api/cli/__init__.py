@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from api.cli.audit import audit_command
+from api.cli.audit_log import audit_log_app
 from api.cli.backup import backup_command, restore_command
 from api.cli.certificates import applications_app, stats_command, verify_command
 from api.cli.database import db_app
@@ -37,6 +38,7 @@ app.add_typer(applications_app, name="applications")
 app.command("impact")(impact_command)
 app.add_typer(projects_app, name="projects")
 app.command("backup")(backup_command)
+app.add_typer(audit_log_app, name="audit-log")
 app.command("restore")(restore_command)
 
 
