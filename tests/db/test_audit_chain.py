@@ -7,6 +7,7 @@ that :func:`db.audit_chain.verify` names the first broken link.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import threading
@@ -88,7 +89,7 @@ def test_an_untouched_chain_verifies(session: Session, ward: str, history: int) 
     assert [r.action for r in rows] == ["register", "register", "amend", "split", "retire"]
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
     assert bytes(rows[0].prev_hash) == GENESIS
-    assert all(bytes(r.prev_hash) == bytes(p.hash) for p, r in zip(rows, rows[1:], strict=False))
+    assert all(bytes(r.prev_hash) == bytes(p.hash) for p, r in itertools.pairwise(rows))
 
 
 TAMPERING = {
