@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from db import testhooks
 from db.base import Base, stamped
 
 
@@ -77,6 +78,8 @@ def record(
         request_id=actor.request_id,
     )
     session.add(event)
+    if testhooks.PAUSE_AT is not None:  # the crash tests' pause (db/testhooks.py)
+        testhooks.pause_point(session, f"{entity}:{action}")
     return event
 
 
