@@ -32,7 +32,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"server-{self.port}.log"
         self._log = self.log.open("wb")
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
              "--no-access-log"],
             env=cli_env(settings, CADASTRE_AUTH_SECRET=settings.auth.secret,

@@ -14,6 +14,7 @@ Each test works in a ward of its own (committed rows, a fresh code per run).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -70,7 +71,7 @@ def ward(engine: Engine, settings: Settings) -> Ward:
 def ward_state(engine: Engine, code: str) -> dict[str, Any]:
     """Everything a write could leave behind in the ward, counted."""
     with Session(engine) as s:
-        rows = {t: s.execute(text(f"SELECT count(*) FROM {t} WHERE ward_code = :w"),  # noqa: S608
+        rows = {t: s.execute(text(f"SELECT count(*) FROM {t} WHERE ward_code = :w"),
                              {"w": code}).scalar_one() for t in WARD_TABLES}
         actions = Counter(dict(s.execute(text(
             "SELECT entity || ':' || action, count(*) FROM audit_event WHERE ward_code = :w "
@@ -240,10 +241,8 @@ def _kill_postgres(settings: Settings) -> None:
     postmaster = int(Path(info.data_dir, "data", "postmaster.pid").read_text().split()[0])
     children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == postmaster]
     for pid in [postmaster, *children]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + 30
     while any(Path(f"/proc/{p}").exists() and _ppid(p) in (postmaster, 1)
               and _is_postgres(p) for p in [postmaster, *children]):
