@@ -73,6 +73,41 @@ class Server:
         self.stop()
 
 
+class Worker:
+    """One ``cadastre worker`` process (the job queue's), for the suite's database."""
+
+    def __init__(self, settings: Settings, folder: Path, **env: str) -> None:
+        self.log = folder / f"worker-{time.monotonic_ns()}.log"
+        self._log = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "worker"], cwd=ROOT, stdout=self._log,
+            stderr=subprocess.STDOUT, env=cli_env(settings, **env))
+
+    def kill9(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
 def wait_for_file(path: Path, timeout: float = 60.0,
                   finished: Callable[[], object] | None = None) -> None:
     """Wait for the paused process's marker; fail at once if the request ``finished``

@@ -21,6 +21,7 @@ from api.cli.projects import impact_command, projects_app
 from api.cli.serve import serve
 from api.cli.surveys import import_survey
 from api.cli.users import users_app
+from api.cli.worker import worker_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Kim Long land records / Sổ địa chính phường Kim Long")
@@ -30,6 +31,7 @@ app.add_typer(parcels_app, name="parcels")
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("worker")(worker_command)
 app.command("audit")(audit_command)
 app.command("import")(import_survey)
 app.command("verify")(verify_command)
