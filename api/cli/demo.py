@@ -133,7 +133,7 @@ def _serve_with_worker(port: int | None) -> None:
     import subprocess
     import sys
 
-    worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])  # noqa: S603
+    worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
     typer.echo(f"job worker started (process {worker.pid})")
     try:
         serve(port=port, host=None)

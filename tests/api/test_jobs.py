@@ -87,7 +87,8 @@ def _verifications(engine: Engine, ids: list[int]) -> tuple[int, int]:
         reports = c.execute(text("SELECT count(*) FROM verification_report WHERE "
                                  "application_id = ANY(:i)"), {"i": ids}).scalar_one()
         events = c.execute(text("SELECT count(*) FROM audit_event WHERE entity = 'application' "
-                                "AND action = 'verify' AND CAST(entity_ids ->> 0 AS bigint) = ANY(:i)"),
+                                "AND action = 'verify' "
+                                "AND CAST(entity_ids ->> 0 AS bigint) = ANY(:i)"),
                            {"i": ids}).scalar_one()
     return int(reports), int(events)
 
