@@ -53,51 +53,19 @@ from gis.topology import (
     gap_polygons_near,
     snap_to_neighbours,
 )
+from parcels.nearby import head, near_geometry
+from parcels.records import MapParcel
+from parcels.zones import zones_in_force
 
 PENDING_STATES = ("received", "verifying", "field_check", "waiting_applicant")
 CLAIM = "claim"
+FRAME_MARGIN_M = 10.0
+"""The ward frame and the zones are clipped to the claim's envelope grown by this much."""
 TOUCH_M = 1e-5
 """A gap piece within this distance of a parcel touches it (the gis engine's own reach)."""
 
 
 # ------------------------------------------------------------------------ inputs
-
-
-@dataclass(frozen=True)
-class Holder:
-    name: str | None
-    certificate_no: str | None
-    issued_on: date | None = None
-
-
-@dataclass(frozen=True)
-class MapParcel:
-    """A current map parcel near the claim, with who holds a certificate on it."""
-
-    parcel_id: int
-    former_unit: str
-    sheet_no: int
-    parcel_no: int
-    land_use: str
-    geometry: BaseGeometry
-    scale: int | None = None
-    holders: tuple[Holder, ...] = ()
-
-    @property
-    def certified(self) -> bool:
-        return any(h.certificate_no for h in self.holders)
-
-    @property
-    def label(self) -> str:
-        return f"{self.former_unit} tờ {self.sheet_no} thửa {self.parcel_no}"
-
-    def describe(self) -> dict[str, Any]:
-        return {"parcel_id": self.parcel_id, "former_unit": self.former_unit,
-                "sheet_no": self.sheet_no, "parcel_no": self.parcel_no,
-                "land_use": self.land_use, "certified": self.certified,
-                "holders": [{"name": h.name, "certificate_no": h.certificate_no,
-                             "issued_on": h.issued_on.isoformat() if h.issued_on else None}
-                            for h in self.holders]}
 
 
 @dataclass(frozen=True)
@@ -379,8 +347,8 @@ def _same_parcels(claim: Claim, geom: BaseGeometry, around: Surroundings,
 
 def _already(nb: MapParcel, dist: float, geom: BaseGeometry,
              settings: VerificationSettings) -> CertFinding:
-    h = next(h for h in nb.holders if h.certificate_no)
-    figures = {"parcel": nb.label, "parcel_id": nb.parcel_id, "holder": h.name,
+    h = next(h for h in nb.use_rights if h.certificate_no)
+    figures = {"parcel": nb.label, "parcel_id": nb.parcel_id, "holder": h.full_name,
                "certificate_no": h.certificate_no, "distance_m": _round(dist),
                "area_m2": _round(nb.geometry.area, 2)}
     return _finding("already_registered", settings.severity("already_registered"), figures,
@@ -409,10 +377,10 @@ def _registry_overlaps(found: Sequence[Finding], by_id: Mapping[Any, MapParcel],
             continue  # reported as overlap_pending against the application claiming it
         else:
             rule = "overlap_uncertified"
-        h = next((h for h in other.holders if h.certificate_no), None)
+        h = next((h for h in other.use_rights if h.certificate_no), None)
         figures = {"parcel": other.label, "parcel_id": other.parcel_id, "area_m2": _round(area, 2),
                    "width_m": _round(width), "land_use": other.land_use,
-                   "holder": h.name if h else None,
+                   "holder": h.full_name if h else None,
                    "certificate_no": h.certificate_no if h else None, "kind": f.code}
         out.append(_finding(rule, settings.severity(rule, band), figures,
                             parcels=(other.describe(),), geometry=f.geometry, band=str(band),
@@ -590,95 +558,55 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
            exclude_application: int | None = None) -> Surroundings:
     """Fetch the claim's surroundings from PostGIS: five indexed statements around it.
 
-    The first reads what a check is pinned to (the registry version: the ward's newest
-    parcel version id, a backward primary-key scan), the claim's map scale and the ward
-    frame clipped to a window around the claim from the outline's indexed pieces; then
-    the registry around it with holders and whether another pending claim names each
-    parcel; the other pending claims; the zones; the open disputes on those parcels.
+    The first reads what a check is pinned to (:func:`parcels.nearby.head`: the registry
+    version, the claim's map scale and the ward frame around it); then the registry
+    around it with holders; the other pending claims, and which of those parcels another
+    pending claim names; the zones; the open disputes on those parcels.
     """
     geom = claim.geometry
     usable = geom is not None and not geom.is_empty and geom.is_valid
-    wkb = shapely.to_wkb(geom) if usable else None
-    g = "ST_GeomFromWKB(:g, 9214)"
-    me = "coalesce(CAST(:me AS bigint), -1)"
-    head = session.execute(sql(f"""
-        SELECT (SELECT id FROM parcel_version WHERE ward_code = :w
-                ORDER BY id DESC LIMIT 1) AS version,
-               coalesce((SELECT scale FROM map_sheet WHERE ward_code = :w
-                         AND former_unit = CAST(:u AS text) AND sheet_no = CAST(:s AS int)),
-                        (SELECT scale FROM map_sheet WHERE ward_code = :w
-                         AND extent IS NOT NULL AND ST_Covers(extent, ST_GeomFromWKB(:p, 9214))
-                         ORDER BY scale LIMIT 1)) AS scale,
-               (SELECT ST_AsBinary(coalesce(ST_Union(ST_Intersection(wp.geom, b.box)),
-                                            ST_GeomFromText('POLYGON EMPTY', 9214)))
-                FROM (SELECT ST_Expand(ST_Envelope({g}), 10) AS box) b
-                LEFT JOIN ward_piece wp ON wp.ward_code = :w AND wp.geom && b.box
-                WHERE b.box IS NOT NULL) AS frame"""),
-        {"w": ward_code, "u": claim.former_unit, "s": claim.sheet_no, "g": wkb,
-         "p": _scale_point(geom)}).one()
-    version = int(head.version or 0)
-    scale = int(head.scale) if head.scale is not None else None
+    pinned = head(session, ward_code=ward_code, geometry=geom, former_unit=claim.former_unit,
+                  sheet_no=claim.sheet_no, frame_margin_m=FRAME_MARGIN_M)
     if not usable:
-        return Surroundings(scale=scale, registry_version=version)
-    p = {"w": ward_code, "g": wkb, "d": settings.search_m, "u": claim.former_unit,
-         "s": claim.sheet_no, "n": claim.parcel_no, "me": exclude_application}
+        return Surroundings(scale=pinned.scale, registry_version=pinned.registry_version)
+    assert geom is not None
+    neighbours = tuple(near_geometry(session, ward_code=ward_code, geometry=geom,
+                                     distance=settings.search_m, former_unit=claim.former_unit,
+                                     sheet_no=claim.sheet_no, parcel_no=claim.parcel_no))
+    pending, claimed = _pending_claims(session, ward_code, geom, exclude_application,
+                                       [n.parcel_id for n in neighbours])
+    zones = zones_in_force(session, ward_code=ward_code, near=geom, clip_m=FRAME_MARGIN_M)
+    return Surroundings(
+        neighbours=neighbours, pending=pending, claimed_parcels=claimed, frame=pinned.frame,
+        zones=tuple(z.as_zone() for z in zones),
+        zone_projects={z.zone_key: z.project_name for z in zones if z.project_name},
+        disputes=_open_disputes(session, ward_code, [n.parcel_id for n in neighbours]),
+        scale=pinned.scale, registry_version=pinned.registry_version)
+
+
+def _pending_claims(session: Session, ward_code: str, geom: BaseGeometry, exclude: int | None,
+                    parcel_ids: list[int]) -> tuple[tuple[PendingClaim, ...], frozenset[int]]:
+    """Other pending claims overlapping this one, and which of ``parcel_ids`` another pending
+    claim names: one statement."""
+    me = "coalesce(CAST(:me AS bigint), -1)"
     rows = session.execute(sql(f"""
-        WITH near AS (
-            SELECT v.parcel_id FROM parcel_version v
-            WHERE v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered'
-              AND ST_DWithin(v.geom, {g}, :d)
-            UNION
-            SELECT v.parcel_id FROM parcel_version v
-            WHERE v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered'
-              AND v.former_unit = CAST(:u AS text) AND v.sheet_no = CAST(:s AS int)
-              AND v.parcel_no = CAST(:n AS int))
-        SELECT v.parcel_id, v.former_unit, v.sheet_no, v.parcel_no, v.land_use,
-               ST_AsBinary(v.geom) AS wkb, s.scale,
-               (SELECT coalesce(json_agg(json_build_object(
-                        'name', y.full_name, 'certificate_no', r.certificate_no,
-                        'issued_on', r.issued_on) ORDER BY r.id), '[]')
-                FROM parcel_right r LEFT JOIN party y ON y.id = r.party_id
-                WHERE r.parcel_id = v.parcel_id AND r.valid_to IS NULL
-                  AND r.kind = 'use_right') AS holders,
-               EXISTS (SELECT FROM application a
-                       WHERE a.ward_code = :w AND a.parcel_id = v.parcel_id
-                         AND a.state IN {PENDING_STATES!r} AND a.id <> {me}) AS claimed
-        FROM near JOIN parcel_version v ON v.parcel_id = near.parcel_id AND v.valid_to IS NULL
-        LEFT JOIN map_sheet s ON s.ward_code = v.ward_code AND s.former_unit = v.former_unit
-                             AND s.sheet_no = v.sheet_no
-        ORDER BY v.parcel_id"""), p).all()
-    neighbours = tuple(MapParcel(
-        parcel_id=r.parcel_id, former_unit=r.former_unit, sheet_no=r.sheet_no,
-        parcel_no=r.parcel_no, land_use=r.land_use, geometry=shapely.from_wkb(bytes(r.wkb)),
-        scale=r.scale, holders=tuple(Holder(h["name"], h["certificate_no"],
-                                            date.fromisoformat(h["issued_on"])
-                                            if h["issued_on"] else None)
-                                     for h in r.holders)) for r in rows)
-    pend = session.execute(sql(f"""
-        SELECT id, application_key, received_at, ST_AsBinary(geom) AS wkb, parcel_id
+        SELECT true AS overlapping, id, application_key, received_at,
+               ST_AsBinary(geom) AS wkb, parcel_id
         FROM application
         WHERE ward_code = :w AND geom_valid AND state IN {PENDING_STATES!r}
-          AND id <> {me} AND ST_Intersects(geom, {g})
-        ORDER BY id"""), {"w": ward_code, "g": wkb, "me": exclude_application}).all()
+          AND id <> {me} AND ST_Intersects(geom, ST_GeomFromWKB(:g, 9214))
+        UNION ALL
+        SELECT DISTINCT false, NULL::bigint, NULL::text, NULL::timestamptz, NULL::bytea,
+               parcel_id
+        FROM application
+        WHERE ward_code = :w AND parcel_id = ANY(CAST(:ids AS bigint[]))
+          AND state IN {PENDING_STATES!r} AND id <> {me}
+        ORDER BY 2"""),
+        {"w": ward_code, "g": shapely.to_wkb(geom), "me": exclude, "ids": parcel_ids}).all()
     pending = tuple(PendingClaim(r.id, r.application_key, r.received_at,
-                                 shapely.from_wkb(bytes(r.wkb)), r.parcel_id) for r in pend)
-    zone_rows = session.execute(sql(f"""
-        SELECT z.id, z.zone_key, z.kind, z.name, z.project_code, p.name_vi, p.name_en,
-               ST_AsBinary(ST_Intersection(z.geom, ST_Expand(ST_Envelope({g}), 10))) AS wkb
-        FROM zone z LEFT JOIN project p ON p.ward_code = z.ward_code AND p.code = z.project_code
-        WHERE z.ward_code = :w AND z.valid_to IS NULL AND ST_Intersects(z.geom, {g})
-        ORDER BY z.id"""), {"w": ward_code, "g": wkb}).all()
-    zones = tuple(Zone(id=r.zone_key, kind=r.kind, name=r.name,
-                       geometry=shapely.from_wkb(bytes(r.wkb))) for r in zone_rows)
-    projects = {r.zone_key: f"{r.project_code}: {r.name_vi} / {r.name_en}"
-                for r in zone_rows if r.project_code}
-    return Surroundings(
-        neighbours=neighbours, pending=pending,
-        claimed_parcels=frozenset(r.parcel_id for r in rows if r.claimed),
-        frame=shapely.from_wkb(bytes(head.frame)) if head.frame is not None else None,
-        zones=zones, zone_projects=projects,
-        disputes=_open_disputes(session, ward_code, [n.parcel_id for n in neighbours]),
-        scale=scale, registry_version=version)
+                                 shapely.from_wkb(bytes(r.wkb)), r.parcel_id)
+                    for r in rows if r.overlapping)
+    return pending, frozenset(int(r.parcel_id) for r in rows if not r.overlapping)
 
 
 def _open_disputes(session: Session, ward_code: str, ids: list[int]) -> tuple[OpenDispute, ...]:
@@ -690,14 +618,6 @@ def _open_disputes(session: Session, ward_code: str, ids: list[int]) -> tuple[Op
         "CAST(:ids AS bigint[]) ORDER BY id"), {"w": ward_code, "ids": ids}).all()
     return tuple(OpenDispute(r.id, tuple(r.parcel_ids), r.claimant, r.opened_on, r.state)
                  for r in rows)
-
-
-def _scale_point(geom: BaseGeometry | None) -> bytes | None:
-    """A point inside the claim, to find the map sheet under it when its number is unknown."""
-    if geom is None or geom.is_empty:
-        return None
-    pt = geom.representative_point() if geom.is_valid else shapely.centroid(geom)
-    return shapely.to_wkb(pt)
 
 
 def run(session: Session, *, ward_code: str, claim: Claim, settings: VerificationSettings,

@@ -23,13 +23,16 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.attribute_map import normalise_name
 from gis.audit import audit
 from gis.rules import Finding, RuleSet, Severity, fixes_as_dicts
-from gis.topology import Zone
+from parcels.nearby import near_batch, near_batch_versions
+from parcels.numbers import current_by_number, sheet_scales
+from parcels.records import MapParcel
+from parcels.ward import boundary, former_units, former_units_at
+from parcels.zones import zones_in_force
 
 Progress = Callable[[str], None]
 
@@ -114,19 +117,17 @@ class IntakeFinding:
 
 @dataclass
 class Neighbours:
-    """Current registered parcels near the batch, geometry in EPSG:9214."""
+    """Current registered parcels near the batch, with their geometries as one array."""
 
-    parcel_ids: NDArray[np.int64]
-    version_ids: NDArray[np.int64]
+    parcels: list[MapParcel]
     geoms: NDArray[Any]
-    labels: list[str]
-    scales: list[int | None]
-    units: list[str]
-    sheets: list[int]
-    numbers: list[int]
+
+    @classmethod
+    def of(cls, parcels: list[MapParcel]) -> Neighbours:
+        return cls(parcels, np.asarray([p.geometry for p in parcels], dtype=object))
 
     def stamp(self) -> str:
-        return registry_stamp(self.version_ids)
+        return registry_stamp([p.version_id or 0 for p in self.parcels])
 
 
 @dataclass
@@ -175,10 +176,9 @@ def resolve_identity(session: Session, *, ward_code: str, features: list[StagedF
     former-unit boundary holding the feature.  Unit names are accepted as codes or
     names, without diacritics or case ("Kim Long" → kim_long).
     """
-    rows = session.execute(text(
-        "SELECT code, name FROM former_unit WHERE ward_code = :w"), {"w": ward_code}).all()
-    known = {normalise_name(r.code): r.code for r in rows}
-    known.update({normalise_name(r.name): r.code for r in rows})
+    units = former_units(session, ward_code)
+    known = {normalise_name(code): code for code in units}
+    known.update({normalise_name(name): code for code, name in units.items()})
     out: list[IntakeFinding] = []
     default = known.get(normalise_name(default_unit)) if default_unit else None
     need_boundary: list[StagedFeature] = []
@@ -205,13 +205,7 @@ def resolve_identity(session: Session, *, ward_code: str, features: list[StagedF
 
 def _units_by_boundary(session: Session, ward_code: str, features: list[StagedFeature]) -> None:
     pts = shapely.point_on_surface(np.asarray([f.geom for f in features], dtype=object))
-    rows = session.execute(text(
-        "SELECT t.i, u.code FROM unnest(CAST(:i AS int[]), CAST(:g AS bytea[])) AS t(i, g) "
-        "JOIN former_unit u ON u.ward_code = :w AND u.boundary IS NOT NULL "
-        "AND ST_Covers(u.boundary, ST_GeomFromWKB(t.g, 9214))"),
-        {"w": ward_code, "i": list(range(len(features))),
-         "g": [shapely.to_wkb(p) for p in pts]}).all()
-    for i, code in rows:
+    for i, code in former_units_at(session, ward_code, list(pts)).items():
         features[i].unit = code
 
 
@@ -221,18 +215,12 @@ def match_by_number(session: Session, *, ward_code: str,
     keyed = [f for f in features if f.unit and f.sheet and f.number]
     if not keyed:
         return
-    rows = session.execute(text(
-        "SELECT t.i, v.parcel_id FROM unnest(CAST(:i AS int[]), CAST(:u AS text[]), "
-        "CAST(:s AS int[]), CAST(:n AS int[])) AS t(i, u, s, n) "
-        "JOIN parcel_version v ON v.ward_code = :w AND v.former_unit = t.u "
-        "AND v.sheet_no = t.s AND v.parcel_no = t.n AND v.valid_to IS NULL "
-        "AND v.status = 'registered'"),
-        {"w": ward_code, "i": [f.idx for f in keyed], "u": [f.unit for f in keyed],
-         "s": [f.sheet for f in keyed], "n": [f.number for f in keyed]}).all()
-    by_idx = {f.idx: f for f in keyed}
-    for i, pid in rows:
-        by_idx[i].matched_parcel_id = int(pid)
-        by_idx[i].matched_by = "number"
+    found = current_by_number(session, ward_code=ward_code, units=[f.unit for f in keyed],
+                              sheets=[f.sheet for f in keyed], numbers=[f.number for f in keyed])
+    for f, pid in zip(keyed, found, strict=True):
+        if pid is not None:
+            f.matched_parcel_id = pid
+            f.matched_by = "number"
 
 
 def match_by_position(features: list[StagedFeature], nb: Neighbours,
@@ -245,7 +233,7 @@ def match_by_position(features: list[StagedFeature], nb: Neighbours,
     """
     todo = [f for f in features if f.matched_parcel_id is None
             and (f.sheet is None or f.number is None)]
-    if not todo or len(nb.geoms) == 0:
+    if not todo or not nb.parcels:
         return []
     geoms = np.asarray([f.geom for f in todo], dtype=object)
     ok = shapely.is_valid(geoms)
@@ -258,15 +246,14 @@ def match_by_position(features: list[StagedFeature], nb: Neighbours,
     out: list[IntakeFinding] = []
     taken = {f.matched_parcel_id for f in features if f.matched_parcel_id}
     for k in np.flatnonzero(iou >= min_iou).tolist():
-        f, j = todo[int(src[k])], int(b[k])
-        pid = int(nb.parcel_ids[j])
-        if f.matched_parcel_id is not None or pid in taken:
+        f, p = todo[int(src[k])], nb.parcels[int(b[k])]
+        if f.matched_parcel_id is not None or p.parcel_id in taken:
             continue
-        f.matched_parcel_id, f.matched_by = pid, "position"
-        f.unit, f.sheet, f.number = nb.units[j], nb.sheets[j], nb.numbers[j]
-        taken.add(pid)
-        out.append(_intake("matched_by_position", f, severity="info", parcels=[pid],
-                           label=nb.labels[j], iou=float(iou[k])))
+        f.matched_parcel_id, f.matched_by = p.parcel_id, "position"
+        f.unit, f.sheet, f.number = p.former_unit, p.sheet_no, p.parcel_no
+        taken.add(p.parcel_id)
+        out.append(_intake("matched_by_position", f, severity="info", parcels=[p.parcel_id],
+                           label=_parcel_label(p), iou=float(iou[k])))
     return out
 
 
@@ -319,65 +306,14 @@ def _intake(rule: str, f: StagedFeature, *, severity: str = "error",
 # ---------------------------------------------------------------------- neighbours
 
 
-NEAR_BATCH: Final = (
-    "SELECT DISTINCT v.id FROM survey_feature f JOIN parcel_version v "
-    "ON v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered' "
-    "AND ST_DWithin(v.geom, f.geom, :d) WHERE f.batch_id = :b")
-"""Current versions near a batch's features, driven from the features so that each probes
-the registry's spatial index (an EXISTS from the registry side scans the batch per parcel
-when the planner has no statistics on freshly staged rows)."""
-
-
-def neighbours(session: Session, *, ward_code: str, batch_id: int,
-               distance: float) -> Neighbours:
-    """Current registered parcels within ``distance`` of any feature of the batch (PostGIS)."""
-    sql = ("SELECT v.parcel_id, v.id, ST_AsBinary(v.geom) AS wkb, v.former_unit, v.sheet_no, "
-           "v.parcel_no, s.scale FROM parcel_version v "
-           "LEFT JOIN map_sheet s ON s.ward_code = v.ward_code "
-           "AND s.former_unit = v.former_unit AND s.sheet_no = v.sheet_no "
-           "WHERE v.id IN (SELECT DISTINCT v.id FROM survey_feature f JOIN parcel_version v "
-           "ON v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered' "
-           "AND ST_DWithin(v.geom, f.geom, :d) WHERE f.batch_id = :b) ORDER BY v.parcel_id")
-    rows = session.execute(text(sql), {"w": ward_code, "b": batch_id, "d": distance}).all()
-    return Neighbours(
-        parcel_ids=np.asarray([r.parcel_id for r in rows], dtype=np.int64),
-        version_ids=np.asarray([r.id for r in rows], dtype=np.int64),
-        geoms=np.asarray(shapely.from_wkb([bytes(r.wkb) for r in rows]), dtype=object)
-        if rows else np.empty(0, dtype=object),
-        labels=[f"tờ {r.sheet_no} thửa {r.parcel_no} ({r.former_unit})" for r in rows],
-        scales=[r.scale for r in rows],
-        units=[r.former_unit for r in rows],
-        sheets=[r.sheet_no for r in rows],
-        numbers=[r.parcel_no for r in rows],
-    )
+def _parcel_label(p: MapParcel) -> str:
+    return f"tờ {p.sheet_no} thửa {p.parcel_no} ({p.former_unit})"
 
 
 def current_stamp(session: Session, *, ward_code: str, batch_id: int, distance: float) -> str:
     """The registry stamp now; differs from the validation's when a neighbour changed."""
-    ids = session.execute(text(NEAR_BATCH), {"w": ward_code, "b": batch_id, "d": distance}
-                          ).scalars().all()
-    return registry_stamp(ids)
-
-
-def ward_frame(session: Session, ward_code: str) -> BaseGeometry | None:
-    wkb = session.execute(text("SELECT ST_AsBinary(boundary) FROM ward WHERE code = :w"),
-                          {"w": ward_code}).scalar_one_or_none()
-    return None if wkb is None else shapely.from_wkb(bytes(wkb))
-
-
-def ward_zones(session: Session, ward_code: str, extent: BaseGeometry) -> list[Zone]:
-    rows = session.execute(text(
-        "SELECT zone_key, kind, name, ST_AsBinary(geom) AS wkb FROM zone WHERE ward_code = :w "
-        "AND valid_to IS NULL AND ST_Intersects(geom, ST_GeomFromWKB(:e, 9214)) "
-        "ORDER BY zone_key"), {"w": ward_code, "e": shapely.to_wkb(extent)}).all()
-    return [Zone(id=r.zone_key, kind=r.kind, name=r.name,
-                 geometry=shapely.from_wkb(bytes(r.wkb))) for r in rows]
-
-
-def sheet_scales(session: Session, ward_code: str) -> dict[tuple[str, int], int]:
-    rows = session.execute(text("SELECT former_unit, sheet_no, scale FROM map_sheet "
-                                "WHERE ward_code = :w"), {"w": ward_code}).all()
-    return {(r.former_unit, r.sheet_no): r.scale for r in rows}
+    return registry_stamp(near_batch_versions(session, ward_code=ward_code, batch_id=batch_id,
+                                              distance=distance))
 
 
 # ---------------------------------------------------------------------- validation
@@ -393,23 +329,24 @@ def validate(session: Session, *, ward_code: str, batch_id: int,
                                 default_unit=default_unit)
     match_by_number(session, ward_code=ward_code, features=features)
     distance = search_distance(rules)
-    nb = neighbours(session, ward_code=ward_code, batch_id=batch_id, distance=distance)
+    nb = Neighbours.of(near_batch(session, ward_code=ward_code, batch_id=batch_id,
+                                  distance=distance))
     findings += match_by_position(features, nb, min_iou)
     findings += identity_findings(features)
     replaced = {f.matched_parcel_id for f in features if f.matched_parcel_id is not None}
-    keep = np.asarray([int(p) not in replaced for p in nb.parcel_ids], dtype=bool)
-    keep_idx = np.flatnonzero(keep)
+    kept = [p for p in nb.parcels if p.parcel_id not in replaced]
 
     scales_by_sheet = sheet_scales(session, ward_code)
-    geoms = [f.geom for f in features] + list(nb.geoms[keep_idx])
-    ids = [f"f{f.idx}" for f in features] + [f"p{int(nb.parcel_ids[j])}" for j in keep_idx]
-    labels = [_label(f) for f in features] + [nb.labels[j] for j in keep_idx]
+    geoms = [f.geom for f in features] + [p.geometry for p in kept]
+    ids = [f"f{f.idx}" for f in features] + [f"p{p.parcel_id}" for p in kept]
+    labels = [_label(f) for f in features] + [_parcel_label(p) for p in kept]
     scales = [scales_by_sheet.get((f.unit, f.sheet)) if f.unit and f.sheet else None
-              for f in features] + [nb.scales[j] for j in keep_idx]
-    frame = ward_frame(session, ward_code)
+              for f in features] + [p.scale for p in kept]
+    frame = boundary(session, ward_code)
     extent = shapely.box(*shapely.total_bounds(
         np.asarray([f.geom for f in features], dtype=object))).buffer(distance)
-    zones = ward_zones(session, ward_code, extent)
+    zones = [z.as_zone() for z in zones_in_force(session, ward_code=ward_code, near=extent,
+                                                  order="zone_key")]
     say("validating")
     report = audit(np.asarray(geoms, dtype=object), ids, rules=rules, scales=scales,
                    labels=labels, frame=frame, zones=zones,

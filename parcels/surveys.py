@@ -59,6 +59,8 @@ from parcels.bulk import bulk_register
 from parcels.errors import InvalidInput
 from parcels.registry import Source, lock_ward, record_source
 from parcels.survey_checks import IntakeFinding, StagedFeature
+from parcels.versions import Changes, lock_current, write_successors
+from parcels.ward import boundary
 
 Progress = Callable[[str], None]
 OFFICER: Final = "land_officer"
@@ -255,7 +257,7 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
         existing = _by_hash(session, actor, sha, options)
         if existing is not None:
             return Staged(batch_summary(session, actor=actor, batch_id=existing), created=False)
-        frame = survey_checks.ward_frame(session, actor.ward_code)
+        frame = boundary(session, actor.ward_code)
         if frame is None:
             raise InvalidInput(f"ward {actor.ward_code} is not in the registry")
         say("reading")
@@ -550,7 +552,7 @@ def commit_batch(session: Session, *, actor: Actor, batch_id: int, settings: Set
     source_id = _register_new(session, actor, batch_id, source=source, reason=why, now=now)
     if source_id is None:
         source_id = record_source(session, actor, source)
-        assert source_id is not None
+    assert source_id is not None
     say("writing new versions")
     amended = _write_versions(session, actor, batch_id, source_id=source_id, reason=why, now=now)
     session.execute(text(
@@ -589,23 +591,21 @@ def _register_new(session: Session, actor: Actor, batch_id: int, *, source: Sour
         "ORDER BY idx"), {"b": batch_id}).all()
     if not rows:
         return None
-    geoms = [_polygon(shapely.from_wkb(bytes(r.wkb))) for r in rows]
+    geoms = [_polygon(g) for g in shapely.from_wkb([bytes(r.wkb) for r in rows])]
     gdf = gpd.GeoDataFrame({
         "former_unit": [r.unit_code for r in rows], "sheet_no": [r.sheet for r in rows],
         "parcel_no": [r.number for r in rows], "land_use": [r.land_use for r in rows],
         "legal_area": [r.declared_area if r.declared_area and r.declared_area > 0 else None
                        for r in rows],
     }, geometry=geoms, crs=f"EPSG:{gcrs.WARD}")
-    ids = bulk_register(session, actor=actor, parcels=gdf, reason=reason, source=source,
+    source_id = record_source(session, actor, source)
+    ids = bulk_register(session, actor=actor, parcels=gdf, reason=reason, source_id=source_id,
                         valid_from=now)
     session.execute(text(
         "UPDATE survey_feature f SET committed_parcel_id = t.pid FROM unnest("
         "CAST(:idx AS int[]), CAST(:pid AS bigint[])) AS t(idx, pid) "
         "WHERE f.batch_id = :b AND f.idx = t.idx"),
         {"b": batch_id, "idx": [r.idx for r in rows], "pid": ids})
-    source_id: int = session.execute(text(
-        "SELECT source_document_id FROM parcel_version WHERE parcel_id = :p AND version = 1"),
-        {"p": ids[0]}).scalar_one()
     return source_id
 
 
@@ -620,40 +620,30 @@ def _write_versions(session: Session, actor: Actor, batch_id: int, *, source_id:
                     reason: str, now: datetime) -> list[int]:
     """Close the current version of each matched parcel and write the surveyed one after it.
 
-    Set-based (three statements for any number of parcels); the surveyed geometry
-    and land use replace the old ones, the legal area and address stay: they
-    change by decision, not by measurement.
+    Through the registry's set-based writer (two statements for any number of parcels);
+    the surveyed geometry and land use replace the old ones, the legal area and address
+    stay: they change by decision, not by measurement.
     """
     # Two steps, so the plan never depends on statistics of the just-staged rows (a join
     # planned before autovacuum had analysed them ran past the statement timeout at 10k).
-    matched = [r[0] for r in session.execute(text(
-        "SELECT matched_parcel_id FROM survey_feature WHERE batch_id = :b "
-        "AND matched_parcel_id IS NOT NULL"), {"b": batch_id})]
-    old = session.execute(text(
-        "SELECT id, parcel_id FROM parcel_version WHERE parcel_id = ANY(:ids) "
-        "AND valid_to IS NULL AND status = 'registered' FOR UPDATE"),
-        {"ids": matched}).all() if matched else []
-    if not old:
+    rows = session.execute(text(
+        "SELECT matched_parcel_id AS pid, ST_AsBinary(geom) AS wkb, land_use "
+        "FROM survey_feature WHERE batch_id = :b AND matched_parcel_id IS NOT NULL "
+        "ORDER BY matched_parcel_id"), {"b": batch_id}).all()
+    current = lock_current(session, [r.pid for r in rows])
+    rows = [r for r in rows if r.pid in current]
+    if not rows:
         return []
-    old_ids = [r.id for r in old]
-    session.execute(text("UPDATE parcel_version SET valid_to = :t WHERE id = ANY(:ids) "
-                         "AND valid_to IS NULL"), {"t": now, "ids": old_ids})
-    session.execute(text(
-        "INSERT INTO parcel_version (parcel_id, ward_code, version, former_unit, sheet_no, "
-        "parcel_no, land_use, geom, legal_area, address, status, change_kind, valid_from, "
-        "recorded_by, reason, source_document_id) "
-        "SELECT o.parcel_id, o.ward_code, o.version + 1, o.former_unit, o.sheet_no, o.parcel_no, "
-        "COALESCE(f.land_use, o.land_use), ST_ForcePolygonCCW(CASE WHEN "
-        "GeometryType(f.geom) = 'MULTIPOLYGON' THEN ST_GeometryN(f.geom, 1) ELSE f.geom END), "
-        "o.legal_area, o.address, 'registered', 'amend', :t, :by, :r, :s "
-        "FROM parcel_version o JOIN survey_feature f ON f.batch_id = :b "
-        "AND f.matched_parcel_id = o.parcel_id WHERE o.id = ANY(:ids)"),
-        {"t": now, "by": actor.username, "r": reason, "s": source_id, "b": batch_id,
-         "ids": old_ids})
+    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
+    write_successors(session, versions=[current[r.pid] for r in rows], now=now,
+                     recorded_by=actor.username, reason=reason, source_id=source_id,
+                     change_kind="amend", changes=Changes(
+                         geoms=[_polygon(g) for g in geoms],
+                         land_use=[r.land_use for r in rows]))
     session.execute(text("UPDATE survey_feature SET committed_parcel_id = matched_parcel_id "
                          "WHERE batch_id = :b AND matched_parcel_id IS NOT NULL"),
                     {"b": batch_id})
-    parcels = sorted(int(r.parcel_id) for r in old)
+    parcels = [int(r.pid) for r in rows]
     audit.record(session, actor=actor, action="amend", entity="parcel", entity_ids=parcels,
                  reason=reason, detail={"survey_batch": batch_id, "source_document_id": source_id,
                                         "fields": ["geometry", "land_use"]})

@@ -32,7 +32,8 @@ from db.settings import DatabaseSettings, Settings
 from gis.findings_io import POINTS, POLYGONS, RUN, report_document, write_gpkg
 from gis.rules import Band, RuleSet, Severity, load_ruleset
 from parcels import registry
-from parcels.audit import audit_registry, is_agricultural
+from gis.land_use import is_agricultural
+from parcels.audit import audit_registry
 from parcels.errors import InvalidInput
 from parcels.registry import Amendment
 from tests.conftest import WARD, require_external

@@ -1,0 +1,173 @@
+"""Registered parcels around something: a claim, a survey batch, a sheet, the whole ward.
+
+Every check reads the registry through these functions, and every one of them answers
+:class:`~parcels.records.MapParcel` rows (identity, land use, geometry in EPSG:9214,
+the map sheet's scale, and the holders where asked), so that a verification, a survey
+intake and the registry audit judge the same parcels the same way.
+"""
+
+# ruff: noqa: S608 (only constant SQL fragments are interpolated; values are bound parameters)
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from db.engine import sql
+from parcels.queries import in_force
+from parcels.records import MapParcel, holders_from_json, holders_sql
+from parcels.ward import FRAME_NEAR
+
+COLUMNS: Final = ("v.parcel_id, v.id AS version_id, v.former_unit, v.sheet_no, v.parcel_no, "
+                  "v.land_use, ST_AsBinary(v.geom) AS wkb, s.scale")
+FROM: Final = ("FROM parcel_version v LEFT JOIN map_sheet s ON s.ward_code = v.ward_code "
+               "AND s.former_unit = v.former_unit AND s.sheet_no = v.sheet_no")
+CURRENT: Final = "v.valid_to IS NULL AND v.status = 'registered'"
+
+
+def _parcels(rows: Sequence[Any], *, with_holders: bool = False) -> list[MapParcel]:
+    """Rows of :data:`COLUMNS` as map parcels; the WKB is parsed in one vectorised call."""
+    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else []
+    return [MapParcel(parcel_id=r.parcel_id, version_id=r.version_id, former_unit=r.former_unit,
+                      sheet_no=r.sheet_no, parcel_no=r.parcel_no, land_use=r.land_use,
+                      geometry=g, scale=None if r.scale is None else int(r.scale),
+                      holders=holders_from_json(r.holders) if with_holders else None)
+            for r, g in zip(rows, geoms, strict=True)]
+
+
+# ------------------------------------------------------------------------- a claim
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a check around one geometry is pinned to."""
+
+    registry_version: int
+    """The ward's newest parcel version id: a later write makes a later version."""
+    scale: int | None
+    """The scale of the map sheet the geometry is on (by number, else by position)."""
+    frame: BaseGeometry | None
+    """The ward outline clipped to a window around the geometry."""
+
+
+def head(session: Session, *, ward_code: str, geometry: BaseGeometry | None,
+         former_unit: str | None, sheet_no: int | None, frame_margin_m: float) -> Head:
+    """The registry version, the map scale and the nearby frame, in one statement.
+
+    The version is a backward primary-key scan; the frame is clipped from the outline's
+    indexed pieces (see :data:`parcels.ward.FRAME_NEAR`).
+    """
+    usable = geometry is not None and not geometry.is_empty and geometry.is_valid
+    row = session.execute(sql(f"""
+        SELECT (SELECT id FROM parcel_version WHERE ward_code = :w
+                ORDER BY id DESC LIMIT 1) AS version,
+               coalesce((SELECT scale FROM map_sheet WHERE ward_code = :w
+                         AND former_unit = CAST(:u AS text) AND sheet_no = CAST(:s AS int)),
+                        (SELECT scale FROM map_sheet WHERE ward_code = :w
+                         AND extent IS NOT NULL AND ST_Covers(extent, ST_GeomFromWKB(:p, 9214))
+                         ORDER BY scale LIMIT 1)) AS scale,
+               ({FRAME_NEAR}) AS frame"""),
+        {"w": ward_code, "u": former_unit, "s": sheet_no, "margin": frame_margin_m,
+         "g": shapely.to_wkb(geometry) if usable else None,
+         "p": _point_inside(geometry)}).one()
+    return Head(registry_version=int(row.version or 0),
+                scale=int(row.scale) if row.scale is not None else None,
+                frame=shapely.from_wkb(bytes(row.frame)) if row.frame is not None else None)
+
+
+def _point_inside(geom: BaseGeometry | None) -> bytes | None:
+    """A point inside the geometry, to find the map sheet under it when its number is unknown."""
+    if geom is None or geom.is_empty:
+        return None
+    pt = geom.representative_point() if geom.is_valid else shapely.centroid(geom)
+    return shapely.to_wkb(pt)
+
+
+def near_geometry(session: Session, *, ward_code: str, geometry: BaseGeometry, distance: float,
+                  former_unit: str | None = None, sheet_no: int | None = None,
+                  parcel_no: int | None = None) -> list[MapParcel]:
+    """Current registered parcels within ``distance`` of a geometry, plus the one with the
+    given number wherever it lies, each with its current holders; ordered by parcel id."""
+    rows = session.execute(sql(f"""
+        WITH near AS (
+            SELECT v.parcel_id FROM parcel_version v
+            WHERE v.ward_code = :w AND {CURRENT}
+              AND ST_DWithin(v.geom, ST_GeomFromWKB(:g, 9214), :d)
+            UNION
+            SELECT v.parcel_id FROM parcel_version v
+            WHERE v.ward_code = :w AND {CURRENT}
+              AND v.former_unit = CAST(:u AS text) AND v.sheet_no = CAST(:s AS int)
+              AND v.parcel_no = CAST(:n AS int))
+        SELECT {COLUMNS}, {holders_sql()} AS holders
+        FROM near JOIN parcel_version v ON v.parcel_id = near.parcel_id AND v.valid_to IS NULL
+        LEFT JOIN map_sheet s ON s.ward_code = v.ward_code AND s.former_unit = v.former_unit
+                             AND s.sheet_no = v.sheet_no
+        ORDER BY v.parcel_id"""),
+        {"w": ward_code, "g": shapely.to_wkb(geometry), "d": distance, "u": former_unit,
+         "s": sheet_no, "n": parcel_no}).all()
+    return _parcels(rows, with_holders=True)
+
+
+# ------------------------------------------------------------------- a survey batch
+
+
+NEAR_BATCH: Final = (
+    "SELECT DISTINCT v.id FROM survey_feature f JOIN parcel_version v "
+    f"ON v.ward_code = :w AND {CURRENT} "
+    "AND ST_DWithin(v.geom, f.geom, :d) WHERE f.batch_id = :b")
+"""Current versions near a batch's features, driven from the features so that each probes
+the registry's spatial index (an EXISTS from the registry side scans the batch per parcel
+when the planner has no statistics on freshly staged rows)."""
+
+
+def near_batch(session: Session, *, ward_code: str, batch_id: int,
+               distance: float) -> list[MapParcel]:
+    """Current registered parcels within ``distance`` of any feature of a staged batch."""
+    rows = session.execute(sql(f"SELECT {COLUMNS} {FROM} WHERE v.id IN ({NEAR_BATCH}) "
+                               "ORDER BY v.parcel_id"),
+                           {"w": ward_code, "b": batch_id, "d": distance}).all()
+    return _parcels(rows)
+
+
+def near_batch_versions(session: Session, *, ward_code: str, batch_id: int,
+                        distance: float) -> list[int]:
+    """The ids of the versions :func:`near_batch` would read (what a batch was checked with)."""
+    return list(session.execute(sql(NEAR_BATCH), {"w": ward_code, "b": batch_id,
+                                                  "d": distance}).scalars())
+
+
+# ----------------------------------------------------------------- sheets, the ward
+
+
+def in_force_with_context(session: Session, *, ward_code: str, reach: float,
+                          sheet_no: int | None = None, former_unit: str | None = None,
+                          as_of: datetime | None = None) -> tuple[list[MapParcel], int]:
+    """Registered parcels in force (of a sheet and/or former unit), then their neighbours
+    within ``reach`` as context; returns both and how many of them were asked for."""
+    where = ["v.ward_code = :w", "v.status = 'registered'", in_force(as_of)]
+    params: dict[str, Any] = {"w": ward_code, "as_of": as_of}
+    if sheet_no is not None:
+        where.append("v.sheet_no = :sheet")
+        params["sheet"] = sheet_no
+    if former_unit is not None:
+        where.append("v.former_unit = :unit")
+        params["unit"] = former_unit
+    cond = " AND ".join(where)
+    rows = list(session.execute(
+        sql(f"SELECT {COLUMNS} {FROM} WHERE {cond} ORDER BY v.parcel_id"), params).all())
+    n_focus = len(rows)
+    if (sheet_no is not None or former_unit is not None) and rows:
+        params["reach"] = reach
+        rows += session.execute(sql(
+            f"WITH focus AS (SELECT v.parcel_id, v.geom FROM parcel_version v WHERE {cond}) "
+            f"SELECT {COLUMNS} {FROM} "
+            f"WHERE v.ward_code = :w AND v.status = 'registered' AND {in_force(as_of)} "
+            "AND v.parcel_id NOT IN (SELECT parcel_id FROM focus) "
+            "AND EXISTS (SELECT 1 FROM focus f WHERE ST_DWithin(v.geom, f.geom, :reach)) "
+            "ORDER BY v.parcel_id"), params).all()
+    return _parcels(rows), n_focus
