@@ -286,7 +286,7 @@ def _store(session: Session, app: Application, outcome: verification.Outcome, *,
         created_by=actor.username, settings_version=settings.version,
         measured_area=outcome.measured_area,
         declared_area=app.declared_area, subject_parcel_id=outcome.subject_parcel_id,
-        counts=outcome.counts(), findings=[f.to_dict() for f in outcome.findings],
+        counts=outcome.counts(), findings=[verification.finding_dict(f) for f in outcome.findings],
         geom=app.geom, elapsed_ms=round(elapsed_ms, 2))
     session.add(report)
     session.flush()
@@ -469,7 +469,7 @@ def _approve(session: Session, *, actor: Actor, application_id: int, decision: D
         raise ApprovalConflict(
             f"the claim now conflicts with the registry ({', '.join(f.rule for f in errors)}): "
             + "; ".join(f.message_en for f in errors[:3]),
-            conflicting_parcels=parcels, findings=[f.to_dict() for f in errors],
+            conflicting_parcels=parcels, findings=[verification.finding_dict(f) for f in errors],
             registry_version=outcome.registry_version)
     report = _store(session, app, outcome, actor=actor, purpose="approval", elapsed_ms=ms,
                     settings=settings)

@@ -37,12 +37,14 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from certificates.rules import VerificationSettings, render, worst
+from certificates.rules import VerificationSettings, worst
 from db.engine import sql
+from gis.catalogue import CERTIFICATE_RULES, render
 from gis.crs import WARD
 from gis.geojson import geometry_to_geojson
 from gis.geometry import check_feature, is_ogc_invalid_code, make_valid, max_width
-from gis.rules import Band, Finding, Severity
+from gis.land_use import is_agricultural
+from gis.rules import Band, Finding, Fix, Severity
 from gis.topology import (
     Context,
     Zone,
@@ -130,34 +132,20 @@ class Surroundings:
 # ----------------------------------------------------------------------- outputs
 
 
-@dataclass(frozen=True)
-class CertFinding:
-    """One finding of a certificate verification, ready for a land officer."""
-
-    rule: str
-    severity: Severity
-    message_vi: str
-    message_en: str
-    figures: Mapping[str, Any]
-    parcels: tuple[Mapping[str, Any], ...] = ()
-    applications: tuple[Mapping[str, Any], ...] = ()
-    geometry: BaseGeometry | None = None
-    proposed: BaseGeometry | None = None
-    proposal_en: str | None = None
-    band: str | None = None
-    tolerance: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; geometries as GeoJSON in WGS 84 (EPSG:4326)."""
-        return {
-            "rule": self.rule, "severity": str(self.severity), "band": self.band,
-            "message_vi": self.message_vi, "message_en": self.message_en,
-            "figures": dict(self.figures), "parcels": [dict(p) for p in self.parcels],
-            "applications": [dict(a) for a in self.applications],
-            "tolerance": dict(self.tolerance),
-            "geometry": _geojson(self.geometry),
-            "proposed_geometry": _geojson(self.proposed), "proposal": self.proposal_en,
-        }
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """A verification finding as a stored report carries it: JSON-ready, geometries as
+    GeoJSON in WGS 84 (EPSG:4326), the proposed repair or snap beside the problem."""
+    return {
+        "rule": f.code, "severity": str(f.severity),
+        "band": None if f.band is None else str(f.band),
+        "message_vi": f.message_vi, "message_en": f.message_en,
+        "figures": dict(f.figures), "parcels": [dict(p) for p in f.parcels],
+        "applications": [dict(a) for a in f.applications],
+        "tolerance": dict(f.tolerance),
+        "geometry": _geojson(f.geometry),
+        "proposed_geometry": _geojson(f.fix.geometry) if f.fix and f.fix.changed else None,
+        "proposal": f.fix.description_en if f.fix else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -165,7 +153,7 @@ class Outcome:
     """The result of :func:`evaluate`: findings, verdict and the measured area."""
 
     verdict: str
-    findings: tuple[CertFinding, ...]
+    findings: tuple[Finding, ...]
     measured_area: float | None
     declared_area: float | None
     subject_parcel_id: int | None
@@ -183,7 +171,7 @@ class Outcome:
         sev = severities or (Severity.ERROR, Severity.WARNING)
         return {f.rule for f in self.findings if f.severity in sev}
 
-    def errors(self) -> list[CertFinding]:
+    def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity is Severity.ERROR]
 
 
@@ -203,7 +191,7 @@ def _round(v: Any, nd: int = 3) -> float:
 def evaluate(claim: Claim, around: Surroundings, settings: VerificationSettings) -> Outcome:
     """Judge one claim against its surroundings (no database: the maths and the rules)."""
     gis = settings.gis
-    out: list[CertFinding] = []
+    out: list[Finding] = []
     d = check_feature(claim.geometry, fid=CLAIM, rules=gis, label=claim.label)
     geom = d.geometry
     invalid = [f for f in d.findings if is_ogc_invalid_code(f.code) or f.code == "multipart"]
@@ -214,7 +202,7 @@ def evaluate(claim: Claim, around: Surroundings, settings: VerificationSettings)
         area = float(repaired.area) if repaired is not None else None
         return _outcome(out, area, claim, None, around)
     out += _shape(d.findings, settings)
-    agricultural = (claim.land_use or "") in settings.agricultural_land_uses
+    agricultural = is_agricultural(claim.land_use)
     scale = around.scale
 
     same, subject = _same_parcels(claim, geom, around, settings, scale, agricultural)
@@ -269,7 +257,7 @@ def _overlapping(geom: BaseGeometry, others: Sequence[BaseGeometry], floor: floa
     return [int(i) for i in idx[wide]]
 
 
-def _outcome(found: list[CertFinding], area: float | None, claim: Claim, subject: int | None,
+def _outcome(found: list[Finding], area: float | None, claim: Claim, subject: int | None,
              around: Surroundings) -> Outcome:
     kept = [f for f in found if f.severity is not Severity.OFF]
     kept.sort(key=lambda f: (f.severity.rank, f.rule, -float(f.figures.get("area_m2", 0) or 0)))
@@ -279,14 +267,22 @@ def _outcome(found: list[CertFinding], area: float | None, claim: Claim, subject
                    registry_version=around.registry_version)
 
 
-def _finding(rule: str, severity: Severity, figures: dict[str, Any], **kw: Any) -> CertFinding:
-    vi, en = render(rule, figures)
-    return CertFinding(rule=rule, severity=severity, message_vi=vi, message_en=en,
-                       figures=figures, **kw)
+def _finding(rule: str, severity: Severity, figures: dict[str, Any], *,
+             geometry: BaseGeometry | None = None, fix: Fix | None = None,
+             band: Band | None = None, tolerance: Mapping[str, Any] | None = None,
+             parcels: tuple[Mapping[str, Any], ...] = (),
+             applications: tuple[Mapping[str, Any], ...] = ()) -> Finding:
+    """A finding of a certificate rule (:data:`gis.catalogue.CERTIFICATE_RULES`) about the
+    claim, its sentences filled with ``figures``."""
+    r = CERTIFICATE_RULES[rule]
+    return Finding(code=rule, version=r.version, severity=severity, feature_ids=(CLAIM,),
+                   figures=figures, geometry=geometry, message_vi=render(r.message_vi, figures),
+                   message_en=render(r.message_en, figures), tolerance=dict(tolerance or {}),
+                   band=band, fix=fix, parcels=parcels, applications=applications)
 
 
 def _invalid(claim: Claim, found: Sequence[Finding], settings: VerificationSettings
-             ) -> list[CertFinding]:
+             ) -> list[Finding]:
     sev = settings.severity("invalid_geometry")
     if not found:
         return [_finding("invalid_geometry", sev, {"reason": "not a polygon", "x": "?", "y": "?"})]
@@ -295,13 +291,11 @@ def _invalid(claim: Claim, found: Sequence[Finding], settings: VerificationSetti
         figures = {"reason": f.figures.get("reason", f.code), "defect": f.code,
                    **{k: f.figures[k] for k in ("x", "y") if k in f.figures}}
         fix = f.fix or (make_valid(claim.geometry) if claim.geometry is not None else None)
-        out.append(_finding("invalid_geometry", sev, figures, geometry=f.geometry,
-                            proposed=fix.geometry if fix is not None else None,
-                            proposal_en=fix.description_en if fix is not None else None))
+        out.append(_finding("invalid_geometry", sev, figures, geometry=f.geometry, fix=fix))
     return out
 
 
-def _shape(found: Sequence[Finding], settings: VerificationSettings) -> list[CertFinding]:
+def _shape(found: Sequence[Finding], settings: VerificationSettings) -> list[Finding]:
     cap = settings.shape_max_severity
     out = []
     for f in found:
@@ -346,7 +340,7 @@ def _same_parcels(claim: Claim, geom: BaseGeometry, around: Surroundings,
 
 
 def _already(nb: MapParcel, dist: float, geom: BaseGeometry,
-             settings: VerificationSettings) -> CertFinding:
+             settings: VerificationSettings) -> Finding:
     h = next(h for h in nb.use_rights if h.certificate_no)
     figures = {"parcel": nb.label, "parcel_id": nb.parcel_id, "holder": h.full_name,
                "certificate_no": h.certificate_no, "distance_m": _round(dist),
@@ -364,7 +358,7 @@ def _overlap_figures(f: Finding) -> tuple[float, float, Band]:
 
 
 def _registry_overlaps(found: Sequence[Finding], by_id: Mapping[Any, MapParcel],
-                       around: Surroundings, settings: VerificationSettings) -> list[CertFinding]:
+                       around: Surroundings, settings: VerificationSettings) -> list[Finding]:
     out = []
     for f in found:
         other = next(by_id[i] for i in _ids(f, by_id))
@@ -383,7 +377,7 @@ def _registry_overlaps(found: Sequence[Finding], by_id: Mapping[Any, MapParcel],
                    "holder": h.full_name if h else None,
                    "certificate_no": h.certificate_no if h else None, "kind": f.code}
         out.append(_finding(rule, settings.severity(rule, band), figures,
-                            parcels=(other.describe(),), geometry=f.geometry, band=str(band),
+                            parcels=(other.describe(),), geometry=f.geometry, band=band,
                             tolerance=dict(f.tolerance)))
     return out
 
@@ -394,7 +388,7 @@ def _ids(f: Finding, by_id: Mapping[Any, Any]) -> list[Any]:
 
 
 def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSettings,
-          scale: int | None, agricultural: bool) -> list[CertFinding]:
+          scale: int | None, agricultural: bool) -> list[Finding]:
     """Gaps narrower than rules.toml's gap.max_width_m between the claim and its neighbours.
 
     The pieces are the gis engine's (:func:`gis.topology.gap_polygons_near`, the morphological
@@ -438,20 +432,19 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
                    "area_m2": _round(area, 3), "width_m": _round(width, 4)}
         out.append(_finding("boundary_gap", sev, figures,
                             parcels=tuple(o.describe() for o in others), geometry=piece,
-                            proposed=fix.geometry if fix.changed else None,
-                            proposal_en=fix.description_en, band=str(band),
+                            fix=fix, band=band,
                             tolerance=tol.as_dict()))
     return out
 
 
-def _outside(found: Sequence[Finding], settings: VerificationSettings) -> list[CertFinding]:
+def _outside(found: Sequence[Finding], settings: VerificationSettings) -> list[Finding]:
     out = []
     for f in found:
         band = f.band or Band.CONFLICT
         figures = {"area_m2": _round(f.figures["area_m2"], 2),
                    "width_m": _round(f.figures["width_m"])}
         out.append(_finding("outside_ward", settings.severity("outside_ward", band), figures,
-                            geometry=f.geometry, band=str(band), tolerance=dict(f.tolerance)))
+                            geometry=f.geometry, band=band, tolerance=dict(f.tolerance)))
     return out
 
 
@@ -461,7 +454,7 @@ PROTECTION_KINDS = {"river_corridor": "hành lang bảo vệ sông / river corri
 
 
 def _zones(found: Sequence[Finding], around: Surroundings,
-           settings: VerificationSettings) -> list[CertFinding]:
+           settings: VerificationSettings) -> list[Finding]:
     out = []
     for f in found:
         kind = str(f.figures["zone_kind"])
@@ -479,12 +472,12 @@ def _zones(found: Sequence[Finding], around: Surroundings,
                    "width_m": _round(f.figures["width_m"]),
                    "share_pct": _round(100 * float(f.figures["share"]), 2)}
         out.append(_finding(rule, settings.severity(rule, band), figures, geometry=f.geometry,
-                            band=str(band), tolerance=dict(f.tolerance)))
+                            band=band, tolerance=dict(f.tolerance)))
     return out
 
 
 def _pending(claim: Claim, geom: BaseGeometry, scale: int | None, agricultural: bool,
-             around: Surroundings, settings: VerificationSettings) -> list[CertFinding]:
+             around: Surroundings, settings: VerificationSettings) -> list[Finding]:
     others = [p for p in around.pending if p.application_id != claim.application_id]
     others = [others[i] for i in _overlapping(geom, [p.geometry for p in others],
                                               settings.noise_floor_m)]
@@ -510,12 +503,12 @@ def _pending(claim: Claim, geom: BaseGeometry, scale: int | None, agricultural: 
                             applications=({"application_id": other.application_id,
                                            "application_key": other.application_key,
                                            "received_at": other.received_at.isoformat()},),
-                            geometry=f.geometry, band=str(band), tolerance=dict(f.tolerance)))
+                            geometry=f.geometry, band=band, tolerance=dict(f.tolerance)))
     return out
 
 
 def _area(claim: Claim, geom: BaseGeometry, scale: int | None,
-          settings: VerificationSettings) -> CertFinding | None:
+          settings: VerificationSettings) -> Finding | None:
     if claim.declared_area is None:
         return None
     s = scale or settings.gis.default_scale
@@ -532,7 +525,7 @@ def _area(claim: Claim, geom: BaseGeometry, scale: int | None,
 
 
 def _disputes(geom: BaseGeometry, subject: int | None, around: Surroundings,
-              settings: VerificationSettings) -> list[CertFinding]:
+              settings: VerificationSettings) -> list[Finding]:
     if not around.disputes:
         return []
     near = {n.parcel_id: n for n in around.neighbours

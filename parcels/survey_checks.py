@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from gis.attribute_map import normalise_name
 from gis.audit import audit
-from gis.rules import Finding, RuleSet, Severity, fixes_as_dicts
+from gis.rules import Finding, RuleSet, Severity
 from parcels.nearby import near_batch, near_batch_versions
 from parcels.numbers import current_by_number, sheet_scales
 from parcels.records import MapParcel
@@ -48,29 +48,6 @@ code, a number used once).  The surveyor fixes the file and uploads it again."""
 CONFLICT_RULES: Final = frozenset({"overlap", "contained", "duplicate"})
 LAND_USE: Final = re.compile(r"^[A-Z]{3}(\+[A-Z]{3})*$")
 
-INTAKE_MESSAGES: Final[dict[str, tuple[str, str]]] = {
-    "missing_identity": (
-        "Đối tượng {feature}: thiếu {missing}; không thể đăng ký thửa mới.",
-        "Feature {feature}: {missing} missing; it cannot be registered as a new parcel."),
-    "bad_number": (
-        "Đối tượng {feature}: {field} = {value!r} không phải số nguyên dương.",
-        "Feature {feature}: {field} = {value!r} is not a positive whole number."),
-    "bad_land_use": (
-        "Đối tượng {feature}: mã loại đất {value!r} không hợp lệ (ví dụ ODT, CLN, LUC).",
-        "Feature {feature}: land-use code {value!r} is not valid (e.g. ODT, CLN, LUC)."),
-    "unknown_former_unit": (
-        "Đối tượng {feature}: đơn vị hành chính cũ {value!r} không có trong phường.",
-        "Feature {feature}: former unit {value!r} is not one of the ward's."),
-    "duplicate_number": (
-        "Các đối tượng {features} cùng số hiệu tờ {sheet_no} thửa {parcel_no} ({former_unit}).",
-        "Features {features} share sheet {sheet_no} parcel {parcel_no} ({former_unit})."),
-    "matched_by_position": (
-        "Đối tượng {feature} không có số hiệu; được coi là thửa {label} (trùng {iou:.0%} "
-        "diện tích).",
-        "Feature {feature} has no number; taken as parcel {label} (overlapping {iou:.0%})."),
-}
-
-
 @dataclass
 class StagedFeature:
     """One staged feature with the identity the registry would give it."""
@@ -88,31 +65,24 @@ class StagedFeature:
     matched_by: str | None = None
 
 
-@dataclass
-class IntakeFinding:
-    """A finding as stored with the batch: batch features by index, parcels by id."""
+def feature_idx(f: Finding) -> list[int]:
+    """The batch features a finding is about (0-based, as staged); its ids are ``f<idx>``."""
+    return [int(i[1:]) for i in f.feature_ids if i.startswith("f")]
 
-    rule: str
-    version: int
-    severity: str
-    band: str | None
-    feature_idx: list[int]
-    parcel_ids: list[int]
-    figures: dict[str, Any]
-    tolerance: dict[str, Any]
-    message_vi: str
-    message_en: str
-    geometry: BaseGeometry | None
-    fix: dict[str, Any] | None = None
 
-    @property
-    def overridable(self) -> bool:
-        return self.severity == "error" and self.rule not in NOT_STORABLE
+def parcel_ids(f: Finding) -> list[int]:
+    """The registered parcels a finding is about; their ids are ``p<parcel id>``."""
+    return [int(i[1:]) for i in f.feature_ids if i.startswith("p")]
 
-    @property
-    def key(self) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
-        """What an officer's override is about, stable across re-validation."""
-        return self.rule, tuple(sorted(self.feature_idx)), tuple(sorted(self.parcel_ids))
+
+def overridable(f: Finding) -> bool:
+    """An error an officer may accept with a reason (not one the registry cannot store)."""
+    return f.severity is Severity.ERROR and f.code not in NOT_STORABLE
+
+
+def override_key(f: Finding) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    """What an officer's override is about, stable across re-validation."""
+    return f.code, tuple(sorted(feature_idx(f))), tuple(sorted(parcel_ids(f)))
 
 
 @dataclass
@@ -133,7 +103,8 @@ class Neighbours:
 @dataclass
 class Validation:
     features: list[StagedFeature]
-    findings: list[IntakeFinding]
+    findings: list[Finding]
+    """Only findings about at least one batch feature."""
     conflicts: dict[int, list[int]] = field(default_factory=dict)
     stamp: str = ""
     ruleset_version: str = ""
@@ -169,7 +140,7 @@ def _whole(value: str | None) -> int | None:
 
 
 def resolve_identity(session: Session, *, ward_code: str, features: list[StagedFeature],
-                     default_unit: str | None) -> list[IntakeFinding]:
+                     default_unit: str | None, rules: RuleSet) -> list[Finding]:
     """Fill each feature's unit, sheet and number; findings for what cannot be read.
 
     The former unit comes from the feature, else the upload's default, else the
@@ -179,14 +150,14 @@ def resolve_identity(session: Session, *, ward_code: str, features: list[StagedF
     units = former_units(session, ward_code)
     known = {normalise_name(code): code for code in units}
     known.update({normalise_name(name): code for code, name in units.items()})
-    out: list[IntakeFinding] = []
+    out: list[Finding | None] = []
     default = known.get(normalise_name(default_unit)) if default_unit else None
     need_boundary: list[StagedFeature] = []
     for f in features:
         if f.former_unit:
             f.unit = known.get(normalise_name(f.former_unit))
             if f.unit is None:
-                out.append(_intake("unknown_former_unit", f, value=f.former_unit))
+                out.append(_intake(rules, "unknown_former_unit", f, value=f.former_unit))
         elif default:
             f.unit = default
         else:
@@ -194,13 +165,13 @@ def resolve_identity(session: Session, *, ward_code: str, features: list[StagedF
         for name, raw in (("sheet_no", f.sheet_no), ("parcel_no", f.parcel_no)):
             number = _whole(raw)
             if raw is not None and number is None:
-                out.append(_intake("bad_number", f, field=name, value=raw))
+                out.append(_intake(rules, "bad_number", f, field=name, value=raw))
             setattr(f, "sheet" if name == "sheet_no" else "number", number)
         if f.land_use is not None and not LAND_USE.match(f.land_use):
-            out.append(_intake("bad_land_use", f, value=f.land_use))
+            out.append(_intake(rules, "bad_land_use", f, value=f.land_use))
     if need_boundary:
         _units_by_boundary(session, ward_code, need_boundary)
-    return out
+    return [x for x in out if x is not None]
 
 
 def _units_by_boundary(session: Session, ward_code: str, features: list[StagedFeature]) -> None:
@@ -223,8 +194,8 @@ def match_by_number(session: Session, *, ward_code: str,
             f.matched_by = "number"
 
 
-def match_by_position(features: list[StagedFeature], nb: Neighbours,
-                      min_iou: float) -> list[IntakeFinding]:
+def match_by_position(features: list[StagedFeature], nb: Neighbours, min_iou: float,
+                      rules: RuleSet) -> list[Finding]:
     """An unnumbered feature covering one current parcel almost exactly re-measures it.
 
     CAD drawings rarely carry parcel numbers as data; without this, a resurvey drawn
@@ -243,7 +214,7 @@ def match_by_position(features: list[StagedFeature], nb: Neighbours,
     inter = shapely.area(shapely.intersection(geoms[src], nb.geoms[b]))
     union = shapely.area(geoms[src]) + shapely.area(nb.geoms[b]) - inter
     iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-    out: list[IntakeFinding] = []
+    out: list[Finding | None] = []
     taken = {f.matched_parcel_id for f in features if f.matched_parcel_id}
     for k in np.flatnonzero(iou >= min_iou).tolist():
         f, p = todo[int(src[k])], nb.parcels[int(b[k])]
@@ -252,14 +223,14 @@ def match_by_position(features: list[StagedFeature], nb: Neighbours,
         f.matched_parcel_id, f.matched_by = p.parcel_id, "position"
         f.unit, f.sheet, f.number = p.former_unit, p.sheet_no, p.parcel_no
         taken.add(p.parcel_id)
-        out.append(_intake("matched_by_position", f, severity="info", parcels=[p.parcel_id],
+        out.append(_intake(rules, "matched_by_position", f, parcels=[p.parcel_id],
                            label=_parcel_label(p), iou=float(iou[k])))
-    return out
+    return [x for x in out if x is not None]
 
 
-def identity_findings(features: list[StagedFeature]) -> list[IntakeFinding]:
+def identity_findings(features: list[StagedFeature], rules: RuleSet) -> list[Finding]:
     """What stops a feature from being registered: a missing identity, a number used twice."""
-    out: list[IntakeFinding] = []
+    out: list[Finding | None] = []
     seen: dict[tuple[str, int, int], list[StagedFeature]] = {}
     for f in features:
         if f.matched_parcel_id is None:
@@ -268,22 +239,17 @@ def identity_findings(features: list[StagedFeature]) -> list[IntakeFinding]:
                                             ("parcel number", f.parcel_no),
                                             ("land use", f.land_use)) if not v]
             if missing:
-                out.append(_intake("missing_identity", f, missing=", ".join(missing)))
+                out.append(_intake(rules, "missing_identity", f, missing=", ".join(missing)))
         if f.unit and f.sheet and f.number:
             seen.setdefault((f.unit, f.sheet, f.number), []).append(f)
     for (unit, sheet, number), group in seen.items():
         if len(group) > 1:
-            vi, en = INTAKE_MESSAGES["duplicate_number"]
-            names = ", ".join(str(g.idx + 1) for g in group)
-            ctx = {"features": names, "sheet_no": sheet, "parcel_no": number,
-                   "former_unit": unit}
-            out.append(IntakeFinding(
-                rule="duplicate_number", version=1, severity="error", band=None,
-                feature_idx=[g.idx for g in group], parcel_ids=[],
+            out.append(rules.finding(
+                "duplicate_number", ids=[f"f{g.idx}" for g in group],
                 figures={"sheet_no": sheet, "parcel_no": number, "former_unit": unit},
-                tolerance={}, message_vi=vi.format(**ctx), message_en=en.format(**ctx),
-                geometry=_union([g.geom for g in group])))
-    return out
+                geometry=_union([g.geom for g in group]),
+                context={"features": ", ".join(str(g.idx + 1) for g in group)}))
+    return [x for x in out if x is not None]
 
 
 def _union(geoms: list[BaseGeometry]) -> BaseGeometry | None:
@@ -291,16 +257,14 @@ def _union(geoms: list[BaseGeometry]) -> BaseGeometry | None:
     return shapely.union_all(valid) if valid else None
 
 
-def _intake(rule: str, f: StagedFeature, *, severity: str = "error",
-            parcels: Sequence[int] = (), **figures: Any) -> IntakeFinding:
-    vi, en = INTAKE_MESSAGES[rule]
-    ctx = {"feature": f.idx + 1, **figures}
-    return IntakeFinding(rule=rule, version=1, severity=severity, band=None,
-                         feature_idx=[f.idx], parcel_ids=list(parcels),
-                         figures={k: v for k, v in figures.items()
-                                  if isinstance(v, str | int | float)},
-                         tolerance={}, message_vi=vi.format(**ctx), message_en=en.format(**ctx),
-                         geometry=shapely.point_on_surface(f.geom) if f.geom.is_valid else None)
+def _intake(rules: RuleSet, rule: str, f: StagedFeature, *, parcels: Sequence[int] = (),
+            **figures: Any) -> Finding | None:
+    """A finding about one feature; its message names the feature by its number in the file."""
+    return rules.finding(
+        rule, ids=[f"f{f.idx}", *(f"p{p}" for p in parcels)],
+        figures={k: v for k, v in figures.items() if isinstance(v, str | int | float)},
+        geometry=shapely.point_on_surface(f.geom) if f.geom.is_valid else None,
+        context={"feature": f.idx + 1, **figures})
 
 
 # ---------------------------------------------------------------------- neighbours
@@ -326,13 +290,13 @@ def validate(session: Session, *, ward_code: str, batch_id: int,
     say = progress or (lambda _m: None)
     say("matching")
     findings = resolve_identity(session, ward_code=ward_code, features=features,
-                                default_unit=default_unit)
+                                default_unit=default_unit, rules=rules)
     match_by_number(session, ward_code=ward_code, features=features)
     distance = search_distance(rules)
     nb = Neighbours.of(near_batch(session, ward_code=ward_code, batch_id=batch_id,
                                   distance=distance))
-    findings += match_by_position(features, nb, min_iou)
-    findings += identity_findings(features)
+    findings += match_by_position(features, nb, min_iou, rules)
+    findings += identity_findings(features, rules)
     replaced = {f.matched_parcel_id for f in features if f.matched_parcel_id is not None}
     kept = [p for p in nb.parcels if p.parcel_id not in replaced]
 
@@ -352,17 +316,15 @@ def validate(session: Session, *, ward_code: str, batch_id: int,
                    labels=labels, frame=frame, zones=zones,
                    progress=lambda m: say(f"validating: {m}"))
     conflicts: dict[int, list[int]] = {}
-    ours = [f for f in report.findings if any(i.startswith("f") for i in f.feature_ids)]
-    fixes = fixes_as_dicts([f.fix for f in ours])
-    for finding, fix in zip(ours, fixes, strict=True):
-        stored = _stored(finding, fix)
-        if stored is None:
+    for finding in report.findings:
+        idx = feature_idx(finding)
+        if not idx:  # the registry's own defects are the registry audit's business
             continue
-        findings.append(stored)
-        if finding.code in CONFLICT_RULES and finding.severity is Severity.ERROR \
-                and stored.parcel_ids:
-            for i in stored.feature_idx:
-                conflicts.setdefault(i, []).extend(stored.parcel_ids)
+        findings.append(finding)
+        parcels = parcel_ids(finding)
+        if finding.code in CONFLICT_RULES and finding.severity is Severity.ERROR and parcels:
+            for i in idx:
+                conflicts.setdefault(i, []).extend(parcels)
     return Validation(features=features, findings=findings, conflicts=conflicts,
                       stamp=nb.stamp(), ruleset_version=rules.version)
 
@@ -371,17 +333,3 @@ def _label(f: StagedFeature) -> str:
     if f.sheet_no and f.parcel_no:
         return f"đối tượng {f.idx + 1} (tờ {f.sheet_no} thửa {f.parcel_no})"
     return f"đối tượng {f.idx + 1}"
-
-
-def _stored(f: Finding, fix: dict[str, Any] | None) -> IntakeFinding | None:
-    """The engine's finding in the batch's terms; None when no batch feature is involved."""
-    idx = [int(i[1:]) for i in f.feature_ids if i.startswith("f")]
-    if not idx:
-        return None
-    parcels = [int(i[1:]) for i in f.feature_ids if i.startswith("p")]
-    return IntakeFinding(
-        rule=f.code, version=f.version, severity=str(f.severity),
-        band=None if f.band is None else str(f.band), feature_idx=idx, parcel_ids=parcels,
-        figures=dict(f.figures), tolerance=dict(f.tolerance), message_vi=f.message_vi,
-        message_en=f.message_en, geometry=f.geometry,
-        fix=fix)
