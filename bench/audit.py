@@ -158,28 +158,16 @@ def _prepare_registry(size: str, seed: int) -> None:
     analyze(settings)
 
 
-POSTGIS_OVERLAPS = """
-    SELECT count(*), coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom))), 0)
-    FROM parcel_version a JOIN parcel_version b
-      ON a.parcel_id < b.parcel_id AND a.geom && b.geom
-     AND ST_Relate(a.geom, b.geom, 'T********')
-    WHERE a.ward_code = :w AND b.ward_code = :w
-      AND a.valid_to IS NULL AND a.status = 'registered'
-      AND b.valid_to IS NULL AND b.status = 'registered'
-"""
-
-
 def registry_bench(size: str, rules: Any) -> int:
     """Whole-ward registry audit: wall time, peak memory, PostGIS vs GEOS for overlaps."""
     import multiprocessing
 
-    from sqlalchemy import text
     from sqlalchemy.orm import Session
 
     from db.engine import make_engine
     from db.settings import DatabaseSettings
     from gis.topology import Context, overlap_pairs
-    from parcels.audit import audit_registry, fetch_registry
+    from parcels.audit import audit_registry, fetch_registry, overlaps_in_database
 
     seed = REGISTRY_SEEDS[size]
     child = multiprocessing.get_context("spawn").Process(target=_prepare_registry,
@@ -210,7 +198,7 @@ def registry_bench(size: str, rules: Any) -> int:
         reg = fetch_registry(s, ward_code="19774", rules=rules)
         fetch = time.perf_counter() - t
         t = time.perf_counter()
-        n_pg, area_pg = s.execute(text(POSTGIS_OVERLAPS), {"w": "19774"}).one()
+        n_pg, area_pg = overlaps_in_database(s, ward_code="19774")
         pg = time.perf_counter() - t
     t = time.perf_counter()
     ctx = Context.build(reg.geoms, reg.ids, rules=rules)

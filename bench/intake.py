@@ -53,7 +53,7 @@ def load(folder: str) -> None:
     t = time.perf_counter()
     result = load_demo(engine, Path(folder))
     # `cadastre demo` loads as the owner, whose closing ANALYZE covers every table; the
-    # service role's ANALYZE skips tables it does not own, which left parcel_version with
+    # service role's ANALYZE skips tables it does not own, which left the parcel versions with
     # no statistics and the first commit's registry probe planned as 47,368 batch scans.
     analyze(settings)
     with transaction(engine) as s:

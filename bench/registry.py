@@ -34,6 +34,7 @@ from db.audit import Actor
 from db.engine import transaction
 from gis import crs as gcrs
 from parcels.bulk import bulk_register
+from parcels.queries import VERSION_BY_ID
 
 SIZES = {"tiny": 1_000, "small": 10_000, "full": 50_000}
 LOT_W, LOT_H = 5.0, 20.0
@@ -165,8 +166,7 @@ def _timed(fn, count: int) -> list[float]:
     return out
 
 
-QUERY = ("SELECT v.parcel_id, v.sheet_no, v.parcel_no, v.land_use, ST_AsBinary(v.geom), "
-         "v.measured_area FROM parcel_version v WHERE v.parcel_id = {} AND v.valid_to IS NULL")
+QUERY = VERSION_BY_ID
 
 
 def _drivers(engine, ids: list[int], reqs: int) -> None:

@@ -42,6 +42,12 @@ def in_force(as_of: datetime | None) -> str:
 
 MAX_PAGE = 1000
 
+VERSION_BY_ID = ("SELECT v.parcel_id, v.sheet_no, v.parcel_no, v.land_use, ST_AsBinary(v.geom), "
+                 "v.measured_area FROM parcel_version v WHERE v.parcel_id = {} "
+                 "AND v.valid_to IS NULL")
+"""The smallest read of a parcel, with ``{}`` for the driver's own placeholder: what
+``bench/registry.py`` times the database drivers with."""
+
 
 @dataclass(frozen=True)
 class Page:
@@ -259,3 +265,15 @@ def lineage(session: Session, *, ward_code: str, parcel_id: int) -> Lineage:
         return [LineageLink(*r) for r in rows]
 
     return Lineage(parcel_id=parcel_id, ancestors=walk(True), descendants=walk(False))
+
+
+def current_centres(session: Session, *, ward_code: str, land_use: str | None = None,
+                    limit: int | None = None) -> list[tuple[int, float, float]]:
+    """(parcel id, centroid x, centroid y in EPSG:9214) of current parcels by id, of one land
+    use when given: where load tests and benchmarks aim their requests."""
+    rows = session.execute(sql(
+        "SELECT parcel_id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM parcel_version "
+        "WHERE ward_code = :w AND valid_to IS NULL "
+        "AND (CAST(:u AS text) IS NULL OR land_use = :u) ORDER BY parcel_id LIMIT :n"),
+        {"w": ward_code, "u": land_use, "n": limit}).all()
+    return [(int(r[0]), float(r[1]), float(r[2])) for r in rows]

@@ -30,9 +30,9 @@ from db.engine import database_url, make_engine
 from db.migrate import upgrade
 from db.settings import DatabaseSettings, Settings
 from gis.findings_io import POINTS, POLYGONS, RUN, report_document, write_gpkg
+from gis.land_use import is_agricultural
 from gis.rules import Band, RuleSet, Severity, load_ruleset
 from parcels import registry
-from gis.land_use import is_agricultural
 from parcels.audit import audit_registry
 from parcels.errors import InvalidInput
 from parcels.registry import Amendment
