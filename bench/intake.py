@@ -139,7 +139,8 @@ def main() -> None:
     from api.users import User
     from db.engine import make_engine
     from db.settings import IntakeSettings
-    from parcels import survey_checks, surveys
+    from parcels import surveys
+    from parcels.surveys import checks as survey_checks
 
     _, settings = bench_engine_settings()
     stages = Stages()

@@ -9,7 +9,7 @@ One set of keyword-only functions serves the HTTP API and the command line:
   again returns the batch it already made;
 * :func:`validate_batch` matches every feature to the registry and runs the
   rules within the batch and against its registered neighbours
-  (:mod:`parcels.survey_checks`), storing each finding with its geometry;
+  (:mod:`parcels.surveys.checks`), storing each finding with its geometry;
 * :func:`commit_batch` writes every feature as a parcel version in the caller's
   one transaction, under the ward lock, with the batch as source document, and
   refuses while an error finding is neither fixed nor overridden with a reason;
@@ -54,11 +54,11 @@ from gis.geojson import geometries_to_geojson
 from gis.read_errors import ForbiddenPathError
 from gis.readers import Limits, ReadResult, copy_limited, read_upload
 from gis.rules import Finding, RuleSet, fixes_as_dicts, load_ruleset
-from parcels import survey_checks
+from parcels.surveys import checks as survey_checks
 from parcels.bulk import bulk_register
 from parcels.errors import InvalidInput
 from parcels.registry import Source, lock_ward, record_source
-from parcels.survey_checks import StagedFeature
+from parcels.surveys.checks import StagedFeature
 from parcels.versions import Changes, lock_current, write_successors
 from parcels.ward import boundary
 
