@@ -139,15 +139,14 @@ def main() -> None:
     from api.users import User
     from db.engine import make_engine
     from db.settings import IntakeSettings
-    from parcels import surveys
-    from parcels.surveys import checks as survey_checks
+    from parcels.surveys import checks, staging, validation
 
     _, settings = bench_engine_settings()
     stages = Stages()
-    stages.wrap(surveys, "read_upload", "read")
-    stages.wrap(surveys, "_copy_features", "stage")
-    stages.wrap(survey_checks, "validate", "validate")
-    stages.wrap(surveys, "_copy_findings", "store findings")
+    stages.wrap(staging, "read_upload", "read")
+    stages.wrap(staging, "_copy_features", "stage")
+    stages.wrap(checks, "validate", "validate")
+    stages.wrap(validation, "_copy_findings", "store findings")
     engine = make_engine(settings.db)
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         files = batch_files(folder, n, Path(tmp))
