@@ -164,8 +164,9 @@ def registry_bench(size: str, rules: Any) -> int:
 
     from sqlalchemy.orm import Session
 
+    from config.data import DataSettings
+    from config.database import DatabaseSettings
     from db.engine import make_engine
-    from db.settings import DatabaseSettings
     from gis.topology import Context, overlap_pairs
     from parcels.audit import audit_registry, fetch_registry, overlaps_in_database
 
@@ -179,10 +180,11 @@ def registry_bench(size: str, rules: Any) -> int:
         return 1
     engine = make_engine(DatabaseSettings(url=os.environ.get("BENCH_DATABASE_URL"),
                                           database="cadastre_bench_audit", pool_size=2))
+    ward = DataSettings().ward_code
     base = rss_mb()
     with Session(engine) as s:
         t = time.perf_counter()
-        report = audit_registry(s, ward_code="19774", rules=rules)
+        report = audit_registry(s, ward_code=ward, rules=rules)
         wall = time.perf_counter() - t
         s.rollback()
     peak = rss_mb()
@@ -195,10 +197,10 @@ def registry_bench(size: str, rules: Any) -> int:
 
     with Session(engine) as s:
         t = time.perf_counter()
-        reg = fetch_registry(s, ward_code="19774", rules=rules)
+        reg = fetch_registry(s, ward_code=ward, rules=rules)
         fetch = time.perf_counter() - t
         t = time.perf_counter()
-        n_pg, area_pg = overlaps_in_database(s, ward_code="19774")
+        n_pg, area_pg = overlaps_in_database(s, ward_code=ward)
         pg = time.perf_counter() - t
     t = time.perf_counter()
     ctx = Context.build(reg.geoms, reg.ids, rules=rules)

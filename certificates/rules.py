@@ -2,10 +2,10 @@
 
 The rules themselves (codes and sentences) are the catalogue's
 (:data:`gis.catalogue.CERTIFICATE_RULES`).  How severe a finding is comes from
-``db/certificates.toml`` (per rule, or per band of the gis engine's two-sided tolerance:
+``config/certificates.toml`` (per rule, or per band of the gis engine's two-sided tolerance:
 noise up to ``snap_m``, review up to ``conflict_m``, conflict above); the tolerances by
 map scale, the gap width and the shape rules come from the rules file every check reads
-(``CADASTRE_RULES_FILE``, default ``db/rules.toml``), so that a tightened tolerance
+(``CADASTRE_RULES_FILE``, default ``config/rules.toml``), so that a tightened tolerance
 changes a verification as it changes the registry audit and survey intake.  Nothing
 numeric is decided in code, and every report records the settings version it was judged
 with.
@@ -82,7 +82,7 @@ class VerificationSettings:
 
 
 def settings_from(data: Mapping[str, Any], gis: RuleSet) -> VerificationSettings:
-    """Build from a mapping shaped like ``db/certificates.toml``; refuse gaps and typos."""
+    """Build from a mapping shaped like ``config/certificates.toml``; refuse gaps and typos."""
     try:
         v = data["verification"]
         raw_rules: Mapping[str, Mapping[str, str]] = v["rules"]
@@ -138,8 +138,8 @@ GIS_OVERRIDES: Final = {"rules": {
 @lru_cache(maxsize=4)
 def load_settings(rules_file: Path | None = None,
                   path: Path | None = None) -> VerificationSettings:
-    """The verification settings: ``db/certificates.toml`` (or ``path``) over the rules file
-    (``rules_file``, default ``db/rules.toml``)."""
+    """The verification settings: ``config/certificates.toml`` (or ``path``) over the rules file
+    (``rules_file``, default ``config/rules.toml``)."""
     return settings_from(read_settings(path), load_ruleset(rules_file, GIS_OVERRIDES))
 
 

@@ -3,7 +3,7 @@
 A rule here is only its identity: a stable code, the version of its logic, its category,
 and its two sentences (Vietnamese and English), whose placeholders the finding's figures
 fill.  How severe a finding is and which tolerances it is judged with are settings
-(``db/rules.toml``, and ``db/certificates.toml`` for the certificate rules), never code.
+(``config/rules.toml``, and ``config/certificates.toml`` for the certificate rules), never code.
 
 Three families, one module: :data:`RULES` are judged by a :class:`gis.rules.RuleSet`
 (the geometry and topology engine, and the intake rules a survey batch must pass to be
@@ -163,7 +163,7 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
        "Feature {feature} has no number; taken as parcel {label} (overlapping {iou:.0%})."),
 )})
 """Rules judged by a :class:`gis.rules.RuleSet`; every one has its settings in
-``db/rules.toml``."""
+``config/rules.toml``."""
 
 
 
@@ -237,7 +237,7 @@ CERTIFICATE_RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
         "{claimant})."),
     _c("shape", "{detail_vi}", "{detail_en}"),
 )})
-"""What a certificate verification reports; severities per band in ``db/certificates.toml``."""
+"""What a certificate verification reports; severities per band in ``config/certificates.toml``."""
 
 
 class _Lenient(string.Formatter):

@@ -14,8 +14,8 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from db.errors import DomainError
 from gis.claims import StatedGeometryError, ward_polygon
+from gis.errors import DomainError
 from parcels import ward
 from parcels.errors import InvalidGeometry, UnknownCRS, WrongCRS
 

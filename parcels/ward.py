@@ -17,7 +17,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from db.engine import sql
-from parcels.errors import InvalidInput, OutsideWard, WrongCRS
+from gis.errors import OutsideWard
+from parcels.errors import InvalidInput, WrongCRS
 
 WARD_EDGE_TOLERANCE_M: Final = 1.0
 """A parcel may stick out of the ward outline by this much (digitising noise of the outline)."""

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
 from db.audit import Actor
-from db.settings import Settings
 from gis import crs as gcrs
 from gis.rules import RuleSet, load_ruleset
 from parcels.errors import InvalidInput

@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from config import clock
+from config.settings import Settings
 from db import audit
 from db.audit import Actor
-from db.settings import Settings
 from gis import crs as gcrs
 from parcels.bulk import bulk_register
 from parcels.errors import InvalidInput

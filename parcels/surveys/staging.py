@@ -22,9 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from config import clock
+from config.intake import IntakeSettings
+from config.settings import Settings
 from db import audit
 from db.audit import Actor
-from db.settings import IntakeSettings, Settings
 from gis.gdal_sandbox import looks_like_path_or_url
 from gis.read_errors import ForbiddenPathError
 from gis.readers import Limits, ReadResult, copy_limited, read_upload

@@ -13,9 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from config import clock
+from config.settings import Settings
 from db import audit
 from db.audit import Actor
-from db.settings import Settings
 from gis.rules import Finding, fixes_as_dicts
 from parcels.surveys import checks
 from parcels.surveys.batches import ewkb, open_batch_row, raw_connection, ruleset

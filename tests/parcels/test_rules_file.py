@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app as cli_app
 from certificates import applications as apps
+from config.intake import IntakeSettings
+from config.settings import Settings
 from db.audit import Actor
-from db.settings import IntakeSettings, Settings
 from gis.rules import DEFAULT_RULES_PATH
 from parcels import registry, surveys
 from parcels.rights import PartyDetails, grant_use_right
