@@ -167,7 +167,8 @@ def registry_bench(size: str, rules: Any) -> int:
     from config.data import DataSettings
     from config.database import DatabaseSettings
     from db.engine import make_engine
-    from gis.topology import Context, overlap_pairs
+    from gis.overlaps import overlap_pairs
+    from gis.topology import Context
     from parcels.audit import audit_registry, fetch_registry, overlaps_in_database
 
     seed = REGISTRY_SEEDS[size]

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import shapely
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
 
@@ -24,6 +23,8 @@ from data.people import UNIT_NAMES
 from db.cluster import Cluster, free_port
 from db.engine import make_engine
 from db.migrate import upgrade
+from gis.convert import to_ewkb
+from gis.crs import WARD
 
 BENCH_WARD_BOX = (545_000.0, 1_805_000.0, 575_000.0, 1_835_000.0)
 FORMER_UNITS = UNIT_NAMES
@@ -78,8 +79,8 @@ def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *, code: s
     ward = boundary or MultiPolygon([box(*BENCH_WARD_BOX)])
     with engine.begin() as c:  # as the service role: INSERT is allowed
         c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
-                       "(:c, 'Benchmark ward (synthetic)', ST_GeomFromWKB(:g, 9214), true) "
-                       "ON CONFLICT DO NOTHING"), {"c": code, "g": shapely.to_wkb(ward)})
+                       "(:c, 'Benchmark ward (synthetic)', ST_GeomFromEWKB(:g), true) "
+                       "ON CONFLICT DO NOTHING"), {"c": code, "g": to_ewkb(ward, WARD)})
         for unit, name in FORMER_UNITS.items():
             c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES (:w, :c, :n) "
                            "ON CONFLICT DO NOTHING"), {"w": code, "c": unit, "n": name})

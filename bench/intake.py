@@ -34,6 +34,7 @@ import pyogrio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import analyze, bench_engine, demo_folder, peak_mb
+from gis.crs import WARD
 
 DATABASE = "cadastre_bench_intake"
 SIZES = {"tiny": ("small", 200), "full": ("full", 10_000)}
@@ -72,7 +73,7 @@ def batch_files(folder: Path, n: int, out: Path) -> dict[str, tuple[Path, dict[s
     gdf = gpd.GeoDataFrame({
         "former_unit": parcels["former_unit"], "so_to": parcels["sheet_no"],
         "so_thua": parcels["parcel_no"], "loai_dat": parcels["land_use"],
-        "dien_tich": parcels.geometry.area.round(1)}, geometry=parcels.geometry, crs=9214)
+        "dien_tich": parcels.geometry.area.round(1)}, geometry=parcels.geometry, crs=WARD)
     gpkg = out / "khao_sat.gpkg"
     pyogrio.write_dataframe(gdf, gpkg, layer="thua_dat")
     shp_dir = out / "shp"

@@ -38,7 +38,7 @@ from data.load import load_demo
 from db.audit import Actor
 from db.engine import transaction
 from gis import crs as gcrs
-from gis.geometry import max_width
+from gis.measures import max_width
 
 SEEDS = {"tiny": 7, "small": 11, "full": 2025}
 

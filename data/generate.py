@@ -32,8 +32,9 @@ from data.roads import build_roads, road_land
 from data.seeds import rng_for
 from data.sheets import Sheet, number_parcels
 from data.zones import Zone, build_zones
+from gis.crs import WARD
 
-CRS: Final = "EPSG:9214"
+CRS: Final = f"EPSG:{WARD}"
 REGISTERED_SHARE: Final = 0.85
 FULL_PARCELS: Final = 45_000
 """Parcel count the full-size proportions are scaled from."""

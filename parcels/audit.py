@@ -41,9 +41,9 @@ from db import audit as audit_log
 from db.audit import Actor, system_actor
 from db.engine import sql
 from gis.audit import audit
+from gis.frame import Zone
 from gis.land_use import is_agricultural
 from gis.rules import Report, RuleSet
-from gis.topology import Zone
 from parcels import ward
 from parcels.errors import InvalidInput
 from parcels.nearby import in_force_with_context

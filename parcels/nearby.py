@@ -19,6 +19,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from db.engine import sql
+from gis.convert import from_db, from_db_many, to_ewkb
+from gis.crs import WARD
 from parcels.queries import in_force
 from parcels.records import MapParcel, holders_from_json, holders_sql
 from parcels.ward import FRAME_NEAR
@@ -32,7 +34,7 @@ CURRENT: Final = "v.valid_to IS NULL AND v.status = 'registered'"
 
 def _parcels(rows: Sequence[Any], *, with_holders: bool = False) -> list[MapParcel]:
     """Rows of :data:`COLUMNS` as map parcels; the WKB is parsed in one vectorised call."""
-    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else []
+    geoms = from_db_many(r.wkb for r in rows)
     return [MapParcel(parcel_id=r.parcel_id, version_id=r.version_id, former_unit=r.former_unit,
                       sheet_no=r.sheet_no, parcel_no=r.parcel_no, land_use=r.land_use,
                       geometry=g, scale=None if r.scale is None else int(r.scale),
@@ -69,15 +71,15 @@ def head(session: Session, *, ward_code: str, geometry: BaseGeometry | None,
                coalesce((SELECT scale FROM map_sheet WHERE ward_code = :w
                          AND former_unit = CAST(:u AS text) AND sheet_no = CAST(:s AS int)),
                         (SELECT scale FROM map_sheet WHERE ward_code = :w
-                         AND extent IS NOT NULL AND ST_Covers(extent, ST_GeomFromWKB(:p, 9214))
+                         AND extent IS NOT NULL AND ST_Covers(extent, ST_GeomFromEWKB(:p))
                          ORDER BY scale LIMIT 1)) AS scale,
                ({FRAME_NEAR}) AS frame"""),
         {"w": ward_code, "u": former_unit, "s": sheet_no, "margin": frame_margin_m,
-         "g": shapely.to_wkb(geometry) if usable else None,
+         "g": to_ewkb(geometry, WARD) if usable and geometry is not None else None,
          "p": _point_inside(geometry)}).one()
     return Head(registry_version=int(row.version or 0),
                 scale=int(row.scale) if row.scale is not None else None,
-                frame=shapely.from_wkb(bytes(row.frame)) if row.frame is not None else None)
+                frame=from_db(row.frame))
 
 
 def _point_inside(geom: BaseGeometry | None) -> bytes | None:
@@ -85,7 +87,7 @@ def _point_inside(geom: BaseGeometry | None) -> bytes | None:
     if geom is None or geom.is_empty:
         return None
     pt = geom.representative_point() if geom.is_valid else shapely.centroid(geom)
-    return shapely.to_wkb(pt)
+    return to_ewkb(pt, WARD)
 
 
 def near_geometry(session: Session, *, ward_code: str, geometry: BaseGeometry, distance: float,
@@ -97,7 +99,7 @@ def near_geometry(session: Session, *, ward_code: str, geometry: BaseGeometry, d
         WITH near AS (
             SELECT v.parcel_id FROM parcel_version v
             WHERE v.ward_code = :w AND {CURRENT}
-              AND ST_DWithin(v.geom, ST_GeomFromWKB(:g, 9214), :d)
+              AND ST_DWithin(v.geom, ST_GeomFromEWKB(:g), :d)
             UNION
             SELECT v.parcel_id FROM parcel_version v
             WHERE v.ward_code = :w AND {CURRENT}
@@ -108,7 +110,7 @@ def near_geometry(session: Session, *, ward_code: str, geometry: BaseGeometry, d
         LEFT JOIN map_sheet s ON s.ward_code = v.ward_code AND s.former_unit = v.former_unit
                              AND s.sheet_no = v.sheet_no
         ORDER BY v.parcel_id"""),
-        {"w": ward_code, "g": shapely.to_wkb(geometry), "d": distance, "u": former_unit,
+        {"w": ward_code, "g": to_ewkb(geometry, WARD), "d": distance, "u": former_unit,
          "s": sheet_no, "n": parcel_no}).all()
     return _parcels(rows, with_holders=True)
 

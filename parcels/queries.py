@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import shapely
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from sqlalchemy.orm import Session
 
 from db.engine import sql
+from gis.convert import from_db
+from gis.crs import WARD
 from parcels.errors import InvalidInput, ParcelNotFound
 from parcels.records import Holder, ParcelRecord, holders_from_json, holders_sql, record
 
@@ -74,7 +75,7 @@ class Lineage:
 
 def _record(m: Mapping[Any, Any], holders: list[Holder] | None = None) -> ParcelRecord:
     """A version read by either driver (a SQLAlchemy row's ``_mapping`` or a dict row)."""
-    return record(m, shapely.from_wkb(bytes(m["wkb"])), holders)
+    return record(m, from_db(m["wkb"]), holders)
 
 
 def _parcel_statement(as_of: datetime | None) -> str:
@@ -174,9 +175,9 @@ def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] |
     if not include_retired:
         where.append("v.status = 'registered'")
     if bbox is not None:
-        envelope = "ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), 9214)"
+        envelope = "ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), %(srid)s)"
         where.append(f"v.geom && {envelope} AND ST_Intersects(v.geom, {envelope})")
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3], srid=WARD)
     for name, value in (("sheet_no", sheet_no), ("parcel_no", parcel_no),
                         ("land_use", land_use.upper() if land_use else None),
                         ("former_unit", former_unit)):

@@ -26,6 +26,7 @@ from db import audit
 from db.audit import Actor
 from db.engine import sql
 from gis import crs as gcrs
+from gis.convert import from_db
 from parcels.errors import (
     DuplicateParcelNumber,
     InvalidInput,
@@ -253,7 +254,7 @@ def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
     parent = current_version(session, parcel_id)
     if parent.status != "registered":
         raise ParcelRetired(f"parcel {parcel_id} is retired and cannot be split")
-    parent_geom = shapely.from_wkb(bytes(parent.geom.data))
+    parent_geom = from_db(parent.geom)
     geoms = [prepare(c.geometry, c.srid) for c in children]
     _check_cover(parent_geom, geoms)
     numbers = [(c.former_unit, c.sheet_no, c.parcel_no) for c in children]
@@ -320,7 +321,7 @@ def merge_parcels(session: Session, *, actor: Actor, parcel_ids: Sequence[int],
     for p in parents:
         if p.status != "registered":
             raise ParcelRetired(f"parcel {p.parcel_id} is retired and cannot be merged")
-    geoms = [shapely.from_wkb(bytes(p.geom.data)) for p in parents]
+    geoms = [from_db(p.geom) for p in parents]
     union = shapely.union_all(geoms)
     if isinstance(union, MultiPolygon):
         union = shapely.union_all([shapely.buffer(g, 0.005, join_style="mitre") for g in geoms])

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import sql
 from gis import crs as gcrs
+from gis.convert import to_ewkb
 from parcels.errors import DuplicateParcelNumber
 
 CHUNK: Final = 5000
@@ -76,7 +77,7 @@ def insert_parcels(session: Session, *, ward_code: str, parcels: NewParcels, val
     ids = [r[0] for r in session.execute(
         sql("SELECT nextval('parcel_id_seq') FROM generate_series(1, :n)"), {"n": n})]
     geoms = shapely.orient_polygons(np.asarray(parcels.geoms, dtype=object), exterior_cw=False)
-    wkb = shapely.to_wkb(geoms, hex=True, include_srid=False)
+    wkb = to_ewkb(geoms, gcrs.WARD, hex=True)
     raw = session.connection().connection.driver_connection
     try:
         _copy(raw, ward_code=ward_code, ids=ids, parcels=parcels, wkb=wkb, start=valid_from,
@@ -109,7 +110,7 @@ def _copy(raw: Any, *, ward_code: str, ids: list[int], parcels: NewParcels, wkb:
                                         parcels.legal_area, parcels.address, strict=True)):
                 pid, unit, sheet, number, use, g, area, addr = row
                 cp.write_row((pid, ward_code, 1, unit, int(sheet), int(number),
-                              str(use).upper(), f"SRID={gcrs.WARD};{g}",
+                              str(use).upper(), g,
                               None if area is None or area != area else round(float(area), 1),
                               addr if isinstance(addr, str) else None, "registered", change_kind,
                               start, recorded_by, reason, source_id))
@@ -165,7 +166,7 @@ def write_successors(session: Session, *, versions: Sequence[int], now: datetime
         return [None] * n if values is None else list(values)
 
     geoms = [None] * n if c.geoms is None else [
-        None if g is None else shapely.to_wkb(g, output_dimension=2) for g in c.geoms]
+        None if g is None else to_ewkb(g, gcrs.WARD) for g in c.geoms]
     session.execute(sql("UPDATE parcel_version SET valid_to = :t WHERE id = ANY(:ids) "
                         "AND valid_to IS NULL"), {"t": now, "ids": list(versions)})
     try:
@@ -175,7 +176,7 @@ def write_successors(session: Session, *, versions: Sequence[int], now: datetime
             "recorded_by, reason, source_document_id) "
             "SELECT o.parcel_id, o.ward_code, o.version + 1, COALESCE(t.unit, o.former_unit), "
             "COALESCE(t.sheet, o.sheet_no), COALESCE(t.num, o.parcel_no), "
-            "COALESCE(t.use, o.land_use), COALESCE(ST_GeomFromWKB(t.g, 9214), o.geom), "
+            "COALESCE(t.use, o.land_use), COALESCE(ST_GeomFromEWKB(t.g), o.geom), "
             "COALESCE(t.area, o.legal_area), COALESCE(t.addr, o.address), :status, :kind, :t, "
             ":by, :r, :s FROM unnest(CAST(:ids AS bigint[]), CAST(:unit AS text[]), "
             "CAST(:sheet AS int[]), CAST(:num AS int[]), CAST(:use AS text[]), "

@@ -5,6 +5,7 @@ is the record; ``ward_piece`` holds it cut into indexed pieces of at most 128 ve
 (rebuilt by a trigger), so that a check near one claim clips only the pieces around it.
 """
 
+# ruff: noqa: S608 (only the SRID constant is interpolated; values are bound parameters)
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from db.engine import sql
+from gis.convert import from_db, to_ewkb
+from gis.crs import WARD
 from gis.errors import OutsideWard
 from parcels.errors import InvalidInput, WrongCRS
 
@@ -45,9 +48,9 @@ def former_units_at(session: Session, ward_code: str,
     rows = session.execute(sql(
         "SELECT t.i, u.code FROM unnest(CAST(:i AS int[]), CAST(:g AS bytea[])) AS t(i, g) "
         "JOIN former_unit u ON u.ward_code = :w AND u.boundary IS NOT NULL "
-        "AND ST_Covers(u.boundary, ST_GeomFromWKB(t.g, 9214))"),
+        "AND ST_Covers(u.boundary, ST_GeomFromEWKB(t.g))"),
         {"w": ward_code, "i": list(range(len(points))),
-         "g": [shapely.to_wkb(p) for p in points]}).all()
+         "g": list(to_ewkb(np.asarray(points, dtype=object), WARD))}).all()
     return {int(i): code for i, code in rows}
 
 
@@ -71,13 +74,13 @@ def boundary(session: Session, ward_code: str) -> BaseGeometry | None:
     """The ward's whole outline in EPSG:9214 (None for an unknown ward)."""
     wkb = session.execute(sql("SELECT ST_AsBinary(boundary) FROM ward WHERE code = :w"),
                           {"w": ward_code}).scalar_one_or_none()
-    return None if wkb is None else shapely.from_wkb(bytes(wkb))
+    return from_db(wkb)
 
 
 FRAME_NEAR: Final = (
     "SELECT ST_AsBinary(coalesce(ST_Union(ST_Intersection(wp.geom, b.box)), "
-    "ST_GeomFromText('POLYGON EMPTY', 9214))) "
-    "FROM (SELECT ST_Expand(ST_Envelope(ST_GeomFromWKB(:g, 9214)), :margin) AS box) b "
+    f"ST_GeomFromText('POLYGON EMPTY', {WARD}))) "
+    "FROM (SELECT ST_Expand(ST_Envelope(ST_GeomFromEWKB(:g)), :margin) AS box) b "
     "LEFT JOIN ward_piece wp ON wp.ward_code = :w AND wp.geom && b.box "
     "WHERE b.box IS NOT NULL")
 """The outline clipped to a window around a geometry, from the indexed pieces: a
@@ -110,12 +113,12 @@ def require_inside(session: Session, ward_code: str,
 def _require_one_inside(session: Session, ward_code: str, geom: BaseGeometry) -> None:
     row = session.execute(
         sql(
-            "SELECT ST_CoveredBy(ST_GeomFromWKB(:g, 9214), ST_Buffer(boundary, :tol)), "
-            "ST_Distance(ST_GeomFromWKB(:g, 9214), boundary), "
-            "ST_Area(ST_Difference(ST_GeomFromWKB(:g, 9214), boundary)) "
+            "SELECT ST_CoveredBy(ST_GeomFromEWKB(:g), ST_Buffer(boundary, :tol)), "
+            "ST_Distance(ST_GeomFromEWKB(:g), boundary), "
+            "ST_Area(ST_Difference(ST_GeomFromEWKB(:g), boundary)) "
             "FROM ward WHERE code = :w"
         ),
-        {"g": shapely.to_wkb(geom), "tol": WARD_EDGE_TOLERANCE_M, "w": ward_code},
+        {"g": to_ewkb(geom, WARD), "tol": WARD_EDGE_TOLERANCE_M, "w": ward_code},
     ).one_or_none()
     if row is None:
         raise InvalidInput(f"ward {ward_code} is not in the registry")
@@ -135,8 +138,8 @@ def require_near(session: Session, ward_code: str, geom: BaseGeometry) -> None:
     kilometres away has its coordinates in another CRS than stated.
     """
     d = session.execute(sql(
-        "SELECT ST_Distance(boundary, ST_GeomFromWKB(:g, 9214)) FROM ward WHERE code = :w"),
-        {"g": shapely.to_wkb(shapely.envelope(geom)), "w": ward_code}).scalar_one_or_none()
+        "SELECT ST_Distance(boundary, ST_GeomFromEWKB(:g)) FROM ward WHERE code = :w"),
+        {"g": to_ewkb(shapely.envelope(geom), WARD), "w": ward_code}).scalar_one_or_none()
     if d is None:
         raise InvalidInput(f"ward {ward_code} is not in the registry")
     _refuse_far(ward_code, d, "claim")

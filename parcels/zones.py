@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from db.engine import sql
-from gis.topology import Zone
+from gis.convert import from_db_many, to_ewkb
+from gis.crs import WARD
+from gis.frame import Zone
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,14 @@ def zones_in_force(session: Session, *, ward_code: str, as_of: datetime | None =
         where.append("z.kind = ANY(:kinds)")
         params["kinds"] = list(kinds)
     if bbox is not None:
-        where.append("z.geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 9214)")
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+        where.append("z.geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :srid)")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3], srid=WARD)
     if near is not None:
-        where.append("ST_Intersects(z.geom, ST_GeomFromWKB(:g, 9214))")
-        params["g"] = shapely.to_wkb(near)
+        where.append("ST_Intersects(z.geom, ST_GeomFromEWKB(:g))")
+        params["g"] = to_ewkb(near, WARD)
         if clip_m is not None:
             geom = ("ST_Intersection(z.geom, "
-                    "ST_Expand(ST_Envelope(ST_GeomFromWKB(:g, 9214)), :clip))")
+                    "ST_Expand(ST_Envelope(ST_GeomFromEWKB(:g)), :clip))")
             params["clip"] = clip_m
     page = ""
     if limit is not None:
@@ -81,7 +82,7 @@ def zones_in_force(session: Session, *, ward_code: str, as_of: datetime | None =
         f"p.name_en, ST_AsBinary({geom}) AS wkb FROM zone z "
         "LEFT JOIN project p ON p.ward_code = z.ward_code AND p.code = z.project_code "
         f"WHERE {' AND '.join(where)} ORDER BY z.{order}{page} OFFSET :off"), params).all()
-    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else []
+    geoms = from_db_many(r.wkb for r in rows)
     return [ZoneRecord(r.id, r.zone_key, r.kind, r.name, r.project_code, r.synthetic, g,
                        f"{r.project_code}: {r.name_vi} / {r.name_en}" if r.project_code
                        else None)

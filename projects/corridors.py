@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from gis.convert import from_db
+from gis.crs import WARD
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,12 @@ def list_segments(session: Session, *, ward_code: str,
         "AND p.code = s.project_code WHERE s.ward_code = :w "
         "AND (CAST(:id AS bigint) IS NULL OR s.id = :id) "
         "AND (CAST(:x0 AS float8) IS NULL OR s.centreline && ST_Transform("
-        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 9214)) "
+        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :srid)) "
         "ORDER BY s.id LIMIT :lim OFFSET :off"),
-        {"w": ward_code, "id": segment_id, "lim": limit + 1, "off": offset,
+        {"w": ward_code, "id": segment_id, "lim": limit + 1, "off": offset, "srid": WARD,
          "x0": bbox[0] if bbox else None, "y0": bbox[1] if bbox else None,
          "x1": bbox[2] if bbox else None, "y1": bbox[3] if bbox else None}).all()
     out = [SegmentRecord(r.id, r.project_code, r.name_vi, r.segment_no, r.name,
                          r.left_width_m, r.right_width_m, r.existing_width_m, r.synthetic,
-                         shapely.from_wkb(bytes(r.wkb))) for r in rows[:limit]]
+                         from_db(r.wkb)) for r in rows[:limit]]
     return out, len(rows) > limit

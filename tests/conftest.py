@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Connection, Engine, text
@@ -32,6 +31,8 @@ from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import make_engine
 from db.migrate import upgrade
+from gis import crs as gcrs
+from gis.convert import to_ewkb
 
 WARD = "19774"
 WARD_BOX = (555_000.0, 1_815_000.0, 563_000.0, 1_823_000.0)
@@ -92,8 +93,8 @@ def _seed(engine: Engine) -> None:
     ward = MultiPolygon([box(*WARD_BOX)])
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
-                          "(:c, 'Phường Kim Long (test ward)', ST_GeomFromWKB(:g, 9214), true) "
-                          "ON CONFLICT DO NOTHING"), {"c": WARD, "g": shapely.to_wkb(ward)})
+                          "(:c, 'Phường Kim Long (test ward)', ST_GeomFromEWKB(:g), true) "
+                          "ON CONFLICT DO NOTHING"), {"c": WARD, "g": to_ewkb(ward, gcrs.WARD)})
         for code, name in FORMER_UNITS.items():
             conn.execute(text("INSERT INTO former_unit (ward_code, code, name) "
                               "VALUES (:w, :c, :n) ON CONFLICT DO NOTHING"),

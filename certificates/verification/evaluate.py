@@ -13,18 +13,16 @@ from shapely.geometry.base import BaseGeometry
 from certificates.rules import VerificationSettings
 from certificates.verification.inputs import CLAIM, Claim, Surroundings
 from certificates.verification.report import Outcome, finding, outcome, rounded
-from gis.geometry import check_feature, is_ogc_invalid_code, make_valid, max_width
+from gis.frame import find_outside, find_zone_crossings
+from gis.gaps import gap_polygons_near
 from gis.land_use import is_agricultural
+from gis.measures import band_widths, max_width
+from gis.overlaps import find_overlaps
+from gis.repair import make_valid
 from gis.rules import Band, Finding, Severity
-from gis.topology import (
-    Context,
-    band_widths,
-    find_outside,
-    find_overlaps,
-    find_zone_crossings,
-    gap_polygons_near,
-    snap_to_neighbours,
-)
+from gis.snap import snap_to_neighbours
+from gis.topology import Context
+from gis.validity import check_feature, is_ogc_invalid_code
 from parcels.records import MapParcel
 
 TOUCH_M: Final = 1e-5

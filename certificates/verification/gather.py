@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from typing import Final
 
-import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,8 @@ from certificates.verification.inputs import (
 )
 from certificates.verification.report import Outcome
 from db.engine import sql
+from gis.convert import from_db, to_ewkb
+from gis.crs import WARD
 from parcels.nearby import head, near_geometry
 from parcels.zones import zones_in_force
 
@@ -69,7 +70,7 @@ def _pending_claims(session: Session, ward_code: str, geom: BaseGeometry, exclud
                ST_AsBinary(geom) AS wkb, parcel_id
         FROM application
         WHERE ward_code = :w AND geom_valid AND state IN {PENDING_STATES!r}
-          AND id <> {me} AND ST_Intersects(geom, ST_GeomFromWKB(:g, 9214))
+          AND id <> {me} AND ST_Intersects(geom, ST_GeomFromEWKB(:g))
         UNION ALL
         SELECT DISTINCT false, NULL::bigint, NULL::text, NULL::timestamptz, NULL::bytea,
                parcel_id
@@ -77,9 +78,9 @@ def _pending_claims(session: Session, ward_code: str, geom: BaseGeometry, exclud
         WHERE ward_code = :w AND parcel_id = ANY(CAST(:ids AS bigint[]))
           AND state IN {PENDING_STATES!r} AND id <> {me}
         ORDER BY 2"""),
-        {"w": ward_code, "g": shapely.to_wkb(geom), "me": exclude, "ids": parcel_ids}).all()
+        {"w": ward_code, "g": to_ewkb(geom, WARD), "me": exclude, "ids": parcel_ids}).all()
     pending = tuple(PendingClaim(r.id, r.application_key, r.received_at,
-                                 shapely.from_wkb(bytes(r.wkb)), r.parcel_id)
+                                 from_db(r.wkb), r.parcel_id)
                     for r in rows if r.overlapping)
     return pending, frozenset(int(r.parcel_id) for r in rows if not r.overlapping)
 

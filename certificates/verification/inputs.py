@@ -9,7 +9,7 @@ from typing import Final
 
 from shapely.geometry.base import BaseGeometry
 
-from gis.topology import Zone
+from gis.frame import Zone
 from parcels.records import MapParcel
 
 PENDING_STATES: Final = ("received", "verifying", "field_check", "waiting_applicant")

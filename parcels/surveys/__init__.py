@@ -3,7 +3,7 @@
 One set of keyword-only functions serves the HTTP API and the command line:
 
 * :func:`stage_upload` streams the file into a temporary folder made for it
-  (size-capped while copying), reads it with :func:`gis.readers.read_upload`
+  (size-capped while copying), reads it with :func:`gis.intake.upload.read_upload`
   (framed by the ward boundary from PostGIS, limits from settings), and stores
   the batch and its features in staging, never in the registry; the same file
   again returns the batch it already made;

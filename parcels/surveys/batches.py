@@ -6,15 +6,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Final
 
-import shapely
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from db.audit import Actor
-from gis import crs as gcrs
 from gis.rules import RuleSet, load_ruleset
 from parcels.errors import InvalidInput
 from parcels.surveys.errors import BatchClosed, BatchNotFound, OfficersOnly
@@ -36,10 +33,6 @@ def ruleset(settings: Settings) -> RuleSet:
 def raw_connection(session: Session) -> Any:
     """The psycopg connection under the session, for COPY (10,000 rows in a blink)."""
     return session.connection().connection.driver_connection
-
-
-def ewkb(geom: BaseGeometry) -> str:
-    return f"SRID={gcrs.WARD};{shapely.to_wkb(geom, hex=True, output_dimension=2)}"
 
 
 def visible(actor: Actor, uploaded_by: str) -> bool:

@@ -25,8 +25,8 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from gis.attribute_map import normalise_name
 from gis.audit import audit
+from gis.intake.attributes import normalise_name
 from gis.rules import Finding, RuleSet, Severity
 from parcels.nearby import near_batch, near_batch_versions
 from parcels.numbers import current_by_number, sheet_scales

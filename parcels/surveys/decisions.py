@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
-import shapely
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
@@ -20,6 +19,7 @@ from config.settings import Settings
 from db import audit
 from db.audit import Actor
 from gis import crs as gcrs
+from gis.convert import from_db_many
 from parcels.bulk import bulk_register
 from parcels.errors import InvalidInput
 from parcels.registry import Source, lock_ward, record_source
@@ -210,7 +210,7 @@ def _register_new(session: Session, actor: Actor, batch_id: int, *, source: Sour
         "ORDER BY idx"), {"b": batch_id}).all()
     if not rows:
         return None
-    geoms = [_polygon(g) for g in shapely.from_wkb([bytes(r.wkb) for r in rows])]
+    geoms = [_polygon(g) for g in from_db_many(r.wkb for r in rows)]
     gdf = gpd.GeoDataFrame({
         "former_unit": [r.unit_code for r in rows], "sheet_no": [r.sheet for r in rows],
         "parcel_no": [r.number for r in rows], "land_use": [r.land_use for r in rows],
@@ -253,7 +253,7 @@ def _write_versions(session: Session, actor: Actor, batch_id: int, *, source_id:
     rows = [r for r in rows if r.pid in current]
     if not rows:
         return []
-    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
+    geoms = from_db_many(r.wkb for r in rows)
     write_successors(session, versions=[current[r.pid] for r in rows], now=now,
                      recorded_by=actor.username, reason=reason, source_id=source_id,
                      change_kind="amend", changes=Changes(

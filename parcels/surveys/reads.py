@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db.audit import Actor
+from gis.convert import from_db_many
 from gis.geojson import geometries_to_geojson
 from parcels.surveys.batches import batch_row
 from parcels.surveys.errors import FindingNotFound
@@ -79,7 +79,7 @@ def wgs84(wkbs: list[bytes | None]) -> list[dict[str, Any] | None]:
     """GeoJSON geometries in WGS 84 for many EPSG:9214 WKBs at once (None stays None)."""
     present = [k for k, w in enumerate(wkbs) if w is not None]
     out: list[dict[str, Any] | None] = [None] * len(wkbs)
-    written = geometries_to_geojson(list(shapely.from_wkb([wkbs[k] for k in present])))
+    written = geometries_to_geojson(list(from_db_many(wkbs[k] for k in present)))
     for k, geometry in zip(present, written, strict=True):
         out[k] = geometry
     return out

@@ -1,5 +1,5 @@
 """Staging an upload: the file is streamed into a folder of its own (size-capped while
-copying), read with :func:`gis.readers.read_upload` (framed by the ward boundary, limits
+copying), read with :func:`gis.intake.upload.read_upload` (framed by the ward boundary, limits
 from settings), and stored as a batch and its features in staging, never in the registry;
 the same file again returns the batch it already made."""
 
@@ -26,11 +26,15 @@ from config.intake import IntakeSettings
 from config.settings import Settings
 from db import audit
 from db.audit import Actor
-from gis.gdal_sandbox import looks_like_path_or_url
-from gis.read_errors import ForbiddenPathError
-from gis.readers import Limits, ReadResult, copy_limited, read_upload
+from gis.convert import to_ewkb
+from gis.crs import WARD
+from gis.intake.archives import copy_limited
+from gis.intake.errors import ForbiddenPathError
+from gis.intake.gdal_sandbox import looks_like_path_or_url
+from gis.intake.types import Limits, ReadResult
+from gis.intake.upload import read_upload
 from parcels.errors import InvalidInput
-from parcels.surveys.batches import ewkb, raw_connection, visible
+from parcels.surveys.batches import raw_connection, visible
 from parcels.surveys.errors import DuplicateUpload
 from parcels.surveys.reads import batch_summary
 from parcels.surveys.validation import validate_batch
@@ -109,7 +113,7 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
                  progress: Progress | None = None) -> Staged:
     """Stage an uploaded file as a validated survey batch (or return the batch it already is).
 
-    Raises a ``gis.read_errors.ReadError`` for a file that cannot be read as
+    Raises a ``gis.intake.errors.ReadError`` for a file that cannot be read as
     parcels; nothing is written then.  Works in the caller's transaction.
     """
     say = progress or (lambda _m: None)
@@ -170,7 +174,7 @@ def _insert_batch(session: Session, actor: Actor, *, name: str, sha: str, size: 
         "size_bytes, format, layer, source_crs, crs_override, swap_axes, former_unit, mapping, "
         "feature_count, warnings, extent, uploaded_at) VALUES (:w, :by, :name, :sha, :key, "
         ":size, :fmt, :layer, :crs, :override, :swap, :unit, CAST(:mapping AS jsonb), :n, "
-        "CAST(:warnings AS jsonb), ST_GeomFromWKB(:extent, 9214), :now) "
+        "CAST(:warnings AS jsonb), ST_GeomFromEWKB(:extent), :now) "
         "ON CONFLICT (ward_code, sha256, options_key) DO NOTHING RETURNING id"),
         {"w": actor.ward_code, "by": actor.username, "name": name, "sha": sha, "now": clock.now(),
          "key": options.key(), "size": size,
@@ -178,7 +182,7 @@ def _insert_batch(session: Session, actor: Actor, *, name: str, sha: str, size: 
          "override": override, "swap": result.swap_axes, "unit": options.former_unit,
          "mapping": json.dumps(result.mapping), "n": len(result.features),
          "warnings": json.dumps([w.to_dict() for w in result.warnings], ensure_ascii=False),
-         "extent": None if extent is None else shapely.to_wkb(extent)},
+         "extent": None if extent is None else to_ewkb(extent, WARD)},
     ).scalar_one_or_none()
 
 
@@ -192,6 +196,7 @@ def _copy_features(session: Session, batch_id: int, ward: str, gdf: gpd.GeoDataF
                                     gdf["land_use"], gdf["declared_area"], gdf["attributes"],
                                     strict=True)):
             src, layer, geom, unit, sheet, number, use, area, attrs = row
-            cp.write_row((batch_id, ward, i, int(src), layer, ewkb(geom), unit, sheet, number,
-                          use, None if area is None or not np.isfinite(area) else float(area),
+            cp.write_row((batch_id, ward, i, int(src), layer, to_ewkb(geom, WARD, hex=True), unit,
+                          sheet, number, use,
+                          None if area is None or not np.isfinite(area) else float(area),
                           json.dumps(attrs, ensure_ascii=False, default=str)))

@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -16,9 +15,11 @@ from config import clock
 from config.settings import Settings
 from db import audit
 from db.audit import Actor
+from gis.convert import from_db_many, to_ewkb
+from gis.crs import WARD
 from gis.rules import Finding, fixes_as_dicts
 from parcels.surveys import checks
-from parcels.surveys.batches import ewkb, open_batch_row, raw_connection, ruleset
+from parcels.surveys.batches import open_batch_row, raw_connection, ruleset
 from parcels.surveys.checks import StagedFeature
 from parcels.surveys.reads import batch_summary
 
@@ -38,7 +39,7 @@ def validate_batch(session: Session, *, actor: Actor, batch_id: int, settings: S
     feats = session.execute(text(
         "SELECT idx, ST_AsBinary(geom) AS wkb, former_unit, sheet_no, parcel_no, land_use "
         "FROM survey_feature WHERE batch_id = :b ORDER BY idx"), {"b": batch_id}).all()
-    geoms = shapely.from_wkb([bytes(r.wkb) for r in feats])
+    geoms = from_db_many(r.wkb for r in feats)
     features = [StagedFeature(idx=r.idx, geom=g, former_unit=r.former_unit, sheet_no=r.sheet_no,
                               parcel_no=r.parcel_no, land_use=r.land_use)
                 for r, g in zip(feats, geoms, strict=True)]
@@ -77,7 +78,8 @@ def _copy_findings(session: Session, batch_id: int, ward: str, findings: list[Fi
         for f, fix in zip(findings, fixes, strict=True):
             can = checks.overridable(f)
             kept = overrides.get(checks.override_key(f)) if can else None
-            geom = None if f.geometry is None or f.geometry.is_empty else ewkb(f.geometry)
+            geom = None if f.geometry is None or f.geometry.is_empty else \
+                to_ewkb(f.geometry, WARD, hex=True)
             cp.write_row((batch_id, ward, f.code, f.version, str(f.severity),
                           None if f.band is None else str(f.band),
                           checks.feature_idx(f), checks.parcel_ids(f),

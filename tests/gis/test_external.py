@@ -13,8 +13,8 @@ import pytest
 import shapely
 
 from gis.audit import audit, audit_frame
-from gis.geometry import diagnose
 from gis.rules import RuleSet
+from gis.validity import diagnose
 from tests.gis.conftest import external
 
 pytestmark = pytest.mark.external
