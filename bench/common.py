@@ -86,6 +86,21 @@ def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *, code: s
                            "ON CONFLICT DO NOTHING"), {"w": code, "c": unit, "n": name})
 
 
+class WrongAnswer(SystemExit):
+    """A benchmark measured a wrong answer: the run exits non-zero (bench/run_all.py and
+    ``make bench-smoke`` fail), however fast it was."""
+
+
+def expect(ok: bool, what: str) -> None:
+    """Check an answer the benchmark prints; say so, or stop with a non-zero exit.
+
+    The smoke run (``--size tiny``) is a test of the answers as well as a run of the code.
+    """
+    if not ok:
+        raise WrongAnswer(f"WRONG ANSWER: {what}")
+    print(f"  checked: {what}", flush=True)
+
+
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
     """p50, p95, p99 (seconds)."""
     if len(samples) < 2:
@@ -120,8 +135,12 @@ def served(settings: Settings, *, workers: int = 1,
     waits for the answer.  Yields the base URL once /health answers.
     """
     port = free_port()
-    child_env = {**os.environ, "CADASTRE_DATABASE": settings.db.database,
-                 "CADASTRE_AUTH_SECRET": settings.auth.secret, **(env or {})}
+    # The server serves ``settings``' database and no other: a DATABASE_URL inherited from
+    # the shell names the user's database, never the one a benchmark or a test loaded.
+    child_env = {name: value for name, value in os.environ.items()
+                 if name not in ("DATABASE_URL", "CADASTRE_DATABASE_URL")}
+    child_env |= {"CADASTRE_DATABASE": settings.db.database,
+                  "CADASTRE_AUTH_SECRET": settings.auth.secret, **(env or {})}
     if settings.db.url:
         child_env["DATABASE_URL"] = settings.db.url
     proc = subprocess.Popen(

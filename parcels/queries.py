@@ -278,3 +278,10 @@ def current_centres(session: Session, *, ward_code: str, land_use: str | None = 
         "AND (CAST(:u AS text) IS NULL OR land_use = :u) ORDER BY parcel_id LIMIT :n"),
         {"w": ward_code, "u": land_use, "n": limit}).all()
     return [(int(r[0]), float(r[1]), float(r[2])) for r in rows]
+
+
+def count_current(session: Session, *, ward_code: str) -> int:
+    """How many parcels are registered now (what a whole-ward audit must have looked at)."""
+    return int(session.execute(sql(
+        "SELECT count(*) FROM parcel_version WHERE ward_code = :w AND valid_to IS NULL "
+        "AND status = 'registered'"), {"w": ward_code}).scalar_one())

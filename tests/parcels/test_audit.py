@@ -221,9 +221,8 @@ def test_geopackage_opens_with_the_findings(session, actor, rules, tmp_path: Pat
 
 
 @pytest.fixture()
-def cli(settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch):
+def cli(engine: Engine, service_env: None):
     """The CLI against this run's test database (it commits: sheet numbers are unique)."""
-    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
     runner = CliRunner()
     return lambda *args: runner.invoke(app, list(args))
 
