@@ -37,8 +37,9 @@ def ward_exists(session: Session, ward_code: str) -> bool:
 def former_units(session: Session, ward_code: str) -> dict[str, str]:
     """The former units merged into the ward (sheet numbering restarted in each): code → name,
     by code."""
-    return dict(session.execute(sql("SELECT code, name FROM former_unit WHERE ward_code = :w "
-                                    "ORDER BY code"), {"w": ward_code}).tuples().all())
+    rows = session.execute(sql("SELECT code, name FROM former_unit WHERE ward_code = :w "
+                               "ORDER BY code"), {"w": ward_code}).all()
+    return {str(r.code): str(r.name) for r in rows}
 
 
 def former_units_at(session: Session, ward_code: str,
