@@ -18,7 +18,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 SCHEMA_PATH = Path(__file__).parent / "fixtures" / "geojson.schema.json"
-KINDS = ("Geometry", "Feature", "FeatureCollection")
+KINDS = ("GeoJSON", "Geometry", "Feature", "FeatureCollection")
+"""``GeoJSON`` is any of them (or a bare geometry of any type)."""
 
 
 @cache
