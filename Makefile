@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy db gis parcels certificates projects maps api data bench
+	$(BIN)/mypy config db gis parcels certificates projects maps api data bench
 
 pytest: db
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -22,6 +22,7 @@ from api.deps import DbSession, Id, Reader, hot_read
 from api.responses import GeoJSONResponse
 from api.users import User
 from certificates.applications import pending_claims
+from config import clock
 from db.engine import sql
 from gis.convert import from_db
 from gis.crs import WARD
@@ -292,7 +293,7 @@ async def items(
                       "rel": "next", "type": "application/geo+json"})
     return GeoJSONResponse({
         "type": "FeatureCollection", "features": feats, "links": links,
-        "numberReturned": len(feats), "timeStamp": datetime.now(UTC).isoformat(),
+        "numberReturned": len(feats), "timeStamp": clock.now().isoformat(),
     })
 
 

@@ -12,14 +12,16 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, func, select
+from sqlalchemy import BigInteger, Boolean, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from config import clock
 from db import audit
 from db.audit import Actor
-from db.base import Base
-from db.errors import Conflict, DomainError, NotFound
+from db.base import Base, stamped
+from db.errors import Conflict, NotFound
+from gis.errors import DomainError
 
 ROLES: Final = ("surveyor", "land_officer", "official", "admin")
 MIN_PASSWORD = 10
@@ -54,8 +56,8 @@ class AppUser(Base):
     password_hash: Mapped[str] = mapped_column(String)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     ward_code: Mapped[str] = mapped_column(String)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = stamped()
+    updated_at: Mapped[datetime] = stamped()
     token_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -110,10 +112,14 @@ def add_user(session: Session, *, actor: Actor, username: str, role: str, passwo
     return _public(row)
 
 
+def _named(session: Session, username: str, *, for_update: bool = False) -> AppUser | None:
+    """The account of that name (names are stored trimmed and lower-case)."""
+    q = select(AppUser).where(AppUser.username == username.strip().lower())
+    return session.execute(q.with_for_update() if for_update else q).scalar_one_or_none()
+
+
 def _get(session: Session, username: str) -> AppUser:
-    row = session.execute(
-        select(AppUser).where(AppUser.username == username.strip().lower()).with_for_update()
-    ).scalar_one_or_none()
+    row = _named(session, username, for_update=True)
     if row is None:
         raise UserNotFound(f"no user {username!r}")
     return row
@@ -123,7 +129,7 @@ def set_role(session: Session, *, actor: Actor, username: str, role: str) -> Use
     row = _get(session, username)
     old, row.role = row.role, _check_role(role)
     row.token_epoch += 1  # tokens carry the role: old ones must stop working
-    row.updated_at = func.now()
+    row.updated_at = clock.now()
     audit.record(session, actor=actor, action="user.set_role", entity="user",
                  entity_ids=[row.id], detail={"from": old, "to": role})
     session.flush()
@@ -134,7 +140,7 @@ def set_disabled(session: Session, *, actor: Actor, username: str, disabled: boo
     row = _get(session, username)
     row.disabled = disabled
     row.token_epoch += 1
-    row.updated_at = func.now()
+    row.updated_at = clock.now()
     audit.record(session, actor=actor, action="user.disable" if disabled else "user.enable",
                  entity="user", entity_ids=[row.id])
     session.flush()
@@ -145,7 +151,7 @@ def reset_password(session: Session, *, actor: Actor, username: str, password: s
     row = _get(session, username)
     row.password_hash = hash_password(_check_password(password))
     row.token_epoch += 1
-    row.updated_at = func.now()
+    row.updated_at = clock.now()
     audit.record(session, actor=actor, action="user.reset_password", entity="user",
                  entity_ids=[row.id])
     session.flush()
@@ -159,9 +165,7 @@ def list_users(session: Session) -> list[tuple[User, bool]]:
 
 def authenticate(session: Session, *, username: str, password: str) -> tuple[User, int] | None:
     """The user and token epoch when the password is right and the account enabled."""
-    row = session.execute(
-        select(AppUser).where(AppUser.username == username.strip().lower())
-    ).scalar_one_or_none()
+    row = _named(session, username)
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -169,6 +173,12 @@ def authenticate(session: Session, *, username: str, password: str) -> tuple[Use
     if row is None or row.disabled:
         return None
     return _public(row), row.token_epoch
+
+
+def active_user_named(session: Session, *, username: str) -> User | None:
+    """The enabled account of that name, or None: who the command line acts as (``--as``)."""
+    row = _named(session, username)
+    return None if row is None or row.disabled else _public(row)
 
 
 def active_user(session: Session, *, user_id: int, epoch: int) -> User | None:

@@ -16,7 +16,7 @@ gets :class:`~certificates.errors.ApprovalConflict`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,6 +43,7 @@ from certificates.errors import (
 )
 from certificates.models import Application, ApplicationEvent, VerificationReport
 from certificates.rules import VerificationSettings, load_settings
+from config import clock
 from db import audit
 from db.audit import Actor
 from db.engine import sql
@@ -82,6 +83,12 @@ TRANSITIONS: Final[Mapping[str, tuple[frozenset[str], str | None]]] = {
     "issue_certificate": (frozenset({"approved"}), "certificate_issued"),
 }
 """Every allowed transition; each is a land officer's act."""
+
+approval_checked: Callable[[int], None] | None = None
+"""Test seam, always None in the service: called with the application id when an approval
+has passed its re-verification under the ward lock and has not written anything yet.
+``tests/certificates/test_race.py`` holds two approvals here to show that the lock, not
+timing, keeps two overlapping claims from both being certified."""
 
 
 @dataclass(frozen=True)
@@ -134,12 +141,9 @@ def _require_officer(actor: Actor) -> None:
                         "may", role=actor.role)
 
 
-def _now(session: Session) -> datetime:
-    return session.execute(select(func.clock_timestamp())).scalar_one()
-
-
-def _today(session: Session, cal: Calendar) -> date:
-    return cal.local_date(_now(session))
+def _today(cal: Calendar) -> date:
+    """The ward's date on the service clock, in the calendar's time zone."""
+    return cal.local_date(clock.now())
 
 
 def get(session: Session, *, ward_code: str, application_id: int,
@@ -166,7 +170,7 @@ def _transition(session: Session, app: Application, *, actor: Actor, action: str
             + " or ".join(sorted(allowed)), state=app.state, action=action,
             allowed_states=sorted(allowed))
     target = to_state or default_to or app.state
-    now = _now(session)
+    now = clock.now()
     session.add(ApplicationEvent(application_id=app.id, ward_code=app.ward_code, action=action,
                                  from_state=app.state, to_state=target, at=now,
                                  actor=actor.username, reason=reason, detail=dict(detail or {})))
@@ -275,7 +279,7 @@ def receive(session: Session, *, actor: Actor, intake: Intake,
     if intake.geometry is not None:
         geom = prepare_claim(intake.geometry, intake.srid)
         _check_distance(session, actor.ward_code, geom)
-    received_at = intake.received_at or _now(session)
+    received_at = intake.received_at or clock.now()
     received_on = cal.local_date(received_at)
     try:
         due = cal.due_date(intake.procedure, received_on)
@@ -439,7 +443,7 @@ def request_supplement(session: Session, *, actor: Actor, application_id: int, r
     _transition(session, app, actor=actor, action="request_supplement", reason=reason,
                 detail={"documents": list(documents)})
     app.resume_state = previous
-    app.waiting_since = _now(session)
+    app.waiting_since = clock.now()
     return app
 
 
@@ -455,7 +459,7 @@ def supplement_received(session: Session, *, actor: Actor, application_id: int,
     resume = app.resume_state or "received"
     if app.state == "waiting_applicant":
         assert since is not None
-        paused = cal.working_days_between(cal.local_date(since), _today(session, cal))
+        paused = cal.working_days_between(cal.local_date(since), _today(cal))
         app.paused_days += paused
         app.due_on = cal.due_date(app.procedure, app.received_on,
                                   paused_working_days=app.paused_days)
@@ -484,7 +488,7 @@ def decide(session: Session, *, actor: Actor, application_id: int, decision: Dec
         app = get(session, ward_code=actor.ward_code, application_id=application_id,
                   for_update=True)
         _transition(session, app, actor=actor, action="reject", reason=decision.reason)
-        app.decided_at = _now(session)
+        app.decided_at = clock.now()
         app.decision_reason = decision.reason
         return app
     return _approve(session, actor=actor, application_id=application_id, decision=decision,
@@ -522,13 +526,16 @@ def _approve(session: Session, *, actor: Actor, application_id: int, decision: D
             + "; ".join(f.message_en for f in errors[:3]),
             conflicting_parcels=parcels, findings=[f.to_dict() for f in errors],
             registry_version=outcome.registry_version)
+    if approval_checked is not None:
+        approval_checked(app.id)
     report = _store(session, app, outcome, actor=actor, purpose="approval", elapsed_ms=ms,
                     settings=settings)
     geom = from_db(app.geom)
     assert geom is not None
-    now = _now(session)
-    cert_no = decision.certificate_no or f"{app.ward_code}-{now.year}-{app.id:06d}"
-    source = Source(kind="certificate", number=cert_no, issued_on=now.date(),
+    now = clock.now()
+    issued_on = clock.ward_date(now)
+    cert_no = decision.certificate_no or f"{app.ward_code}-{issued_on.year}-{app.id:06d}"
+    source = Source(kind="certificate", number=cert_no, issued_on=issued_on,
                     issued_by=f"UBND phường, ward {app.ward_code}",
                     description=f"first-time certificate, application {app.application_key}")
     reason = f"first-time certificate, application {app.application_key}: {decision.reason}"
@@ -553,7 +560,7 @@ def _approve(session: Session, *, actor: Actor, application_id: int, decision: D
     party_id = app.applicant_party_id or _party(session, app)
     session.add(ParcelRight(ward_code=app.ward_code, parcel_id=version.parcel_id,
                             party_id=party_id, kind="use_right", certificate_no=cert_no,
-                            issued_on=now.date(), source_document_id=source_id,
+                            issued_on=issued_on, source_document_id=source_id,
                             recorded_by=actor.username))
     _transition(session, app, actor=actor, action="approve", reason=decision.reason,
                 detail={"report_id": report.id, "parcel_id": version.parcel_id,
@@ -598,7 +605,7 @@ def issue_certificate(session: Session, *, actor: Actor, application_id: int,
               for_update=True)
     _transition(session, app, actor=actor, action="issue_certificate", reason=note,
                 detail={"certificate_no": app.certificate_no})
-    app.certificate_issued_at = _now(session)
+    app.certificate_issued_at = clock.now()
     return app
 
 
@@ -633,7 +640,7 @@ def list_applications(session: Session, *, ward_code: str, state: str | None = N
         raise InvalidApplication("due_within must not be negative", field="due_within")
     if received_from and received_to and received_from > received_to:
         raise InvalidApplication("received_from is after received_to", field="received_from")
-    today = today or _today(session, cal)
+    today = today or _today(cal)
     q = select(Application).where(Application.ward_code == ward_code)
     if state:
         q = q.where(Application.state == state)

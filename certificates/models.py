@@ -17,12 +17,11 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base
+from db.base import Base, stamped
 
 SRID = 9214
 
@@ -48,8 +47,7 @@ class Application(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resume_state: Mapped[str | None] = mapped_column(String)
     state: Mapped[str] = mapped_column(String)
-    state_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                            server_default=func.clock_timestamp())
+    state_changed_at: Mapped[datetime] = stamped()
     declared_area: Mapped[Decimal | None] = mapped_column(Numeric(14, 1))
     declared_land_use: Mapped[str | None] = mapped_column(String)
     former_unit: Mapped[str | None] = mapped_column(String)
@@ -68,8 +66,7 @@ class Application(Base):
     certificate_no: Mapped[str | None] = mapped_column(String)
     certificate_issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                      server_default=func.clock_timestamp())
+    created_at: Mapped[datetime] = stamped()
 
 
 class ApplicationEvent(Base):
@@ -83,8 +80,7 @@ class ApplicationEvent(Base):
     action: Mapped[str] = mapped_column(String)
     from_state: Mapped[str | None] = mapped_column(String)
     to_state: Mapped[str] = mapped_column(String)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                              server_default=func.clock_timestamp())
+    at: Mapped[datetime] = stamped()
     actor: Mapped[str] = mapped_column(String)
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
@@ -101,8 +97,7 @@ class VerificationReport(Base):
     purpose: Mapped[str] = mapped_column(String)
     verdict: Mapped[str] = mapped_column(String)
     registry_version: Mapped[int] = mapped_column(BigInteger)
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                      server_default=func.clock_timestamp())
+    checked_at: Mapped[datetime] = stamped()
     created_by: Mapped[str] = mapped_column(String)
     settings_version: Mapped[str] = mapped_column(String)
     measured_area: Mapped[float | None] = mapped_column(Float)
@@ -130,5 +125,4 @@ class Dispute(Base):
     state: Mapped[str] = mapped_column(String, default="open")
     closed_on: Mapped[date | None] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                      server_default=func.clock_timestamp())
+    created_at: Mapped[datetime] = stamped()

@@ -9,25 +9,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, Text, func
+from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db.base import Base
+from db.base import Base, stamped
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, carried into every write so the audit row names them."""
+    """Who acts, carried into every write so the audit row names them.
+
+    ``ward_code`` has no default: every write is scoped to the ward its actor names (the
+    signed-in user's row, or the settings for the command line), never to one by default.
+    """
 
     username: str
+    ward_code: str
     role: str | None = None
-    ward_code: str = "19774"
     address: str | None = None
     request_id: str | None = None
 
 
-SYSTEM = Actor(username="system", role="admin")
+def system_actor(ward_code: str) -> Actor:
+    """The service itself acting in a ward: an audit run or set-up with no user behind it."""
+    return Actor(username="system", role="admin", ward_code=ward_code)
 
 
 class AuditEvent(Base):
@@ -35,7 +41,7 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     ward_code: Mapped[str] = mapped_column(String)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = stamped()
     actor: Mapped[str] = mapped_column(String)
     role: Mapped[str | None] = mapped_column(String)
     action: Mapped[str] = mapped_column(String)

@@ -19,10 +19,12 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from config import clock
 from db import audit
 from db.audit import Actor
 from gis import crs as gcrs
-from parcels.errors import DuplicateParcelNumber, InvalidGeometry, InvalidInput, OutsideWard
+from gis.errors import OutsideWard
+from parcels.errors import DuplicateParcelNumber, InvalidGeometry, InvalidInput
 from parcels.registry import WARD_EDGE_TOLERANCE_M, Source, lock_ward, record_source
 
 REQUIRED = ("former_unit", "sheet_no", "parcel_no", "land_use", "geometry")
@@ -60,7 +62,7 @@ def bulk_register(session: Session, *, actor: Actor, parcels: gpd.GeoDataFrame, 
     lock_ward(session, actor.ward_code)
     _require_inside(session, actor.ward_code, geoms)
     source_id = record_source(session, actor, source)
-    start = valid_from or session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    start = valid_from or clock.now()
     ids = [r[0] for r in session.execute(
         text("SELECT nextval('parcel_id_seq') FROM generate_series(1, :n)"), {"n": n})]
     # Exterior rings counter-clockwise, as register_parcel stores them (OGC/GeoJSON order).

@@ -18,11 +18,10 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base
+from db.base import Base, stamped
 
 SRID = 9214
 
@@ -36,7 +35,7 @@ class Ward(Base):
         Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False)
     )
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = stamped()
 
 
 class FormerUnit(Base):
@@ -73,7 +72,7 @@ class SourceDocument(Base):
     issued_on: Mapped[date | None] = mapped_column(Date)
     issued_by: Mapped[str | None] = mapped_column(String)
     description: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = stamped()
     created_by: Mapped[str] = mapped_column(String)
 
 
@@ -85,7 +84,7 @@ class Parcel(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     ward_code: Mapped[str] = mapped_column(ForeignKey("ward.code"))
     geohash: Mapped[str | None] = mapped_column(String)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = stamped()
 
 
 class ParcelVersion(Base):
@@ -107,9 +106,7 @@ class ParcelVersion(Base):
     change_kind: Mapped[str] = mapped_column(String)
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    recorded_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.clock_timestamp()
-    )
+    recorded_at: Mapped[datetime] = stamped()
     recorded_by: Mapped[str] = mapped_column(String)
     reason: Mapped[str] = mapped_column(Text)
     source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
@@ -122,9 +119,7 @@ class ParcelLineage(Base):
     child_parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"), primary_key=True)
     ward_code: Mapped[str] = mapped_column(ForeignKey("ward.code"))
     kind: Mapped[str] = mapped_column(String)
-    recorded_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.clock_timestamp()
-    )
+    recorded_at: Mapped[datetime] = stamped()
     source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
 
 
@@ -137,7 +132,7 @@ class Party(Base):
     full_name: Mapped[str] = mapped_column(String)
     id_number: Mapped[str | None] = mapped_column(String)
     address: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = stamped()
 
 
 class ParcelRight(Base):
@@ -154,8 +149,6 @@ class ParcelRight(Base):
     certificate_no: Mapped[str | None] = mapped_column(String)
     issued_on: Mapped[date | None] = mapped_column(Date)
     source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
-    valid_from: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.clock_timestamp()
-    )
+    valid_from: Mapped[datetime] = stamped()
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String)

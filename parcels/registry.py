@@ -19,21 +19,22 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config import clock
 from db import audit
 from db.audit import Actor
 from db.engine import sql
 from gis import crs as gcrs
 from gis.convert import to_db
+from gis.errors import OutsideWard
 from parcels.errors import (
     DuplicateParcelNumber,
     InvalidGeometry,
     InvalidInput,
     MergeMismatch,
-    OutsideWard,
     ParcelNotFound,
     ParcelRetired,
     SplitMismatch,
@@ -175,10 +176,6 @@ def lock_ward(session: Session, ward_code: str) -> None:
                     {"k": f"registry:{ward_code}"})
 
 
-def _now(session: Session) -> datetime:
-    return session.execute(select(func.clock_timestamp())).scalar_one()
-
-
 def record_source(session: Session, actor: Actor, source: Source | None) -> int | None:
     if source is None:
         return None
@@ -241,7 +238,7 @@ def register_parcel(session: Session, *, actor: Actor, spec: ParcelSpec, reason:
     _require_number_free(session, ward, spec.former_unit, spec.sheet_no, spec.parcel_no)
     source_id = record_source(session, actor, source)
     version = _new_parcel(session, actor=actor, spec=spec, geom=geom, reason=reason,
-                          source_id=source_id, now=_now(session), change_kind="register")
+                          source_id=source_id, now=clock.now(), change_kind="register")
     audit.record(session, actor=actor, action="register", entity="parcel",
                  entity_ids=[version.parcel_id], reason=reason,
                  detail={"sheet_no": spec.sheet_no, "parcel_no": spec.parcel_no,
@@ -327,7 +324,7 @@ def amend_parcel(session: Session, *, actor: Actor, parcel_id: int, amendment: A
                                *number_changes)):
         raise InvalidInput("the amendment changes nothing")
     source_id = record_source(session, actor, source)
-    now = _now(session)
+    now = clock.now()
     _close(session, old, now)
     new = _successor(
         old, actor=actor, now=now, reason=reason, source_id=source_id, change_kind="amend",
@@ -359,7 +356,7 @@ def retire_parcel(session: Session, *, actor: Actor, parcel_id: int, reason: str
     if old.status != "registered":
         raise ParcelRetired(f"parcel {parcel_id} is already retired")
     source_id = record_source(session, actor, source)
-    now = _now(session)
+    now = clock.now()
     new = _retire(session, old, actor=actor, now=now, reason=reason, source_id=source_id,
                   change_kind="retire")
     audit.record(session, actor=actor, action="retire", entity="parcel", entity_ids=[parcel_id],
@@ -397,7 +394,7 @@ def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
         _require_number_free(session, actor.ward_code, c.former_unit, c.sheet_no, c.parcel_no,
                              except_parcels=[parcel_id])
     source_id = record_source(session, actor, source)
-    now = _now(session)
+    now = clock.now()
     _retire(session, parent, actor=actor, now=now, reason=reason, source_id=source_id,
             change_kind="split")
     made = []
@@ -476,7 +473,7 @@ def merge_parcels(session: Session, *, actor: Actor, parcel_ids: Sequence[int],
     _require_number_free(session, actor.ward_code, spec.former_unit, spec.sheet_no,
                          spec.parcel_no, except_parcels=ids)
     source_id = record_source(session, actor, source)
-    now = _now(session)
+    now = clock.now()
     for p in parents:
         _retire(session, p, actor=actor, now=now, reason=reason, source_id=source_id,
                 change_kind="merge")

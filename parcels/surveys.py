@@ -43,10 +43,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from config import clock
+from config.intake import IntakeSettings
+from config.settings import Settings
 from db import audit
 from db.audit import Actor
 from db.errors import Conflict, Forbidden, NotFound
-from db.settings import IntakeSettings, Settings
 from gis import crs as gcrs
 from gis.gdal_sandbox import looks_like_path_or_url
 from gis.geojson import geometries_to_geojson
@@ -299,11 +301,11 @@ def _insert_batch(session: Session, actor: Actor, *, name: str, sha: str, size: 
     return session.execute(text(
         "INSERT INTO survey_batch (ward_code, uploaded_by, file_name, sha256, options_key, "
         "size_bytes, format, layer, source_crs, crs_override, swap_axes, former_unit, mapping, "
-        "feature_count, warnings, extent) VALUES (:w, :by, :name, :sha, :key, :size, :fmt, "
-        ":layer, :crs, :override, :swap, :unit, CAST(:mapping AS jsonb), :n, "
-        "CAST(:warnings AS jsonb), ST_GeomFromWKB(:extent, 9214)) "
+        "feature_count, warnings, extent, uploaded_at) VALUES (:w, :by, :name, :sha, :key, "
+        ":size, :fmt, :layer, :crs, :override, :swap, :unit, CAST(:mapping AS jsonb), :n, "
+        "CAST(:warnings AS jsonb), ST_GeomFromWKB(:extent, 9214), :now) "
         "ON CONFLICT (ward_code, sha256, options_key) DO NOTHING RETURNING id"),
-        {"w": actor.ward_code, "by": actor.username, "name": name, "sha": sha,
+        {"w": actor.ward_code, "by": actor.username, "name": name, "sha": sha, "now": clock.now(),
          "key": options.key(), "size": size,
          "fmt": result.format, "layer": result.layer, "crs": result.source_crs,
          "override": override, "swap": result.swap_axes, "unit": options.former_unit,
@@ -362,9 +364,9 @@ def validate_batch(session: Session, *, actor: Actor, batch_id: int, settings: S
     _copy_findings(session, batch_id, actor.ward_code, v.findings, overrides)
     _store_matches(session, batch_id, v)
     session.execute(text(
-        "UPDATE survey_batch SET state = 'validated', validated_at = clock_timestamp(), "
+        "UPDATE survey_batch SET state = 'validated', validated_at = :now, "
         "ruleset_version = :rv, registry_stamp = :stamp WHERE id = :b"),
-        {"b": batch_id, "rv": v.ruleset_version, "stamp": v.stamp})
+        {"b": batch_id, "rv": v.ruleset_version, "stamp": v.stamp, "now": clock.now()})
     if audited:
         audit.record(session, actor=actor, action="validate", entity="survey_batch",
                      entity_ids=[batch_id], detail={"findings": len(v.findings)})
@@ -439,8 +441,8 @@ def override_finding(session: Session, *, actor: Actor, batch_id: int, finding_i
         raise NotOverridable(f"finding {finding_id} was already overridden by {f.override_by}")
     session.execute(text(
         "UPDATE survey_finding SET override_reason = :r, override_by = :by, "
-        "override_at = clock_timestamp() WHERE id = :f"),
-        {"r": why, "by": actor.username, "f": finding_id})
+        "override_at = :now WHERE id = :f"),
+        {"r": why, "by": actor.username, "f": finding_id, "now": clock.now()})
     audit.record(session, actor=actor, action="override_finding", entity="survey_batch",
                  entity_ids=[batch_id], reason=why,
                  detail={"finding_id": finding_id, "rule": f.rule})
@@ -489,9 +491,10 @@ def override_findings(session: Session, *, actor: Actor, batch_id: int,
                       for i, w in list(refused.items())[:100]])
     session.execute(text(
         "UPDATE survey_finding f SET override_reason = t.reason, override_by = :by, "
-        "override_at = clock_timestamp() FROM unnest(CAST(:ids AS bigint[]), "
+        "override_at = :now FROM unnest(CAST(:ids AS bigint[]), "
         "CAST(:reasons AS text[])) AS t(id, reason) WHERE f.id = t.id AND f.batch_id = :b"),
-        {"by": actor.username, "b": batch_id, "ids": ids, "reasons": [reasons[i] for i in ids]})
+        {"by": actor.username, "b": batch_id, "ids": ids, "reasons": [reasons[i] for i in ids],
+         "now": clock.now()})
     distinct = sorted(set(reasons.values()))
     audit.record(session, actor=actor, action="override_findings", entity="survey_batch",
                  entity_ids=[batch_id], reason=distinct[0] if len(distinct) == 1 else None,
@@ -508,8 +511,8 @@ def reject_batch(session: Session, *, actor: Actor, batch_id: int,
     _open_batch(session, actor, batch_id)
     session.execute(text(
         "UPDATE survey_batch SET state = 'rejected', decided_by = :by, "
-        "decided_at = clock_timestamp(), decision_reason = :r WHERE id = :b"),
-        {"by": actor.username, "r": why, "b": batch_id})
+        "decided_at = :now, decision_reason = :r WHERE id = :b"),
+        {"by": actor.username, "r": why, "b": batch_id, "now": clock.now()})
     audit.record(session, actor=actor, action="reject", entity="survey_batch",
                  entity_ids=[batch_id], reason=why)
     return batch_summary(session, actor=actor, batch_id=batch_id)
@@ -543,7 +546,7 @@ def commit_batch(session: Session, *, actor: Actor, batch_id: int, settings: Set
     source = Source(kind="survey_batch", number=str(batch_id),
                     description=f"{row.file_name} (SHA-256 {row.sha256}), uploaded by "
                                 f"{row.uploaded_by}")
-    now: datetime = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    now = clock.now()
     say("registering new parcels")
     source_id = _register_new(session, actor, batch_id, source=source, reason=why, now=now)
     if source_id is None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import jwt
 
 from api import users
+from config import clock
 from tests.conftest import PASSWORD, SYSTEM
 
 
@@ -106,7 +105,7 @@ def test_throttle_is_per_address_too(client) -> None:
 
 def test_expired_or_forged_tokens_are_refused(client, settings, users) -> None:
     user, epoch = users["official"]
-    now = int(time.time())
+    now = int(clock.now().timestamp())
     expired = jwt.encode({"sub": str(user.id), "ep": epoch, "iat": now - 3600, "exp": now - 60,
                           "iss": settings.auth.issuer}, settings.auth.secret, algorithm="HS256")
     forged = jwt.encode({"sub": str(user.id), "ep": epoch, "iat": now, "exp": now + 600,

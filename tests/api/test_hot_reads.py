@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from config import clock
 from db.audit import Actor
 from parcels import queries, registry
 from parcels.schemas import feature
@@ -44,7 +45,7 @@ def committed(engine: Engine) -> dict[str, Any]:
         ids = a.parcel_id, b.parcel_id
     time.sleep(0.01)
     with Session(engine) as s, s.begin():
-        before = s.execute(text("SELECT clock_timestamp()")).scalar_one()
+        before = clock.now()
         party = s.execute(text("INSERT INTO party (ward_code, full_name) VALUES "
                                "(:w, 'Trần Thị Bình') RETURNING id"), {"w": WARD}).scalar_one()
         s.execute(text("INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, "

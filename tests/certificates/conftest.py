@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyogrio
 import pytest
 import shapely
+import time_machine
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from api.auth import issue_token
 from certificates.applications import Intake, receive
 from db.audit import Actor
 from gis import crs as gcrs
@@ -80,3 +84,12 @@ def demo(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
         finally:
             s.close()
             outer.rollback()
+
+
+@contextmanager
+def at(moment: str, settings, users) -> Iterator[dict[str, str]]:
+    """Set the clock to ``moment`` (UTC, moving on from there); a land officer signs in there."""
+    when = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    with time_machine.travel(when, tick=True):
+        user, epoch = users["land_officer"]
+        yield {"Authorization": f"Bearer {issue_token(settings.auth, user, epoch)[0]}"}

@@ -7,11 +7,10 @@ the conflicting parcel.
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import text
 
+from tests.certificates.conftest import at
 from tests.conftest import counts
 from tests.factories import geojson_wgs84, rect
 
@@ -234,56 +233,29 @@ def test_queue_lists_overdue_and_due_soon(client, auth, session) -> None:
     assert bad.status_code == 422
 
 
-def test_waiting_for_the_applicant_stops_the_clock(client, auth, connection) -> None:
-    """Ten calendar days waiting (six working days here) move the due date by six."""
-    h = auth(OFFICER)
-    app = client.post("/api/v1/applications", headers=h, json=body(rect(0, 0, 20, 20))).json()
-    url = f"/api/v1/applications/{app['id']}"
-    r = client.post(f"{url}/request-supplement", headers=h,
-                    json={"reason": "thiếu giấy tờ nguồn gốc", "documents": ["form 04"]})
-    assert r.json()["state"] == "waiting_applicant"
-    assert client.get("/api/v1/applications?overdue=true", headers=h).json()["items"] == []
-    # as if the request had been made ten days ago
-    connection.execute(text("UPDATE application SET waiting_since = now() - interval '10 days' "
-                            "WHERE id = :i"), {"i": app["id"]})
-    from certificates.deadlines import calendar
-
-    cal = calendar()
-    since = connection.execute(text("SELECT (now() - interval '10 days')")).scalar_one()
-    today = cal.local_date(connection.execute(text("SELECT now()")).scalar_one())
-    paused = cal.working_days_between(cal.local_date(since), today)
-    r = client.post(f"{url}/supplement-received", headers=h, json={"note": "đã bổ sung"})
-    assert r.status_code == 200 and r.json()["state"] == "received"
-    assert r.json()["paused_working_days"] == paused
-    expected = cal.due_date("first_certificate", date.fromisoformat(app["received_on"]),
-                            paused_working_days=paused)
-    assert r.json()["due_on"] == expected.isoformat()
-    assert paused >= 6
-
-
-def test_statistics_from_stored_applications(client, auth) -> None:
+def test_statistics_from_stored_applications(client, settings, users) -> None:
     """On time, late and pending are counted from what is stored, per procedure."""
-    h = auth(OFFICER)
-    a = client.post("/api/v1/applications", headers=h, json=body(
-        rect(0, 0, 20, 20), received_at="2025-07-01T09:00:00+07:00", channel="counter")).json()
-    client.post("/api/v1/applications", headers=h, json={
-        "procedure": "transfer", "applicant_name": "Phan Văn Tư", "channel": "online",
-        "received_at": "2025-07-02T10:00:00+07:00"})
-    client.post(f"/api/v1/applications/{a['id']}/decision", headers=h,
-                json={"decision": "reject", "reason": "không đủ điều kiện"})
-    q = "/api/v1/stats/applications?from=2025-07-01&to="
-    s = client.get(q + "2025-07-31", headers=auth("official")).json()
-    # on 31 July nothing was decided yet; both are overdue (due 29 and 14 July)
-    assert (s["received"], s["online"], s["finished"], s["pending"]) == (2, 1, 0, 2)
-    assert s["overdue"] == 2 and s["online_share"] == 0.5
-    s = client.get(q + date.today().isoformat(), headers=auth("official")).json()
-    # decided today, after its due date: late; the transfer is still open and overdue
-    assert (s["finished"], s["on_time"], s["late"], s["pending"], s["overdue"]) == (1, 0, 1, 1, 1)
-    assert s["late_rate"] == 0.5 and s["by_procedure"]["first_certificate"]["late"] == 1
-    assert s["by_procedure"]["transfer"]["received"] == 1
-    bad = client.get("/api/v1/stats/applications?from=2025-08-01&to=2025-07-01",
-                     headers=auth("official"))
-    assert bad.status_code == 422
+    with at("2025-09-15T03:00:00", settings, users) as h:  # Monday 15 September 2025, 10:00
+        a = client.post("/api/v1/applications", headers=h, json=body(
+            rect(0, 0, 20, 20), received_at="2025-07-01T09:00:00+07:00", channel="counter")).json()
+        client.post("/api/v1/applications", headers=h, json={
+            "procedure": "transfer", "applicant_name": "Phan Văn Tư", "channel": "online",
+            "received_at": "2025-07-02T10:00:00+07:00"})
+        client.post(f"/api/v1/applications/{a['id']}/decision", headers=h,
+                    json={"decision": "reject", "reason": "không đủ điều kiện"})
+        q = "/api/v1/stats/applications?from=2025-07-01&to="
+        s = client.get(q + "2025-07-31", headers=h).json()
+        # on 31 July nothing was decided yet; both are overdue (due 29 and 14 July)
+        assert (s["received"], s["online"], s["finished"], s["pending"]) == (2, 1, 0, 2)
+        assert s["overdue"] == 2 and s["online_share"] == 0.5
+        s = client.get(q + "2025-09-15", headers=h).json()
+        # decided on 15 September, after its due date: late; the transfer is open and overdue
+        assert (s["finished"], s["on_time"], s["late"], s["pending"], s["overdue"]) == \
+            (1, 0, 1, 1, 1)
+        assert s["late_rate"] == 0.5 and s["by_procedure"]["first_certificate"]["late"] == 1
+        assert s["by_procedure"]["transfer"]["received"] == 1
+        bad = client.get("/api/v1/stats/applications?from=2025-08-01&to=2025-07-01", headers=h)
+        assert bad.status_code == 422
 
 
 def test_field_check_with_a_remeasured_boundary_reverifies(client, auth, session) -> None:

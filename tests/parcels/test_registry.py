@@ -9,13 +9,14 @@ from shapely.geometry import Polygon
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from config import clock
 from gis import crs as gcrs
+from gis.errors import OutsideWard
 from parcels import queries, registry
 from parcels.errors import (
     DuplicateParcelNumber,
     InvalidGeometry,
     MergeMismatch,
-    OutsideWard,
     ParcelNotFound,
     ParcelRetired,
     SplitMismatch,
@@ -55,7 +56,7 @@ def test_amend_keeps_history_and_as_of(session, actor) -> None:
     v1 = registry.register_parcel(session, actor=actor, spec=spec(1, 3, rect(0, 30, 10, 10)),
                                   reason="registration")
     pid = v1.parcel_id
-    before = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    before = clock.now()
     registry.amend_parcel(session, actor=actor, parcel_id=pid,
                           amendment=Amendment(geometry=rect(0, 30, 10, 12), land_use="CLN"),
                           reason="re-measured on site", source=Source(kind="field_check"))
@@ -304,7 +305,7 @@ def test_parcel_reads_with_its_holders_now_and_then(session, actor) -> None:
     """A holder's use right shows on the parcel; before the right existed, no holder shows."""
     v = registry.register_parcel(session, actor=actor, spec=spec(14, 1, rect(900, 0, 10, 10)),
                                  reason="r")
-    before = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    before = clock.now()
     party = session.execute(text(
         "INSERT INTO party (ward_code, full_name) VALUES (:w, 'Nguyễn Văn An') RETURNING id"),
         {"w": WARD}).scalar_one()
