@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, ogc
 from api.auth import SignInThrottle
-from api.routes import applications, audit, auth, pages, parcels, surveys
+from api.routes import applications, audit, auth, pages, parcels, projects, surveys
 from api.user_cache import UserCache
 from config.settings import Settings
 from db.aio import make_async_pool
@@ -175,6 +175,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit.router)
     app.include_router(surveys.router)
     app.include_router(applications.router)
+    app.include_router(projects.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
     return app

@@ -9,7 +9,7 @@ in-process (gather + rules) and over HTTP (``POST /applications/{id}/verify`` th
 ASGI app with httpx2, report stored), p50/p95/p99; verifying the whole backlog (stored
 reports, as a land officer would); the same overlap/frame/zone maths done naively
 (geopandas intersection of the claim with every parcel, no index), with the ratio; and
-how many planted cases got their planted verdict.
+how many planted cases got their planted verdict: every one must (else exit 1).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import analyze, bench_engine, demo_folder, peak_mb, report_line
+from bench.common import analyze, bench_engine, demo_folder, expect, peak_mb, report_line
 from certificates import applications as apps
 from certificates.rules import load_settings
 from certificates.verification import Claim, run
@@ -37,7 +37,7 @@ from data.load import load_demo
 from db.audit import Actor
 from db.engine import transaction
 from gis import crs as gcrs
-from gis.geometry import max_width
+from gis.measures import max_width
 
 SEEDS = {"tiny": 7, "small": 11, "full": 2025}
 
@@ -70,6 +70,7 @@ def main() -> None:
                   for r in backlog]
     valid = [c for c, r in zip(claims, backlog, strict=True) if r.geom_valid]
     print(f"backlog: {len(backlog)} applications ({len(valid)} with a valid claim)")
+    expect(len(valid) > 0, f"a backlog to verify: {len(valid)} valid claims of {len(backlog)}")
 
     # 1. one verification in-process (gather + evaluate, nothing stored)
     samples = []
@@ -100,6 +101,10 @@ def main() -> None:
     print(f"whole backlog: {len(backlog)} verified and stored in {whole:.2f} s "
           f"({whole / len(backlog) * 1000:.1f} ms each; target < 20 s); planted verdict right "
           f"for {right}/{len(backlog)}")
+    wrong = [(r.id, r.expected_verdict, verdicts[r.id]) for r in backlog
+             if verdicts[r.id] != r.expected_verdict]
+    expect(wrong == [], f"every planted verdict right: {right}/{len(backlog)} "
+                        f"(wrong, as (application, planted, given): {wrong})")
 
     # 4. naive baseline: the claim against every parcel, no index
     n_naive = args.naive or min(len(valid), 20 if args.size == "full" else 50)

@@ -49,7 +49,7 @@ from db.audit import Actor
 from db.engine import sql
 from db.errors import Forbidden
 from gis import crs as gcrs
-from gis.convert import from_db, to_db
+from gis.convert import from_db, to_db, to_ewkb
 from parcels.errors import UnknownCRS, WrongCRS
 from parcels.models import ParcelRight, Party
 from parcels.registry import (
@@ -222,8 +222,8 @@ def prepare_claim(geometry: BaseGeometry | None, srid: int) -> BaseGeometry:
 
 def _check_distance(session: Session, ward_code: str, geom: BaseGeometry) -> None:
     d = session.execute(sql(
-        "SELECT ST_Distance(boundary, ST_GeomFromWKB(:g, 9214)) FROM ward WHERE code = :w"),
-        {"g": shapely.to_wkb(shapely.envelope(geom)), "w": ward_code}).scalar_one_or_none()
+        "SELECT ST_Distance(boundary, ST_GeomFromEWKB(:g)) FROM ward WHERE code = :w"),
+        {"g": to_ewkb(shapely.envelope(geom), gcrs.WARD), "w": ward_code}).scalar_one_or_none()
     if d is None:
         raise InvalidApplication(f"ward {ward_code} is not in the registry")
     if d > WRONG_CRS_DISTANCE_M:

@@ -3,7 +3,7 @@
 Two halves.  :func:`evaluate` is pure: the claim, its neighbours (map parcels with
 their certificates), other pending claims, the ward frame, zones and open disputes in,
 findings out; the overlap, gap, width, frame and zone maths are the gis engine's
-(:mod:`gis.topology`, :mod:`gis.geometry`).  :func:`gather` fetches that context from
+(:mod:`gis.topology`, :mod:`gis.validity`).  :func:`gather` fetches that context from
 PostGIS with a handful of indexed queries around the claim.
 
 How the map's parcels are treated (every parcel of the cadastral map is a registered
@@ -39,20 +39,18 @@ from sqlalchemy.orm import Session
 
 from certificates.rules import VerificationSettings, render, worst
 from db.engine import sql
+from gis.convert import from_db, to_ewkb
 from gis.crs import WARD
+from gis.frame import Zone, find_outside, find_zone_crossings
+from gis.gaps import gap_polygons_near
 from gis.geojson import geometry_to_geojson
-from gis.geometry import check_feature, is_ogc_invalid_code, make_valid, max_width
+from gis.measures import band_widths, max_width
+from gis.overlaps import find_overlaps
+from gis.repair import make_valid
 from gis.rules import Band, Finding, Severity
-from gis.topology import (
-    Context,
-    Zone,
-    band_widths,
-    find_outside,
-    find_overlaps,
-    find_zone_crossings,
-    gap_polygons_near,
-    snap_to_neighbours,
-)
+from gis.snap import snap_to_neighbours
+from gis.topology import Context
+from gis.validity import check_feature, is_ogc_invalid_code
 
 PENDING_STATES = ("received", "verifying", "field_check", "waiting_applicant")
 CLAIM = "claim"
@@ -429,7 +427,7 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
           scale: int | None, agricultural: bool) -> list[CertFinding]:
     """Gaps narrower than rules.toml's gap.max_width_m between the claim and its neighbours.
 
-    The pieces are the gis engine's (:func:`gis.topology.gap_polygons_near`, the morphological
+    The pieces are the gis engine's (:func:`gis.gaps.gap_polygons_near`, the morphological
     closing of the local union); pieces no wider than ``noise_floor_m`` are dropped by an
     erosion test before their width is measured (see :func:`_overlapping`).
     """
@@ -598,8 +596,8 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
     """
     geom = claim.geometry
     usable = geom is not None and not geom.is_empty and geom.is_valid
-    wkb = shapely.to_wkb(geom) if usable else None
-    g = "ST_GeomFromWKB(:g, 9214)"
+    wkb = to_ewkb(geom, WARD) if usable else None
+    g = "ST_GeomFromEWKB(:g)"
     me = "coalesce(CAST(:me AS bigint), -1)"
     head = session.execute(sql(f"""
         SELECT (SELECT id FROM parcel_version WHERE ward_code = :w
@@ -607,10 +605,10 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
                coalesce((SELECT scale FROM map_sheet WHERE ward_code = :w
                          AND former_unit = CAST(:u AS text) AND sheet_no = CAST(:s AS int)),
                         (SELECT scale FROM map_sheet WHERE ward_code = :w
-                         AND extent IS NOT NULL AND ST_Covers(extent, ST_GeomFromWKB(:p, 9214))
+                         AND extent IS NOT NULL AND ST_Covers(extent, ST_GeomFromEWKB(:p))
                          ORDER BY scale LIMIT 1)) AS scale,
                (SELECT ST_AsBinary(coalesce(ST_Union(ST_Intersection(wp.geom, b.box)),
-                                            ST_GeomFromText('POLYGON EMPTY', 9214)))
+                                            ST_GeomFromText('POLYGON EMPTY', {WARD})))
                 FROM (SELECT ST_Expand(ST_Envelope({g}), 10) AS box) b
                 LEFT JOIN ward_piece wp ON wp.ward_code = :w AND wp.geom && b.box
                 WHERE b.box IS NOT NULL) AS frame"""),
@@ -649,7 +647,7 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
         ORDER BY v.parcel_id"""), p).all()
     neighbours = tuple(MapParcel(
         parcel_id=r.parcel_id, former_unit=r.former_unit, sheet_no=r.sheet_no,
-        parcel_no=r.parcel_no, land_use=r.land_use, geometry=shapely.from_wkb(bytes(r.wkb)),
+        parcel_no=r.parcel_no, land_use=r.land_use, geometry=from_db(r.wkb),
         scale=r.scale, holders=tuple(Holder(h["name"], h["certificate_no"],
                                             date.fromisoformat(h["issued_on"])
                                             if h["issued_on"] else None)
@@ -661,7 +659,7 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
           AND id <> {me} AND ST_Intersects(geom, {g})
         ORDER BY id"""), {"w": ward_code, "g": wkb, "me": exclude_application}).all()
     pending = tuple(PendingClaim(r.id, r.application_key, r.received_at,
-                                 shapely.from_wkb(bytes(r.wkb)), r.parcel_id) for r in pend)
+                                 from_db(r.wkb), r.parcel_id) for r in pend)
     zone_rows = session.execute(sql(f"""
         SELECT z.id, z.zone_key, z.kind, z.name, z.project_code, p.name_vi, p.name_en,
                ST_AsBinary(ST_Intersection(z.geom, ST_Expand(ST_Envelope({g}), 10))) AS wkb
@@ -669,13 +667,13 @@ def gather(session: Session, *, ward_code: str, claim: Claim, settings: Verifica
         WHERE z.ward_code = :w AND z.valid_to IS NULL AND ST_Intersects(z.geom, {g})
         ORDER BY z.id"""), {"w": ward_code, "g": wkb}).all()
     zones = tuple(Zone(id=r.zone_key, kind=r.kind, name=r.name,
-                       geometry=shapely.from_wkb(bytes(r.wkb))) for r in zone_rows)
+                       geometry=from_db(r.wkb)) for r in zone_rows)
     projects = {r.zone_key: f"{r.project_code}: {r.name_vi} / {r.name_en}"
                 for r in zone_rows if r.project_code}
     return Surroundings(
         neighbours=neighbours, pending=pending,
         claimed_parcels=frozenset(r.parcel_id for r in rows if r.claimed),
-        frame=shapely.from_wkb(bytes(head.frame)) if head.frame is not None else None,
+        frame=from_db(head.frame),
         zones=zones, zone_projects=projects,
         disputes=_open_disputes(session, ward_code, [n.parcel_id for n in neighbours]),
         scale=scale, registry_version=version)
@@ -697,7 +695,7 @@ def _scale_point(geom: BaseGeometry | None) -> bytes | None:
     if geom is None or geom.is_empty:
         return None
     pt = geom.representative_point() if geom.is_valid else shapely.centroid(geom)
-    return shapely.to_wkb(pt)
+    return to_ewkb(pt, WARD)
 
 
 def run(session: Session, *, ward_code: str, claim: Claim, settings: VerificationSettings,

@@ -42,8 +42,9 @@ from sqlalchemy.orm import Session
 from db import audit as audit_log
 from db.audit import Actor, system_actor
 from gis.audit import audit
+from gis.convert import from_db, from_db_many
+from gis.frame import Zone
 from gis.rules import Report, RuleSet
-from gis.topology import Zone
 from parcels.errors import InvalidInput
 from parcels.queries import in_force
 
@@ -131,7 +132,7 @@ def fetch_registry(session: Session, *, ward_code: str, rules: RuleSet,
         "THEN valid_to IS NULL ELSE valid_from <= :as_of AND (valid_to IS NULL OR "
         "valid_to > :as_of) END) ORDER BY zone_key"),
         {"w": ward_code, "kinds": list(ZONE_KINDS), "as_of": as_of}).all()
-    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.empty(0, object)
+    geoms = from_db_many(r.wkb for r in rows)
     # Ring orientation is how a row happens to be stored (register_parcel orients, the bulk
     # load keeps the file's), not a defect of the parcel: normalise instead of reporting
     # one "orientation" notice per parcel.
@@ -143,8 +144,8 @@ def fetch_registry(session: Session, *, ward_code: str, rules: RuleSet,
         scales=[None if r.scale is None else int(r.scale) for r in rows],
         agricultural=[is_agricultural(r.land_use) for r in rows],
         focus=np.arange(len(rows)) < n_focus,
-        frame=None if frame_wkb is None else shapely.from_wkb(bytes(frame_wkb)),
-        zones=[Zone(id=str(k), kind=str(kind), name=str(name), geometry=shapely.from_wkb(bytes(g)))
+        frame=from_db(frame_wkb),
+        zones=[Zone(id=str(k), kind=str(kind), name=str(name), geometry=from_db(g))
                for k, kind, name, g in zone_rows],
     )
 

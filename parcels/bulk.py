@@ -23,6 +23,7 @@ from config import clock
 from db import audit
 from db.audit import Actor
 from gis import crs as gcrs
+from gis.convert import from_db, to_ewkb
 from gis.errors import OutsideWard
 from parcels.errors import DuplicateParcelNumber, InvalidGeometry, InvalidInput
 from parcels.registry import WARD_EDGE_TOLERANCE_M, Source, lock_ward, record_source
@@ -67,7 +68,7 @@ def bulk_register(session: Session, *, actor: Actor, parcels: gpd.GeoDataFrame, 
         text("SELECT nextval('parcel_id_seq') FROM generate_series(1, :n)"), {"n": n})]
     # Exterior rings counter-clockwise, as register_parcel stores them (OGC/GeoJSON order).
     geoms = shapely.orient_polygons(geoms, exterior_cw=False)
-    wkb = shapely.to_wkb(geoms, hex=True, include_srid=False)
+    wkb = to_ewkb(geoms, gcrs.WARD, hex=True)
     legal = parcels["legal_area"] if "legal_area" in parcels.columns else [None] * n
     address = parcels["address"] if "address" in parcels.columns else [None] * n
     raw = session.connection().connection.driver_connection
@@ -93,7 +94,7 @@ def _require_inside(session: Session, ward_code: str, geoms: np.ndarray) -> None
                           {"w": ward_code}).scalar_one_or_none()
     if wkb is None:
         raise InvalidInput(f"ward {ward_code} is not in the registry")
-    frame = shapely.buffer(shapely.from_wkb(bytes(wkb)), WARD_EDGE_TOLERANCE_M)
+    frame = shapely.buffer(from_db(wkb), WARD_EDGE_TOLERANCE_M)
     shapely.prepare(frame)
     outside = np.flatnonzero(~shapely.covered_by(geoms, frame))
     if outside.size:
@@ -119,7 +120,7 @@ def _copy(raw: Any, *, ids: list[int], parcels: gpd.GeoDataFrame, wkb: np.ndarra
                                         address, strict=True)):
                 pid, unit, sheet, number, use, g, area, addr = row
                 cp.write_row((pid, actor.ward_code, 1, unit, int(sheet), int(number),
-                              str(use).upper(), f"SRID={gcrs.WARD};{g}",
+                              str(use).upper(), g,
                               None if area is None or area != area else round(float(area), 1),
                               addr if isinstance(addr, str) else None, "registered", "register",
                               start, actor.username, reason, source_id))

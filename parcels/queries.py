@@ -14,13 +14,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import shapely
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from db.engine import sql
+from gis.convert import from_db
+from gis.crs import WARD
 from parcels.errors import InvalidInput, ParcelNotFound
 
 VERSION_COLUMNS = """
@@ -110,7 +111,7 @@ class Lineage:
 def _record(m: Mapping[Any, Any], holders: list[Holder] | None = None) -> ParcelRecord:
     """A version read by either driver (a SQLAlchemy row's ``_mapping`` or a dict row)."""
     values = {k: m[k] for k in m if k not in ("wkb", "holders_json")}
-    return ParcelRecord(geometry=shapely.from_wkb(bytes(m["wkb"])), holders=holders or [],
+    return ParcelRecord(geometry=from_db(m["wkb"]), holders=holders or [],
                         **values)
 
 
@@ -233,9 +234,9 @@ def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] |
     if not include_retired:
         where.append("v.status = 'registered'")
     if bbox is not None:
-        envelope = "ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), 9214)"
+        envelope = "ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), %(srid)s)"
         where.append(f"v.geom && {envelope} AND ST_Intersects(v.geom, {envelope})")
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3], srid=WARD)
     for name, value in (("sheet_no", sheet_no), ("parcel_no", parcel_no),
                         ("land_use", land_use.upper() if land_use else None),
                         ("former_unit", former_unit)):

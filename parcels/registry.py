@@ -28,7 +28,7 @@ from db import audit
 from db.audit import Actor
 from db.engine import sql
 from gis import crs as gcrs
-from gis.convert import to_db
+from gis.convert import from_db, to_db, to_ewkb
 from gis.errors import OutsideWard
 from parcels.errors import (
     DuplicateParcelNumber,
@@ -136,12 +136,12 @@ def prepare_geometry(geometry: BaseGeometry, srid: int) -> Polygon:
 def _require_in_ward(session: Session, ward_code: str, geom: Polygon) -> None:
     row = session.execute(
         sql(
-            "SELECT ST_CoveredBy(ST_GeomFromWKB(:g, 9214), ST_Buffer(boundary, :tol)), "
-            "ST_Distance(ST_GeomFromWKB(:g, 9214), boundary), "
-            "ST_Area(ST_Difference(ST_GeomFromWKB(:g, 9214), boundary)) "
+            "SELECT ST_CoveredBy(ST_GeomFromEWKB(:g), ST_Buffer(boundary, :tol)), "
+            "ST_Distance(ST_GeomFromEWKB(:g), boundary), "
+            "ST_Area(ST_Difference(ST_GeomFromEWKB(:g), boundary)) "
             "FROM ward WHERE code = :w"
         ),
-        {"g": shapely.to_wkb(geom), "tol": WARD_EDGE_TOLERANCE_M, "w": ward_code},
+        {"g": to_ewkb(geom, gcrs.WARD), "tol": WARD_EDGE_TOLERANCE_M, "w": ward_code},
     ).one_or_none()
     if row is None:
         raise InvalidInput(f"ward {ward_code} is not in the registry")
@@ -384,7 +384,7 @@ def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
     parent = current_version(session, parcel_id)
     if parent.status != "registered":
         raise ParcelRetired(f"parcel {parcel_id} is retired and cannot be split")
-    parent_geom = shapely.from_wkb(bytes(parent.geom.data))
+    parent_geom = from_db(parent.geom)
     geoms = [prepare_geometry(c.geometry, c.srid) for c in children]
     _check_cover(parent_geom, geoms)
     numbers = [(c.former_unit, c.sheet_no, c.parcel_no) for c in children]
@@ -453,7 +453,7 @@ def merge_parcels(session: Session, *, actor: Actor, parcel_ids: Sequence[int],
     for p in parents:
         if p.status != "registered":
             raise ParcelRetired(f"parcel {p.parcel_id} is retired and cannot be merged")
-    geoms = [shapely.from_wkb(bytes(p.geom.data)) for p in parents]
+    geoms = [from_db(p.geom) for p in parents]
     union = shapely.union_all(geoms)
     if isinstance(union, MultiPolygon):
         union = shapely.union_all([shapely.buffer(g, 0.005, join_style="mitre") for g in geoms])

@@ -26,10 +26,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.attribute_map import normalise_name
 from gis.audit import audit
+from gis.convert import from_db, from_db_many, to_ewkb
+from gis.crs import WARD
+from gis.frame import Zone
+from gis.intake.attributes import normalise_name
 from gis.rules import Finding, RuleSet, Severity, fixes_as_dicts
-from gis.topology import Zone
 
 Progress = Callable[[str], None]
 
@@ -208,9 +210,9 @@ def _units_by_boundary(session: Session, ward_code: str, features: list[StagedFe
     rows = session.execute(text(
         "SELECT t.i, u.code FROM unnest(CAST(:i AS int[]), CAST(:g AS bytea[])) AS t(i, g) "
         "JOIN former_unit u ON u.ward_code = :w AND u.boundary IS NOT NULL "
-        "AND ST_Covers(u.boundary, ST_GeomFromWKB(t.g, 9214))"),
+        "AND ST_Covers(u.boundary, ST_GeomFromEWKB(t.g))"),
         {"w": ward_code, "i": list(range(len(features))),
-         "g": [shapely.to_wkb(p) for p in pts]}).all()
+         "g": list(to_ewkb(pts, WARD))}).all()
     for i, code in rows:
         features[i].unit = code
 
@@ -342,8 +344,7 @@ def neighbours(session: Session, *, ward_code: str, batch_id: int,
     return Neighbours(
         parcel_ids=np.asarray([r.parcel_id for r in rows], dtype=np.int64),
         version_ids=np.asarray([r.id for r in rows], dtype=np.int64),
-        geoms=np.asarray(shapely.from_wkb([bytes(r.wkb) for r in rows]), dtype=object)
-        if rows else np.empty(0, dtype=object),
+        geoms=from_db_many(r.wkb for r in rows),
         labels=[f"tờ {r.sheet_no} thửa {r.parcel_no} ({r.former_unit})" for r in rows],
         scales=[r.scale for r in rows],
         units=[r.former_unit for r in rows],
@@ -362,16 +363,16 @@ def current_stamp(session: Session, *, ward_code: str, batch_id: int, distance: 
 def ward_frame(session: Session, ward_code: str) -> BaseGeometry | None:
     wkb = session.execute(text("SELECT ST_AsBinary(boundary) FROM ward WHERE code = :w"),
                           {"w": ward_code}).scalar_one_or_none()
-    return None if wkb is None else shapely.from_wkb(bytes(wkb))
+    return from_db(wkb)
 
 
 def ward_zones(session: Session, ward_code: str, extent: BaseGeometry) -> list[Zone]:
     rows = session.execute(text(
         "SELECT zone_key, kind, name, ST_AsBinary(geom) AS wkb FROM zone WHERE ward_code = :w "
-        "AND valid_to IS NULL AND ST_Intersects(geom, ST_GeomFromWKB(:e, 9214)) "
-        "ORDER BY zone_key"), {"w": ward_code, "e": shapely.to_wkb(extent)}).all()
+        "AND valid_to IS NULL AND ST_Intersects(geom, ST_GeomFromEWKB(:e)) "
+        "ORDER BY zone_key"), {"w": ward_code, "e": to_ewkb(extent, WARD)}).all()
     return [Zone(id=r.zone_key, kind=r.kind, name=r.name,
-                 geometry=shapely.from_wkb(bytes(r.wkb))) for r in rows]
+                 geometry=from_db(r.wkb)) for r in rows]
 
 
 def sheet_scales(session: Session, ward_code: str) -> dict[tuple[str, int], int]:

@@ -3,7 +3,7 @@
 One set of keyword-only functions serves the HTTP API and the command line:
 
 * :func:`stage_upload` streams the file into a temporary folder made for it
-  (size-capped while copying), reads it with :func:`gis.readers.read_upload`
+  (size-capped while copying), reads it with :func:`gis.intake.upload.read_upload`
   (framed by the ward boundary from PostGIS, limits from settings), and stores
   the batch and its features in staging, never in the registry; the same file
   again returns the batch it already made;
@@ -50,10 +50,13 @@ from db import audit
 from db.audit import Actor
 from db.errors import Conflict, Forbidden, NotFound
 from gis import crs as gcrs
-from gis.gdal_sandbox import looks_like_path_or_url
+from gis.convert import from_db, from_db_many, to_ewkb
 from gis.geojson import geometries_to_geojson
-from gis.read_errors import ForbiddenPathError
-from gis.readers import Limits, ReadResult, copy_limited, read_upload
+from gis.intake.archives import copy_limited
+from gis.intake.errors import ForbiddenPathError
+from gis.intake.gdal_sandbox import looks_like_path_or_url
+from gis.intake.types import Limits, ReadResult
+from gis.intake.upload import read_upload
 from gis.rules import RuleSet, load_ruleset
 from parcels import survey_checks
 from parcels.bulk import bulk_register
@@ -193,10 +196,6 @@ def _raw(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
-def _ewkb(geom: BaseGeometry) -> str:
-    return f"SRID={gcrs.WARD};{shapely.to_wkb(geom, hex=True, output_dimension=2)}"
-
-
 def _visible(actor: Actor, uploaded_by: str) -> bool:
     return actor.role != "surveyor" or uploaded_by == actor.username
 
@@ -242,7 +241,7 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
                  progress: Progress | None = None) -> Staged:
     """Stage an uploaded file as a validated survey batch (or return the batch it already is).
 
-    Raises a ``gis.read_errors.ReadError`` for a file that cannot be read as
+    Raises a ``gis.intake.errors.ReadError`` for a file that cannot be read as
     parcels; nothing is written then.  Works in the caller's transaction.
     """
     say = progress or (lambda _m: None)
@@ -303,7 +302,7 @@ def _insert_batch(session: Session, actor: Actor, *, name: str, sha: str, size: 
         "size_bytes, format, layer, source_crs, crs_override, swap_axes, former_unit, mapping, "
         "feature_count, warnings, extent, uploaded_at) VALUES (:w, :by, :name, :sha, :key, "
         ":size, :fmt, :layer, :crs, :override, :swap, :unit, CAST(:mapping AS jsonb), :n, "
-        "CAST(:warnings AS jsonb), ST_GeomFromWKB(:extent, 9214), :now) "
+        "CAST(:warnings AS jsonb), ST_GeomFromEWKB(:extent), :now) "
         "ON CONFLICT (ward_code, sha256, options_key) DO NOTHING RETURNING id"),
         {"w": actor.ward_code, "by": actor.username, "name": name, "sha": sha, "now": clock.now(),
          "key": options.key(), "size": size,
@@ -311,7 +310,7 @@ def _insert_batch(session: Session, actor: Actor, *, name: str, sha: str, size: 
          "override": override, "swap": result.swap_axes, "unit": options.former_unit,
          "mapping": json.dumps(result.mapping), "n": len(result.features),
          "warnings": json.dumps([w.to_dict() for w in result.warnings], ensure_ascii=False),
-         "extent": None if extent is None else shapely.to_wkb(extent)},
+         "extent": None if extent is None else to_ewkb(extent, gcrs.WARD)},
     ).scalar_one_or_none()
 
 
@@ -320,12 +319,13 @@ def _copy_features(session: Session, batch_id: int, ward: str, gdf: gpd.GeoDataF
             "parcel_no, land_use, declared_area, attributes")
     with _raw(session).cursor() as cur, \
             cur.copy(f"COPY survey_feature ({cols}) FROM STDIN") as cp:
-        for i, row in enumerate(zip(gdf["source_index"], gdf["source_layer"], gdf.geometry,
+        geoms = to_ewkb(np.asarray(gdf.geometry, dtype=object), gcrs.WARD, hex=True)
+        for i, row in enumerate(zip(gdf["source_index"], gdf["source_layer"], geoms,
                                     gdf["former_unit"], gdf["sheet_no"], gdf["parcel_no"],
                                     gdf["land_use"], gdf["declared_area"], gdf["attributes"],
                                     strict=True)):
             src, layer, geom, unit, sheet, number, use, area, attrs = row
-            cp.write_row((batch_id, ward, i, int(src), layer, _ewkb(geom), unit, sheet, number,
+            cp.write_row((batch_id, ward, i, int(src), layer, geom, unit, sheet, number,
                           use, None if area is None or not np.isfinite(area) else float(area),
                           json.dumps(attrs, ensure_ascii=False, default=str)))
 
@@ -346,7 +346,7 @@ def validate_batch(session: Session, *, actor: Actor, batch_id: int, settings: S
     feats = session.execute(text(
         "SELECT idx, ST_AsBinary(geom) AS wkb, former_unit, sheet_no, parcel_no, land_use "
         "FROM survey_feature WHERE batch_id = :b ORDER BY idx"), {"b": batch_id}).all()
-    geoms = shapely.from_wkb([bytes(r.wkb) for r in feats])
+    geoms = from_db_many(r.wkb for r in feats)
     features = [StagedFeature(idx=r.idx, geom=g, former_unit=r.former_unit, sheet_no=r.sheet_no,
                               parcel_no=r.parcel_no, land_use=r.land_use)
                 for r, g in zip(feats, geoms, strict=True)]
@@ -380,9 +380,11 @@ def _copy_findings(session: Session, batch_id: int, ward: str, findings: list[In
             "override_reason, override_by, override_at")
     with _raw(session).cursor() as cur, \
             cur.copy(f"COPY survey_finding ({cols}) FROM STDIN") as cp:
-        for f in findings:
+        geoms = to_ewkb(np.asarray([None if f.geometry is None or f.geometry.is_empty
+                                    else f.geometry for f in findings], dtype=object),
+                        gcrs.WARD, hex=True)
+        for f, geom in zip(findings, geoms, strict=True):
             kept = overrides.get(f.key) if f.overridable else None
-            geom = None if f.geometry is None or f.geometry.is_empty else _ewkb(f.geometry)
             cp.write_row((batch_id, ward, f.rule, f.version, f.severity, f.band,
                           f.feature_idx, f.parcel_ids,
                           json.dumps(f.figures, ensure_ascii=False),
@@ -590,7 +592,7 @@ def _register_new(session: Session, actor: Actor, batch_id: int, *, source: Sour
         "ORDER BY idx"), {"b": batch_id}).all()
     if not rows:
         return None
-    geoms = [_polygon(shapely.from_wkb(bytes(r.wkb))) for r in rows]
+    geoms = [_polygon(from_db(r.wkb)) for r in rows]
     gdf = gpd.GeoDataFrame({
         "former_unit": [r.unit_code for r in rows], "sheet_no": [r.sheet for r in rows],
         "parcel_no": [r.number for r in rows], "land_use": [r.land_use for r in rows],
@@ -726,7 +728,7 @@ def _wgs84(wkbs: list[bytes | None]) -> list[dict[str, Any] | None]:
     """GeoJSON geometries in WGS 84 for many EPSG:9214 WKBs at once (None stays None)."""
     present = [k for k, w in enumerate(wkbs) if w is not None]
     out: list[dict[str, Any] | None] = [None] * len(wkbs)
-    written = geometries_to_geojson(list(shapely.from_wkb([wkbs[k] for k in present])))
+    written = geometries_to_geojson(list(from_db_many(wkbs[k] for k in present)))
     for k, geometry in zip(present, written, strict=True):
         out[k] = geometry
     return out

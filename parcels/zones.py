@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from gis.convert import from_db
+from gis.crs import WARD
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,13 @@ def list_zones(session: Session, *, ward_code: str,
         "FROM zone WHERE ward_code = :w "
         "AND (CAST(:id AS bigint) IS NULL OR id = :id) "
         "AND (CAST(:x0 AS float8) IS NULL OR geom && ST_Transform("
-        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 9214)) "
+        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :srid)) "
         "AND (CASE WHEN CAST(:t AS timestamptz) IS NULL THEN valid_to IS NULL "
         "     ELSE valid_from <= :t AND (valid_to IS NULL OR valid_to > :t) END) "
         "ORDER BY id LIMIT :lim OFFSET :off"),
-        {"w": ward_code, "id": zone_id, "t": as_of, "lim": limit + 1, "off": offset,
+        {"w": ward_code, "id": zone_id, "t": as_of, "lim": limit + 1, "off": offset, "srid": WARD,
          "x0": bbox[0] if bbox else None, "y0": bbox[1] if bbox else None,
          "x1": bbox[2] if bbox else None, "y1": bbox[3] if bbox else None}).all()
     out = [ZoneRecord(r.id, r.zone_key, r.kind, r.name, r.project_code, r.synthetic,
-                      shapely.from_wkb(bytes(r.wkb))) for r in rows[:limit]]
+                      from_db(r.wkb)) for r in rows[:limit]]
     return out, len(rows) > limit

@@ -15,6 +15,7 @@ from api.cli.certificates import applications_app, stats_command, verify_command
 from api.cli.database import db_app
 from api.cli.demo import data_app, demo
 from api.cli.parcels import parcels_app
+from api.cli.projects import impact_command, projects_app
 from api.cli.serve import serve
 from api.cli.surveys import import_survey
 from api.cli.users import users_app
@@ -32,6 +33,8 @@ app.command("import")(import_survey)
 app.command("verify")(verify_command)
 app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
+app.command("impact")(impact_command)
+app.add_typer(projects_app, name="projects")
 
 
 def main() -> None:

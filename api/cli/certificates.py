@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from api.cli.common import acting_user, fail, run_domain
+from api.cli.common import acting_officer, fail, run_domain
 from config.settings import Settings
 from db.audit import Actor
 
@@ -27,11 +27,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="machine-readable JSON")]
 
 
 def _officer(session: Session, settings: Settings, username: str | None) -> Actor:
-    if not username:
-        fail("name the acting land officer with --as USERNAME (or CADASTRE_OFFICER)")
-    user = acting_user(session, username, roles=("land_officer",),
-                       refusal="{username} is a {role}; only a land officer acts on applications")
-    return Actor(username=f"{user.username} (cli)", role=user.role, ward_code=user.ward_code)
+    return acting_officer(session, username, acts_on="acts on applications")
 
 
 def _echo(obj: dict[str, Any]) -> None:

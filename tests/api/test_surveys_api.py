@@ -658,8 +658,7 @@ def test_anonymous_upload_refused_before_the_body(api, tmp_path) -> None:
 
 
 @pytest.fixture()
-def cli(settings, engine, monkeypatch, work) -> Callable[..., Any]:
-    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
+def cli(engine, service_env, monkeypatch, work) -> Callable[..., Any]:
     monkeypatch.setenv("CADASTRE_INTAKE_WORK_DIR", str(work))
     runner = CliRunner()
     return lambda *args: runner.invoke(cli_app, ["import", *map(str, args)])

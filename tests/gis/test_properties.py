@@ -11,7 +11,7 @@ from shapely.geometry import box
 
 from gis.audit import audit
 from gis.rules import RuleSet, load_ruleset
-from gis.topology import snap_to_neighbours
+from gis.snap import snap_to_neighbours
 
 RULES: RuleSet = load_ruleset()
 coord = st.floats(min_value=-0.8, max_value=0.8, allow_nan=False)

@@ -28,10 +28,12 @@ import shapely
 from pyogrio.errors import DataSourceError
 from shapely.geometry import Polygon, box, mapping
 
-from gis import gdal_sandbox
 from gis.crs import WARD, transform
-from gis.read_errors import ReadError
-from gis.readers import Limits, ReadResult, copy_limited, read_upload
+from gis.intake import gdal_sandbox
+from gis.intake.archives import copy_limited
+from gis.intake.errors import ReadError
+from gis.intake.types import Limits, ReadResult
+from gis.intake.upload import read_upload
 from tests.gis.builders import (
     BILLION_LAUGHS,
     CSV_VN,
@@ -766,7 +768,7 @@ def test_measured_coordinates_flattened(upload: Path) -> None:
 
 def test_measures_reported_when_the_reader_sees_them() -> None:
     """Where M values reach the reader (own parsers), they are dropped with a warning."""
-    from gis.readers import _flatten
+    from gis.intake.normalise import _flatten
 
     warnings: list[Any] = []
     measured = shapely.from_wkt("POLYGON M ((0 0 1, 1 0 2, 1 1 3, 0 0 1))")

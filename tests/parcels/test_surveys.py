@@ -18,7 +18,7 @@ from sqlalchemy import text
 from config.intake import IntakeSettings
 from config.settings import Settings
 from db.audit import Actor
-from gis.read_errors import ReadError
+from gis.intake.errors import ReadError
 from parcels import registry, surveys
 from parcels.registry import Amendment
 from tests.conftest import WARD, counts

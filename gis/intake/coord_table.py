@@ -18,9 +18,10 @@ from typing import Any, Final
 
 from shapely.geometry import Polygon
 
-from gis.attribute_map import ALIASES, normalise_name, parse_decimal
-from gis.read_errors import TableError, TooManyFeaturesError, TooManyVerticesError
-from gis.read_types import RawFeatures
+from gis.crs import WARD
+from gis.intake.attributes import ALIASES, normalise_name, parse_decimal
+from gis.intake.errors import TableError, TooManyFeaturesError, TooManyVerticesError
+from gis.intake.types import RawFeatures
 
 PARCEL: Final = ALIASES["parcel_no"]
 SHEET: Final = ALIASES["sheet_no"]
@@ -172,6 +173,6 @@ def _assemble(parcels: list[_Parcel], header: list[str], cols: dict[str, int]) -
         attributes.append(attrs)
     return RawFeatures(
         format="csv", layer=None, geometries=list(geometries), attributes=attributes,
-        layers=[None] * len(geometries), crs=9214, crs_origin="default",
+        layers=[None] * len(geometries), crs=WARD, crs_origin="default",
         xy_columns=(header[cols["x"]], header[cols["y"]]),
     )

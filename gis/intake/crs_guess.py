@@ -28,7 +28,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from gis.crs import WARD, CRSError, crs, transformer
-from gis.read_errors import (
+from gis.intake.errors import (
     AxesSwappedError,
     CRSMistakeError,
     DegreesAsMetresError,
@@ -42,7 +42,7 @@ Frame: TypeAlias = BaseGeometry | tuple[float, float, float, float]
 
 GEOGRAPHIC: Final = (4326, 4756)
 PROJECTED: Final = (
-    9214, 3405, 32648, 3406, 32649, 9215, 9216, 5899, 9213, 9212, 9211, 9217, 9218,
+    WARD, 3405, 32648, 3406, 32649, 9215, 9216, 5899, 9213, 9212, 9211, 9217, 9218,
     9210, 9209, 9208, 9207, 9206, 9205, 5896, 5897, 5898,
 )
 """VN-2000 TM-3 zones and UTM zones that cover Vietnam, most likely first."""

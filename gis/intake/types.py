@@ -1,10 +1,11 @@
-"""Small value types shared by the survey-file readers."""
+"""Small value types shared by the survey-file readers, and what a read returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
+import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 MiB = 1024 * 1024
@@ -64,3 +65,34 @@ class RawFeatures:
 
     def source_index(self, i: int) -> int:
         return self.indices[i] if self.indices is not None else i
+
+
+COLUMNS: Final = ("source_index", "source_layer", "sheet_no", "parcel_no", "land_use",
+                  "declared_area", "former_unit", "attributes", "geometry")
+"""Columns of ``ReadResult.features``, in order."""
+
+
+@dataclass
+class ReadResult:
+    """Parcels read from one upload, ready for staging.
+
+    ``features`` is a GeoDataFrame in EPSG:9214 with ``COLUMNS``, one row per
+    parcel in file order; ``source_index`` points back at the feature (or CSV
+    parcel) in the file, ``attributes`` keeps every original attribute as a
+    JSON-serialisable dict.  ``warnings`` list what was changed or assumed.
+    """
+
+    format: str
+    """geojson, shapefile, gpkg, kml, kmz, dxf or csv."""
+    layer: str | None
+    source_crs: int
+    """The EPSG code the coordinates were read in (after any override or fix)."""
+    features: gpd.GeoDataFrame
+    warnings: list[ReadWarning] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    """Our field -> the file's column it was taken from."""
+    swap_axes: bool = False
+
+    @property
+    def warning_codes(self) -> list[str]:
+        return [w.code for w in self.warnings]

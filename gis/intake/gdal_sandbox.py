@@ -26,7 +26,7 @@ import geopandas as gpd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 
-from gis.read_errors import CorruptFileError, ForbiddenPathError, FormatMismatchError
+from gis.intake.errors import CorruptFileError, ForbiddenPathError, FormatMismatchError
 
 SANDBOX_OPTIONS: Final[dict[str, str]] = {
     # /vsicurl/ only opens names ending in one of these: make that impossible.

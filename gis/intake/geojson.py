@@ -20,8 +20,8 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from gis.crs import CRSError, epsg_of
-from gis.read_errors import CorruptFileError, CRSUnknownError, TooManyFeaturesError
-from gis.read_types import RawFeatures
+from gis.intake.errors import CorruptFileError, CRSUnknownError, TooManyFeaturesError
+from gis.intake.types import RawFeatures
 
 
 def _crs_member(doc: dict[str, Any]) -> int | None:

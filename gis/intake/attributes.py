@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from gis.read_errors import MappingError
+from gis.intake.errors import MappingError
 
 OUR_FIELDS: Final = ("sheet_no", "parcel_no", "land_use", "area", "former_unit")
 """Keys of an uploader's mapping: ``{"parcel_no": "SoThuaMoi", ...}``."""

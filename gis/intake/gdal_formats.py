@@ -1,7 +1,7 @@
 """GeoPackage, Shapefile and DXF through GDAL (pyogrio), one layer at a time.
 
 These formats are binary or too rich to parse ourselves, so GDAL reads them,
-but only through ``gis.gdal_sandbox``: files inside the upload folder, layer
+but only through ``gis.intake.gdal_sandbox``: files inside the upload folder, layer
 names GDAL itself listed, network disabled, the expected driver checked.
 """
 
@@ -16,9 +16,8 @@ import pandas as pd
 import shapely
 
 from gis.crs import CRSError, epsg_of
-from gis.crs_guess import projection_match
-from gis.gdal_sandbox import list_layers, read_frame, read_info
-from gis.read_errors import (
+from gis.intake.crs_guess import projection_match
+from gis.intake.errors import (
     CRSUnknownError,
     FormatMismatchError,
     LayerRequiredError,
@@ -27,8 +26,9 @@ from gis.read_errors import (
     TooManyFeaturesError,
     UnknownLayerError,
 )
-from gis.read_types import Limits, RawFeatures, ReadWarning
-from gis.sniff import HEAD_BYTES, LABELS, sniff_bytes
+from gis.intake.gdal_sandbox import list_layers, read_frame, read_info
+from gis.intake.sniff import HEAD_BYTES, LABELS, sniff_bytes
+from gis.intake.types import Limits, RawFeatures, ReadWarning
 
 POLYGON_TYPES: Final = ("polygon", "multipolygon", "surface", "multisurface", "curvepolygon")
 DXF_OPEN_OPTIONS: Final = {"CLOSED_LINE_AS_POLYGON": "YES", "INLINE_BLOCKS": "NO"}

@@ -1,258 +1,39 @@
-"""Safe intake of surveyors' files: an uploaded file in, parcels in EPSG:9214 out.
+"""From the features a format reader found to the parcels of a read: polygons only, within
+the limits, 2D, finite, in a known CRS, landing in the ward (or the likely CRS mistake
+named), reprojected to EPSG:9214, with their attributes mapped onto ours.
 
-``read_upload`` is the one entry point for the API, the command line and the
-benchmarks.  It takes a file that the caller already saved (with
-``copy_limited``) inside a temporary folder it made, and either returns a
-``ReadResult`` or raises one ``ReadError`` subclass whose ``code`` and
-messages are meant for the surveyor (see ``gis.read_errors``).
-
-What it guarantees, whatever the file:
-
-* the format is decided by content, and must agree with the file name;
-* archives are vetted before and while extracting (size, ratio, count,
-  ``..``, absolute paths, symlinks);
-* XML never expands entities or reads external ones;
-* GDAL reads only files inside the folder, only layers it listed, never the
-  network (``gis.gdal_sandbox``);
-* the features are polygons with finite coordinates, within the limits,
-  flattened to 2D, in the ward's CRS; a CRS that does not put them in the ward
-  is refused with the likely fix, never silently "corrected" unless asked.
+Every format reader ends here, so these checks and their messages are the same whatever
+the file was.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.archives import copy_limited, extract_zip
-from gis.attribute_map import as_area, as_text, jsonable, resolve_mapping
-from gis.coord_table import read_coordinate_table
-from gis.crs import WARD, CRSError, epsg_of, to_ward
-from gis.crs_guess import Frame, Reading, anchor_points, diagnose, frame_geometry, lands
-from gis.gdal_formats import read_dxf, read_gpkg, read_shapefile
-from gis.gdal_sandbox import check_layer_name, inside
-from gis.geojson_read import read_geojson
-from gis.kml import read_kml
-from gis.read_errors import (
+from gis.crs import WARD, to_ward
+from gis.intake.attributes import as_area, as_text, jsonable, resolve_mapping
+from gis.intake.crs_guess import Frame, Reading, anchor_points, diagnose, frame_geometry, lands
+from gis.intake.errors import (
     CRSMissingError,
     CRSMistakeError,
-    CRSUnknownError,
-    FileTooLargeError,
-    MissingSidecarError,
     NoFeaturesError,
     NonFiniteCoordinatesError,
     NotPolygonError,
     TooManyVerticesError,
-    UnknownLayerError,
-    UnsupportedFormatError,
 )
-from gis.read_types import Limits, RawFeatures, ReadWarning
-from gis.sniff import check_kind, sniff_file
-
-__all__ = [
-    "COLUMNS",
-    "Limits",
-    "ReadResult",
-    "ReadWarning",
-    "copy_limited",
-    "read_upload",
-]
-
-COLUMNS: Final = ("source_index", "source_layer", "sheet_no", "parcel_no", "land_use",
-                  "declared_area", "former_unit", "attributes", "geometry")
-"""Columns of ``ReadResult.features``, in order."""
-
-_NESTED: Final = {".geojson", ".json", ".gpkg", ".dxf", ".csv", ".txt"}
+from gis.intake.types import COLUMNS, Limits, RawFeatures, ReadResult, ReadWarning
 
 
-@dataclass
-class ReadResult:
-    """Parcels read from one upload, ready for staging.
-
-    ``features`` is a GeoDataFrame in EPSG:9214 with ``COLUMNS``, one row per
-    parcel in file order; ``source_index`` points back at the feature (or CSV
-    parcel) in the file, ``attributes`` keeps every original attribute as a
-    JSON-serialisable dict.  ``warnings`` list what was changed or assumed.
-    """
-
-    format: str
-    """geojson, shapefile, gpkg, kml, kmz, dxf or csv."""
-    layer: str | None
-    source_crs: int
-    """The EPSG code the coordinates were read in (after any override or fix)."""
-    features: gpd.GeoDataFrame
-    warnings: list[ReadWarning] = field(default_factory=list)
-    mapping: dict[str, str] = field(default_factory=dict)
-    """Our field -> the file's column it was taken from."""
-    swap_axes: bool = False
-
-    @property
-    def warning_codes(self) -> list[str]:
-        return [w.code for w in self.warnings]
-
-
-def read_upload(
-    path: str | Path,
-    *,
-    workdir: str | Path,
-    filename: str | None = None,
-    layer: str | None = None,
-    crs: int | str | None = None,
-    mapping: Mapping[str, str] | None = None,
-    swap_axes: bool = False,
-    auto_fix: bool = False,
-    frame: Frame | None = None,
-    frame_margin: float = 250.0,
-    limits: Limits | None = None,
-) -> ReadResult:
-    """Read an uploaded survey file into parcels in EPSG:9214, or raise a ``ReadError``.
-
-    ``path`` must lie inside ``workdir`` (the temporary folder the caller made
-    for this upload); anything the reader extracts goes in a subfolder of it
-    and is removed afterwards.  ``filename`` is the name the uploader gave
-    (its extension must agree with the content).  ``layer`` picks a
-    GeoPackage layer, a Shapefile in a ZIP, a KML folder or a CAD layer.
-    ``crs`` overrides the file's CRS; ``mapping`` (our field -> column) wins
-    over the name-based mapping.  ``frame`` is the ward polygon or bbox in
-    EPSG:9214: with it, data that lands nowhere in the ward is refused with
-    the likely CRS mistake and its fix (``swap_axes``, ``crs``), or read with
-    that fix and a warning when ``auto_fix`` is set.
-    """
-    limits = limits or Limits()
-    root = Path(workdir)
-    if layer is not None:
-        check_layer_name(layer)
-    override = _override_crs(crs)
-    src = inside(path, root)
-    name = Path(filename).name if filename else src.name
-    size = src.stat().st_size
-    if size > limits.max_file_bytes:
-        raise FileTooLargeError(
-            f"The file is {size:,} bytes; the limit is {limits.max_file_bytes:,}.",
-            size=size, max_bytes=limits.max_file_bytes,
-        )
-    kind = sniff_file(src)
-    check_kind(name, kind)
-    stage = Path(tempfile.mkdtemp(prefix="read-", dir=root))
-    try:
-        raw = _read_kind(kind, src, name, stage, root, layer, limits)
-        return _finish(raw, override=override, mapping=mapping, swap_axes=swap_axes,
-                       auto_fix=auto_fix, frame=frame, frame_margin=frame_margin,
-                       limits=limits)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def _override_crs(value: int | str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return epsg_of(int(value) if str(value).isdigit() else value)
-    except (CRSError, ValueError) as exc:
-        raise CRSUnknownError(
-            f"The CRS {str(value)[:60]!r} is not known; give an EPSG code such as 9214 "
-            "(VN-2000 / TM-3 107-00) or 4326 (WGS 84).",
-            crs=str(value)[:60],
-        ) from exc
-
-
-def _staged_copy(src: Path, stage: Path, suffix: str) -> Path:
-    """The upload under a name we chose, so GDAL never guesses from the uploader's name."""
-    target = stage / f"upload{suffix}"
-    shutil.copyfile(src, target)
-    return target
-
-
-def _read_kind(kind: str, src: Path, name: str, stage: Path, root: Path,
-               layer: str | None, limits: Limits) -> RawFeatures:
-    if kind == "geojson":
-        return read_geojson(src, max_features=limits.max_features)
-    if kind == "xml":
-        return _filter_folder(read_kml(src, max_features=limits.max_features), layer)
-    if kind == "csv":
-        return read_coordinate_table(src, max_features=limits.max_features,
-                                     max_vertices=limits.max_vertices)
-    if kind == "gpkg":
-        return read_gpkg(_staged_copy(src, stage, ".gpkg"), root, layer=layer, limits=limits)
-    if kind == "dxf":
-        return read_dxf(_staged_copy(src, stage, ".dxf"), root, layer=layer, limits=limits)
-    if kind == "zip":
-        return _read_zip(src, name, stage, root, layer, limits)
-    raise UnsupportedFormatError(f"Unsupported content: {kind}.")  # pragma: no cover
-
-
-def _read_zip(src: Path, name: str, stage: Path, root: Path, layer: str | None,
-              limits: Limits) -> RawFeatures:
-    files = extract_zip(src, stage / "zip", limits)
-    kmls = [f for f in files if f.suffix.lower() == ".kml"]
-    shps = [f for f in files if f.suffix.lower() == ".shp"]
-    if name.lower().endswith(".kmz") or (kmls and not shps):
-        if not kmls:
-            raise UnsupportedFormatError("The KMZ contains no .kml document.",
-                                         vi="Tệp KMZ không chứa tài liệu .kml.")
-        doc = next((f for f in kmls if f.name.lower() == "doc.kml"), kmls[0])
-        check_kind(doc.name, sniff_file(doc))
-        raw = _filter_folder(read_kml(doc, max_features=limits.max_features), layer)
-        raw.format = "kmz"
-        return raw
-    if shps:
-        return read_shapefile(files, root, layer=layer, limits=limits)
-    sidecars = [f.name for f in files if f.suffix.lower() in (".shx", ".dbf")]
-    if sidecars:
-        raise MissingSidecarError(
-            "The ZIP holds Shapefile parts but no .shp file.",
-            vi="Tệp ZIP có các phần của Shapefile nhưng thiếu tệp .shp.", missing=[".shp"],
-        )
-    nested = [f for f in files if f.suffix.lower() in _NESTED]
-    if len(nested) == 1:
-        inner = nested[0]
-        kind = sniff_file(inner)
-        check_kind(inner.name, kind)
-        if kind == "zip":  # pragma: no cover - .zip is not in _NESTED
-            raise UnsupportedFormatError("Nested archives are not accepted.")
-        raw = _read_kind(kind, inner, inner.name, stage, root, layer, limits)
-        return raw
-    raise UnsupportedFormatError(
-        "The ZIP contains no Shapefile, KML or single GeoJSON/GeoPackage/DXF/CSV file.",
-        vi="Tệp ZIP không chứa Shapefile, KML hoặc một tệp dữ liệu được hỗ trợ.",
-        files=[f.name for f in files][:50],
-    )
-
-
-def _filter_folder(raw: RawFeatures, layer: str | None) -> RawFeatures:
-    """KML: keep the placemarks of one folder when a layer was asked for."""
-    if layer is None:
-        return raw
-    names = sorted({n for n in raw.layers if n})
-    if layer not in names:
-        raise UnknownLayerError(
-            f"The KML has no folder {layer!r}; its folders are: {', '.join(names)}.",
-            vi="Tệp KML không có thư mục này.", layer=layer, layers=names,
-        )
-    keep = [i for i, n in enumerate(raw.layers) if n == layer]
-    raw.indices = [raw.source_index(i) for i in keep]
-    raw.geometries = [raw.geometries[i] for i in keep]
-    raw.attributes = [raw.attributes[i] for i in keep]
-    raw.layers = [raw.layers[i] for i in keep]
-    raw.layer = layer
-    return raw
-
-
-# --- from raw features to the result -------------------------------------------------------
-
-
-def _finish(raw: RawFeatures, *, override: int | None, mapping: Mapping[str, str] | None,
-            swap_axes: bool, auto_fix: bool, frame: Frame | None, frame_margin: float,
-            limits: Limits) -> ReadResult:
+def normalise(raw: RawFeatures, *, override: int | None, mapping: Mapping[str, str] | None,
+              swap_axes: bool, auto_fix: bool, frame: Frame | None, frame_margin: float,
+              limits: Limits) -> ReadResult:
+    """The parcels of ``raw``, or the ``ReadError`` that refuses the file (see the module)."""
     warnings = list(raw.warnings)
     if not raw.geometries:
         raise NoFeaturesError("The file contains no features.", vi="Tệp không có đối tượng nào.")
@@ -360,11 +141,16 @@ def _flatten(geoms: np.ndarray, index: np.ndarray, warnings: list[ReadWarning]) 
     return shapely.force_2d(geoms)
 
 
-def _check_finite(geoms: np.ndarray, index: np.ndarray) -> None:
+def _non_finite(geoms: np.ndarray, index: np.ndarray) -> list[int]:
+    """The features (their ``source_index``) with a NaN or infinite coordinate, sorted."""
     coords, which = shapely.get_coordinates(geoms, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        features = sorted({int(index[w]) for w in which[bad]})
+    return sorted({int(index[w]) for w in which[bad]})
+
+
+def _check_finite(geoms: np.ndarray, index: np.ndarray) -> None:
+    features = _non_finite(geoms, index)
+    if features:
         raise NonFiniteCoordinatesError(
             f"{len(features)} features have NaN or infinite coordinates (first: feature "
             f"{features[0] + 1}).",
@@ -437,10 +223,8 @@ def _place(geoms: np.ndarray, index: np.ndarray, epsg: int, raw: RawFeatures, fr
 def _to_ward(geoms: np.ndarray, epsg: int, index: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         geoms = to_ward(geoms, epsg)
-    coords, which = shapely.get_coordinates(geoms, return_index=True)
-    bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        features = sorted({int(index[w]) for w in which[bad]})
+    features = _non_finite(geoms, index)
+    if features:
         raise NonFiniteCoordinatesError(
             f"{len(features)} features cannot be converted from EPSG:{epsg} to EPSG:{WARD}; "
             "the coordinates are not valid in that CRS (wrong CRS, or axes swapped?).",

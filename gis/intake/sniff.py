@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Final
 
-from gis.read_errors import (
+from gis.intake.errors import (
     EmptyFileError,
     FormatMismatchError,
     MissingSidecarError,

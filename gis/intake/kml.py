@@ -21,13 +21,13 @@ import shapely.errors
 from shapely.geometry import LinearRing, LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from gis.read_errors import (
+from gis.intake.errors import (
     CorruptFileError,
     FormatMismatchError,
     TooManyFeaturesError,
     XmlEntityError,
 )
-from gis.read_types import RawFeatures
+from gis.intake.types import RawFeatures
 
 
 def _local(tag: str) -> str:

@@ -17,13 +17,13 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from gis.read_errors import (
+from gis.intake.errors import (
     CorruptArchiveError,
     FileTooLargeError,
     UnsafeArchivePathError,
     ZipBombError,
 )
-from gis.read_types import Limits
+from gis.intake.types import Limits
 
 CHUNK = 1024 * 1024
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
