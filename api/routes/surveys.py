@@ -18,7 +18,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
 
+from api.concurrency import expected_batch
 from api.deps import UNAUTHORIZED, DbSession, SettingsDep, actor, allow
 from api.responses import GeoJSONResponse
 from api.users import User
@@ -184,9 +186,19 @@ def list_surveys(
 
 @batch_router.get("/{batch_id}")
 def get_survey(batch_id: int, request: Request, user: SurveyReader,
-               session: DbSession) -> dict[str, Any]:
-    """State, file facts, match counts and findings summary of one batch."""
-    return surveys.batch_summary(session, actor=actor(request, user), batch_id=batch_id)
+               session: DbSession) -> JSONResponse:
+    """State, file facts, match counts and findings summary of one batch, with its ETag
+    (send it back in If-Match with a decision: a batch changed since answers 412)."""
+    summary = surveys.batch_summary(session, actor=actor(request, user), batch_id=batch_id)
+    version = surveys.batch_version(session, batch_id=batch_id)
+    return JSONResponse(jsonable_encoder({**summary, "version": version}),
+                        headers={"ETag": surveys.batch_etag(batch_id, version)})
+
+
+def _based_on(session: Session, request: Request, user: User, batch_id: int) -> None:
+    """A decision sent with If-Match is taken on that version of the batch or not at all."""
+    surveys.require_batch_version(session, actor=actor(request, user), batch_id=batch_id,
+                                  expected=expected_batch(request, batch_id))
 
 
 @batch_router.get("/{batch_id}/features")
@@ -218,6 +230,7 @@ def validate_survey(batch_id: int, request: Request, user: Officer, session: DbS
                     settings: SettingsDep) -> dict[str, Any]:
     """Validate an open batch again against the registry as it is now (overrides carry over)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         return surveys.validate_batch(session, actor=actor(request, user), batch_id=batch_id,
                                       settings=settings)
 
@@ -227,6 +240,7 @@ def override_finding(batch_id: int, finding_id: int, body: ReasonIn, request: Re
                      user: Officer, session: DbSession) -> GeoJSONResponse:
     """Accept one error finding with a reason (land officers)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         found = surveys.override_finding(session, actor=actor(request, user), batch_id=batch_id,
                                          finding_id=finding_id, reason=body.reason)
     return GeoJSONResponse(jsonable_encoder(found))
@@ -239,6 +253,7 @@ def override_findings(batch_id: int, body: OverridesIn, request: Request, user: 
     for ``finding_ids``, or ``overrides`` with a reason each.  Answers the batch summary."""
     pairs = body.pairs()
     with session.begin():
+        _based_on(session, request, user, batch_id)
         return surveys.override_findings(session, actor=actor(request, user),
                                          batch_id=batch_id, overrides=pairs)
 
@@ -248,6 +263,7 @@ def commit_survey(batch_id: int, request: Request, user: Officer, session: DbSes
                   settings: SettingsDep, body: CommitIn | None = None) -> dict[str, Any]:
     """Write every feature into the registry in one transaction (land officers)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         return surveys.commit_batch(session, actor=actor(request, user), batch_id=batch_id,
                                     settings=settings, reason=body.reason if body else None)
 
@@ -257,6 +273,7 @@ def reject_survey(batch_id: int, body: ReasonIn, request: Request, user: Officer
                   session: DbSession) -> dict[str, Any]:
     """Close a batch without touching the registry (land officers)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         return surveys.reject_batch(session, actor=actor(request, user), batch_id=batch_id,
                                     reason=body.reason)
 

@@ -1,6 +1,6 @@
 """A tamper-evident audit trail: each ward's events form a hash chain.
 
-Revision ID: 0011_audit_chain
+Revision ID: 0014_audit_chain
 Revises: 0010_projects_corridors
 Create Date: 2026-12-06
 
@@ -32,7 +32,7 @@ time zone.  Existing events are chained here in the order they were written (``a
 
 from alembic import op
 
-revision = "0011_audit_chain"
+revision = "0014_audit_chain"
 down_revision = "0010_projects_corridors"
 branch_labels = None
 depends_on = None
