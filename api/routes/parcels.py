@@ -46,19 +46,26 @@ async def list_parcels(
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int | None, Query(ge=0, description="the last parcel id of the page "
+                                       "before (the next link sets it)")] = None,
 ) -> GeoJSONResponse:
-    """Parcels in force, filtered; GeoJSON in EPSG:4326, areas in m² from EPSG:9214."""
+    """Parcels in force, filtered, by parcel id; GeoJSON in EPSG:4326, areas in m² from
+    EPSG:9214.  The ``next`` link pages by parcel id and pins the registry instant of the
+    first page (``as_of``): following it shows every parcel of that instant exactly once,
+    whatever is split or retired meanwhile."""
     filters: dict[str, Any] = {
         "ward_code": user.ward_code, "bbox": queries.parse_bbox(bbox) if bbox else None,
         "sheet_no": sheet_no, "parcel_no": parcel_no, "land_use": land_use,
-        "former_unit": former_unit, "as_of": as_of, "limit": limit, "offset": offset}
+        "former_unit": former_unit, "as_of": as_of, "limit": limit, "offset": offset,
+        "after": after}
     page = await hot_read(request,
                           lambda conn: queries.list_parcels_async(conn, **filters),
                           lambda session: queries.list_parcels(session, **filters))
     links = []
-    if page.has_more:
-        links.append({"rel": "next", "type": "application/geo+json",
-                      "href": str(request.url.include_query_params(offset=offset + limit))})
+    if page.has_more and page.as_of is not None:
+        nxt = request.url.remove_query_params("offset").include_query_params(
+            after=page.last_id, as_of=page.as_of.isoformat())
+        links.append({"rel": "next", "type": "application/geo+json", "href": str(nxt)})
     return GeoJSONResponse(feature_collection(features(page.items), links=links))
 
 
