@@ -115,8 +115,20 @@ def verify_backlog(session: Session, settings: Settings, job: records.Job, say: 
     return {"verified": len(ids), "verdicts": verdicts, "applications": done}
 
 
+def survey_validation(session: Session, settings: Settings, job: records.Job, say: Say) -> Any:
+    """Validate a large uploaded survey batch against the registry (its upload only staged
+    it); the uploader is the one who validates, as the upload would have."""
+    from parcels import surveys
+
+    batch = surveys.validate_batch(session, actor=_actor(job), batch_id=job.params["batch_id"],
+                                   settings=settings, progress=lambda step: say(step))
+    return {"batch_id": batch["id"], "state": batch["state"], "matches": batch["matches"],
+            "findings": batch["findings"], "href": f"/api/v1/surveys/{batch['id']}"}
+
+
 KINDS: dict[str, Work] = {"ward_audit": ward_audit, "impact": impact,
-                          "verify_backlog": verify_backlog}
+                          "verify_backlog": verify_backlog,
+                          "survey_validation": survey_validation}
 
 
 # ------------------------------------------------------------------------ the queue

@@ -1,8 +1,9 @@
 """Long work over HTTP: start a job (202 and its URL), then follow it to its result.
 
 The work itself runs in ``cadastre worker`` (api/jobs.py).  A job is visible to the user
-who asked for it and to the ward's land officers; to anyone else it is "not found".
-Surveyors and administrators start no job here (403).
+who asked for it and to the ward's land officers and officials; a surveyor sees only their
+own (the validation of their upload); to anyone else it is "not found".  Administrators
+have no business with land work (403).
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ from db import jobs as records
 from projects import corridors
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-JOB_ROLES = ("land_officer", "official")
-"""Who starts jobs: land officers (audit, backlog, impact) and officials (impact)."""
-JobReader = Annotated[User, Depends(allow(*JOB_ROLES))]
-ImpactReader = JobReader
+JobReader = Annotated[User, Depends(allow("surveyor", "land_officer", "official"))]
+ImpactReader = Annotated[User, Depends(allow("land_officer", "official"))]
 
 
 class WardAuditIn(BaseModel):
@@ -52,7 +51,7 @@ def accepted(job: records.Job) -> JSONResponse:
 def get_job(job_id: Id, user: JobReader, session: DbSession) -> dict[str, Any]:
     """A job's state, progress, and its result or error once it is done."""
     job = records.get(session, job_id=job_id, ward_code=user.ward_code)
-    if job.requested_by != user.username and user.role != "land_officer":
+    if job.requested_by != user.username and user.role == "surveyor":
         raise records.JobNotFound(f"no job {job_id}", job_id=job_id)
     return job.to_dict()
 

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
+from api import jobs
 from api.concurrency import expected_batch
 from api.deps import UNAUTHORIZED, DbSession, SettingsDep, actor, allow
 from api.responses import GeoJSONResponse
@@ -147,7 +148,8 @@ def _mapping(raw: str | None) -> dict[str, str] | None:
     return value
 
 
-@upload_router.post("", status_code=201)
+@upload_router.post("", status_code=201, responses={202: {"description": "staged; a job "
+                                                        "validates it (large batches)"}})
 def upload_survey(
     request: Request, user: Uploader, session: DbSession, settings: SettingsDep,
     file: Annotated[UploadFile, File(description="GeoJSON, zipped Shapefile, GeoPackage, "
@@ -160,15 +162,26 @@ def upload_survey(
     former_unit: Annotated[str | None, Form(max_length=80)] = None,
     swap_axes: Annotated[bool, Form()] = False,
 ) -> JSONResponse:
-    """Stage and validate a survey file as a batch (201); the same file again: its batch (200)."""
+    """Stage and validate a survey file as a batch (201); the same file again: its batch (200).
+    A batch of more than ``CADASTRE_INTAKE_VALIDATE_INLINE_UP_TO`` features is staged and
+    validated by a job: 202 with the batch (``received``) and the job's URL to follow."""
     options = surveys.UploadOptions(crs=crs or None, layer=layer or None,
                                     mapping=_mapping(mapping),
                                     former_unit=former_unit or None, swap_axes=swap_axes)
+    who = actor(request, user)
     with session.begin():
-        staged = surveys.stage_upload(session, actor=actor(request, user), stream=file.file,
+        staged = surveys.stage_upload(session, actor=who, stream=file.file,
                                       filename=file.filename, options=options,
-                                      settings=settings)
+                                      settings=settings,
+                                      validate_up_to=settings.intake.validate_inline_up_to)
+        job = None
+        if staged.created and staged.batch["state"] == "received":
+            job = jobs.submit(session, settings=settings, actor=who, kind="survey_validation",
+                              params={"batch_id": staged.batch["id"]})
     batch_id = staged.batch["id"]
+    if job is not None:
+        return JSONResponse(jsonable_encoder({**staged.batch, "job": job.to_dict()}),
+                            status_code=202, headers={"Location": job.to_dict()["href"]})
     return JSONResponse(jsonable_encoder(staged.batch), status_code=201 if staged.created else 200,
                         headers={"Location": f"{PREFIX}/{batch_id}"})
 

@@ -217,3 +217,51 @@ def test_another_wards_job_is_not_found(engine: Engine, settings: Settings,
     headers = {"Authorization": f"Bearer {issue_token(settings.auth, user, 0)[0]}"}
     r = office.client.get(f"/api/v1/jobs/{job.id}", headers=headers)
     assert r.status_code == 404 and r.json()["type"] == "/problems/job_not_found"
+
+
+def _grid(n: int) -> bytes:
+    """A survey of ``n`` new 10 × 10 m parcels on a grid (GeoJSON, WGS 84)."""
+    import json as _json
+
+    from shapely.geometry import mapping as _mapping
+
+    from gis.crs import transform
+
+    side = int(n ** 0.5) + 1
+    feats = []
+    for k in range(n):
+        geom = rect(-900 + 12 * (k % side), -900 + 12 * (k // side), 10, 10)
+        feats.append({"type": "Feature", "geometry": _mapping(transform(geom, 9214, 4326)),
+                      "properties": {"to": 8, "so_thua": k + 1, "loai_dat": "ODT"}})
+    return _json.dumps({"type": "FeatureCollection", "features": feats}).encode()
+
+
+def test_a_large_upload_answers_202_and_a_job_validates_it(
+        engine: Engine, settings: Settings, office: Office) -> None:
+    """Above the inline limit the upload stages the batch (``received``) and answers 202
+    with the validation job; run, the job validates the batch as the upload would have,
+    the surveyor follows it, and the officer can then commit."""
+    small_limit = settings.model_copy(update={"intake": settings.intake.model_copy(
+        update={"validate_inline_up_to": 1})})
+    surveyor = Actor(username=f"surveyor-{office.ward.lower()}", role="surveyor",
+                     ward_code=office.ward)
+    with transaction(engine) as s:
+        user = add_user(s, actor=surveyor, username=surveyor.username, role="surveyor",
+                        password="jobs-test-password-3")
+    as_surveyor = {"Authorization": f"Bearer {issue_token(settings.auth, user, 0)[0]}"}
+    with TestClient(create_app(small_limit), raise_server_exceptions=False) as client:
+        r = client.post("/api/v1/surveys", headers=as_surveyor, data={"former_unit": "kim_long"},
+                        files={"file": ("grid.geojson", _grid(4), "application/geo+json")})
+        assert r.status_code == 202, r.text
+        body = r.json()
+        assert body["state"] == "received" and body["feature_count"] == 4
+        assert r.headers["location"] == body["job"]["href"]
+        assert not body["can_commit"]
+        run_job(small_limit, engine, body["job"]["id"])
+        done = client.get(body["job"]["href"], headers=as_surveyor).json()
+        assert done["state"] == "succeeded", done
+        assert done["result"]["matches"]["new"] == 4 and done["result"]["state"] == "validated"
+        commit = client.post(f"/api/v1/surveys/{body['id']}/commit", json={},
+                             headers=office.headers)
+        assert commit.status_code == 200, commit.text
+        assert commit.json()["state"] == "committed"

@@ -252,12 +252,12 @@ class Records:
     # -------------------------------------------------------------------- jobs
 
     def job(self) -> int:
-        """An impact job an official asked for (land officers see every job of the ward)."""
+        """The validation job of the surveyor's upload (officers and officials see every job
+        of the ward, a surveyor their own)."""
         from api.jobs import submit
 
-        official = Actor(username="official", role="official", ward_code=WARD)
-        job = submit(self.session, settings=self.settings, actor=official, kind="impact",
-                     params={"code": self.project()})
+        job = submit(self.session, settings=self.settings, actor=self.surveyor,
+                     kind="survey_validation", params={"batch_id": self.batch()})
         self._done()
         return job.id
 
@@ -311,7 +311,7 @@ def _override_many(r: Records) -> Request:
 POLICY: dict[tuple[str, str], Route] = {
     # ---- long work as jobs (202 and the job's URL; the job's page)
     ("GET", "/api/v1/jobs/{job_id}"): Route(
-        PROJECT_READERS, 200, lambda r: Request(path={"job_id": r.job()})),
+        READERS, 200, lambda r: Request(path={"job_id": r.job()})),
     ("POST", "/api/v1/jobs/ward-audit"): Route(OFFICER, 202, lambda r: Request(json={})),
     ("POST", "/api/v1/jobs/verify-backlog"): Route(OFFICER, 202),
     ("POST", "/api/v1/jobs/impact"): Route(
