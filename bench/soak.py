@@ -72,6 +72,9 @@ class Tally:
     """Writes answered 503: not acknowledged; they may or may not have committed."""
     other: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stop_at: float = 0.0
+    """When the clients stop: moved on after the restart, so that the load goes on for
+    half the run once PostgreSQL is back, however long its recovery took."""
 
     def note(self, what: str, status: int | str, started: float, seconds: float) -> None:
         with self.lock:
@@ -109,10 +112,10 @@ class Client(threading.Thread):
     10 % amendments of its own parcels."""
 
     def __init__(self, k: int, url: str, headers: dict[str, str], own: list[int],
-                 tally: Tally, stop_at: float, budget: int) -> None:
+                 tally: Tally, budget: int) -> None:
         super().__init__(daemon=True)
         self.k, self.url, self.headers, self.own, self.tally = k, url, headers, own, tally
-        self.stop_at, self.budget = stop_at, budget
+        self.budget = budget
         self.rng = random.Random(k)
         self.etags: dict[int, str | None] = dict.fromkeys(own)
         self.n = 0
@@ -120,7 +123,7 @@ class Client(threading.Thread):
     def run(self) -> None:
         with httpx.Client(base_url=self.url, headers=self.headers, timeout=30) as http:
             for _ in range(self.budget):
-                if time.monotonic() >= self.stop_at:
+                if time.monotonic() >= self.tally.stop_at:
                     return
                 roll = self.rng.random()
                 if roll < 0.6:
@@ -269,13 +272,14 @@ def main() -> int:
         expect(warm.status_code == 200, f"the server answers a read ({warm.status_code})")
         rss0 = _rss_mb(server.pid)
         start = time.monotonic()
-        stop_at = start + seconds
+        tally.stop_at = start + 3600  # until the restart says otherwise
         clients = [Client(k, url, headers, own[k * OWN_PARCELS:(k + 1) * OWN_PARCELS], tally,
-                          stop_at, MAX_REQUESTS // CONNECTIONS) for k in range(CONNECTIONS)]
+                          MAX_REQUESTS // CONNECTIONS) for k in range(CONNECTIONS)]
         for c in clients:
             c.start()
         time.sleep(seconds / 2)
         down, up = _restart(cluster)
+        tally.stop_at = max(start + seconds, up + seconds / 2)
         for c in clients:
             c.join(seconds + 60)
         rss1 = _rss_mb(server.pid)
@@ -291,7 +295,8 @@ def main() -> int:
     before = [s for t, s in tally.latencies if t < down]
     after = [s for t, s in tally.latencies if t > up + 1.0]
     total = sum(tally.answers.values())
-    print(f"requests: {total:,} in {seconds:.0f} s; restart took {up - down:.1f} s")
+    print(f"requests: {total:,} in {tally.stop_at - start:.0f} s; restart took "
+          f"{up - down:.1f} s")
     for what, n in sorted(tally.answers.items()):
         print(f"  {what}: {n:,}")
     print(f"acknowledged writes: {acknowledged:,} ({len(tally.registered):,} registrations, "
