@@ -251,7 +251,7 @@ class Records:
 
     def csrf(self) -> str:
         """A CSRF token as the sign-in page hands out (cookie and form field)."""
-        return new_csrf_token(self.settings.auth)
+        return new_csrf_token(self.settings.auth, session_token=None)
 
 
 Call = Callable[[Records], Request]
