@@ -20,6 +20,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, errors, ogc
+from api.responses import SECURITY_HEADERS
 from api.routes import applications, audit, auth, pages, parcels, projects, surveys
 from api.sign_in import SignInThrottle
 from api.user_cache import UserCache
@@ -29,21 +30,6 @@ from db.engine import libpq_url, make_engine, read_session_factory, session_fact
 
 log = logging.getLogger("cadastre.api")
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    # Every page, /docs included, runs only scripts from our own origin: no inline script,
-    # nothing from a CDN.  Inline styles stay allowed (attributes in our pages, Swagger UI).
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
-    # Tokens and records (applicants' names and papers) must not sit in a browser's or a
-    # proxy's cache; a response that may be cached (the docs' files) says so itself.
-    "Cache-Control": "no-store",
-}
 REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 

@@ -300,8 +300,9 @@ POLICY: dict[tuple[str, str], Route] = {
     # ---- public: the documentation, health and signing in and out
     ("GET", "/openapi.json"): Route(EVERYONE, 200),
     ("GET", "/docs"): Route(EVERYONE, 200),
-    ("GET", "/docs/oauth2-redirect"): Route(EVERYONE, 200),
-    ("GET", "/redoc"): Route(EVERYONE, 200),
+    ("GET", "/docs/swagger-ui-bundle.js"): Route(EVERYONE, 200),
+    ("GET", "/docs/swagger-ui.css"): Route(EVERYONE, 200),
+    ("GET", "/docs/init.js"): Route(EVERYONE, 200),
     ("GET", "/health"): Route(EVERYONE, 200),
     ("POST", "/api/v1/auth/token"): Route(
         EVERYONE, 200, lambda r: Request(data={"username": "official", "password": PASSWORD})),
@@ -310,6 +311,8 @@ POLICY: dict[tuple[str, str], Route] = {
         EVERYONE, 303, lambda r: _form(r.csrf(), username="official", password=PASSWORD)),
     # Ending a session needs none (a form with the CSRF token; nothing to refuse).
     ("POST", "/logout"): Route(EVERYONE, 303, lambda r: _form(r.csrf())),
+    # Signing out by token: every signed-in user may end their own sessions.
+    ("POST", "/api/v1/auth/logout"): Route(SIGNED_IN, 204),
     # ---- pages (cookie session)
     ("GET", "/"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
     # ---- who am I
