@@ -52,7 +52,7 @@ def vertices_after_expansion(path: Path, *, stop_above: int) -> int:
         if f.seek(0, 2) == 0:
             return 0
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            for match in _PAIR.finditer(data):  # type: ignore[call-overload]
+            for match in _PAIR.finditer(data):
                 code, value = match.group(1), match.group(2).strip()
                 if code == b"0":
                     entity = value.upper()

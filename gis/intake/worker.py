@@ -116,9 +116,7 @@ def read_isolated(path: str | Path, *, workdir: str | Path, budget: Budget,
         limit = ("time" if wall >= budget.wall_seconds else
                  "cpu" if child.exitcode in (-signal.SIGXCPU, -signal.SIGKILL) else "memory")
         cost = Cost(cpu_seconds=math.nan, peak_bytes=-1, wall_seconds=wall, limit=limit)
-        err = _too_costly(cost, budget)
-        err._worker_cost = cost  # type: ignore[attr-defined]
-        raise err
+        raise _with_cost(_too_costly(cost, budget), cost)
     kind, payload, cost = message
     cost = Cost(cpu_seconds=cost.cpu_seconds, peak_bytes=cost.peak_bytes, wall_seconds=wall,
                 limit=cost.limit)
@@ -126,9 +124,12 @@ def read_isolated(path: str | Path, *, workdir: str | Path, budget: Budget,
         return payload, cost
     if kind == "crash":
         raise RuntimeError(f"the upload reader failed: {payload}")
-    err = _rebuilt(*payload) if kind == "error" else _too_costly(cost, budget)
+    raise _with_cost(_rebuilt(*payload) if kind == "error" else _too_costly(cost, budget), cost)
+
+
+def _with_cost(err: DomainError, cost: Cost) -> DomainError:
     err._worker_cost = cost  # type: ignore[attr-defined]
-    raise err
+    return err
 
 
 def cost_of(exc: BaseException) -> Cost | None:

@@ -1,7 +1,8 @@
 """Staging an upload: the file is streamed into a folder of its own (size-capped while
 copying), read with :func:`gis.intake.upload.read_upload` in a limited worker process
-(:mod:`gis.intake.worker`; framed by the ward boundary, limits from settings), and stored as a batch and its features in staging, never in the registry;
-the same file again returns the batch it already made."""
+(:mod:`gis.intake.worker`; framed by the ward boundary, limits from settings), and stored
+as a batch and its features in staging, never in the registry; the same file again returns
+the batch it already made."""
 
 from __future__ import annotations
 

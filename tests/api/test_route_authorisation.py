@@ -148,7 +148,8 @@ class Records:
         return {"applicant_name": "Nguyễn Thị Hoa", "channel": "online",
                 "declared_area": 400.0, "declared_land_use": "ODT",
                 "geometry": geojson_wgs84(geom), "former_unit": "kim_long",
-                "sheet_no": SHEET, "parcel_no": k, "received_at": RECEIVED.isoformat()}
+                "sheet_no": SHEET, "parcel_no": k, "received_at": RECEIVED.isoformat(),
+                "received_at_reason": "hồ sơ giấy nhập sau"}
 
     def application(self, state: str = "received") -> int:
         """An application brought to ``state`` by the domain functions, as an officer would."""
@@ -157,7 +158,7 @@ class Records:
             procedure="first_certificate", applicant_name=f"Trần Văn {k}", channel="counter",
             declared_area=400.0, declared_land_use="ODT", geometry=geom, srid=WARD_CRS,
             former_unit="kim_long", sheet_no=SHEET, parcel_no=k,
-            received_at=RECEIVED))
+            received_at=RECEIVED, received_at_reason="hồ sơ giấy nhập sau"))
         if state == "waiting_applicant":
             apps.request_supplement(self.session, actor=self.officer, application_id=a.id,
                                     reason="thiếu bản sao giấy tờ", documents=[])

@@ -26,7 +26,7 @@ import pyogrio
 import pytest
 import shapely
 from pyogrio.errors import DataSourceError
-from shapely.geometry import Polygon, box, mapping
+from shapely.geometry import Polygon, box
 
 from gis.crs import WARD, transform
 from gis.intake import gdal_sandbox
