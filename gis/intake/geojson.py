@@ -18,12 +18,12 @@ the 2008-style ``"crs"`` member, which surveyors' tools still write for VN-2000.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 import ijson
+import numpy as np
 from shapely.errors import GeometryTypeError, ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -39,8 +39,9 @@ from gis.intake.errors import (
 from gis.intake.types import RawFeatures
 
 CHUNK: Final = 8 * 1024 * 1024
-_POSITION: Final = re.compile(rb"\[\s*[-+0-9.]")
-"""The start of a position: an array whose first member is a number."""
+_WHITESPACE: Final = b" \t\r\n"
+_NUMBER_START: Final = np.frombuffer(b"-+0123456789.", dtype=np.uint8)
+"""What a position's first member starts with (a position is an array of numbers)."""
 _FEATURE: Final = b'"Feature"'
 _JSON_ERRORS = (ijson.JSONError, UnicodeDecodeError, RecursionError)
 
@@ -102,17 +103,19 @@ def count_file(path: Path) -> tuple[int, int]:
 
 
 def _positions(path: Path) -> int:
-    """Coordinate positions in the file, counted by a regular expression in C, a chunk at a
-    time (a ``[`` near a chunk's end is carried into the next chunk)."""
+    """Coordinate positions in the file: a ``[`` whose next character, whitespace aside, starts
+    a number.  Counted a chunk at a time by numpy (a regular expression's ``subn`` held a
+    piece per match: 340 MiB for 3.3 million pairs)."""
     found = 0
-    carry = b""
+    last = b""
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
-            data = carry + chunk
-            cut = data.rfind(b"[", max(0, len(data) - 256))
-            head, carry = (data, b"") if cut < 0 else (data[:cut], data[cut:])
-            found += _POSITION.subn(b"", head)[1]
-    return found + _POSITION.subn(b"", carry)[1]
+            data = np.frombuffer(last + chunk.translate(None, _WHITESPACE), dtype=np.uint8)
+            if len(data):
+                opens = np.flatnonzero(data[:-1] == ord("["))
+                found += int(np.count_nonzero(np.isin(data[opens + 1], _NUMBER_START)))
+                last = data[-1:].tobytes()
+    return found
 
 
 def check_caps(path: Path, *, max_features: int, max_vertices: int) -> None:

@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.intake.errors import (
     CorruptFileError,
     FormatMismatchError,
+    ReadError,
     TooManyFeaturesError,
     TooManyVerticesError,
     XmlEntityError,
@@ -203,6 +204,8 @@ def read_kml(path: Path, *, max_features: int, max_vertices: int = 1_000_000) ->
                     )
                 try:
                     parts = [g for c in elem for g in _geometry(c, budget)]
+                except ReadError:
+                    raise
                 except (ValueError, TypeError, shapely.errors.ShapelyError) as exc:
                     raise CorruptFileError(
                         f"Placemark {len(geometries) + 1} has malformed coordinates.",

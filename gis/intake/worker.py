@@ -173,16 +173,31 @@ def _address_space() -> int:
         return int(f.read().split()[0]) * resource.getpagesize()
 
 
+def _reset_peak() -> None:
+    """Forget the peak resident size inherited from the fork server (whose imports peaked
+    higher than it now holds), so the peak measured is this read's (Linux 4.0+)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _peak_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # pragma: no cover
+
+
 def _cost(start_rss: int, limit: str | None = None) -> Cost:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    peak = usage.ru_maxrss * 1024  # kilobytes on Linux
     return Cost(cpu_seconds=usage.ru_utime + usage.ru_stime,
-                peak_bytes=max(0, peak - start_rss), wall_seconds=0.0, limit=limit)
+                peak_bytes=max(0, _peak_bytes() - start_rss), wall_seconds=0.0, limit=limit)
 
 
 def _child(sender: Connection, path: str, workdir: str, budget: Budget,
            read_kwargs: dict[str, Any]) -> None:
     """Set the limits on ourselves, read, and send back the outcome and its cost."""
+    _reset_peak()
     start_rss = _resident_bytes()
     cpu = max(1, math.ceil(budget.cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
