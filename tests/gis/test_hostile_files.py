@@ -59,11 +59,12 @@ def test_what_the_guards_miss_is_stopped_by_the_cpu_limit(upload: Path) -> None:
     """A read that takes more processor time than the budget is stopped by the kernel
     (RLIMIT_CPU) and refused as too costly, however it spends the time: here a GeoJSON of
     60,000 parcels against a one-second budget."""
-    features = [{"type": "Feature", "properties": {"so_thua": i}, "geometry": {
-        "type": "Polygon", "coordinates": [[[107.55 + (i % 300) * 1e-4, 16.45 + (i // 300) * 1e-4],
-                                            [107.55005 + (i % 300) * 1e-4, 16.45 + (i // 300) * 1e-4],
-                                            [107.55005 + (i % 300) * 1e-4, 16.45005 + (i // 300) * 1e-4],
-                                            [107.55 + (i % 300) * 1e-4, 16.45 + (i // 300) * 1e-4]]]}}
+    def square(i: int) -> list[list[list[float]]]:
+        x, y, d = 107.55 + (i % 300) * 1e-4, 16.45 + (i // 300) * 1e-4, 5e-5
+        return [[[x, y], [x + d, y], [x + d, y + d], [x, y]]]
+
+    features = [{"type": "Feature", "properties": {"so_thua": i},
+                 "geometry": {"type": "Polygon", "coordinates": square(i)}}
                 for i in range(60_000)]
     path = upload / "thua.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
