@@ -31,9 +31,12 @@ import math
 import multiprocessing
 import resource
 import signal
+import sys
+import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -69,6 +72,7 @@ class Cost:
 
 
 _context: Any = None
+_starting = threading.Lock()
 
 
 def _forkserver() -> Any:
@@ -94,7 +98,8 @@ def read_isolated(path: str | Path, *, workdir: str | Path, budget: Budget,
                         args=(sender, str(path), str(workdir), budget, read_kwargs),
                         daemon=True)
     started = time.monotonic()
-    child.start()
+    with _without_main_script():
+        child.start()
     sender.close()
     message: tuple[Any, ...] | None = None
     try:
@@ -136,6 +141,26 @@ def cost_of(exc: BaseException) -> Cost | None:
     """What the read that raised ``exc`` cost, when the worker measured it."""
     cost = getattr(exc, "_worker_cost", None)
     return cost if isinstance(cost, Cost) else None
+
+
+@contextmanager
+def _without_main_script() -> Iterator[None]:
+    """Start a child without it running the main script again.
+
+    multiprocessing has each child import the parent's ``__main__`` by its path (the
+    command line, a benchmark, pytest): about 0.8 s of CPU per upload, and code the
+    reader does not need.  Python 3.11's fork server cannot preload it instead (it looks
+    for a ``main_path`` that the preparation data never has), so the path is hidden while
+    the child's preparation data is taken; the child imports what it runs by module name.
+    """
+    main = sys.modules["__main__"]
+    with _starting:
+        path = main.__dict__.pop("__file__", None)
+        try:
+            yield
+        finally:
+            if path is not None:
+                main.__file__ = path
 
 
 def _too_costly(cost: Cost, budget: Budget) -> UploadTooCostlyError:
