@@ -10,6 +10,7 @@ longitude, latitude[, altitude] (the KML 2.2 standard).
 
 from __future__ import annotations
 
+import re
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -36,6 +37,34 @@ from gis.intake.types import RawFeatures
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
+
+
+_TAG: Final = re.compile(rb"<(/?)(?:[\w.-]+:)?coordinates\b[^>]*>")
+CHUNK: Final = 8 * 1024 * 1024
+
+
+def tuples_at_least(path: Path) -> int:
+    """A lower bound of the coordinate tuples in the file, from its bytes: half the commas
+    inside ``<coordinates>`` elements (a tuple has one or two).  Counted a chunk at a time
+    before the XML is parsed, because the parser holds a whole coordinate list as one
+    string: an 83 MB list passed 336 MiB before it could be counted."""
+    commas, inside, carry = 0, False, b""
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            data = carry + chunk
+            cut = data.rfind(b"<")
+            if cut >= 0 and data.find(b">", cut) < 0:  # a tag cut by the chunk's end
+                data, carry = data[:cut], data[cut:]
+            else:
+                carry = b""
+            at = 0
+            for tag in _TAG.finditer(data):
+                if inside:
+                    commas += data.count(b",", at, tag.start())
+                inside, at = not tag.group(1), tag.end()
+            if inside:
+                commas += data.count(b",", at)
+    return commas // 2
 
 
 class _Vertices:
@@ -175,6 +204,8 @@ def read_kml(path: Path, *, max_features: int, max_vertices: int = 1_000_000) ->
     stack: list[str] = []
     folders: list[str | None] = []
     budget = _Vertices(max_vertices)
+    budget.take(tuples_at_least(path))  # refused here, unparsed, when surely over the cap
+    budget.seen = 0
 
     try:
         for event, elem in SafeET.iterparse(str(path), events=("start", "end"),
