@@ -47,8 +47,9 @@ def to_ward(geom: BaseGeometry, srid: int) -> BaseGeometry:
     return geom if srid == gcrs.WARD else gcrs.to_ward(geom, srid)
 
 
-Width = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
-"""Metres across a road or its safety corridor: finite, at most a kilometre."""
+Width = Annotated[float, Field(ge=-1000, le=1000, allow_inf_nan=False)]
+"""Metres across a road or its safety corridor: finite, at most a kilometre (a negative
+width is the corridor rules' to refuse, with their own problem type)."""
 
 
 class ElementIn(BaseModel):
