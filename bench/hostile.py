@@ -54,7 +54,7 @@ def hostile_set(size: str) -> dict[str, Maker]:
             d / "b.dxf", vertices=120_000),
         **({"dxf: 2.8 M bulges (100 MB)": lambda d: hostile.dxf_bulges(
             d / "c.dxf", vertices=2_800_000)} if big else {}),
-        "kml: 1.1 M coordinate tuples": lambda d: hostile.kml_coordinates(
+        "kml: coordinate list past the cap": lambda d: hostile.kml_coordinates(
             d / "k.kml", tuples=1_100_000 if not big else 3_500_000),
         "zip: 400 MiB of spaces": lambda d: hostile.zip_bomb(d / "z.zip", megabytes=400),
         "csv: 1.2 M points": lambda d: hostile.csv_rows(d / "c.csv", rows=1_200_000),
