@@ -189,6 +189,7 @@ def load_projects(s: Session, gpkg: Path) -> None:
     """Ring Road 3 with its sections and both alternatives' corridors (version 1 each),
     through the same domain functions a land officer's request uses."""
     from projects import corridors as pc
+    from projects.records import ProjectSpec, SectionSpec
 
     projects = _layer(gpkg, "projects")
     sections = _layer(gpkg, "project_sections")
@@ -196,10 +197,10 @@ def load_projects(s: Session, gpkg: Path) -> None:
     for p in projects.itertuples():
         mine = segments[segments["project_code"] == p.project_code]
 
-        spec = pc.ProjectSpec(
+        spec = ProjectSpec(
             code=p.project_code, name_vi=p.name_vi, name_en=p.name_en,
             description=p.description, status=p.status, synthetic=True,
-            sections=[pc.SectionSpec(r.code, r.name_vi, r.name_en, int(r.phase), r.description)
+            sections=[SectionSpec(r.code, r.name_vi, r.name_en, int(r.phase), r.description)
                       for r in sections[sections["project_code"] == p.project_code]
                       .itertuples()],
             corridor=_corridor(p.adopted, mine[mine["alternative"] == p.adopted], p.adopted))
@@ -213,11 +214,11 @@ def load_projects(s: Session, gpkg: Path) -> None:
 
 
 def _corridor(alternative: str, rows: pd.DataFrame, adopted: str) -> Any:
-    from projects import corridors as pc
+    from projects.records import CorridorSpec, ElementSpec
 
-    return pc.CorridorSpec(alternative=alternative, label=(
+    return CorridorSpec(alternative=alternative, label=(
         "phương án chọn (giả lập)" if alternative == adopted
-        else f"phương án {alternative} (giả lập)"), elements=[pc.ElementSpec(
+        else f"phương án {alternative} (giả lập)"), elements=[ElementSpec(
             section_code=g.section_code, name=g.name, centreline=g.geometry,
             left_width_m=float(g.left_width_m), right_width_m=float(g.right_width_m),
             existing_width_m=None if pd.isna(g.existing_width_m) else float(g.existing_width_m),

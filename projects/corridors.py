@@ -28,7 +28,13 @@ from gis import corridors as gcor
 from gis.convert import to_ewkb
 from gis.crs import WARD
 from parcels.ward import ward_relation
-from projects.errors import CorridorOutsideWard, DuplicateProject, InvalidCorridor, InvalidProject, ProjectNotFound
+from projects.errors import (
+    CorridorOutsideWard,
+    DuplicateProject,
+    InvalidCorridor,
+    InvalidProject,
+    ProjectNotFound,
+)
 from projects.reads import corridor, get_project
 from projects.records import (
     CODE_RE,
@@ -38,9 +44,9 @@ from projects.records import (
     Element,
     ElementSpec,
     ProjectRecord,
+    ProjectSpec,
     SectionSpec,
 )
-
 
 # ----------------------------------------------------------------------- validation
 

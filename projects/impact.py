@@ -17,6 +17,8 @@ as certificate verification).  For every parcel the red line or the safety band 
   table in settings.  It is an estimate, not a compensation decision.
 
 Totals: parcels and holders affected, area by land use, full versus partial takes, parts.
+What ``gather`` reads is a ``projects.inputs.Inputs``; what ``evaluate`` answers, an
+``Impact`` of ``projects.results``.
 """
 
 from __future__ import annotations
@@ -24,14 +26,12 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
-from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 from sqlalchemy.orm import Session
 
@@ -42,9 +42,13 @@ from gis import corridors as gcor
 from gis import lots as glots
 from parcels.nearby import road_parcels_near, touching
 from parcels.records import ParcelRecord
-from projects.corridors import CorridorVersion, Element, ProjectRecord, corridor, corridor_shapes
-from projects.corridors import get_project as _get_project
+from projects.corridors import corridor_shapes
 from projects.errors import InvalidProject
+from projects.inputs import Cases, Inputs, PendingCase
+from projects.reads import corridor
+from projects.reads import get_project as _get_project
+from projects.records import Element
+from projects.results import Impact, ParcelImpact, PartResult, totals
 
 STATE_LAND_USES = frozenset({"DGT", "SON", "DTL", "MNC", "NTD", "DDT", "TSC", "DGD", "DYT",
                              "DTT", "DVH", "CQP", "CAN", "BCS", "DCS", "NCS"})

@@ -17,7 +17,6 @@ from config import projects as project_settings
 from parcels.records import ParcelRecord
 from projects.records import CorridorVersion, Element, ProjectRecord
 
-
 # ------------------------------------------------------------------------- inputs
 
 
