@@ -30,6 +30,9 @@ class Actor:
     role: str | None = None
     address: str | None = None
     request_id: str | None = None
+    """The id the server gave the request (never one a client chose)."""
+    client_request_id: str | None = None
+    """The ``X-Request-ID`` the client sent, if any: recorded, never trusted as ours."""
 
 
 def system_actor(ward_code: str) -> Actor:
@@ -52,6 +55,7 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     address: Mapped[str | None] = mapped_column(String)
     request_id: Mapped[str | None] = mapped_column(String)
+    client_request_id: Mapped[str | None] = mapped_column(String)
 
 
 def record(
@@ -76,6 +80,7 @@ def record(
         detail=dict(detail or {}),
         address=actor.address,
         request_id=actor.request_id,
+        client_request_id=actor.client_request_id,
     )
     session.add(event)
     if testhooks.PAUSE_AT is not None:  # the crash tests' pause (db/testhooks.py)
@@ -135,4 +140,4 @@ def find(
 
 event_seq = column("seq", BigInteger)
 """The event's place in its ward's chain, written by the database (migration
-0014_audit_chain); not mapped, so that inserts leave it to the trigger."""
+0015_audit_chain); not mapped, so that inserts leave it to the trigger."""

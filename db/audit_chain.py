@@ -1,4 +1,4 @@
-"""Checking the audit trail's hash chain (migration 0014_audit_chain writes it).
+"""Checking the audit trail's hash chain (migration 0015_audit_chain writes it).
 
 Every audit event of a ward carries its place ``seq`` in the ward's chain, the hash of
 the event before it and its own hash, SHA-256(``prev_hash`` ‖ canonical text).  The

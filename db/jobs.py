@@ -1,4 +1,4 @@
-"""The record of each long job (migration 0015_jobs): what was asked, by whom, how far it got.
+"""The record of each long job (migration 0016_jobs): what was asked, by whom, how far it got.
 
 A job's life: ``queued`` (the request's transaction wrote this row and queued the work),
 ``running`` (a worker took it; ``attempts`` counts the takes), then ``succeeded`` with a

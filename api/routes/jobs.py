@@ -20,7 +20,7 @@ from api import jobs
 from api.deps import DbSession, Id, Officer, SettingsDep, actor, allow
 from api.users import User
 from db import jobs as records
-from projects import corridors
+from projects import reads
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 JobReader = Annotated[User, Depends(allow("surveyor", "land_officer", "official"))]
@@ -81,7 +81,7 @@ def start_impact(body: ImpactIn, request: Request, user: ImpactReader, session: 
                  settings: SettingsDep) -> JSONResponse:
     """A road project's impact as a job (the same answer as ``GET …/impact``)."""
     with session.begin():
-        corridors.get_project_row(session, ward_code=user.ward_code, code=body.code)  # 404
+        reads.get_project_row(session, ward_code=user.ward_code, code=body.code)  # 404
         job = jobs.submit(session, settings=settings, actor=actor(request, user),
                           kind="impact", params=body.model_dump(mode="json", exclude_none=True))
     return accepted(job)

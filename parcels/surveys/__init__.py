@@ -37,7 +37,6 @@ from parcels.surveys.errors import (
     BatchClosed,
     BatchNotFound,
     CommitBlocked,
-    DuplicateUpload,
     FindingNotFound,
     NotOverridable,
     OfficersOnly,
@@ -62,7 +61,7 @@ from parcels.surveys.staging import (
 from parcels.surveys.validation import validate_batch
 
 __all__ = [
-    "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked", "DuplicateUpload",
+    "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked",
     "FindingNotFound", "NotOverridable", "OfficersOnly", "RegistryChanged", "Staged",
     "UploadOptions", "batch_etag", "batch_features", "batch_findings", "batch_summary",
     "batch_version", "check_file_name", "commit_batch", "finding", "intake_limits",

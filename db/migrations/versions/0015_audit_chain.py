@@ -1,7 +1,7 @@
 """A tamper-evident audit trail: each ward's events form a hash chain.
 
-Revision ID: 0014_audit_chain
-Revises: 0010_projects_corridors
+Revision ID: 0015_audit_chain
+Revises: 0014_hardening
 Create Date: 2026-12-06
 
 The triggers of 0001 and 0009 refuse UPDATE, DELETE and TRUNCATE of audit events, for the
@@ -32,8 +32,8 @@ time zone.  Existing events are chained here in the order they were written (``a
 
 from alembic import op
 
-revision = "0014_audit_chain"
-down_revision = "0010_projects_corridors"
+revision = "0015_audit_chain"
+down_revision = "0014_hardening"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Long work as jobs: procrastinate's queue and our record of each job.
 
-Revision ID: 0015_jobs
-Revises: 0014_audit_chain
+Revision ID: 0016_jobs
+Revises: 0015_audit_chain
 Create Date: 2026-12-06
 
 The queue is procrastinate's own schema (tables ``procrastinate_*``, functions and
@@ -18,8 +18,8 @@ after a crash either finds it done or finds nothing of it written.
 
 from alembic import op
 
-revision = "0015_jobs"
-down_revision = "0014_audit_chain"
+revision = "0016_jobs"
+down_revision = "0015_audit_chain"
 branch_labels = None
 depends_on = None
 
