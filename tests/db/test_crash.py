@@ -147,10 +147,11 @@ def _survey_commit(engine: Engine, ward: Ward, folder: Path, settings: Settings)
     path = geojson(folder / "thua.geojson", [wgs(A), wgs(B)],
                    [{"to": 5, "so_thua": 12, "loai_dat": "ODT"},
                     {"to": 5, "so_thua": 13, "loai_dat": "CLN"}])
-    with transaction(engine) as s, path.open("rb") as fh:
+    with Session(engine) as s, path.open("rb") as fh:  # stage_upload runs its transactions
         staged = surveys.stage_upload(s, actor=ward.officer, stream=fh, filename=path.name,
                                       options=surveys.UploadOptions(former_unit="kim_long"),
                                       settings=settings)
+        s.commit()
     assert staged.batch["state"] == "validated" and staged.batch["can_commit"]
     batch = staged.batch["id"]
 
