@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.maps import MapSettings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_PREFIX = "dev-only-"  # noqa: S105 (a marker, not a secret)
 
@@ -128,6 +130,7 @@ class Settings(BaseSettings):
     data: DataSettings = Field(default_factory=DataSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
+    maps: MapSettings = Field(default_factory=MapSettings)
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

@@ -1,0 +1,249 @@
+"""What the maps read from the registry and the rasters, gathered into their inputs.
+
+The map builders (:mod:`maps.field`, :mod:`maps.extract`, :mod:`maps.package`) are pure;
+the functions here do the reading: the application and its latest report
+(:mod:`certificates.applications`), the registered parcels near it and the other pending
+claims (:mod:`parcels.map_reads`, :func:`certificates.applications.pending_claims`), and
+the raster cuts (:mod:`maps.rasters`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from certificates import applications as apps
+from certificates.models import Application
+from config.maps import FloodLevel, MapSettings
+from db.errors import DomainError
+from gis.crs import WARD, to_wgs84
+from gis.geometry import diagnose
+from gis.raster import ElevationStats
+from gis.rules import load_ruleset
+from gis.convert import from_db
+from maps import rasters
+from maps.extract import ExtractInput
+from maps.field import FieldMapInput, empty_frame
+from parcels import map_reads, queries
+from parcels.map_reads import NearParcel
+
+STATE_NAMES = {
+    "received": ("đã tiếp nhận", "received"), "verifying": ("đang kiểm tra", "verifying"),
+    "field_check": ("kiểm tra thực địa", "field check"),
+    "waiting_applicant": ("chờ bổ sung", "waiting for the applicant"),
+    "approved": ("đã duyệt", "approved"), "rejected": ("từ chối", "rejected"),
+    "certificate_issued": ("đã cấp giấy", "certificate issued"),
+}
+
+
+EXTRACT_RADIUS_M = 60.0
+"""Neighbours drawn around an extract's parcel (the frame shows at most ~90 m at 1:500)."""
+
+
+class NoClaimGeometry(DomainError):
+    code = "no_claim_geometry"
+    title = "Nothing to map"
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """What every map read needs: the ward, the map settings and where the rasters are."""
+
+    ward_code: str
+    settings: MapSettings
+    rasters: rasters.Rasters
+    synthetic: bool
+    flood: FloodLevel
+
+
+def context(session: Session, *, ward_code: str, settings: MapSettings,
+            state_dir: Path) -> MapContext:
+    ward = map_reads.ward(session, ward_code=ward_code)
+    found = rasters.locate(settings, state_dir=state_dir,
+                           fingerprint=map_reads.demo_fingerprint(session, ward_code=ward_code))
+    return MapContext(ward_code, settings, found, bool(ward and ward.synthetic),
+                      settings.flood())
+
+
+def neighbours_frame(near: list[NearParcel], stats: list[ElevationStats | None]
+                     ) -> gpd.GeoDataFrame:
+    if not near:
+        return empty_frame("parcel_id", "former_unit", "sheet_no", "parcel_no", "land_use",
+                           "area_m2", "certified", "holders", "elevation")
+    return gpd.GeoDataFrame({
+        "parcel_id": [p.parcel_id for p in near],
+        "former_unit": [p.former_unit for p in near],
+        "sheet_no": [p.sheet_no for p in near], "parcel_no": [p.parcel_no for p in near],
+        "land_use": [p.land_use for p in near],
+        "area_m2": [p.measured_area for p in near],
+        "certified": [p.certified for p in near],
+        "holders": ["; ".join(p.holders) for p in near],
+        "elevation": [s.as_dict() if s else None for s in stats],
+    }, geometry=[p.geometry for p in near], crs=WARD)
+
+
+def _crossings(geom: BaseGeometry) -> gpd.GeoDataFrame:
+    """Where an invalid claim's boundary crosses or touches itself (the gis engine's
+    diagnosis: each defect's point), as X/Y for the field."""
+    found = diagnose(geom, fid="claim", rules=load_ruleset())
+    pts = [(f.code, f.geometry) for f in found.findings
+           if f.geometry is not None and f.geometry.geom_type == "Point"]
+    if not pts:
+        return empty_frame("reason", "easting", "northing")
+    return gpd.GeoDataFrame({"reason": [c for c, _ in pts],
+                             "easting": [g.x for _, g in pts],
+                             "northing": [g.y for _, g in pts]},
+                            geometry=[g for _, g in pts], crs=WARD)
+
+
+def _findings(report: Any) -> gpd.GeoDataFrame:
+    if report is None or not report.findings:
+        return empty_frame("rule", "severity", "message_vi", "message_en", "figures")
+    from gis.geojson import geometry_from_geojson
+    from gis.crs import to_ward
+
+    rows = report.findings
+    geoms = [to_ward(geometry_from_geojson(f["geometry"]), 4326) if f.get("geometry") else None
+             for f in rows]
+    return gpd.GeoDataFrame({
+        "rule": [f["rule"] for f in rows], "severity": [f["severity"] for f in rows],
+        "message_vi": [f["message_vi"] for f in rows],
+        "message_en": [f["message_en"] for f in rows],
+        "figures": [f.get("figures") or {} for f in rows]}, geometry=geoms, crs=WARD)
+
+
+def application_facts(app: Application) -> list[tuple[str, str, Any]]:
+    state_vi, state_en = STATE_NAMES.get(app.state, (app.state, app.state))
+    return [("Số hồ sơ", "application", app.application_key or f"#{app.id}"),
+            ("Người nộp", "applicant", app.applicant_name),
+            ("Trạng thái", "state", f"{state_vi} / {state_en}"),
+            ("Ngày nhận", "received", app.received_on.isoformat()),
+            ("Hạn giải quyết", "due", app.due_on.isoformat()),
+            ("Diện tích kê khai", "declared area",
+             f"{float(app.declared_area):.1f} m²" if app.declared_area is not None else None),
+            ("Loại đất kê khai", "declared land use", app.declared_land_use)]
+
+
+def application_map_input(session: Session, ctx: MapContext, *, application_id: int
+                          ) -> FieldMapInput:
+    """The field map's input for one application (404 when the ward has no such file)."""
+    app = apps.get(session, ward_code=ctx.ward_code, application_id=application_id)
+    geom = from_db(app.geom)
+    if geom is None or geom.is_empty:
+        raise NoClaimGeometry(f"application {app.id} has no claimed boundary to draw",
+                              application_id=app.id)
+    valid = bool(app.geom_valid) and geom.is_valid
+    report = apps.latest_report(session, app)
+    radius = ctx.settings.neighbour_radius_m
+    near = map_reads.parcels_near(session, ward_code=ctx.ward_code, geometry=geom,
+                                  distance_m=radius)
+    flood = ctx.flood.level_m
+    stats = rasters.elevation_stats(ctx.rasters.elevation,
+                                    [p.geometry for p in near] + [geom if valid else geom.envelope],
+                                    flood)
+    area = geom.envelope.buffer(radius, join_style="mitre")
+    wgs = to_wgs84(area).bounds
+    others, _ = apps.pending_claims(session, ward_code=ctx.ward_code, bbox=wgs, limit=200)
+    others = [a for a in others if a.id != app.id]
+    pending = (gpd.GeoDataFrame({
+        "application_id": [a.id for a in others],
+        "label": [a.application_key or f"#{a.id}" for a in others],
+        "received_on": [a.received_on.isoformat() for a in others],
+        "state": [" / ".join(STATE_NAMES.get(a.state, (a.state, a.state))) for a in others]},
+        geometry=[from_db(a.geom) for a in others], crs=WARD) if others
+        else empty_frame("application_id", "label", "received_on", "state"))
+    clip_area = geom.envelope.buffer(radius + ctx.settings.clip_margin_m, join_style="mitre")
+    imagery = rasters.imagery_clip(ctx.rasters.imagery, clip_area)
+    hillshade = rasters.hillshade_clip(ctx.rasters.elevation, clip_area)
+    notes = []
+    if imagery is None:
+        notes.append(("Không có ảnh nền cho khu vực này", "no imagery covers this area"))
+    if not valid:
+        notes.append(("Ranh giới kê khai tự cắt: bản đồ vẽ ranh giới như đã nộp",
+                      "the claimed boundary crosses itself: drawn as filed"))
+    return FieldMapInput(
+        title_vi=f"Hồ sơ {app.application_key or '#' + str(app.id)} · {app.applicant_name}",
+        title_en=f"application {app.application_key or '#' + str(app.id)}",
+        claim=gpd.GeoDataFrame({"application_id": [app.id]}, geometry=[geom], crs=WARD),
+        claim_valid=valid, neighbours=neighbours_frame(near, stats[:-1]), pending=pending,
+        findings=_findings(report),
+        crossings=_crossings(geom) if not valid else empty_frame("reason", "easting",
+                                                                  "northing"),
+        facts=application_facts(app), imagery=imagery, hillshade=hillshade, notes=notes,
+        elevation=stats[-1], flood=ctx.flood, synthetic=ctx.synthetic,
+        report=({"id": report.id, "verdict": report.verdict,
+                 "checked_at": report.checked_at.isoformat(timespec="minutes")}
+                if report is not None else {}))
+
+
+def _near_frame(near: list[NearParcel]) -> gpd.GeoDataFrame:
+    return neighbours_frame(near, [None] * len(near))
+
+
+def parcel_extract_input(session: Session, ctx: MapContext, *, parcel_id: int, record_url: str,
+                         printed_on: date) -> ExtractInput:
+    """The extract of a registered parcel (404 when the ward has no such parcel)."""
+    rec = queries.get_parcel(session, ward_code=ctx.ward_code, parcel_id=parcel_id)
+    near = map_reads.parcels_near(session, ward_code=ctx.ward_code, geometry=rec.geometry,
+                                  distance_m=EXTRACT_RADIUS_M, exclude=rec.parcel_id)
+    units = map_reads.former_unit_names(session, ward_code=ctx.ward_code)
+    stats = rasters.elevation_stats(ctx.rasters.elevation, [rec.geometry], ctx.flood.level_m)
+    return ExtractInput(
+        geometry=rec.geometry, valid=True, area_m2=float(rec.measured_area),
+        neighbours=_near_frame(near), sheet_no=rec.sheet_no, parcel_no=rec.parcel_no,
+        former_unit=units.get(rec.former_unit, rec.former_unit), land_use=rec.land_use,
+        holders=[h.full_name for h in rec.holders if h.full_name], address=rec.address,
+        ward_name=_ward_name(session, ctx), record_url=record_url, printed_on=printed_on,
+        reference=f"thửa {rec.parcel_no}, tờ {rec.sheet_no} (mã {rec.parcel_id})",
+        synthetic=ctx.synthetic,
+        sheet_scale=map_reads.sheet_scale(session, ward_code=ctx.ward_code,
+                                          former_unit=rec.former_unit, sheet_no=rec.sheet_no),
+        elevation=stats[0], flood=ctx.flood)
+
+
+def application_extract_input(session: Session, ctx: MapContext, *, application_id: int,
+                              record_url: str, printed_on: date) -> ExtractInput:
+    """The survey extract of an application's claim (the boundary as filed)."""
+    app = apps.get(session, ward_code=ctx.ward_code, application_id=application_id)
+    geom = from_db(app.geom)
+    if geom is None or geom.is_empty:
+        raise NoClaimGeometry(f"application {app.id} has no claimed boundary to draw",
+                              application_id=app.id)
+    valid = bool(app.geom_valid) and geom.is_valid
+    near = map_reads.parcels_near(session, ward_code=ctx.ward_code, geometry=geom,
+                                  distance_m=EXTRACT_RADIUS_M)
+    units = map_reads.former_unit_names(session, ward_code=ctx.ward_code)
+    subject = next((p for p in near if p.parcel_id == app.parcel_id), None)
+    stats = (rasters.elevation_stats(ctx.rasters.elevation, [geom], ctx.flood.level_m)
+             if valid else [None])
+    notes = ["Ranh giới theo hồ sơ kê khai, chưa được phê duyệt (the boundary as filed, "
+             "not yet approved)."]
+    if not valid:
+        notes.append("Ranh giới kê khai tự cắt: diện tích không xác định; xem bản đồ thực địa.")
+    unit = app.former_unit or (subject.former_unit if subject else None)
+    sheet_no = app.sheet_no or (subject.sheet_no if subject else None)
+    return ExtractInput(
+        geometry=geom, valid=valid, area_m2=float(geom.area) if valid else None,
+        neighbours=_near_frame([p for p in near if p.parcel_id != app.parcel_id]),
+        sheet_no=sheet_no, parcel_no=app.parcel_no or (subject.parcel_no if subject else None),
+        former_unit=units.get(unit, unit) if unit else None, land_use=app.declared_land_use,
+        holders=[app.applicant_name], address=(subject.address if subject else None)
+        or app.applicant_address, ward_name=_ward_name(session, ctx), record_url=record_url,
+        printed_on=printed_on, reference=f"hồ sơ {app.application_key or '#' + str(app.id)}",
+        synthetic=ctx.synthetic,
+        sheet_scale=map_reads.sheet_scale(session, ward_code=ctx.ward_code,
+                                          former_unit=unit, sheet_no=sheet_no)
+        if unit and sheet_no else None,
+        elevation=stats[0], flood=ctx.flood, notes=notes)
+
+
+def _ward_name(session: Session, ctx: MapContext) -> str:
+    ward = map_reads.ward(session, ward_code=ctx.ward_code)
+    name = ward.name if ward else f"Phường {ctx.ward_code}"
+    return name.split(" (")[0] + ", thành phố Huế"
