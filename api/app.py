@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, ogc
 from api.auth import SignInThrottle
 from api.routes import applications, audit, auth, pages, parcels, surveys
+from api.routes import maps as map_routes
 from api.user_cache import UserCache
 from db.aio import make_async_pool
 from db.engine import libpq_url, make_engine, read_session_factory, session_factory
@@ -177,4 +178,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(applications.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
+    app.include_router(map_routes.router)
     return app

@@ -440,6 +440,10 @@ app.command("verify")(verify_command)
 app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
 
+from api.cli_maps import maps_app  # noqa: E402 (the commands live in their own module)
+
+app.add_typer(maps_app, name="map")
+
 # ------------------------------------------------------------------------- main
 
 

@@ -10,6 +10,7 @@ is PROJ's, the same as :mod:`gis.crs` uses for vectors (so a parcel and its imag
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -19,6 +20,7 @@ import rasterio
 from rasterio import features
 from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 from rasterio.transform import Affine, from_bounds
 from rasterio.warp import reproject, transform_bounds
@@ -117,7 +119,7 @@ def warp(path: Path, grid: Grid, *, resampling: Resampling = Resampling.bilinear
                         resampling=Resampling.average if factor > 1.5 else Resampling.nearest)
         mask = src.dataset_mask(window=window, out_shape=(out_h, out_w))
         nodata = src.nodata
-        wt = src.window_transform(window) * Affine.scale(window.width / out_w,
+        wt = src.window_transform(window) @ Affine.scale(window.width / out_w,
                                                          window.height / out_h)
     floating = np.issubdtype(data.dtype, np.floating)
     fill = np.nan if floating else 0
@@ -270,6 +272,18 @@ def tile_grid(z: int, x: int, y: int, size: int = 256) -> Grid:
 # ------------------------------------------------------------------------- images
 
 
+def _encode(bands: np.ndarray, driver: str, **options: object) -> bytes:
+    count, height, width = bands.shape
+    with warnings.catch_warnings():
+        # An image file has no geotransform, and needs none: the caller knows its bounds.
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with MemoryFile() as mem:
+            with mem.open(driver=driver, width=width, height=height, count=count,
+                          dtype="uint8", **options) as dst:
+                dst.write(bands)
+            return bytes(mem.read())
+
+
 def to_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
     """PNG bytes of a ``(3, h, w)`` (or ``(1, h, w)``) uint8 array, with an alpha band."""
     bands = np.asarray(rgb, dtype="uint8")
@@ -277,20 +291,9 @@ def to_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
         bands = bands[None]
     if alpha is not None:
         bands = np.concatenate([bands, np.asarray(alpha, dtype="uint8")[None]])
-    count, height, width = bands.shape
-    with MemoryFile() as mem:
-        with mem.open(driver="PNG", width=width, height=height, count=count,
-                      dtype="uint8") as dst:
-            dst.write(bands)
-        return bytes(mem.read())
+    return _encode(bands, "PNG")
 
 
 def to_jpeg(rgb: np.ndarray, quality: int = 80) -> bytes:
     """JPEG bytes of a ``(3, h, w)`` uint8 array (imagery without holes: a third of a PNG)."""
-    bands = np.asarray(rgb, dtype="uint8")
-    count, height, width = bands.shape
-    with MemoryFile() as mem:
-        with mem.open(driver="JPEG", width=width, height=height, count=count, dtype="uint8",
-                      quality=quality) as dst:
-            dst.write(bands)
-        return bytes(mem.read())
+    return _encode(np.asarray(rgb, dtype="uint8"), "JPEG", quality=quality)

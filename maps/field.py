@@ -169,7 +169,8 @@ def _elevation_rows(stats: Mapping[str, Any] | None, flood: FloodLevel | None
     return rows
 
 
-def _neighbour(r: Mapping[str, Any], flood: FloodLevel | None) -> dict[str, Any]:
+def neighbour_popup(r: Mapping[str, Any], flood: FloodLevel | None) -> str:
+    """A registered parcel's popup: numbers, land use, area, certificate, holders, heights."""
     use_vi, use_en = styles.LAND_USE_NAMES.get(r["land_use"], (r["land_use"], r["land_use"]))
     rows = [("Thửa đất số", "parcel number", r["parcel_no"]),
             ("Tờ bản đồ số", "map sheet", r["sheet_no"]),
@@ -180,10 +181,13 @@ def _neighbour(r: Mapping[str, Any], flood: FloodLevel | None) -> dict[str, Any]
              "có / yes" if r["certified"] else "chưa / none"),
             ("Người sử dụng", "holder", r.get("holders") or "")]
     rows += _elevation_rows(r.get("elevation"), flood)
+    return styles.popup(f"Thửa {r['parcel_no']}, tờ {r['sheet_no']}",
+                        f"parcel {r['parcel_no']}, sheet {r['sheet_no']}", rows)
+
+
+def _neighbour(r: Mapping[str, Any], flood: FloodLevel | None) -> dict[str, Any]:
     return {"style": styles.parcel_style(r["land_use"], opacity=0.3),
-            "popup": styles.popup(f"Thửa {r['parcel_no']}, tờ {r['sheet_no']}",
-                                  f"parcel {r['parcel_no']}, sheet {r['sheet_no']}", rows),
-            "parcel_id": r["parcel_id"]}
+            "popup": neighbour_popup(r, flood), "parcel_id": r["parcel_id"]}
 
 
 def _parcel_number(r: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from gis.convert import from_db
 from maps import rasters
 from maps.extract import ExtractInput
 from maps.field import FieldMapInput, empty_frame
+from maps.ward import WardMapInput
 from parcels import map_reads, queries
 from parcels.map_reads import NearParcel
 
@@ -247,3 +248,78 @@ def _ward_name(session: Session, ctx: MapContext) -> str:
     ward = map_reads.ward(session, ward_code=ctx.ward_code)
     name = ward.name if ward else f"Phường {ctx.ward_code}"
     return name.split(" (")[0] + ", thành phố Huế"
+
+
+def ward_map_input(session: Session, ctx: MapContext) -> WardMapInput:
+    """The ward overview's inline layers (parcels come as tiles)."""
+    from parcels.zones import list_zones
+    from projects.corridors import list_segments
+
+    info = map_reads.ward(session, ward_code=ctx.ward_code)
+    if info is None:
+        raise NoClaimGeometry(f"ward {ctx.ward_code} is not in the registry")
+    units = map_reads.former_unit_names(session, ward_code=ctx.ward_code)
+    sheets = map_reads.map_sheets(session, ward_code=ctx.ward_code)
+    zones, _ = list_zones(session, ward_code=ctx.ward_code, limit=1000)
+    projects = [p for p in map_reads.projects(session, ward_code=ctx.ward_code)
+                if p.redline is not None]
+    segments, _ = list_segments(session, ward_code=ctx.ward_code, limit=1000)
+    pending: list[Application] = []
+    while True:
+        page, more = apps.pending_claims(session, ward_code=ctx.ward_code, limit=1000,
+                                         offset=len(pending))
+        pending += page
+        if not more:
+            break
+    geoms = [from_db(a.geom) for a in pending]
+    return WardMapInput(
+        ward_name=info.name,
+        outline=gpd.GeoDataFrame({"code": [info.code]}, geometry=[info.boundary], crs=WARD),
+        sheets=gpd.GeoDataFrame({
+            "former_unit": [s.former_unit for s in sheets],
+            "unit_name": [units.get(s.former_unit, s.former_unit) for s in sheets],
+            "sheet_no": [s.sheet_no for s in sheets], "scale": [s.scale for s in sheets]},
+            geometry=[s.extent for s in sheets], crs=WARD),
+        zones=gpd.GeoDataFrame({"kind": [z.kind for z in zones], "name": [z.name for z in zones]},
+                               geometry=[z.geometry for z in zones], crs=WARD),
+        projects=gpd.GeoDataFrame({"code": [p.code for p in projects],
+                                   "name_vi": [p.name_vi for p in projects],
+                                   "name_en": [p.name_en for p in projects]},
+                                  geometry=[p.redline for p in projects], crs=WARD),
+        centrelines=gpd.GeoDataFrame({
+            "project_code": [s.project_code for s in segments],
+            "segment_no": [s.segment_no for s in segments],
+            "left_width_m": [s.left_width_m for s in segments],
+            "right_width_m": [s.right_width_m for s in segments]},
+            geometry=[s.centreline for s in segments], crs=WARD),
+        pending=gpd.GeoDataFrame({
+            "application_id": [a.id for a in pending],
+            "label": [a.application_key or f"#{a.id}" for a in pending],
+            "state": [" / ".join(STATE_NAMES.get(a.state, (a.state, a.state)))
+                      for a in pending],
+            "received_on": [a.received_on.isoformat() for a in pending],
+            "due_on": [a.due_on.isoformat() for a in pending]},
+            geometry=[g.representative_point() if g.is_valid else g.envelope.centroid
+                      for g in geoms], crs=WARD),
+        registry_version=map_reads.registry_version(session, ward_code=ctx.ward_code),
+        land_uses=tuple(map_reads.land_uses(session, ward_code=ctx.ward_code)),
+        synthetic=ctx.synthetic, imagery=ctx.rasters.imagery is not None,
+        hillshade=ctx.rasters.elevation is not None)
+
+
+def parcel_popup(session: Session, ctx: MapContext, *, parcel_id: int) -> dict[str, Any]:
+    """A parcel's facts and elevation statistics for the ward overview's popup."""
+    rec = queries.get_parcel(session, ward_code=ctx.ward_code, parcel_id=parcel_id)
+    units = map_reads.former_unit_names(session, ward_code=ctx.ward_code)
+    stats = rasters.elevation_stats(ctx.rasters.elevation, [rec.geometry], ctx.flood.level_m)
+    near = NearParcel(rec.parcel_id, units.get(rec.former_unit, rec.former_unit), rec.sheet_no,
+                      rec.parcel_no, rec.land_use, float(rec.measured_area), rec.address,
+                      any(h.certificate_no for h in rec.holders),
+                      tuple(h.full_name for h in rec.holders if h.full_name), rec.geometry)
+    row = neighbours_frame([near], stats).drop(columns="geometry").iloc[0].to_dict()
+    from maps.field import neighbour_popup
+
+    return {"parcel_id": rec.parcel_id, "sheet_no": rec.sheet_no, "parcel_no": rec.parcel_no,
+            "land_use": rec.land_use, "area_m2": round(float(rec.measured_area), 1),
+            "elevation": stats[0].as_dict() if stats[0] else None,
+            "popup": neighbour_popup(row, ctx.flood)}

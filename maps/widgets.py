@@ -42,7 +42,7 @@ class GeoLayer(Layer):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = cadastre.geoLayer({{ this.data|tojson }});
+        var {{ this.get_name() }} = cadastre.geoLayer({{ this.data_json }});
         cadastre.register({{ this._parent.get_name() }}, {{ this.key|tojson }},
                           {{ this.get_name() }});
         {% endmacro %}
@@ -52,7 +52,7 @@ class GeoLayer(Layer):
                  control: bool = True) -> None:
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "GeoLayer"
-        self.data = data
+        self.data_json = script_json(data)
         self.key = key
 
 
@@ -77,14 +77,14 @@ class Box(MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}
         cadastre.control({{ this._parent.get_name() }}, {{ this.position|tojson }},
-                         {{ this.html|tojson }}, {{ this.css_class|tojson }});
+                         {{ this.html_json }}, {{ this.css_class|tojson }});
         {% endmacro %}
     """)
 
     def __init__(self, html: str, *, position: str = "bottomright",
                  css_class: str = "cad-box") -> None:
         super().__init__()
-        self.html, self.position, self.css_class = html, position, css_class
+        self.html_json, self.position, self.css_class = script_json(html), position, css_class
 
 
 class Script(MacroElement):
@@ -110,12 +110,23 @@ def base_map(bounds_wgs84: Sequence[float], *, max_zoom: int = 22,
                       zoom_start=17, max_zoom=max_zoom, control_scale=False,
                       prefer_canvas=False, zoom_control=True)
     Script("L.control.scale({imperial: false, maxWidth: 160}).addTo(map);").add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=fit_max_zoom)
+    # Fitted at once, not animated: an animated zoom from the initial view would first ask
+    # the tile layers for tiles at that view and then cancel them.
+    options = {"animate": False, **({"maxZoom": fit_max_zoom} if fit_max_zoom else {})}
+    Script(f"map.fitBounds({to_json([[miny, minx], [maxy, maxx]])}, {to_json(options)});"
+           ).add_to(fmap)
     return fmap
 
 
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def script_json(value: Any) -> str:
+    """JSON to place inside a <script>: UTF-8 kept (Vietnamese stays readable and a third
+    the size of \\u escapes), with ``</`` and the JavaScript line separators escaped."""
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            .replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 class Measure(MeasureControl):

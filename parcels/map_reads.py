@@ -95,7 +95,7 @@ def parcel_tile(session: Session, *, ward_code: str, z: int, x: int, y: int,
             WHERE v.ward_code = :w AND v.valid_to IS NULL AND v.status = 'registered'
               AND v.geom && bounds.b9214 AND v.measured_area >= :min_area
         )
-        SELECT ST_AsMVT(mvt, 'parcels', {TILE_EXTENT}, 'geom', 'id') FROM mvt
+        SELECT ST_AsMVT(mvt, 'parcels', {TILE_EXTENT}, 'geom') FROM mvt
         WHERE geom IS NOT NULL"""),
         {"w": ward_code, "z": z, "x": x, "y": y, "min_area": min_area_m2}).scalar_one()
     return bytes(row) if row is not None else b""
@@ -175,3 +175,12 @@ def demo_fingerprint(session: Session, *, ward_code: str) -> str | None:
         "SELECT number FROM source_document WHERE kind = 'demo_load' AND ward_code = :w "
         "ORDER BY id DESC LIMIT 1"), {"w": ward_code}).scalar_one_or_none()
     return found
+
+
+def land_uses(session: Session, *, ward_code: str) -> list[str]:
+    """The land-use codes of the ward's current parcels, most common first."""
+    rows = session.execute(sql(
+        "SELECT land_use FROM parcel_version WHERE ward_code = :w AND valid_to IS NULL "
+        "AND status = 'registered' GROUP BY land_use ORDER BY count(*) DESC, land_use"),
+        {"w": ward_code}).all()
+    return [r.land_use for r in rows]

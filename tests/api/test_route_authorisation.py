@@ -16,6 +16,7 @@ PUBLIC = {("GET", "/health"), ("POST", "/api/v1/auth/token")}
 POLICY: list[tuple[str, str, tuple[str, ...]]] = [
     # (method, path regex, roles allowed)
     ("GET", r"/api/v1/auth/me", ROLES),
+    ("GET", r"/api/v1/parcels/[^/]+/extract\.pdf", ("land_officer",)),
     ("GET", r"/api/v1/parcels(/.*)?", READERS),
     ("POST", r"/api/v1/parcels(/.*)?", ("land_officer",)),
     ("GET", r"/api/v1/audit", ("admin",)),
@@ -33,6 +34,11 @@ POLICY: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", r"/api/v1/users(/.*)?", ("admin",)),
     ("GET", r"/api/v1/settings(/.*)?", ("admin",)),
     ("PUT", r"/api/v1/settings(/.*)?", ("admin",)),
+    ("GET", r"/maps/assets/.*", READERS),
+    ("GET", r"/maps/applications/.*", ("land_officer",)),
+    ("GET", r"/maps/(ward|tiles/.*|parcels/.*)", ("land_officer", "official")),
+    ("GET", r"/maps/projects/.*", ("land_officer", "official")),
+    ("GET", r"/maps/surveys/.*", ("surveyor", "land_officer")),
 ]
 
 

@@ -53,6 +53,18 @@
     return out;
   };
 
+  /* Point features as markers (drawn with CSS, no image) in a marker-cluster group. */
+  cadastre.addMarkers = function (group, data) {
+    var markers = [];
+    (data.features || []).forEach(function (f) {
+      var c = f.geometry.coordinates;
+      var m = L.marker([c[1], c[0]], {icon: L.divIcon({className: "cad-pin", iconSize: [14, 14]})});
+      if (f.properties && f.properties.popup) { m.bindPopup(f.properties.popup, {maxWidth: 380}); }
+      markers.push(m);
+    });
+    group.addLayers(markers);
+  };
+
   cadastre.control = function (map, position, html, className) {
     var c = L.control({position: position});
     c.onAdd = function () {
