@@ -82,12 +82,12 @@ class ExtractInput:
 
 def register_fonts(font_dir: Path) -> None:
     """Register DejaVu Sans (regular and bold) with ReportLab, once."""
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
     regular, bold = font_dir / "DejaVuSans.ttf", font_dir / "DejaVuSans-Bold.ttf"
     if not regular.is_file() or not bold.is_file():
         raise FontMissing(f"DejaVu Sans is not in {font_dir}: install Debian's "
                           "fonts-dejavu-core (make test does) or set CADASTRE_MAPS_FONT_DIR")
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
     pdfmetrics.registerFont(TTFont(FONT, str(regular)))
     pdfmetrics.registerFont(TTFont(BOLD, str(bold)))
 
