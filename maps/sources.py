@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from certificates import applications as apps
 from certificates.models import Application
+from config import clock
 from config.maps import FloodLevel, MapSettings
 from db.errors import DomainError
 from gis.crs import WARD, to_wgs84
@@ -179,7 +180,8 @@ def application_map_input(session: Session, ctx: MapContext, *, application_id: 
         facts=application_facts(app), imagery=imagery, hillshade=hillshade, notes=notes,
         elevation=stats[-1], flood=ctx.flood, synthetic=ctx.synthetic,
         report=({"id": report.id, "verdict": report.verdict,
-                 "checked_at": report.checked_at.isoformat(timespec="minutes")}
+                 "checked_at": report.checked_at.astimezone(clock.WARD_TIMEZONE)
+                 .strftime("%d/%m/%Y %H:%M")}
                 if report is not None else {}))
 
 

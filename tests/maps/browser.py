@@ -37,6 +37,7 @@ class Visit:
     """What a page did: console errors, page errors, and requests we refused."""
 
     page: Any
+    requested: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -70,9 +71,11 @@ def chromium(headers: dict[str, str] | None = None,
 
 
 def visit(ctx: Any, url: str, *, wait_for: str | None = "window.cadastre && cadastre.map",
-          timeout_ms: int = 20_000) -> Visit:
+          headers: dict[str, str] | None = None, timeout_ms: int = 30_000) -> Visit:
     """Open ``url`` in a new page of ``ctx`` with every non-local request aborted."""
     page = ctx.new_page()
+    if headers:
+        page.set_extra_http_headers(headers)
     seen = Visit(page)
     page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error"
             else None)
@@ -80,6 +83,7 @@ def visit(ctx: Any, url: str, *, wait_for: str | None = "window.cadastre && cada
     page.on("requestfailed", lambda r: seen.failed.append(r.url))
 
     def route(r: Any) -> None:
+        seen.requested.append(r.request.url)
         if _local(r.request.url):
             r.continue_()
         else:
@@ -93,6 +97,12 @@ def visit(ctx: Any, url: str, *, wait_for: str | None = "window.cadastre && cada
     return seen
 
 
+def shoot(v: Visit, name: str) -> bytes:
+    """A screenshot of the page, kept under the artefacts folder as ``name``.png."""
+    png: bytes = v.page.screenshot(path=str(screenshot_dir() / f"{name}.png"))
+    return png
+
+
 def distinct_colours(png: bytes) -> int:
     """How many different colours a screenshot holds (a blank page has one or two)."""
     import io
@@ -100,4 +110,4 @@ def distinct_colours(png: bytes) -> int:
     from PIL import Image
 
     img = Image.open(io.BytesIO(png)).convert("RGB")
-    return len(set(img.getdata()))
+    return len(set(img.get_flattened_data()))

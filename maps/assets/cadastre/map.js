@@ -5,6 +5,11 @@
 (function () {
   "use strict";
   var cadastre = window.cadastre = window.cadastre || {};
+  /* Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop on a canvas click, which Leaflet 1.8
+   * removed; without it every click on a parcel throws.  A no-op restores the click. */
+  if (typeof L.DomEvent.fakeStop !== "function") {
+    L.DomEvent.fakeStop = function () { return true; };
+  }
   cadastre.layers = cadastre.layers || {};
   cadastre.map = null;
 
