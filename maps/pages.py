@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from config import clock
+from db.audit import Actor
 from maps import extract, field, offline, package, sources
 from maps.sources import MapContext
 
@@ -58,3 +59,11 @@ def ward_overview(session: Session, ctx: MapContext) -> str:
 
     data = sources.ward_map_input(session, ctx)
     return offline.render(ward_map(data), title=f"{data.ward_name} · tổng quan / overview")
+
+
+def survey_batch(session: Session, ctx: MapContext, *, actor: Actor, batch_id: int) -> str:
+    """A survey batch's map (a surveyor's own batches only)."""
+    from maps.survey import survey_map
+
+    data = sources.survey_map_input(session, ctx, actor=actor, batch_id=batch_id)
+    return offline.render(survey_map(data), title=f"Lô đo đạc #{batch_id} / survey batch")

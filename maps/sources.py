@@ -9,12 +9,15 @@ the raster cuts (:mod:`maps.rasters`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
@@ -22,8 +25,10 @@ from certificates import applications as apps
 from certificates.models import Application
 from config import clock
 from config.maps import FloodLevel, MapSettings
+from db.audit import Actor
 from db.errors import DomainError
-from gis.crs import WARD, to_wgs84
+from gis.crs import WARD, to_ward, to_wgs84
+from gis.geojson import geometry_from_geojson
 from gis.geometry import diagnose
 from gis.raster import ElevationStats
 from gis.rules import load_ruleset
@@ -31,6 +36,7 @@ from gis.convert import from_db
 from maps import rasters
 from maps.extract import ExtractInput
 from maps.field import FieldMapInput, empty_frame
+from maps.survey import SurveyMapInput
 from maps.ward import WardMapInput
 from parcels import map_reads, queries
 from parcels.map_reads import NearParcel
@@ -107,9 +113,6 @@ def _crossings(geom: BaseGeometry) -> gpd.GeoDataFrame:
 def _findings(report: Any) -> gpd.GeoDataFrame:
     if report is None or not report.findings:
         return empty_frame("rule", "severity", "message_vi", "message_en", "figures")
-    from gis.geojson import geometry_from_geojson
-    from gis.crs import to_ward
-
     rows = report.findings
     geoms = [to_ward(geometry_from_geojson(f["geometry"]), 4326) if f.get("geometry") else None
              for f in rows]
@@ -325,3 +328,39 @@ def parcel_popup(session: Session, ctx: MapContext, *, parcel_id: int) -> dict[s
             "land_use": rec.land_use, "area_m2": round(float(rec.measured_area), 1),
             "elevation": stats[0].as_dict() if stats[0] else None,
             "popup": neighbour_popup(row, ctx.flood)}
+
+
+def _ward_frame(fc: dict[str, Any], columns: Sequence[str]) -> gpd.GeoDataFrame:
+    """A WGS 84 FeatureCollection (as the survey reads give it) back in EPSG:9214."""
+    feats = [f for f in fc["features"] if f.get("geometry")]
+    if not feats:
+        return empty_frame(*columns)
+    geoms = to_ward(np.asarray([geometry_from_geojson(f["geometry"]) for f in feats],
+                               dtype=object), 4326)
+    return gpd.GeoDataFrame([{c: f["properties"].get(c) for c in columns} for f in feats],
+                            geometry=list(geoms), crs=WARD)
+
+
+def survey_map_input(session: Session, ctx: MapContext, *, actor: Actor, batch_id: int
+                     ) -> SurveyMapInput:
+    """A survey batch on a map (404 for a batch the actor may not see)."""
+    from parcels import surveys
+
+    info = surveys.batch_summary(session, actor=actor, batch_id=batch_id)
+    features = _ward_frame(surveys.batch_features(session, actor=actor, batch_id=batch_id),
+                           ("feature", "sheet_no", "parcel_no", "land_use", "match",
+                            "measured_area_m2", "open_errors"))
+    findings = _ward_frame(surveys.batch_findings(session, actor=actor, batch_id=batch_id),
+                           ("rule", "severity", "message_vi", "message_en", "features"))
+    near: list[NearParcel] = []
+    imagery = None
+    if len(features):
+        extent = shapely.union_all(list(features.geometry)).envelope
+        near = map_reads.parcels_near(session, ward_code=ctx.ward_code, geometry=extent,
+                                      distance_m=ctx.settings.clip_margin_m)
+        imagery = rasters.imagery_clip(ctx.rasters.imagery,
+                                       extent.buffer(ctx.settings.clip_margin_m))
+    return SurveyMapInput(batch_id=batch_id, file_name=info["file_name"], state=info["state"],
+                          uploaded_by=info["uploaded_by"], features=features,
+                          findings=findings, neighbours=_near_frame(near), imagery=imagery,
+                          synthetic=ctx.synthetic)

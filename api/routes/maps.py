@@ -19,7 +19,7 @@ from fastapi import Path as FPath
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import DbSession, Id, LAND_READERS, allow
+from api.deps import LAND_READERS, DbSession, Id, actor, allow
 from api.users import User
 from db.errors import NotFound
 from maps import offline, pages, sources, tiles
@@ -30,6 +30,7 @@ router = APIRouter(tags=["maps"])
 Officer = Annotated[User, Depends(allow("land_officer"))]
 Overview = Annotated[User, Depends(allow("land_officer", "official"))]
 AssetReader = Annotated[User, Depends(allow(*LAND_READERS))]
+SurveyReader = Annotated[User, Depends(allow("surveyor", "land_officer"))]
 PRIVATE = {"Cache-Control": "private, no-cache"}
 """Map pages hold names and findings: never kept by a shared cache."""
 
@@ -173,3 +174,12 @@ def parcel_popup(parcel_id: Id, request: Request, user: Overview,
     """A parcel's facts, elevation statistics and popup HTML (the overview's click)."""
     ctx = map_context(request, session, user)
     return sources.parcel_popup(session, ctx, parcel_id=parcel_id)
+
+
+@router.get("/maps/surveys/{batch_id}", response_class=HTMLResponse)
+def survey_batch(batch_id: Id, request: Request, user: SurveyReader,
+                 session: DbSession) -> HTMLResponse:
+    """A survey batch over the registry with its findings (a surveyor's own batches)."""
+    ctx = map_context(request, session, user)
+    return HTMLResponse(pages.survey_batch(session, ctx, actor=actor(request, user),
+                                           batch_id=batch_id), headers=PRIVATE)
