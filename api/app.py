@@ -21,9 +21,9 @@ from api.auth import SignInThrottle
 from api.routes import applications, audit, auth, pages, parcels, surveys
 from api.routes import maps as map_routes
 from api.user_cache import UserCache
+from config.settings import Settings
 from db.aio import make_async_pool
 from db.engine import libpq_url, make_engine, read_session_factory, session_factory
-from db.settings import Settings
 
 log = logging.getLogger("cadastre.api")
 

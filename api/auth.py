@@ -27,8 +27,8 @@ import jwt
 from sqlalchemy.orm import Session
 
 from api.users import User
+from config.auth import AuthSettings
 from db.engine import sql
-from db.settings import AuthSettings
 
 
 @dataclass(frozen=True)

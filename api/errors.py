@@ -1,7 +1,9 @@
 """RFC 9457 problem details for every error, mapped from domain errors in one table.
 
 A problem's ``type`` is ``/problems/<code>`` with a stable code per error class;
-``title`` is fixed per type, ``detail`` says what is wrong with this request.
+``title`` is fixed per type, ``detail`` says what is wrong with this request, and the
+error's ``extra`` facts are extension members.  Every error a user causes, a refused
+survey file included, is a ``gis.errors.DomainError``: one handler, one status table.
 A database that cannot answer (unreachable, out of connections, a statement over
 its time limit, a deadlock) is a transient condition, not a fault of the request:
 503 with ``Retry-After``.  Unexpected errors answer 500 with a generic message and
@@ -32,8 +34,14 @@ from certificates.errors import (
     NotVerified,
     WrongState,
 )
-from db.errors import Conflict, DomainError, Forbidden, NotFound
-from gis.read_errors import ReadError
+from db.errors import Conflict, Forbidden, NotFound
+from gis.errors import DomainError
+from gis.read_errors import (
+    FileTooLargeError,
+    FormatMismatchError,
+    UnsupportedFormatError,
+    ZipBombError,
+)
 from parcels.errors import InvalidInput, UnknownCRS
 
 log = logging.getLogger("cadastre.api")
@@ -51,19 +59,16 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     WrongState: 409,
     NotVerified: 409,
     ApprovalConflict: 409,
+    FileTooLargeError: 413,
+    ZipBombError: 413,
+    UnsupportedFormatError: 415,
+    FormatMismatchError: 415,
     DomainError: 422,
 }
-"""Most specific class wins (looked up along the MRO)."""
+"""Most specific class wins (looked up along the MRO).  Every other refused survey file
+(``gis.read_errors.ReadError``) is 422: it arrived and is of a known kind, but its content
+cannot be used as parcels."""
 
-
-READ_STATUS: dict[str, int] = {
-    "file_too_large": 413,
-    "zip_bomb": 413,
-    "unsupported_format": 415,
-    "format_mismatch": 415,
-}
-"""HTTP status of a refused survey file by its ``ReadError.code``; every other code is 422
-(the file arrived and is of a known kind, but its content cannot be used as parcels)."""
 RETRY_AFTER_S = 5
 """What a 503 asks the client to wait: a restarting database or a released lock."""
 _PROBLEM_KEYS = frozenset({"type", "title", "status", "detail", "instance", "request_id"})
@@ -92,19 +97,12 @@ def problem(request: Request, *, status: int, code: str, title: str, detail: str
 
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    """What is wrong (``detail``) and the facts behind it, e.g. the offending parcels or a
+    refused file's layers and suggested fix; a fact never hides a member RFC 9457 defines."""
     assert isinstance(exc, DomainError)
+    facts = {k if k not in _PROBLEM_KEYS else f"error_{k}": v for k, v in exc.extra.items()}
     return problem(request, status=status_for(exc), code=exc.code, title=exc.title,
-                   detail=exc.detail, **exc.extra)
-
-
-async def _read(request: Request, exc: Exception) -> JSONResponse:
-    """A survey file the readers refused: the problem names what is wrong and the fix."""
-    assert isinstance(exc, ReadError)
-    status = READ_STATUS.get(exc.code, 422)
-    facts = {k if k not in _PROBLEM_KEYS else f"read_{k}": v for k, v in exc.detail.items()}
-    return problem(request, status=status, code=exc.code,
-                   title=exc.code.replace("_", " ").capitalize(), detail=exc.message,
-                   message_vi=exc.message_vi, **facts)
+                   detail=exc.detail, **facts)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
@@ -167,7 +165,6 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
-    app.add_exception_handler(ReadError, _read)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DataError, _data_error)

@@ -20,7 +20,8 @@ from config import clock
 from db import audit
 from db.audit import Actor
 from db.base import Base, stamped
-from db.errors import Conflict, DomainError, NotFound
+from db.errors import Conflict, NotFound
+from gis.errors import DomainError
 
 ROLES: Final = ("surveyor", "land_officer", "official", "admin")
 MIN_PASSWORD = 10
@@ -111,10 +112,14 @@ def add_user(session: Session, *, actor: Actor, username: str, role: str, passwo
     return _public(row)
 
 
+def _named(session: Session, username: str, *, for_update: bool = False) -> AppUser | None:
+    """The account of that name (names are stored trimmed and lower-case)."""
+    q = select(AppUser).where(AppUser.username == username.strip().lower())
+    return session.execute(q.with_for_update() if for_update else q).scalar_one_or_none()
+
+
 def _get(session: Session, username: str) -> AppUser:
-    row = session.execute(
-        select(AppUser).where(AppUser.username == username.strip().lower()).with_for_update()
-    ).scalar_one_or_none()
+    row = _named(session, username, for_update=True)
     if row is None:
         raise UserNotFound(f"no user {username!r}")
     return row
@@ -160,9 +165,7 @@ def list_users(session: Session) -> list[tuple[User, bool]]:
 
 def authenticate(session: Session, *, username: str, password: str) -> tuple[User, int] | None:
     """The user and token epoch when the password is right and the account enabled."""
-    row = session.execute(
-        select(AppUser).where(AppUser.username == username.strip().lower())
-    ).scalar_one_or_none()
+    row = _named(session, username)
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -170,6 +173,12 @@ def authenticate(session: Session, *, username: str, password: str) -> tuple[Use
     if row is None or row.disabled:
         return None
     return _public(row), row.token_epoch
+
+
+def active_user_named(session: Session, *, username: str) -> User | None:
+    """The enabled account of that name, or None: who the command line acts as (``--as``)."""
+    row = _named(session, username)
+    return None if row is None or row.disabled else _public(row)
 
 
 def active_user(session: Session, *, user_id: int, epoch: int) -> User | None:

@@ -176,8 +176,9 @@ def registry_bench(size: str, rules: Any) -> int:
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
+    from config.data import DataSettings
+    from config.database import DatabaseSettings
     from db.engine import make_engine
-    from db.settings import DatabaseSettings
     from gis.topology import Context, overlap_pairs
     from parcels.audit import audit_registry, fetch_registry
 
@@ -191,10 +192,11 @@ def registry_bench(size: str, rules: Any) -> int:
         return 1
     engine = make_engine(DatabaseSettings(url=os.environ.get("BENCH_DATABASE_URL"),
                                           database="cadastre_bench_audit", pool_size=2))
+    ward = DataSettings().ward_code
     base = rss_mb()
     with Session(engine) as s:
         t = time.perf_counter()
-        report = audit_registry(s, ward_code="19774", rules=rules)
+        report = audit_registry(s, ward_code=ward, rules=rules)
         wall = time.perf_counter() - t
         s.rollback()
     peak = rss_mb()
@@ -207,10 +209,10 @@ def registry_bench(size: str, rules: Any) -> int:
 
     with Session(engine) as s:
         t = time.perf_counter()
-        reg = fetch_registry(s, ward_code="19774", rules=rules)
+        reg = fetch_registry(s, ward_code=ward, rules=rules)
         fetch = time.perf_counter() - t
         t = time.perf_counter()
-        n_pg, area_pg = s.execute(text(POSTGIS_OVERLAPS), {"w": "19774"}).one()
+        n_pg, area_pg = s.execute(text(POSTGIS_OVERLAPS), {"w": ward}).one()
         pg = time.perf_counter() - t
     t = time.perf_counter()
     ctx = Context.build(reg.geoms, reg.ids, rules=rules)

@@ -17,11 +17,13 @@ import shapely
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
 
+from config.auth import AuthSettings
+from config.database import DatabaseSettings
+from config.settings import Settings
 from data.people import UNIT_NAMES
 from db.cluster import Cluster, free_port
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.settings import AuthSettings, DatabaseSettings, Settings
 
 BENCH_WARD_BOX = (545_000.0, 1_805_000.0, 575_000.0, 1_835_000.0)
 FORMER_UNITS = UNIT_NAMES
@@ -72,8 +74,7 @@ def analyze(settings: Settings) -> None:
     owner.dispose()
 
 
-def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *,
-                code: str = "19774") -> None:
+def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *, code: str) -> None:
     ward = boundary or MultiPolygon([box(*BENCH_WARD_BOX)])
     with engine.begin() as c:  # as the service role: INSERT is allowed
         c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "

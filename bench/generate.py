@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from config.data import DataSettings
+from data.outline import FILE_NAME, SUBFOLDER
+
 REPO = Path(__file__).resolve().parents[1]
-EXTERNAL = Path(os.environ.get("CADASTRE_EXTERNAL_DATA", REPO.parent / "shared/data/external"))
 
 CHILD = """
 import json, resource, sys, time
@@ -43,7 +44,7 @@ print(json.dumps({"size": size, "seconds": round(seconds, 2), "peak_mb": round(p
 
 
 def run(size: str, seed: int) -> dict[str, float]:
-    outline = EXTERNAL / "kim-long-ward" / "19774_kim_long.geojson"
+    outline = DataSettings().external_data / SUBFOLDER / FILE_NAME
     if size != "tiny" and not outline.is_file():
         sys.exit(f"{size} needs the real outline at {outline} (set CADASTRE_EXTERNAL_DATA)")
     with tempfile.TemporaryDirectory(prefix=f"ward-{size}-") as tmp:

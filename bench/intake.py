@@ -46,7 +46,7 @@ def load(folder: str) -> None:
     """Child process: fresh database, demo ward loaded, one surveyor and one officer."""
     from api.users import add_user
     from data.load import load_demo
-    from db.audit import SYSTEM
+    from db.audit import system_actor
     from db.engine import transaction
 
     engine, settings = bench_engine(DATABASE)
@@ -56,10 +56,11 @@ def load(folder: str) -> None:
     # service role's ANALYZE skips tables it does not own, which left parcel_version with
     # no statistics and the first commit's registry probe planned as 47,368 batch scans.
     analyze(settings)
+    system = system_actor(settings.data.ward_code)
     with transaction(engine) as s:
-        add_user(s, actor=SYSTEM, username="bench_surveyor", role="surveyor",
+        add_user(s, actor=system, username="bench_surveyor", role="surveyor",
                  password="bench-password-1")
-        add_user(s, actor=SYSTEM, username="bench_officer", role="land_officer",
+        add_user(s, actor=system, username="bench_officer", role="land_officer",
                  password="bench-password-1")
     print(f"demo ward: {result.message} in {time.perf_counter() - t:.1f} s", flush=True)
     engine.dispose()
@@ -137,8 +138,8 @@ def main() -> None:
     from api.app import create_app
     from api.auth import issue_token
     from api.users import User
+    from config.intake import IntakeSettings
     from db.engine import make_engine
-    from db.settings import IntakeSettings
     from parcels import survey_checks, surveys
 
     _, settings = bench_engine_settings()
@@ -159,7 +160,7 @@ def main() -> None:
             ids: dict[str, int] = {r.username: r.id for r in c.execute(
                 text("SELECT username, id FROM app_user"))}
         tok = {name: issue_token(settings.auth, User(id=ids[name], username=name, role=role,
-                                                     ward_code="19774"), 0)[0]
+                                                     ward_code=settings.data.ward_code), 0)[0]
                for name, role in (("bench_surveyor", "surveyor"),
                                   ("bench_officer", "land_officer"))}
         hdr = {k: {"Authorization": f"Bearer {v}"} for k, v in tok.items()}
@@ -176,7 +177,9 @@ def bench_engine_settings() -> tuple[None, Any]:
     """The bench database's settings (the child process created and loaded it)."""
     import os
 
-    from db.settings import AuthSettings, DatabaseSettings, Settings
+    from config.auth import AuthSettings
+    from config.database import DatabaseSettings
+    from config.settings import Settings
 
     return None, Settings(environment="test",
                           db=DatabaseSettings(url=os.environ.get("BENCH_DATABASE_URL"),

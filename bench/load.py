@@ -97,7 +97,7 @@ def main() -> None:
     print(load_demo(engine, demo_folder(size, seed)).message,
           f"({time.perf_counter() - t:.1f} s)")
     analyze(settings)
-    admin = Actor(username="bench", role="admin")
+    admin = Actor(username="bench", role="admin", ward_code=settings.data.ward_code)
     with transaction(engine) as s:
         official = add_user(s, actor=admin, username="load_official", role="official",
                             password="load-password-1")

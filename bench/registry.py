@@ -61,8 +61,9 @@ def main() -> None:
     n = SIZES[args.size]
     reqs = args.requests or (50 if args.size == "tiny" else 1000)
     engine, settings = bench_engine("cadastre_bench")
-    seeded_ward(engine)
-    actor = Actor(username="bench", role="land_officer")
+    ward = settings.data.ward_code
+    seeded_ward(engine, code=ward)
+    actor = Actor(username="bench", role="land_officer", ward_code=ward)
     frame = lots(n)
 
     t0 = time.perf_counter()
@@ -87,10 +88,10 @@ def main() -> None:
     from api.app import create_app
     from api.auth import issue_token
 
-    _ensure_bench_user(engine)
+    _ensure_bench_user(engine, ward)
     app = create_app(settings, engine=engine)
     token, _ = issue_token(settings.auth, User(id=1, username="bench", role="official",
-                                               ward_code="19774"), 0)
+                                               ward_code=ward), 0)
     results = asyncio.run(_asgi(app, token, ids, amended, before, n, reqs))
     for line in results:
         print(line)
@@ -144,13 +145,13 @@ async def _asgi(app, token: str, ids: list[int], amended: list[int], before, n: 
     ]
 
 
-def _ensure_bench_user(engine) -> None:
+def _ensure_bench_user(engine, ward_code: str) -> None:
     from api.users import hash_password
 
     with engine.begin() as c:
         c.execute(text("INSERT INTO app_user (id, username, role, password_hash, ward_code) "
-                       "VALUES (1, 'bench', 'official', :h, '19774') ON CONFLICT DO NOTHING"),
-                  {"h": hash_password("bench-password-not-used")})
+                       "VALUES (1, 'bench', 'official', :h, :w) ON CONFLICT DO NOTHING"),
+                  {"h": hash_password("bench-password-not-used"), "w": ward_code})
 
 
 def _timed(fn, count: int) -> list[float]:

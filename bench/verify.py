@@ -32,14 +32,13 @@ from bench.common import analyze, bench_engine, demo_folder, peak_mb, report_lin
 from certificates import applications as apps
 from certificates.rules import load_settings
 from certificates.verification import Claim, run
+from config.settings import Settings
 from data.load import load_demo
 from db.audit import Actor
 from db.engine import transaction
-from db.settings import Settings
 from gis import crs as gcrs
 from gis.geometry import max_width
 
-WARD = "19774"
 SEEDS = {"tiny": 7, "small": 11, "full": 2025}
 
 
@@ -58,7 +57,8 @@ def main() -> None:
     t = time.perf_counter()
     print(load_demo(engine, folder).message, f"({time.perf_counter() - t:.1f} s)")
     analyze(settings)
-    officer = Actor(username="bench_officer", role="land_officer", ward_code=WARD)
+    ward = settings.data.ward_code
+    officer = Actor(username="bench_officer", role="land_officer", ward_code=ward)
     rules = load_settings()
 
     with transaction(engine) as s:
@@ -66,7 +66,7 @@ def main() -> None:
             "SELECT a.id, a.geom_valid, t.expected_rule, t.expected_verdict FROM application a "
             "JOIN demo_application_truth t ON t.application_id = a.id "
             "WHERE t.cohort = 'backlog' ORDER BY a.id")).all()
-        claims = [apps.claim_of(apps.get(s, ward_code=WARD, application_id=r.id))
+        claims = [apps.claim_of(apps.get(s, ward_code=ward, application_id=r.id))
                   for r in backlog]
     valid = [c for c, r in zip(claims, backlog, strict=True) if r.geom_valid]
     print(f"backlog: {len(backlog)} applications ({len(valid)} with a valid claim)")
@@ -75,11 +75,11 @@ def main() -> None:
     samples = []
     with transaction(engine) as s:
         for c in valid:  # warm up: PostgreSQL's and the OS's caches after the load
-            run(s, ward_code=WARD, claim=c, settings=rules)
+            run(s, ward_code=ward, claim=c, settings=rules)
         for k in range(reqs):
             c = valid[k % len(valid)]
             t0 = time.perf_counter()
-            run(s, ward_code=WARD, claim=c, settings=rules)
+            run(s, ward_code=ward, claim=c, settings=rules)
             samples.append(time.perf_counter() - t0)
     inproc = samples
     print(report_line("verify in-process (gather + rules)", inproc))
@@ -119,7 +119,8 @@ async def _http(settings: Settings, engine: Engine, ids: list[int], reqs: int) -
     from api.users import add_user
 
     with transaction(engine) as s:
-        u = add_user(s, actor=Actor(username="bench", role="admin", ward_code=WARD),
+        u = add_user(s, actor=Actor(username="bench", role="admin",
+                                             ward_code=settings.data.ward_code),
                      username="bench_officer", role="land_officer",
                      password="bench-password-not-used")
     token, _ = issue_token(settings.auth, u, 0)

@@ -16,7 +16,7 @@ gets :class:`~certificates.errors.ApprovalConflict`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -83,6 +83,12 @@ TRANSITIONS: Final[Mapping[str, tuple[frozenset[str], str | None]]] = {
     "issue_certificate": (frozenset({"approved"}), "certificate_issued"),
 }
 """Every allowed transition; each is a land officer's act."""
+
+approval_checked: Callable[[int], None] | None = None
+"""Test seam, always None in the service: called with the application id when an approval
+has passed its re-verification under the ward lock and has not written anything yet.
+``tests/certificates/test_race.py`` holds two approvals here to show that the lock, not
+timing, keeps two overlapping claims from both being certified."""
 
 
 @dataclass(frozen=True)
@@ -520,6 +526,8 @@ def _approve(session: Session, *, actor: Actor, application_id: int, decision: D
             + "; ".join(f.message_en for f in errors[:3]),
             conflicting_parcels=parcels, findings=[f.to_dict() for f in errors],
             registry_version=outcome.registry_version)
+    if approval_checked is not None:
+        approval_checked(app.id)
     report = _store(session, app, outcome, actor=actor, purpose="approval", elapsed_ms=ms,
                     settings=settings)
     geom = from_db(app.geom)

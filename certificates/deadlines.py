@@ -2,7 +2,7 @@
 
 Processing times of land procedures are counted in working days from a complete file
 (DOMAIN.md, "First-time certificate procedure").  The figures are dated settings with
-their legal source (``db/certificates.toml``): the one in force on the day of receipt
+their legal source (``config/certificates.toml``): the one in force on the day of receipt
 applies.  Working days exclude weekends and the public holidays of the ``holidays``
 package's Vietnam calendar; the government's dated day swaps and the public servants'
 wider Tết are overrides in the same settings file, since the package knows no swaps.
@@ -19,18 +19,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
 
-DEFAULT_SETTINGS: Final = Path(__file__).resolve().parents[1] / "db" / "certificates.toml"
-"""Settings of certificates (deadlines, calendar overrides, verification rules)."""
+from config.tables import CERTIFICATES_TABLE
 
 
 def settings_path() -> Path:
-    """``CADASTRE_CERTIFICATES_FILE`` when set (an administrator's copy), else the default."""
-    return Path(os.environ.get("CADASTRE_CERTIFICATES_FILE") or DEFAULT_SETTINGS)
+    """``CADASTRE_CERTIFICATES_FILE`` when set (an administrator's copy), else the shipped
+    ``config/certificates.toml`` (deadlines, calendar overrides, verification rules)."""
+    return Path(os.environ.get("CADASTRE_CERTIFICATES_FILE") or CERTIFICATES_TABLE)
 
 
 @lru_cache(maxsize=4)
@@ -140,7 +140,7 @@ def _public_holidays(year: int) -> frozenset[date]:
 
 
 def calendar_from(data: dict[str, Any]) -> Calendar:
-    """Build the calendar from a settings mapping shaped like ``db/certificates.toml``."""
+    """Build the calendar from a settings mapping shaped like ``config/certificates.toml``."""
     dl = data.get("deadlines", {})
     off = {o["date"] for o in dl.get("overrides", []) if not o["working"]}
     worked = {o["date"] for o in dl.get("overrides", []) if o["working"]}

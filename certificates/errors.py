@@ -6,7 +6,8 @@ prints the message and exits 2.  Nothing is written when one is raised.
 
 from __future__ import annotations
 
-from db.errors import Conflict, DomainError, NotFound
+from db.errors import Conflict, NotFound
+from gis.errors import DomainError
 
 
 class ApplicationNotFound(NotFound):

@@ -1,9 +1,9 @@
 """The certificate verification rules: codes, severities by band, messages, tolerances.
 
 A rule here is its stable code and its two sentences (Vietnamese and English).  How
-severe a finding is comes from ``db/certificates.toml`` (per rule, or per band of the
+severe a finding is comes from ``config/certificates.toml`` (per rule, or per band of the
 gis engine's two-sided tolerance: noise up to ``snap_m``, review up to ``conflict_m``,
-conflict above); the tolerances by map scale come from ``db/rules.toml``.  Nothing
+conflict above); the tolerances by map scale come from ``config/rules.toml``.  Nothing
 numeric is decided in code, so an administrator changes a tolerance without a release
 and every report records the settings version it was judged with.
 """
@@ -145,7 +145,7 @@ class VerificationSettings:
 
 
 def settings_from(data: Mapping[str, Any], gis: RuleSet) -> VerificationSettings:
-    """Build from a mapping shaped like ``db/certificates.toml``; refuse gaps and typos."""
+    """Build from a mapping shaped like ``config/certificates.toml``; refuse gaps and typos."""
     try:
         v = data["verification"]
         raw_rules: Mapping[str, Mapping[str, str]] = v["rules"]
@@ -201,7 +201,7 @@ GIS_OVERRIDES: Final = {"rules": {
 
 @lru_cache(maxsize=4)
 def load_settings(path: Path | None = None, gis_path: Path | None = None) -> VerificationSettings:
-    """The verification settings in use (``db/certificates.toml`` over ``db/rules.toml``)."""
+    """The verification settings in use (``config/certificates.toml`` over ``rules.toml``)."""
     return settings_from(read_settings(path), load_ruleset(gis_path, GIS_OVERRIDES))
 
 

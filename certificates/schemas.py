@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from certificates.applications import Decision, FieldCheck, Intake
 from certificates.errors import InvalidClaim
 from certificates.models import Application, Dispute, VerificationReport
-from db.errors import DomainError
 from gis import crs as gcrs
 from gis.convert import from_db
+from gis.errors import DomainError
 from gis.geojson import geometry_to_geojson
 from parcels.schemas import GeoJSONGeometry
 

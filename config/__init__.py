@@ -1,1 +1,6 @@
-"""Settings by concern and the service's clock; imports nothing of ours (DESIGN.md, Layout)."""
+"""Settings by concern, the service's clock and the dated rule tables; imports nothing of ours.
+
+``settings`` gathers one class per concern (``database``, ``auth``, ``server``, ``intake``,
+``data``); ``clock`` is the one "now"; ``tables`` says where the TOML tables with the
+source of every figure (``rules.toml``, ``certificates.toml``) are (DESIGN.md, Layout).
+"""

@@ -208,7 +208,7 @@ def _overlap_registered(sit: Situation, rng: np.random.Generator, i: int) -> lis
     if not sit.plain[i]:
         return []
     # The range is 0.3-3 m; the lower end is raised to 0.5 m because on agricultural
-    # land at 1:2000 the positional tolerance is 0.45 m (db/rules.toml): a thinner strip there
+    # land at 1:2000 the positional tolerance is 0.45 m (config/rules.toml): a thinner strip there
     # is survey noise, not the conflict this case is labelled as.
     got = _strip_into(sit, i, rng, STRIP_MIN_M, 3.0,
                       lambda j: sit.free(j) and bool(sit.plain[j]))

@@ -1,7 +1,7 @@
 """Working days of the Vietnamese civil service: re-exported from ``certificates.deadlines``.
 
 The calendar (weekends, the ``holidays`` package's Vietnam holidays, the dated
-day-swap overrides of ``db/certificates.toml``) lives in one place so that the
+day-swap overrides of ``config/certificates.toml``) lives in one place so that the
 demo generator counts days exactly as the service does.
 """
 

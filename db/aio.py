@@ -17,8 +17,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from config.database import DatabaseSettings
 from db.engine import MAY_SWITCH_ROLE, connection_options
-from db.settings import DatabaseSettings
 
 
 def make_async_pool(settings: DatabaseSettings, conninfo: str) -> AsyncConnectionPool[Any]:

@@ -18,16 +18,22 @@ from db.base import Base, stamped
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, carried into every write so the audit row names them."""
+    """Who acts, carried into every write so the audit row names them.
+
+    ``ward_code`` has no default: every write is scoped to the ward its actor names (the
+    signed-in user's row, or the settings for the command line), never to one by default.
+    """
 
     username: str
+    ward_code: str
     role: str | None = None
-    ward_code: str = "19774"
     address: str | None = None
     request_id: str | None = None
 
 
-SYSTEM = Actor(username="system", role="admin")
+def system_actor(ward_code: str) -> Actor:
+    """The service itself acting in a ward: an audit run or set-up with no user behind it."""
+    return Actor(username="system", role="admin", ward_code=ward_code)
 
 
 class AuditEvent(Base):

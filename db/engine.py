@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.database import DatabaseSettings
 from db.cluster import Cluster, ClusterError
-from db.settings import DatabaseSettings
 
 
 def database_url(settings: DatabaseSettings) -> str:

@@ -1,24 +1,13 @@
-"""The base of every domain error: a stable machine code and a message safe to show.
+"""The kinds of domain error every registry package shares: not found, conflict, forbidden.
 
-The HTTP layer maps each subclass to a status code in one table
-(``api/errors.py``); the command line prints the message and exits 2.
+Each is a ``gis.errors.DomainError`` (code, title, a ``detail`` sentence, ``extra`` facts);
+the HTTP layer maps each class to a status code in one table (``api/errors.py``); the
+command line prints the detail and exits 2.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-
-class DomainError(Exception):
-    """An error a user caused and can fix; nothing was written."""
-
-    code = "bad_request"
-    title = "Bad request"
-
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
+from gis.errors import DomainError
 
 
 class NotFound(DomainError):

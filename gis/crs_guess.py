@@ -141,8 +141,8 @@ def diagnose(xy: np.ndarray, declared: int, frame: BaseGeometry, *,
     """The error to raise for features of which none lands in the frame.
 
     A ``CRSMistakeError`` subclass when one reading puts (nearly) all of them in
-    the ward, with ``detail["suggestion"]`` the reader arguments that fix it and
-    ``detail["alternatives"]`` other EPSG codes that fit as well (such as the
+    the ward, with ``extra["suggestion"]`` the reader arguments that fix it and
+    ``extra["alternatives"]`` other EPSG codes that fit as well (such as the
     WGS 84 twin of a VN-2000 zone, 200 m apart); else ``OutsideWardError``.
     """
     sample = _sample(xy)

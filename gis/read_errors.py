@@ -1,33 +1,42 @@
 """Typed errors of the survey-file readers.
 
-Every refusal of an uploaded file is one of these classes.  Each carries a
-stable machine ``code`` (the API turns it into the problem document's
-``type``), an English ``message`` safe to show the surveyor, a short Vietnamese
-``message_vi``, and ``detail``: JSON-serialisable facts such as the layers
-found, the counts, or the suggested fix.  Nothing here names a server path.
+Every refusal of an uploaded file is one of these classes, in the shape of every
+error of the service (``gis.errors.DomainError``): a stable machine ``code`` (the
+API turns it into the problem document's ``type``), ``detail``, an English sentence
+safe to show the surveyor, and ``extra``: a short Vietnamese ``message_vi`` and
+JSON-serialisable facts such as the layers found, the counts, or the suggested fix.
+Nothing here names a server path.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from gis.errors import DomainError, OutsideWard
 
-class ReadError(ValueError):
+
+class ReadError(DomainError, ValueError):
     """An uploaded file that cannot be read as parcels; ``code`` says why."""
 
     code: ClassVar[str] = "read_error"
+    title: ClassVar[str] = "Read error"
     default_vi: ClassVar[str] = "Không đọc được tệp."
 
-    def __init__(self, message: str, *, vi: str | None = None, **detail: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.message_vi = vi or self.default_vi
-        self.detail: dict[str, Any] = detail
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "title" not in cls.__dict__:  # the code as words: "file_too_large" → "File too large"
+            cls.title = cls.code.replace("_", " ").capitalize()
+
+    def __init__(self, detail: str, *, vi: str | None = None, **facts: Any) -> None:
+        super().__init__(detail, message_vi=vi or self.default_vi, **facts)
+
+    @property
+    def message_vi(self) -> str:
+        return str(self.extra["message_vi"])
 
     def to_dict(self) -> dict[str, Any]:
         """The error as the API shows it: code, messages and the facts behind them."""
-        return {"code": self.code, "message": self.message, "message_vi": self.message_vi,
-                **self.detail}
+        return {"code": self.code, "message": self.detail, **self.extra}
 
 
 class EmptyFileError(ReadError):
@@ -143,7 +152,7 @@ class CRSUnknownError(ReadError):
 class CRSMistakeError(ReadError):
     """The coordinates only land in the ward if read another way.
 
-    ``detail["suggestion"]`` holds the fix as reader arguments, e.g.
+    ``extra["suggestion"]`` holds the fix as reader arguments, e.g.
     ``{"swap_axes": True}`` or ``{"crs": 9215}``; passing them (or
     ``auto_fix=True``) reads the file as the surveyor most likely meant.
     """
@@ -171,7 +180,9 @@ class MetresAsDegreesError(CRSMistakeError):
     default_vi = "Tọa độ là mét nhưng được khai báo là độ (kinh/vĩ độ)."
 
 
-class OutsideWardError(ReadError):
+class OutsideWardError(ReadError, OutsideWard):
+    """No feature of the file lies in the ward: a refused file, and geometry outside the ward."""
+
     code = "outside_ward"
     default_vi = "Các thửa đất nằm ngoài địa bàn phường."
 

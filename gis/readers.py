@@ -411,7 +411,7 @@ def _place(geoms: np.ndarray, index: np.ndarray, epsg: int, raw: RawFeatures, fr
         err = diagnose(xy, epsg, fg, xy_columns=raw.xy_columns)
         if not isinstance(err, CRSMistakeError):
             raise err
-        suggestion = err.detail["suggestion"]
+        suggestion = err.extra["suggestion"]
         flip = bool(suggestion.pop("swap_axes", False))
         if flip or swap_axes:
             suggestion["swap_axes"] = swap_axes ^ flip
@@ -422,7 +422,7 @@ def _place(geoms: np.ndarray, index: np.ndarray, epsg: int, raw: RawFeatures, fr
             xy = xy[:, ::-1]
         epsg = int(suggestion.get("crs", epsg))
         swap_axes = swap_axes ^ flip
-        warnings.append(ReadWarning(f"fixed_{err.code}", err.message))
+        warnings.append(ReadWarning(f"fixed_{err.code}", err.detail))
         inside_ = lands(xy, Reading(epsg), fg)
     if not inside_.all():
         outside = tuple(int(i) for i in index[~inside_])

@@ -2,7 +2,7 @@
 
 A rule here is only its identity (stable code, version, what it measures, what it says in
 Vietnamese and English).  How severe it is and which tolerances it uses come from a
-:class:`RuleSet` built from a mapping, whose defaults live in ``db/rules.toml`` with their
+:class:`RuleSet` built from a mapping, whose defaults live in ``config/rules.toml`` with their
 citations: an administrator changes a tolerance without touching code, and every finding
 records the tolerance it was judged with, so an old report stays explainable.
 
@@ -32,8 +32,9 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.crs import WARD, to_wgs84
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "db" / "rules.toml"
-"""The settings file holding the default severities and tolerances (with citations)."""
+DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "rules.toml"
+"""The settings file holding the default severities and tolerances (with citations): the
+same file as ``config.tables.RULES_TABLE``, named by path since ``gis`` imports nothing of ours."""
 
 
 class Severity(StrEnum):
@@ -343,7 +344,7 @@ class RuleSet:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RuleSet:
-        """Build from a settings mapping shaped like ``db/rules.toml``; refuse gaps or typos."""
+        """Build from a settings mapping shaped like ``config/rules.toml``; refuse gaps or typos."""
         try:
             settings = data["settings"]
             scales = {int(k): ScaleTolerance(scale=int(k), **{n: float(x) for n, x in v.items()})
@@ -465,7 +466,7 @@ def _rule_config(rule: Rule, raw: Mapping[str, Any]) -> RuleConfig:
 
 def load_ruleset(path: str | Path | None = None,
                  overrides: Mapping[str, Any] | None = None) -> RuleSet:
-    """Read the settings file (default ``db/rules.toml``), then apply overrides."""
+    """Read the settings file (default ``config/rules.toml``), then apply overrides."""
     with open(path or DEFAULT_RULES_PATH, "rb") as fh:
         rs = RuleSet.from_mapping(tomllib.load(fh))
     return rs.with_overrides(overrides) if overrides else rs

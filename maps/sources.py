@@ -26,7 +26,7 @@ from certificates.models import Application
 from config import clock
 from config.maps import FloodLevel, MapSettings
 from db.audit import Actor
-from db.errors import DomainError
+from gis.errors import DomainError
 from gis.crs import WARD, to_ward, to_wgs84
 from gis.geojson import geometry_from_geojson
 from gis.geometry import diagnose

@@ -40,7 +40,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db import audit as audit_log
-from db.audit import SYSTEM, Actor
+from db.audit import Actor, system_actor
 from gis.audit import audit
 from gis.rules import Report, RuleSet
 from gis.topology import Zone
@@ -196,7 +196,7 @@ def audit_registry(session: Session, *, ward_code: str, rules: RuleSet,
     severities: dict[str, int] = {}
     for f in report.findings:
         severities[str(f.severity)] = severities.get(str(f.severity), 0) + 1
-    who = actor or replace(SYSTEM, ward_code=ward_code)
+    who = actor or system_actor(ward_code)
     audit_log.record(session, actor=who, action="audit", entity="ward", entity_ids=[ward_code],
                      reason="registry geometry and topology audit",
                      detail={"fingerprint": report.fingerprint, "counts": report.counts(),

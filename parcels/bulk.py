@@ -23,7 +23,8 @@ from config import clock
 from db import audit
 from db.audit import Actor
 from gis import crs as gcrs
-from parcels.errors import DuplicateParcelNumber, InvalidGeometry, InvalidInput, OutsideWard
+from gis.errors import OutsideWard
+from parcels.errors import DuplicateParcelNumber, InvalidGeometry, InvalidInput
 from parcels.registry import WARD_EDGE_TOLERANCE_M, Source, lock_ward, record_source
 
 REQUIRED = ("former_unit", "sheet_no", "parcel_no", "land_use", "geometry")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from db.errors import Conflict, DomainError, NotFound
+from db.errors import Conflict, NotFound
+from gis.errors import DomainError
 
 
 class InvalidGeometry(DomainError):
@@ -18,11 +19,6 @@ class WrongCRS(DomainError):
 class UnknownCRS(DomainError):
     code = "unknown_crs"
     title = "Unknown or unsupported CRS"
-
-
-class OutsideWard(DomainError):
-    code = "outside_ward"
-    title = "Parcel lies outside the ward"
 
 
 class DuplicateParcelNumber(Conflict):

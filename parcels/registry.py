@@ -29,12 +29,12 @@ from db.audit import Actor
 from db.engine import sql
 from gis import crs as gcrs
 from gis.convert import to_db
+from gis.errors import OutsideWard
 from parcels.errors import (
     DuplicateParcelNumber,
     InvalidGeometry,
     InvalidInput,
     MergeMismatch,
-    OutsideWard,
     ParcelNotFound,
     ParcelRetired,
     SplitMismatch,

@@ -9,8 +9,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
-from db.errors import DomainError
 from gis import crs as gcrs
+from gis.errors import DomainError
 from gis.geojson import GeoJSONError, geometries_to_geojson, geometry_from_geojson
 from parcels.errors import InvalidGeometry
 from parcels.queries import ParcelRecord

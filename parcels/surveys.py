@@ -44,10 +44,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from config import clock
+from config.intake import IntakeSettings
+from config.settings import Settings
 from db import audit
 from db.audit import Actor
 from db.errors import Conflict, Forbidden, NotFound
-from db.settings import IntakeSettings, Settings
 from gis import crs as gcrs
 from gis.gdal_sandbox import looks_like_path_or_url
 from gis.geojson import geometries_to_geojson

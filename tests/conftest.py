@@ -23,12 +23,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.auth import issue_token
 from api.users import User, add_user
+from config.auth import AuthSettings
+from config.data import DataSettings
+from config.database import DatabaseSettings
+from config.settings import Settings
 from data.people import UNIT_NAMES
 from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.settings import AuthSettings, DatabaseSettings, DataSettings, Settings
 
 WARD = "19774"
 WARD_BOX = (555_000.0, 1_815_000.0, 563_000.0, 1_823_000.0)

@@ -7,7 +7,9 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api.app import create_app
-from db.settings import AuthSettings, ServerSettings, Settings
+from config.auth import AuthSettings
+from config.server import ServerSettings
+from config.settings import Settings
 
 
 def test_security_headers_on_every_response(client) -> None:

@@ -1,99 +1,491 @@
-"""Every route in the OpenAPI document is protected: checked from the route table itself.
+"""Who may call what: every route of the app, page or API, checked from the router table.
 
-POLICY is the specification of who has business where (issue 7): a route that is
-not in it fails this test, so nobody adds an endpoint without saying who may call it.
+POLICY is the specification of who has business where (issue 7): one entry per
+(method, path template) the app serves, API routes and web pages alike, each with
+the roles allowed and how an allowed role calls it successfully on real records
+(ids and bodies built by :class:`Records` in the test's rolled-back transaction).
+For every entry:
+
+- anonymous callers get 401 (a page sends them to ``/login`` instead), unless the
+  entry says anyone may call it, and then they get the success status;
+- every allowed role gets the operation's success status on a real record (201 for a
+  registration, 200 for a read …), not merely "not 401/403";
+- every other role gets 403 ``/problems/forbidden`` for the same request.
+
+The route table and POLICY must name the same routes: a route added without an entry
+fails, and so does an entry for a route that does not exist.  Adding a route means
+adding one entry here (its roles, its success status, and a ``call`` that builds the
+request from :class:`Records`).
 """
 
 from __future__ import annotations
 
+import io
+import json
+import math
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import shapely
+from fastapi.routing import iter_route_contexts
+from shapely.geometry import Polygon, mapping
+from sqlalchemy import text
 
+from api.auth import CSRF_COOKIE, SESSION_COOKIE, new_csrf_token
+from certificates import applications as apps
+from certificates import disputes
+from db.audit import Actor
+from gis.crs import WARD as WARD_CRS
+from gis.crs import transform
+from parcels import registry, surveys
+from tests.conftest import PASSWORD, WARD
+from tests.factories import geojson_wgs84, rect, spec
+
+ANONYMOUS = "anonymous"
 ROLES = ("surveyor", "land_officer", "official", "admin")
+EVERYONE = (ANONYMOUS, *ROLES)
+SIGNED_IN = ROLES
 READERS = ("surveyor", "land_officer", "official")
-PUBLIC = {("GET", "/health"), ("POST", "/api/v1/auth/token")}
-POLICY: list[tuple[str, str, tuple[str, ...]]] = [
-    # (method, path regex, roles allowed)
-    ("GET", r"/api/v1/auth/me", ROLES),
-    ("GET", r"/api/v1/parcels/[^/]+/extract\.pdf", ("land_officer",)),
-    ("GET", r"/api/v1/parcels(/.*)?", READERS),
-    ("POST", r"/api/v1/parcels(/.*)?", ("land_officer",)),
-    ("GET", r"/api/v1/audit", ("admin",)),
-    ("POST", r"/api/v1/surveys", ("surveyor", "land_officer")),
-    ("GET", r"/api/v1/surveys(/.*)?", ("surveyor", "land_officer")),
-    ("POST", r"/api/v1/surveys/.+", ("land_officer",)),
-    ("GET", r"/api/v1/applications(/.*)?", ("land_officer",)),
-    ("POST", r"/api/v1/applications(/.*)?", ("land_officer",)),
-    ("GET", r"/api/v1/disputes(/.*)?", ("land_officer",)),
-    ("POST", r"/api/v1/disputes(/.*)?", ("land_officer",)),
-    ("GET", r"/api/v1/stats/.*", ("land_officer", "official")),
-    ("GET", r"/ogc(/.*)?", READERS),
-    ("GET", r"/api/v1/projects(/.*)?", READERS),
-    ("GET", r"/api/v1/users(/.*)?", ("admin",)),
-    ("POST", r"/api/v1/users(/.*)?", ("admin",)),
-    ("GET", r"/api/v1/settings(/.*)?", ("admin",)),
-    ("PUT", r"/api/v1/settings(/.*)?", ("admin",)),
-    ("GET", r"/maps/assets/.*", READERS),
-    ("GET", r"/maps/applications/.*", ("land_officer",)),
-    ("GET", r"/maps/(ward|tiles/.*|parcels/.*)", ("land_officer", "official")),
-    ("GET", r"/maps/projects/.*", ("land_officer", "official")),
-    ("GET", r"/maps/surveys/.*", ("surveyor", "land_officer")),
-]
+OFFICER = ("land_officer",)
+UPLOADERS = ("surveyor", "land_officer")
+ADMIN = ("admin",)
+OVERVIEW = ("land_officer", "official")
+SHEET = 900
+"""Sheet of every record built here (no other test uses it)."""
+DAY = date(2025, 9, 1)
+"""A fixed day for the dates requests carry (no test reads the host's date)."""
+RECEIVED = datetime.combine(DAY, time(9), tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
-def _routes(app) -> list[tuple[str, str]]:
-    doc = app.openapi()
-    return sorted((method.upper(), path) for path, ops in doc["paths"].items() for method in ops)
+@dataclass(frozen=True)
+class Request:
+    """The parts of one request: path parameters fill the route's template."""
+
+    path: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, str] | None = None
+    json: Any = None
+    data: Mapping[str, str] | None = None
+    files: Mapping[str, tuple[str, bytes, str]] | None = None
+    cookies: Mapping[str, str] = field(default_factory=dict)
 
 
-def _allowed(method: str, path: str) -> tuple[str, ...]:
-    for m, pattern, roles in POLICY:
-        if m == method and re.fullmatch(pattern, path):
-            return roles
-    pytest.fail(f"{method} {path} is not in the authorisation POLICY: declare who may call it")
+class Records:
+    """Real records in the test's transaction, a fresh one for every call.
+
+    An allowed role's write (retire, decide, commit …) changes its record, so each call
+    builds its own.  Each record sits on its own 60 m slot of the test ward, so claims,
+    parcels and survey features never meet unless a call asks them to.
+    """
+
+    def __init__(self, session: Any, settings: Any) -> None:
+        self.session = session
+        self.settings = settings
+        self.officer = Actor(username="land_officer", role="land_officer", ward_code=WARD)
+        self.surveyor = Actor(username="surveyor", role="surveyor", ward_code=WARD)
+        self._k = 0
+
+    def slot(self) -> tuple[int, Polygon]:
+        """A fresh number and a 20 × 20 m square of the test ward nobody else uses."""
+        self._k += 1
+        k = self._k
+        return k, rect(-3_500 + 60.0 * (k % 100), -3_500 + 60.0 * (k // 100), 20, 20)
+
+    def _done(self) -> None:
+        self.session.commit()  # releases the savepoint: the app's sessions see the rows
+
+    # ------------------------------------------------------------------ parcels
+
+    def parcel(self) -> int:
+        k, geom = self.slot()
+        v = registry.register_parcel(self.session, actor=self.officer,
+                                     spec=spec(SHEET, k, geom), reason="route table fixture")
+        self._done()
+        return v.parcel_id
+
+    def parcel_and_halves(self) -> tuple[int, list[dict[str, Any]]]:
+        """A parcel and the two halves that cover it (a split's parts)."""
+        k, geom = self.slot()
+        pid = registry.register_parcel(self.session, actor=self.officer,
+                                       spec=spec(SHEET, k, geom), reason="route table fixture"
+                                       ).parcel_id
+        self._done()
+        x0, y0, x1, y1 = geom.bounds
+        xm = (x0 + x1) / 2
+        halves = [Polygon([(a, y0), (b, y0), (b, y1), (a, y1)]) for a, b in ((x0, xm), (xm, x1))]
+        # In the ward's CRS: lon/lat rounded to 1e-7° would leave the parts 0.01 m² off.
+        parts = [{"former_unit": "kim_long", "sheet_no": SHEET, "parcel_no": 10_000 + 2 * k + i,
+                  "land_use": "ODT", "geometry": mapping(h), "srid": WARD_CRS}
+                 for i, h in enumerate(halves)]
+        return pid, parts
+
+    def touching_parcels(self) -> list[int]:
+        """Two parcels sharing an edge (what a merge takes)."""
+        k, geom = self.slot()
+        x0, y0, x1, y1 = geom.bounds
+        xm = (x0 + x1) / 2
+        ids = []
+        for i, (a, b) in enumerate(((x0, xm), (xm, x1))):
+            half = Polygon([(a, y0), (b, y0), (b, y1), (a, y1)])
+            ids.append(registry.register_parcel(
+                self.session, actor=self.officer, spec=spec(SHEET, 20_000 + 2 * k + i, half),
+                reason="route table fixture").parcel_id)
+        self._done()
+        return ids
+
+    def new_parcel_body(self) -> dict[str, Any]:
+        k, geom = self.slot()
+        return {"former_unit": "kim_long", "sheet_no": SHEET, "parcel_no": k, "land_use": "ODT",
+                "geometry": geojson_wgs84(geom), "reason": "đăng ký mới"}
+
+    # ------------------------------------------------------------- applications
+
+    def claim_body(self) -> dict[str, Any]:
+        k, geom = self.slot()
+        return {"applicant_name": "Nguyễn Thị Hoa", "channel": "online",
+                "declared_area": 400.0, "declared_land_use": "ODT",
+                "geometry": geojson_wgs84(geom), "former_unit": "kim_long",
+                "sheet_no": SHEET, "parcel_no": k, "received_at": RECEIVED.isoformat()}
+
+    def application(self, state: str = "received") -> int:
+        """An application brought to ``state`` by the domain functions, as an officer would."""
+        k, geom = self.slot()
+        a = apps.receive(self.session, actor=self.officer, intake=apps.Intake(
+            procedure="first_certificate", applicant_name=f"Trần Văn {k}", channel="counter",
+            declared_area=400.0, declared_land_use="ODT", geometry=geom, srid=WARD_CRS,
+            former_unit="kim_long", sheet_no=SHEET, parcel_no=k,
+            received_at=RECEIVED))
+        if state == "waiting_applicant":
+            apps.request_supplement(self.session, actor=self.officer, application_id=a.id,
+                                    reason="thiếu bản sao giấy tờ", documents=[])
+        if state in ("verifying", "field_check", "approved"):
+            apps.verify(self.session, actor=self.officer, application_id=a.id)
+        if state in ("field_check", "approved"):
+            apps.record_field_check(self.session, actor=self.officer, application_id=a.id,
+                                    check=apps.FieldCheck(notes="mốc ranh giới khớp"))
+        if state == "approved":
+            apps.decide(self.session, actor=self.officer, application_id=a.id,
+                        decision=apps.Decision(approve=True, reason="đủ điều kiện",
+                                               override_warnings=True))
+        assert apps.get(self.session, ward_code=WARD, application_id=a.id).state == state
+        self._done()
+        return a.id
+
+    def dispute(self) -> int:
+        d = disputes.open_dispute(self.session, actor=self.officer, parcel_ids=[self.parcel()],
+                                  claimant="Lê Văn B", description="tranh chấp ranh giới",
+                                  opened_on=DAY)
+        self._done()
+        return d.id
+
+    # ------------------------------------------------------------------ surveys
+
+    def survey_file(self, *, on_a_parcel: bool = False) -> tuple[str, bytes, str]:
+        """A GeoJSON survey of one new parcel (a file of its own: its own batch); with
+        ``on_a_parcel`` a registered parcel overlaps it, an error finding to override."""
+        k, geom = self.slot()
+        if on_a_parcel:
+            registry.register_parcel(self.session, actor=self.officer,
+                                     spec=spec(SHEET, 30_000 + k, geom.buffer(-5)),
+                                     reason="route table fixture")
+            self._done()
+        doc = {"type": "FeatureCollection", "features": [{
+            "type": "Feature", "geometry": mapping(transform(geom, WARD_CRS, 4326)),
+            "properties": {"to": SHEET, "so_thua": 40_000 + k, "loai_dat": "ODT"}}]}
+        return f"thua_{k}.geojson", json.dumps(doc).encode(), "application/geo+json"
+
+    def batch(self, *, on_a_parcel: bool = False) -> int:
+        """A survey batch the surveyor uploaded (validated, open)."""
+        name, content, _ = self.survey_file(on_a_parcel=on_a_parcel)
+        staged = surveys.stage_upload(self.session, actor=self.surveyor,
+                                      stream=io.BytesIO(content), filename=name,
+                                      options=surveys.UploadOptions(former_unit="kim_long"),
+                                      settings=self.settings)
+        self._done()
+        assert staged.created and staged.batch["state"] == "validated", staged.batch
+        return int(staged.batch["id"])
+
+    def open_errors(self, batch_id: int) -> list[int]:
+        found = surveys.batch_findings(self.session, actor=self.officer, batch_id=batch_id,
+                                       severity="error", rule=None)
+        ids = [f["id"] for f in found["features"] if f["properties"]["open"]]
+        assert ids, "the batch has no error finding to override"
+        return ids
+
+    # -------------------------------------------------------------------- pages
+
+    def csrf(self) -> str:
+        """A CSRF token as the sign-in page hands out (cookie and form field)."""
+        return new_csrf_token(self.settings.auth)
 
 
-def _call(client, method: str, path: str, headers: dict[str, str] | None = None):
-    url = re.sub(r"\{[^}]+\}", "1", path)
-    return client.request(method, url, headers=headers or {},
-                          json={} if method in ("POST", "PUT", "PATCH") else None)
+Call = Callable[[Records], Request]
 
 
-def test_every_route_is_in_the_policy(app) -> None:
-    routes = _routes(app)
-    assert len(routes) >= 10
-    for method, path in routes:
-        if (method, path) not in PUBLIC:
-            _allowed(method, path)
+@dataclass(frozen=True)
+class Route:
+    """Who may call a route, and how an allowed role calls it successfully."""
+
+    roles: tuple[str, ...]
+    status: int
+    """The success status of the operation (what an allowed role must get)."""
+    call: Call = lambda _r: Request()
+    anonymous: int = 401
+    """What a caller who is not signed in gets (pages redirect to /login: 303)."""
+    cookie: bool = False
+    """Pages: the signed-in user comes with the cookie session, not a bearer token."""
 
 
-def test_anonymous_gets_401_everywhere_but_health_and_login(app, client) -> None:
-    for method, path in _routes(app):
-        if (method, path) in PUBLIC:
+def _form(csrf: str, **fields: str) -> Request:
+    return Request(data={**fields, "csrf_token": csrf}, cookies={CSRF_COOKIE: csrf})
+
+
+def _upload(r: Records) -> Request:
+    return Request(data={"former_unit": "kim_long"}, files={"file": r.survey_file()})
+
+
+def _split(r: Records) -> Request:
+    pid, parts = r.parcel_and_halves()
+    return Request(path={"parcel_id": pid}, json={"parts": parts, "reason": "tách thửa"})
+
+
+def _tile(r: Records) -> dict[str, int]:
+    """The zoom-17 tile over a fresh parcel (the parcel-tile and raster-tile calls)."""
+    wkb = r.session.execute(text(
+        "SELECT ST_AsBinary(ST_PointOnSurface(geom)) FROM parcel_version "
+        "WHERE parcel_id = :p AND valid_to IS NULL"), {"p": r.parcel()}).scalar_one()
+    lon, lat = transform(shapely.from_wkb(bytes(wkb)), WARD_CRS, 4326).coords[0]
+    n = 2**17
+    return {"z": 17, "x": int((lon + 180) / 360 * n),
+            "y": int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)}
+
+
+def _override_one(r: Records) -> Request:
+    b = r.batch(on_a_parcel=True)
+    return Request(path={"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                   json={"reason": "ranh giới đã đo lại"})
+
+
+def _override_many(r: Records) -> Request:
+    b = r.batch(on_a_parcel=True)
+    return Request(path={"batch_id": b},
+                   json={"finding_ids": r.open_errors(b), "reason": "ranh giới đã đo lại"})
+
+
+POLICY: dict[tuple[str, str], Route] = {
+    # ---- public: the documentation, health and signing in and out
+    ("GET", "/openapi.json"): Route(EVERYONE, 200),
+    ("GET", "/docs"): Route(EVERYONE, 200),
+    ("GET", "/docs/oauth2-redirect"): Route(EVERYONE, 200),
+    ("GET", "/redoc"): Route(EVERYONE, 200),
+    ("GET", "/health"): Route(EVERYONE, 200),
+    ("POST", "/api/v1/auth/token"): Route(
+        EVERYONE, 200, lambda r: Request(data={"username": "official", "password": PASSWORD})),
+    ("GET", "/login"): Route(EVERYONE, 200),
+    ("POST", "/login"): Route(
+        EVERYONE, 303, lambda r: _form(r.csrf(), username="official", password=PASSWORD)),
+    # Ending a session needs none (a form with the CSRF token; nothing to refuse).
+    ("POST", "/logout"): Route(EVERYONE, 303, lambda r: _form(r.csrf())),
+    # ---- pages (cookie session)
+    ("GET", "/"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
+    # ---- who am I
+    ("GET", "/api/v1/auth/me"): Route(SIGNED_IN, 200),
+    # ---- parcels: read by land readers, written by land officers
+    ("GET", "/api/v1/parcels"): Route(
+        READERS, 200, lambda r: Request(params={"sheet_no": str(SHEET)})),
+    ("GET", "/api/v1/parcels/{parcel_id}"): Route(
+        READERS, 200, lambda r: Request(path={"parcel_id": r.parcel()})),
+    ("GET", "/api/v1/parcels/{parcel_id}/history"): Route(
+        READERS, 200, lambda r: Request(path={"parcel_id": r.parcel()})),
+    ("GET", "/api/v1/parcels/{parcel_id}/lineage"): Route(
+        READERS, 200, lambda r: Request(path={"parcel_id": r.parcel()})),
+    ("POST", "/api/v1/parcels"): Route(
+        OFFICER, 201, lambda r: Request(json=r.new_parcel_body())),
+    ("POST", "/api/v1/parcels/{parcel_id}/versions"): Route(
+        OFFICER, 201, lambda r: Request(path={"parcel_id": r.parcel()},
+                                        json={"land_use": "CLN", "reason": "đổi mục đích"})),
+    ("POST", "/api/v1/parcels/{parcel_id}/split"): Route(OFFICER, 201, _split),
+    ("POST", "/api/v1/parcels/merge"): Route(
+        OFFICER, 201, lambda r: Request(json={"parcel_ids": r.touching_parcels(),
+                                              "reason": "hợp thửa"})),
+    ("POST", "/api/v1/parcels/{parcel_id}/retire"): Route(
+        OFFICER, 200, lambda r: Request(path={"parcel_id": r.parcel()},
+                                        json={"reason": "thu hồi đất"})),
+    # ---- the audit trail: administrators only
+    ("GET", "/api/v1/audit"): Route(ADMIN, 200),
+    # ---- surveys: surveyors upload and read their own, land officers decide
+    ("POST", "/api/v1/surveys"): Route(UPLOADERS, 201, _upload),
+    ("GET", "/api/v1/surveys"): Route(UPLOADERS, 200),
+    ("GET", "/api/v1/surveys/{batch_id}"): Route(
+        UPLOADERS, 200, lambda r: Request(path={"batch_id": r.batch()})),
+    ("GET", "/api/v1/surveys/{batch_id}/features"): Route(
+        UPLOADERS, 200, lambda r: Request(path={"batch_id": r.batch()})),
+    ("GET", "/api/v1/surveys/{batch_id}/findings"): Route(
+        UPLOADERS, 200, lambda r: Request(path={"batch_id": r.batch()})),
+    ("POST", "/api/v1/surveys/{batch_id}/validate"): Route(
+        OFFICER, 200, lambda r: Request(path={"batch_id": r.batch()})),
+    ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/override"): Route(
+        OFFICER, 200, _override_one),
+    ("POST", "/api/v1/surveys/{batch_id}/findings/override"): Route(OFFICER, 200, _override_many),
+    ("POST", "/api/v1/surveys/{batch_id}/commit"): Route(
+        OFFICER, 200, lambda r: Request(path={"batch_id": r.batch()},
+                                        json={"reason": "đo đạc bổ sung"})),
+    ("POST", "/api/v1/surveys/{batch_id}/reject"): Route(
+        OFFICER, 200, lambda r: Request(path={"batch_id": r.batch()},
+                                        json={"reason": "thiếu chữ ký"})),
+    # ---- first-time certificate applications: land officers
+    ("POST", "/api/v1/applications"): Route(
+        OFFICER, 201, lambda r: Request(json=r.claim_body())),
+    ("GET", "/api/v1/applications"): Route(OFFICER, 200),
+    ("GET", "/api/v1/applications/{application_id}"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()})),
+    ("POST", "/api/v1/applications/{application_id}/verify"): Route(
+        OFFICER, 201, lambda r: Request(path={"application_id": r.application()})),
+    ("GET", "/api/v1/applications/{application_id}/reports"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("verifying")})),
+    ("POST", "/api/v1/applications/{application_id}/field-check"): Route(
+        OFFICER, 201, lambda r: Request(path={"application_id": r.application("verifying")},
+                                        json={"notes": "mốc ranh giới khớp thực địa"})),
+    ("POST", "/api/v1/applications/{application_id}/decision"): Route(
+        OFFICER, 200, lambda r: Request(
+            path={"application_id": r.application("field_check")},
+            json={"decision": "approve", "reason": "đủ điều kiện", "override_warnings": True})),
+    ("POST", "/api/v1/applications/{application_id}/request-supplement"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()},
+                                        json={"reason": "thiếu bản sao giấy tờ"})),
+    ("POST", "/api/v1/applications/{application_id}/supplement-received"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("waiting_applicant")},
+                                        json={"note": "đã bổ sung"})),
+    ("POST", "/api/v1/applications/{application_id}/issue"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("approved")},
+                                        json={"note": "đã trao"})),
+    ("GET", "/api/v1/stats/applications"): Route(
+        ("land_officer", "official"), 200,
+        lambda r: Request(params={"from": "2025-07-01", "to": "2025-08-25"})),
+    # ---- the dispute register: land officers
+    ("POST", "/api/v1/disputes"): Route(
+        OFFICER, 201, lambda r: Request(json={
+            "parcel_ids": [r.parcel()], "claimant": "Lê Văn B",
+            "description": "tranh chấp ranh giới", "opened_on": DAY.isoformat()})),
+    ("GET", "/api/v1/disputes"): Route(OFFICER, 200),
+    ("POST", "/api/v1/disputes/{dispute_id}/state"): Route(
+        OFFICER, 200, lambda r: Request(path={"dispute_id": r.dispute()}, json={
+            "state": "mediation", "on": "2025-09-05", "reason": "hoà giải ở phường"})),
+    # ---- OGC API Features: land readers
+    ("GET", "/ogc"): Route(READERS, 200),
+    ("GET", "/ogc/conformance"): Route(READERS, 200),
+    ("GET", "/ogc/collections"): Route(READERS, 200),
+    ("GET", "/ogc/collections/{collection_id}"): Route(
+        READERS, 200, lambda r: Request(path={"collection_id": "parcels"})),
+    ("GET", "/ogc/collections/{collection_id}/items"): Route(
+        READERS, 200, lambda r: Request(path={"collection_id": "parcels"})),
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): Route(
+        READERS, 200, lambda r: Request(path={"collection_id": "parcels",
+                                              "feature_id": r.parcel()})),
+    # ---- maps: the Leaflet assets for every land reader; application maps, field
+    # packages and extracts for land officers; the ward overview, its tiles and parcel
+    # popups for officials and land officers; a survey batch's map for its surveyor
+    ("GET", "/maps/assets/{path:path}"): Route(
+        READERS, 200, lambda r: Request(path={"path": "vendor/leaflet/1.9.4/dist/leaflet.js"})),
+    ("GET", "/maps/applications/{application_id}"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()})),
+    ("GET", "/maps/applications/{application_id}/field.gpkg"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()})),
+    ("GET", "/api/v1/parcels/{parcel_id}/extract.pdf"): Route(
+        OFFICER, 200, lambda r: Request(path={"parcel_id": r.parcel()})),
+    ("GET", "/api/v1/applications/{application_id}/extract.pdf"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()})),
+    ("GET", "/maps/ward"): Route(OVERVIEW, 200),
+    ("GET", "/maps/tiles/parcels/{z}/{x}/{y}.mvt"): Route(
+        OVERVIEW, 200, lambda r: Request(path=_tile(r))),
+    ("GET", "/maps/tiles/{layer}/{z}/{x}/{y}.png"): Route(
+        OVERVIEW, 200, lambda r: Request(path={"layer": "hillshade", **_tile(r)})),
+    ("GET", "/maps/parcels/{parcel_id}"): Route(
+        OVERVIEW, 200, lambda r: Request(path={"parcel_id": r.parcel()})),
+    ("GET", "/maps/surveys/{batch_id}"): Route(
+        UPLOADERS, 200, lambda r: Request(path={"batch_id": r.batch()})),
+}
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path template) of everything the app serves, from its router table (pages
+    and documentation included, not only the OpenAPI document).  HEAD rides on GET;
+    a mount (static files, a sub-application) is one route of method ``*``."""
+    found = set()
+    for route in iter_route_contexts(app.routes):
+        methods = set(route.methods or ()) - {"HEAD"} or {"*"}
+        found |= {(m, str(route.path)) for m in methods}
+    return found
+
+
+def _url(template: str, path: Mapping[str, object]) -> str:
+    names = set(re.findall(r"\{(\w+)(?::\w+)?\}", template))
+    assert names == set(path), f"{template}: the call gives {sorted(path)}, needs {sorted(names)}"
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(path[m.group(1)]), template)
+
+
+@pytest.fixture()
+def records(session: Any, settings: Any) -> Records:
+    return Records(session, settings)
+
+
+def _send(client: Any, tokens: dict[str, str], method: str, template: str, route: Route,
+          req: Request, who: str) -> Any:
+    client.cookies.clear()
+    for name, value in req.cookies.items():
+        client.cookies.set(name, value)
+    headers = {}
+    if who != ANONYMOUS:
+        if route.cookie:
+            client.cookies.set(SESSION_COOKIE, tokens[who])
+        else:
+            headers["Authorization"] = f"Bearer {tokens[who]}"
+    return client.request(method, _url(template, req.path), params=req.params, json=req.json,
+                          data=req.data, files=req.files, headers=headers,
+                          follow_redirects=False)
+
+
+def test_policy_names_exactly_the_routes_the_app_serves(app) -> None:
+    """A route without an entry, or an entry without a route, fails here."""
+    served = app_routes(app)
+    unlisted = sorted(served - set(POLICY))
+    stale = sorted(set(POLICY) - served)
+    assert not unlisted, f"routes with no POLICY entry (declare who may call them): {unlisted}"
+    assert not stale, f"POLICY entries for routes the app does not serve: {stale}"
+    for key, route in POLICY.items():
+        assert route.roles and set(route.roles) <= set(EVERYONE), key
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(POLICY), ids=lambda v: v)
+def test_route(method: str, template: str, client, tokens, records) -> None:
+    """Anonymous callers are refused (or served, on public routes), each allowed role gets
+    the operation's success status on real records, every other role gets 403."""
+    route = POLICY[(method, template)]
+    probe = route.call(records)  # real ids: a refusal is about the caller, not a missing record
+    if ANONYMOUS not in route.roles:
+        r = _send(client, tokens, method, template, route, probe, ANONYMOUS)
+        assert r.status_code == route.anonymous, \
+            f"anonymous got {r.status_code} on {method} {template}: {r.text[:300]}"
+        if route.anonymous == 401:
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["type"] == "/problems/unauthorized"
+        else:
+            assert r.headers["location"] == "/login"
+    for who in EVERYONE:
+        if who == ANONYMOUS and who not in route.roles:
             continue
-        r = _call(client, method, path)
-        assert r.status_code == 401, f"{method} {path} answered {r.status_code} to anonymous"
-        assert r.headers["content-type"].startswith("application/problem+json")
-
-
-def test_each_role_is_refused_where_it_has_no_business(app, client, auth) -> None:
-    checked = 0
-    for method, path in _routes(app):
-        if (method, path) in PUBLIC:
-            continue
-        allowed = _allowed(method, path)
-        for role in ROLES:
-            r = _call(client, method, path, auth(role))
-            if role in allowed:
-                assert r.status_code not in (401, 403), f"{role} refused on {method} {path}"
-            else:
-                assert r.status_code == 403, f"{role} got {r.status_code} on {method} {path}"
+        if who in route.roles:
+            req = probe if who == ANONYMOUS else route.call(records)  # a fresh record each
+            r = _send(client, tokens, method, template, route, req, who)
+            assert r.status_code == route.status, \
+                f"{who} got {r.status_code} on {method} {template}: {r.text[:500]}"
+        else:
+            r = _send(client, tokens, method, template, route, probe, who)
+            assert r.status_code == 403, \
+                f"{who} got {r.status_code} on {method} {template}: {r.text[:300]}"
+            if not route.cookie:  # a page may answer its refusal as a page
                 assert r.json()["type"] == "/problems/forbidden"
-            checked += 1
-    assert checked >= 40
-
-
-def test_openapi_and_docs_are_public(client) -> None:
-    assert client.get("/openapi.json").status_code == 200
-    assert client.get("/docs").status_code == 200

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli_app
-from db.settings import IntakeSettings
+from config.intake import IntakeSettings
 from gis.crs import WARD
 from tests.conftest import counts
 from tests.gis.builders import (

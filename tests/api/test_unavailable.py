@@ -19,10 +19,11 @@ from api.app import create_app
 from api.auth import issue_token
 from api.users import add_user
 from certificates import applications as apps
+from config.database import DatabaseSettings
+from config.settings import Settings
 from db.audit import Actor
 from db.cluster import free_port
 from db.engine import make_engine, transaction
-from db.settings import DatabaseSettings, Settings
 from tests.certificates.conftest import intake
 from tests.factories import committed_ward, rect
 

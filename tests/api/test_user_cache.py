@@ -17,9 +17,9 @@ from api.user_cache import MISS, UserCache
 from api.users import User, add_user, set_disabled, set_role
 from bench.common import served
 from db.engine import libpq_url
-from tests.conftest import PASSWORD, SYSTEM
+from tests.conftest import PASSWORD, SYSTEM, WARD
 
-ALICE = User(id=10_001, username="alice", role="official", ward_code="19774")
+ALICE = User(id=10_001, username="alice", role="official", ward_code=WARD)
 
 
 def _committed_user(engine: Engine, username: str, role: str = "official") -> User:

@@ -1,7 +1,7 @@
 """Verification rules on hand-drawn parcels whose answers are computed on paper.
 
 The test ward has no map sheets, so every pair is judged at the default 1:1000
-tolerances of db/rules.toml: noise up to 0.15 m, review up to 0.30 m, conflict above.
+tolerances of config/rules.toml: noise up to 0.15 m, review up to 0.30 m, conflict above.
 """
 
 from __future__ import annotations

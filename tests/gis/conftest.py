@@ -10,7 +10,7 @@ from tests.conftest import require_external
 
 @pytest.fixture(scope="session")
 def rules() -> RuleSet:
-    """The shipped defaults of db/rules.toml."""
+    """The shipped defaults of config/rules.toml."""
     return load_ruleset()
 
 

@@ -66,7 +66,7 @@ def refused(code: str, fn: Callable[[], Any]) -> ReadError:
     with pytest.raises(ReadError) as info:
         fn()
     assert info.value.code == code, info.value.to_dict()
-    assert info.value.message and info.value.message_vi
+    assert info.value.detail and info.value.message_vi
     json.dumps(info.value.to_dict())
     return info.value
 
@@ -134,7 +134,7 @@ def test_bad_mapping_names_the_columns(upload: Path) -> None:
     """A mapping naming a column the file lacks is refused with the columns it has."""
     path = geojson(upload / "thua.geojson", [wgs(A)], [{"so_thua": 1}])
     err = refused("bad_mapping", lambda: read(path, upload, mapping={"parcel_no": "SoThua"}))
-    assert err.detail["columns"] == ["so_thua"]
+    assert err.extra["columns"] == ["so_thua"]
 
 
 def test_zipped_shapefile_with_prj(tmp_path: Path, upload: Path) -> None:
@@ -151,7 +151,7 @@ def test_shapefile_without_prj_needs_crs(tmp_path: Path, upload: Path) -> None:
     """Without a .prj the surveyor is asked for the CRS; given, the file reads."""
     path = shapefile_zip(tmp_path, upload, drop=(".prj", ".cpg"))
     err = refused("crs_missing", lambda: read(path, upload))
-    assert ".prj" in err.message
+    assert ".prj" in err.detail
     assert_parcels(read(path, upload, crs=9214), crs=WARD)
 
 
@@ -187,10 +187,10 @@ def test_geopackage_several_layers_asks_which(upload: Path) -> None:
     pyogrio.write_dataframe(parcels_9214(), path, layer="thua_dat")
     pyogrio.write_dataframe(parcels_9214(), path, layer="nha", append=False)
     err = refused("layer_required", lambda: read(path, upload))
-    assert sorted(err.detail["layers"]) == ["nha", "thua_dat"]
+    assert sorted(err.extra["layers"]) == ["nha", "thua_dat"]
     assert_parcels(read(path, upload, layer="thua_dat"), crs=WARD)
     err = refused("unknown_layer", lambda: read(path, upload, layer="roads"))
-    assert sorted(err.detail["layers"]) == ["nha", "thua_dat"]
+    assert sorted(err.extra["layers"]) == ["nha", "thua_dat"]
 
 
 def test_kml_from_google_earth(upload: Path) -> None:
@@ -282,7 +282,7 @@ def test_dxf_polygons_on_several_layers_asks_which(upload: Path) -> None:
     """Polygons on two CAD layers: the surveyor names the parcel layer."""
     path = dxf_file(upload / "ban_ve.dxf", hatch_layer="NHA")
     err = refused("layer_required", lambda: read(path, upload))
-    assert err.detail["layers"] == ["NHA", "THUA"]
+    assert err.extra["layers"] == ["NHA", "THUA"]
     result = read(path, upload, layer="THUA")
     assert result.features.geometry.area.round(1).tolist() == [300.0]
     assert list(result.features["source_index"]) == [0]  # the drawing's first entity
@@ -315,7 +315,7 @@ def test_csv_that_is_not_csv_is_a_bad_table(upload: Path) -> None:
     path = upload / "toa_do.csv"
     path.write_text("Số thửa;X;Y\n12;" + "9" * 200_000 + ";559000\n", encoding="utf-8")
     err = refused("bad_table", lambda: read(path, upload))
-    assert "CSV" in err.message and "CSV" in err.message_vi
+    assert "CSV" in err.detail and "CSV" in err.message_vi
 
 
 def test_csv_english_headers_comma_separated(upload: Path) -> None:
@@ -334,7 +334,7 @@ def test_csv_without_header_row(upload: Path) -> None:
     path = upload / "coords.csv"
     path.write_text("a;b;c\n1;2;3\n")
     err = refused("bad_table", lambda: read(path, upload))
-    assert "Số thửa" in err.message
+    assert "Số thửa" in err.detail
 
 
 # --- CRS: override and the usual mistakes --------------------------------------------------
@@ -367,7 +367,7 @@ def test_northing_easting_swapped(upload: Path) -> None:
     """Northing written as x: refused with swap_axes as the fix; with it (or auto_fix) it reads."""
     path = geojson(upload / "thua.geojson", [swap(A), swap(B)], crs="EPSG:9214")
     err = refused("axes_swapped", lambda: read(path, upload))
-    assert err.detail["suggestion"] == {"swap_axes": True}
+    assert err.extra["suggestion"] == {"swap_axes": True}
     fixed = read(path, upload, swap_axes=True)
     assert fixed.features.geometry.iloc[0].equals(A)
     auto = read(path, upload, auto_fix=True)
@@ -379,8 +379,8 @@ def test_lat_lon_swapped(upload: Path) -> None:
     """Latitude, longitude order in a GeoJSON: named as swapped axes."""
     path = geojson(upload / "thua.geojson", [swap(wgs(A))])
     err = refused("axes_swapped", lambda: read(path, upload))
-    assert err.detail["suggestion"] == {"swap_axes": True}
-    assert "Latitude" in err.message
+    assert err.extra["suggestion"] == {"swap_axes": True}
+    assert "Latitude" in err.detail
 
 
 def test_csv_with_x_as_easting(upload: Path) -> None:
@@ -390,7 +390,7 @@ def test_csv_with_x_as_easting(upload: Path) -> None:
     path = upload / "toa_do.csv"
     path.write_text("\n".join(rows))
     err = refused("axes_swapped", lambda: read(path, upload))
-    assert "'X' and 'Y'" in err.message
+    assert "'X' and 'Y'" in err.detail
     assert read(path, upload, swap_axes=True).features.geometry.iloc[0].equals(A)
 
 
@@ -398,7 +398,7 @@ def test_wrong_tm3_zone(upload: Path) -> None:
     """Data in TM-3 107°15' labelled 107°00': the right zone is named."""
     path = geojson(upload / "thua.geojson", [transform(A, WARD, 9215)], crs="EPSG:9214")
     err = refused("crs_wrong_zone", lambda: read(path, upload))
-    assert err.detail["suggestion"] == {"crs": 9215}
+    assert err.extra["suggestion"] == {"crs": 9215}
     result = read(path, upload, crs=9215)
     assert result.features.geometry.iloc[0].distance(A) < 0.01
 
@@ -407,23 +407,23 @@ def test_utm_labelled_as_tm3(upload: Path) -> None:
     """VN-2000 UTM 48N coordinates labelled 9214: 3405 suggested, its WGS 84 twin listed."""
     path = geojson(upload / "thua.geojson", [transform(A, WARD, 3405)], crs="EPSG:9214")
     err = refused("crs_wrong_zone", lambda: read(path, upload))
-    assert err.detail["suggestion"] == {"crs": 3405}
-    assert 32648 in err.detail["alternatives"]
+    assert err.extra["suggestion"] == {"crs": 3405}
+    assert 32648 in err.extra["alternatives"]
 
 
 def test_degrees_labelled_metric(upload: Path) -> None:
     """Longitude/latitude in a file that says EPSG:9214: WGS 84 suggested."""
     path = geojson(upload / "thua.geojson", [wgs(A)], crs="EPSG:9214")
     err = refused("degrees_as_metres", lambda: read(path, upload))
-    assert err.detail["suggestion"] == {"crs": 4326}
-    assert 4756 in err.detail["alternatives"]
+    assert err.extra["suggestion"] == {"crs": 4326}
+    assert 4756 in err.extra["alternatives"]
 
 
 def test_metres_given_as_degrees(upload: Path) -> None:
     """VN-2000 metres in a GeoJSON (WGS 84 by definition): EPSG:9214 suggested."""
     path = geojson(upload / "thua.geojson", [A])
     err = refused("metres_as_degrees", lambda: read(path, upload))
-    assert err.detail["suggestion"] == {"crs": 9214}
+    assert err.extra["suggestion"] == {"crs": 9214}
     auto = read(path, upload, auto_fix=True)
     assert auto.source_crs == WARD and "fixed_metres_as_degrees" in auto.warning_codes
 
@@ -432,7 +432,7 @@ def test_outside_the_ward(upload: Path) -> None:
     """A survey of Hanoi is refused as outside the ward, with its bounds."""
     path = geojson(upload / "thua.geojson", [box(105.85, 21.02, 105.851, 21.021)])
     err = refused("outside_ward", lambda: read(path, upload))
-    assert err.detail["bounds"]
+    assert err.extra["bounds"]
 
 
 def test_partly_outside_the_ward_warns(upload: Path) -> None:
@@ -465,7 +465,7 @@ def test_content_not_matching_extension(upload: Path, name: str, content: bytes)
     path = upload / name
     path.write_bytes(content)
     err = refused("format_mismatch", lambda: read(path, upload))
-    assert err.detail["extension"] == Path(name).suffix
+    assert err.extra["extension"] == Path(name).suffix
 
 
 def test_xml_that_is_not_kml(upload: Path) -> None:
@@ -499,7 +499,7 @@ def test_kml_declaring_an_unknown_encoding(upload: Path) -> None:
     path.write_text(kml_text().replace('encoding="UTF-8"', 'encoding="UTF-b"'), encoding="utf-8")
     assert 'encoding="UTF-b"' in path.read_text(encoding="utf-8")
     err = refused("corrupt_file", lambda: read(path, upload))
-    assert "UTF-8" in err.message
+    assert "UTF-8" in err.detail
 
 
 def test_zip_claiming_an_unknown_zip_version(tmp_path: Path, upload: Path) -> None:
@@ -519,7 +519,7 @@ def test_shapefile_text_not_in_its_declared_encoding(tmp_path: Path, upload: Pat
     parts["thua.dbf"] = parts["thua.dbf"].replace(b"ODT", b"\xe1(T", 1)
     path = zip_dir(upload / "thua.zip", parts)
     err = refused("corrupt_file", lambda: read(path, upload))
-    assert "0xe1" in err.message and ".cpg" in err.message
+    assert "0xe1" in err.detail and ".cpg" in err.detail
 
 
 def test_zip_bomb_by_ratio(upload: Path) -> None:
@@ -527,7 +527,7 @@ def test_zip_bomb_by_ratio(upload: Path) -> None:
     path = zip_dir(upload / "bomb.zip", {"thua.geojson": b" " * (20 * 1024 * 1024)})
     before = sum(1 for _ in upload.rglob("*"))
     err = refused("zip_bomb", lambda: read(path, upload))
-    assert err.detail["ratio"] > 200
+    assert err.extra["ratio"] > 200
     assert sum(1 for _ in upload.rglob("*")) == before
 
 
@@ -536,7 +536,7 @@ def test_zip_bomb_by_declared_size(upload: Path) -> None:
     path = zip_dir(upload / "big.zip", {"a.geojson": os.urandom(300_000)})
     err = refused("zip_bomb", lambda: read(path, upload,
                                            limits=Limits(max_uncompressed_bytes=100_000)))
-    assert err.detail["declared_bytes"] == 300_000
+    assert err.extra["declared_bytes"] == 300_000
 
 
 def test_zip_bomb_by_member_count(upload: Path) -> None:
@@ -587,7 +587,7 @@ def test_shapefile_missing_sidecar(tmp_path: Path, upload: Path, drop: tuple[str
     """A zipped Shapefile without its .shx or .dbf names what is missing."""
     path = shapefile_zip(tmp_path, upload, drop=drop)
     err = refused("missing_sidecar", lambda: read(path, upload))
-    assert err.detail["missing"] == [drop[0]]
+    assert err.extra["missing"] == [drop[0]]
 
 
 def test_vrt_disguised_as_shp_in_zip(upload: Path, no_gdal: list[str]) -> None:
@@ -716,7 +716,7 @@ def test_too_many_features(upload: Path) -> None:
     path = geojson(upload / "thua.geojson", [wgs(A), wgs(B)])
     err = refused("too_many_features", lambda: read(path, upload,
                                                     limits=Limits(max_features=1)))
-    assert err.detail["max_features"] == 1
+    assert err.extra["max_features"] == 1
     gpkg = upload / "thua.gpkg"
     pyogrio.write_dataframe(parcels_9214(), gpkg)
     refused("too_many_features", lambda: read(gpkg, upload, limits=Limits(max_features=1)))
@@ -727,7 +727,7 @@ def test_too_many_vertices(upload: Path) -> None:
     path = geojson(upload / "thua.geojson", [wgs(A), wgs(B)])
     err = refused("too_many_vertices", lambda: read(path, upload,
                                                     limits=Limits(max_vertices=8)))
-    assert err.detail["vertices"] == 10
+    assert err.extra["vertices"] == 10
 
 
 def test_3d_coordinates_flattened(upload: Path) -> None:
@@ -775,9 +775,9 @@ def test_points_and_lines_instead_of_polygons(upload: Path) -> None:
                    [wgs(A), shapely.Point(c.coords[0]), shapely.Point(c.coords[1]),
                     shapely.LineString(c.coords)])
     err = refused("not_polygon", lambda: read(path, upload))
-    assert err.detail["others"] == {"LineString": 1, "Point": 2}
-    assert err.detail["polygons"] == 1
-    assert "2 Point" in err.message
+    assert err.extra["others"] == {"LineString": 1, "Point": 2}
+    assert err.extra["polygons"] == 1
+    assert "2 Point" in err.detail
 
 
 def test_dxf_with_only_open_lines(upload: Path) -> None:
@@ -804,7 +804,7 @@ def test_non_finite_coordinates(upload: Path, bad: str) -> None:
     path = upload / "thua.geojson"
     path.write_text(text)
     err = refused("non_finite_coordinates", lambda: read(path, upload))
-    assert err.detail["features"] == [1]
+    assert err.extra["features"] == [1]
 
 
 def test_upload_larger_than_limit_refused_while_streaming(tmp_path: Path) -> None:
@@ -821,7 +821,7 @@ def test_upload_larger_than_limit_refused_while_streaming(tmp_path: Path) -> Non
     stream = Counting(b"x" * (5 * 1024 * 1024))
     dest = tmp_path / "upload.bin"
     err = refused("file_too_large", lambda: copy_limited(stream, dest, 1024 * 1024))
-    assert err.detail["max_bytes"] == 1024 * 1024
+    assert err.extra["max_bytes"] == 1024 * 1024
     assert not dest.exists()
     assert stream.read_bytes <= 2 * 1024 * 1024
     small = tmp_path / "small.bin"

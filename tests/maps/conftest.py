@@ -26,7 +26,8 @@ from certificates import applications as apps
 from config.maps import MapSettings
 from db.audit import Actor
 from db.cluster import free_port
-from db.settings import ServerSettings, Settings
+from config.server import ServerSettings
+from config.settings import Settings
 from tests.certificates.conftest import Demo, demo  # noqa: F401 (the shared fixture)
 from tests.conftest import WARD
 

@@ -169,7 +169,7 @@ def test_surveyor_and_official_may_not_open_application_maps(demo_client, auth,
         assert r.status_code == 403 and r.json()["type"] == "/problems/forbidden"
 
 
-@pytest.mark.parametrize("path", ["/maps/assets/../../db/settings.py",
+@pytest.mark.parametrize("path", ["/maps/assets/../../config/settings.py",
                                   "/maps/assets/vendor/nothing.js",
                                   "/maps/assets/%2e%2e/vendor.py"])
 def test_assets_outside_the_folder_are_not_served(demo_client, auth, path: str) -> None:

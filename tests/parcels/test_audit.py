@@ -21,14 +21,15 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from config import clock
+from config.database import DatabaseSettings
+from config.settings import Settings
 from data.generate import generate
-from data.load import load_demo
-from data.outline import load_outline
+from data.load import WARD_CODE, load_demo
+from data.outline import FILE_NAME, SUBFOLDER, load_outline
 from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import database_url, make_engine
 from db.migrate import upgrade
-from db.settings import DatabaseSettings, Settings
 from gis.findings_io import POINTS, POLYGONS, RUN, report_document, write_gpkg
 from gis.rules import Band, RuleSet, Severity, load_ruleset
 from parcels import registry
@@ -264,8 +265,8 @@ def test_cli_audit_bad_input_exits_2(cli, args, message) -> None:
 def demo_engine(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The generated demo ward (tiny, seed 7) loaded into a database of its own.
 
-    ``load_demo`` needs a registry without another ward 19774 (the test ward is one), so
-    it cannot share the test database.
+    ``load_demo`` needs a registry without another ward of its code (the test ward has it),
+    so it cannot share the test database.
     """
     name = f"{settings.db.database}_demo"
     if settings.db.url:
@@ -284,7 +285,7 @@ def demo_engine(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     owner = make_engine(db, as_owner=True)  # set-up runs as the owner, the audit as the service
     upgrade(owner)
     out = tmp_path_factory.mktemp("demo")
-    outline = load_outline(require_external("kim-long-ward", "19774_kim_long.geojson"))
+    outline = load_outline(require_external(SUBFOLDER, FILE_NAME))
     generate(size="tiny", seed=7, out=out, outline=outline)
     assert load_demo(owner, out).loaded
     owner.dispose()
@@ -303,7 +304,7 @@ def test_demo_ward_has_no_error_on_clean_parcels(demo_engine, rules) -> None:
     outline: in the noise band (info, with a proposed snap).
     """
     with Session(demo_engine) as s:
-        report = audit_registry(s, ward_code="19774", rules=rules)
+        report = audit_registry(s, ward_code=WARD_CODE, rules=rules)
         n = s.execute(text("SELECT count(*) FROM parcel")).scalar_one()
     assert report.feature_count == n > 300
     errors = [f for f in report.findings if f.severity is Severity.ERROR]

@@ -11,12 +11,12 @@ from sqlalchemy.exc import DBAPIError
 
 from config import clock
 from gis import crs as gcrs
+from gis.errors import OutsideWard
 from parcels import queries, registry
 from parcels.errors import (
     DuplicateParcelNumber,
     InvalidGeometry,
     MergeMismatch,
-    OutsideWard,
     ParcelNotFound,
     ParcelRetired,
     SplitMismatch,

@@ -15,8 +15,9 @@ import shapely
 from shapely.geometry import box
 from sqlalchemy import text
 
+from config.intake import IntakeSettings
+from config.settings import Settings
 from db.audit import Actor
-from db.settings import IntakeSettings, Settings
 from gis.read_errors import ReadError
 from parcels import registry, surveys
 from parcels.registry import Amendment

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
+from api.cli.common import acting_user, cli_actor, fail, load_settings, open_engine
+from config.settings import Settings
 from db.audit import Actor
-from db.settings import Settings
 
 STAGES = ("receiving", "reading", "staging", "matching", "validating", "storing findings")
 
@@ -39,13 +40,12 @@ def import_survey(
     """Upload a survey file: stage, validate, print the findings; --commit writes it."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from api.cli import _engine, _settings, fail
     from db.engine import transaction
-    from db.errors import DomainError
+    from gis.errors import DomainError
     from gis.read_errors import ReadError
     from parcels import surveys
 
-    settings = _settings()
+    settings = load_settings()
     try:
         parsed = json.loads(mapping) if mapping else None
     except ValueError:
@@ -56,7 +56,7 @@ def import_survey(
         fail("--commit needs --as USER: the land officer who commits")
     options = surveys.UploadOptions(crs=crs, layer=layer, mapping=parsed,
                                     former_unit=former_unit, swap_axes=swap_axes)
-    engine = _engine(settings)
+    engine = open_engine(settings)
     try:
         with transaction(engine) as s:
             who = _actor(s, settings, as_user)
@@ -76,7 +76,7 @@ def import_survey(
                     batch = surveys.commit_batch(s, actor=who, batch_id=batch["id"],
                                                  settings=settings, progress=say)
     except ReadError as exc:
-        fail(f"{exc.message} ({exc.code})")
+        fail(f"{exc.detail} ({exc.code})")
     except DomainError as exc:
         _print_blockers(exc)
         fail(exc.detail)
@@ -88,20 +88,13 @@ def import_survey(
 
 
 def _actor(session: Any, settings: Settings, username: str | None) -> Actor:
-    from sqlalchemy import text
-
-    from api.cli import _cli_actor, fail
-
     if username is None:
-        base = _cli_actor(settings)
+        base = cli_actor(settings)
         return Actor(username=base.username, role="surveyor", ward_code=base.ward_code)
-    row = session.execute(text("SELECT username, role, ward_code, disabled FROM app_user "
-                               "WHERE username = :u"), {"u": username}).one_or_none()
-    if row is None or row.disabled:
-        fail(f"no active user {username!r}")
-    if row.role not in ("surveyor", "land_officer"):
-        fail(f"{username} is {row.role}: only surveyors and land officers upload surveys")
-    return Actor(username=row.username, role=row.role, ward_code=row.ward_code)
+    user = acting_user(session, username, roles=("surveyor", "land_officer"),
+                       refusal="{username} is {role}: only surveyors and land officers "
+                               "upload surveys")
+    return Actor(username=user.username, role=user.role, ward_code=user.ward_code)
 
 
 def _print_blockers(exc: Any) -> None:

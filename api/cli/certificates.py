@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.cli.common import acting_user, fail, run_domain
+from config.settings import Settings
 from db.audit import Actor
-from db.settings import Settings
 
 applications_app = typer.Typer(no_args_is_help=True,
                                help="First-time certificate applications (hồ sơ cấp GCN)")
@@ -27,23 +27,11 @@ AsJson = Annotated[bool, typer.Option("--json", help="machine-readable JSON")]
 
 
 def _officer(session: Session, settings: Settings, username: str | None) -> Actor:
-    from api.cli import fail
-
     if not username:
         fail("name the acting land officer with --as USERNAME (or CADASTRE_OFFICER)")
-    row = session.execute(text("SELECT username, role, ward_code, disabled FROM app_user "
-                               "WHERE username = :u"), {"u": username}).one_or_none()
-    if row is None or row.disabled:
-        fail(f"no active user {username!r}")
-    if row.role != "land_officer":
-        fail(f"{username} is a {row.role}; only a land officer acts on applications")
-    return Actor(username=f"{row.username} (cli)", role=row.role, ward_code=row.ward_code)
-
-
-def _run(fn: Any) -> Any:
-    from api.cli import _run_domain
-
-    return _run_domain(fn)
+    user = acting_user(session, username, roles=("land_officer",),
+                       refusal="{username} is a {role}; only a land officer acts on applications")
+    return Actor(username=f"{user.username} (cli)", role=user.role, ward_code=user.ward_code)
 
 
 def _echo(obj: dict[str, Any]) -> None:
@@ -69,7 +57,7 @@ def verify_command(
     from certificates import applications as apps
     from certificates.schemas import report_out
 
-    out = _run(lambda s, st: report_out(apps.verify(s, actor=_officer(s, st, as_user),
+    out = run_domain(lambda s, st: report_out(apps.verify(s, actor=_officer(s, st, as_user),
                                                     application_id=application_id)))
     if as_json:
         _echo(out)
@@ -83,14 +71,13 @@ def stats_command(
     as_json: AsJson = False,
 ) -> None:
     """Received, online share, on time, late, pending, overdue: from the stored applications."""
-    from api.cli import fail
     from certificates import stats
 
     try:
         a, b = date.fromisoformat(date_from), date.fromisoformat(date_to)
     except ValueError:
         fail("--from and --to are dates YYYY-MM-DD")
-    out = _run(lambda s, st: stats.application_stats(s, ward_code=st.data.ward_code,
+    out = run_domain(lambda s, st: stats.application_stats(s, ward_code=st.data.ward_code,
                                                      date_from=a, date_to=b).as_dict())
     if as_json:
         _echo(out)
@@ -117,7 +104,7 @@ def list_command(
     from certificates import applications as apps
     from certificates.schemas import application_out
 
-    items = _run(lambda s, st: [application_out(a, with_geometry=False) for a in
+    items = run_domain(lambda s, st: [application_out(a, with_geometry=False) for a in
                                 apps.list_applications(s, ward_code=st.data.ward_code,
                                                        state=state, overdue=overdue,
                                                        due_within=due_within,
@@ -142,7 +129,7 @@ def show_command(application_id: int, as_json: AsJson = False) -> None:
         last = apps.latest_report(s, app)
         return {**application_out(app), "latest_verdict": last.verdict if last else None}
 
-    out = _run(read)
+    out = run_domain(read)
     if as_json:
         _echo(out)
         return
@@ -167,7 +154,6 @@ def receive_command(
     as_user: AsOfficer = None,
 ) -> None:
     """Receive a first-time certificate application; prints its id and due date."""
-    from api.cli import fail
     from certificates import applications as apps
     from gis.geojson import GeoJSONError, geometry_from_geojson
 
@@ -179,7 +165,7 @@ def receive_command(
                          channel=channel, declared_area=declared_area,
                          declared_land_use=land_use, geometry=geom, srid=srid,
                          former_unit=former_unit, sheet_no=sheet_no, parcel_no=parcel_no)
-    app_id, due = _run(lambda s, st: (lambda a: (a.id, a.due_on))(
+    app_id, due = run_domain(lambda s, st: (lambda a: (a.id, a.due_on))(
         apps.receive(s, actor=_officer(s, st, as_user), intake=intake)))
     typer.echo(f"application {app_id} received; due {due.isoformat()}")
 
@@ -201,7 +187,7 @@ def field_check_command(
     geom = geometry_from_geojson(json.loads(geojson.read_text(encoding="utf-8"))) \
         if geojson else None
     check = apps.FieldCheck(notes=notes, geometry=geom, srid=srid)
-    out = _run(lambda s, st: report_out(apps.record_field_check(
+    out = run_domain(lambda s, st: report_out(apps.record_field_check(
         s, actor=_officer(s, st, as_user), application_id=application_id, check=check)))
     if as_json:
         _echo(out)
@@ -224,9 +210,10 @@ def decide_command(
 
     decision = apps.Decision(approve=approve, reason=reason,
                              override_warnings=override_warnings, certificate_no=certificate_no)
-    state, cert, parcel = _run(lambda s, st: (lambda a: (a.state, a.certificate_no, a.parcel_id))(
-        apps.decide(s, actor=_officer(s, st, as_user), application_id=application_id,
-                    decision=decision)))
+    state, cert, parcel = run_domain(
+        lambda s, st: (lambda a: (a.state, a.certificate_no, a.parcel_id))(
+            apps.decide(s, actor=_officer(s, st, as_user), application_id=application_id,
+                        decision=decision)))
     typer.echo(f"application {application_id} {state}"
                + (f": parcel {parcel}, certificate {cert}" if cert else ""))
 
@@ -238,7 +225,7 @@ def supplement_command(application_id: int,
     """Ask the applicant for more: the statutory clock stops."""
     from certificates import applications as apps
 
-    _run(lambda s, st: apps.request_supplement(s, actor=_officer(s, st, as_user),
+    run_domain(lambda s, st: apps.request_supplement(s, actor=_officer(s, st, as_user),
                                                application_id=application_id, reason=reason))
     typer.echo(f"application {application_id} waiting for the applicant")
 
@@ -248,7 +235,7 @@ def resume_command(application_id: int, as_user: AsOfficer = None) -> None:
     """The file is complete again: the clock restarts, the due date moves."""
     from certificates import applications as apps
 
-    due = _run(lambda s, st: apps.supplement_received(
+    due = run_domain(lambda s, st: apps.supplement_received(
         s, actor=_officer(s, st, as_user), application_id=application_id).due_on)
     typer.echo(f"application {application_id} resumed; due {due.isoformat()}")
 
@@ -258,6 +245,6 @@ def issue_command(application_id: int, as_user: AsOfficer = None) -> None:
     """The certificate was handed over: the file is closed."""
     from certificates import applications as apps
 
-    cert = _run(lambda s, st: apps.issue_certificate(
+    cert = run_domain(lambda s, st: apps.issue_certificate(
         s, actor=_officer(s, st, as_user), application_id=application_id).certificate_no)
     typer.echo(f"certificate {cert} issued (application {application_id})")

@@ -1,9 +1,9 @@
 """``cadastre audit``: the registry audit from the command line, with a progress bar.
 
-Kept out of ``api/cli.py`` (which registers it in one line) so that the command's
-options, file output and printing live in one short module.  Exit codes as for every
-command: 0 the audit ran (whatever it found: findings are data, not a failure), 1 the
-database or settings are unusable, 2 bad input (nothing was audited or written).
+The command's options, file output and printing live in this one short module
+(``api/cli/__init__.py`` registers it in one line).  Exit codes as for every command:
+0 the audit ran (whatever it found: findings are data, not a failure), 1 the database
+or settings are unusable, 2 bad input (nothing was audited or written).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from api.cli.common import cli_actor, fail, load_settings, run_domain
 from config import clock
 
 if TYPE_CHECKING:
@@ -64,24 +65,23 @@ def audit_command(
     """Audit the registered parcels: overlaps, gaps, containment, validity, frame, zones."""
     from rich.progress import Progress
 
-    from api import cli
     from gis.findings_io import write_gpkg, write_json
     from gis.rules import RuleConfigError, load_ruleset
     from parcels.audit import audit_registry
 
     if sheet is not None and sheet <= 0:
-        cli.fail(f"--sheet must be a positive sheet number, got {sheet}")
+        fail(f"--sheet must be a positive sheet number, got {sheet}")
     when = _parse_as_of(as_of)
     if as_of is not None and when is None:
-        cli.fail(f"--as-of {as_of!r} is not an ISO date (2025-08-25) or time")
+        fail(f"--as-of {as_of!r} is not an ISO date (2025-08-25) or time")
     for problem in (_writable(out, ".gpkg", "--out"), _writable(json_out, ".json", "--json")):
         if problem:
-            cli.fail(problem)
-    settings = cli._settings()
+            fail(problem)
+    settings = load_settings()
     try:
         rules = load_ruleset(settings.data.rules_file)
     except (OSError, RuleConfigError) as exc:
-        cli.fail(f"rule settings {settings.data.rules_file}: {exc}", 1)
+        fail(f"rule settings {settings.data.rules_file}: {exc}", 1)
 
     started = clock.now()
     t0 = time.perf_counter()
@@ -93,9 +93,9 @@ def audit_command(
             done = STEPS.index(name) + 1 if name in STEPS else None
             bar.update(task, description=f"audit: {step}", completed=done)
 
-        report: Report = cli._run_domain(lambda s, st: audit_registry(
+        report: Report = run_domain(lambda s, st: audit_registry(
             s, ward_code=st.data.ward_code, rules=rules, sheet_no=sheet, former_unit=unit,
-            as_of=when, progress=progress, actor=cli._cli_actor(st)))
+            as_of=when, progress=progress, actor=cli_actor(st)))
         bar.update(task, description="audit: done", completed=len(STEPS))
     seconds = time.perf_counter() - t0
     scope = "whole ward" if sheet is None and unit is None else ", ".join(

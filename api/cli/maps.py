@@ -16,7 +16,8 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
-from db.settings import Settings
+from api.cli.common import fail, run_domain
+from config.settings import Settings
 
 T = TypeVar("T")
 maps_app = typer.Typer(no_args_is_help=True,
@@ -25,7 +26,6 @@ Out = Annotated[Path, typer.Option("--out", help="file to write")]
 
 
 def _with_context(fn: Callable[..., T]) -> T:
-    from api.cli import _run_domain
     from maps.sources import context
 
     def run(session: Session, settings: Settings) -> T:
@@ -33,7 +33,7 @@ def _with_context(fn: Callable[..., T]) -> T:
                       state_dir=settings.db.state_dir)
         return fn(session, ctx, settings)
 
-    return _run_domain(run)
+    return run_domain(run)
 
 
 def _write(out: Path, content: str | bytes, what: str) -> None:
@@ -80,7 +80,6 @@ def extract(
         "--application", help="an application's id (its claimed boundary)")] = None,
 ) -> None:
     """The cadastral map extract (PDF, one A4 page) of a parcel or an application."""
-    from api.cli import fail
     from maps import pages
 
     if (parcel is None) == (application is None):

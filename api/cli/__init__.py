@@ -1,0 +1,40 @@
+"""The ``cadastre`` command line: the same domain functions as the HTTP API.
+
+This module is the table of contents: each command lives in a module of this package
+named for what it acts on, and shares only ``api.cli.common`` (settings, the engine, one
+transaction, failing with an exit code).  Exit codes: 0 success, 1 operational failure
+(database down), 2 bad input (the message says what is wrong; nothing was written).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli.audit import audit_command
+from api.cli.certificates import applications_app, stats_command, verify_command
+from api.cli.database import db_app
+from api.cli.demo import data_app, demo
+from api.cli.maps import maps_app
+from api.cli.parcels import parcels_app
+from api.cli.serve import serve
+from api.cli.surveys import import_survey
+from api.cli.users import users_app
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Kim Long land records / Sổ địa chính phường Kim Long")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(parcels_app, name="parcels")
+app.add_typer(data_app, name="data")
+app.command("demo")(demo)
+app.command("serve")(serve)
+app.command("audit")(audit_command)
+app.command("import")(import_survey)
+app.command("verify")(verify_command)
+app.command("stats")(stats_command)
+app.add_typer(applications_app, name="applications")
+app.add_typer(maps_app, name="map")
+
+
+def main() -> None:
+    app()

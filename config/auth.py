@@ -1,0 +1,25 @@
+"""Sign-in settings (``CADASTRE_AUTH_*``): the token signing secret, lifetimes, issuer."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Final, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PREFIX: Final = "dev-only-"  # noqa: S105 (a marker, not a secret)
+"""Starts every secret made up per process; ``config.settings`` refuses it in production."""
+
+
+class AuthSettings(BaseSettings):
+    """Sign-in: token signing secret, lifetimes, the KDF's cost."""
+
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_AUTH_", extra="ignore")
+
+    secret: str = Field(default_factory=lambda: DEV_SECRET_PREFIX + secrets.token_urlsafe(32))
+    """HMAC key for access tokens.  Must be set in production; a random one per process
+    otherwise, so development tokens die with the process."""
+    token_minutes: int = 30
+    algorithm: Literal["HS256"] = "HS256"
+    issuer: str = "kimlong-cadastre"

@@ -1,0 +1,31 @@
+"""Survey-upload settings (``CADASTRE_INTAKE_*``): what one file may cost, how it is matched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IntakeSettings(BaseSettings):
+    """Survey uploads: what one file may cost, where it is unpacked, how it is matched.
+
+    The caps guard the server against hostile files (see gis.read_types.Limits);
+    the defaults fit a ward's largest real batch with room to spare.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CADASTRE_INTAKE_", extra="ignore")
+
+    max_file_bytes: int = 100 * 1024 * 1024
+    max_archive_members: int = 200
+    max_uncompressed_bytes: int = 500 * 1024 * 1024
+    max_compression_ratio: float = 200.0
+    max_features: int = 100_000
+    max_vertices: int = 5_000_000
+    work_dir: Path | None = None
+    """Parent of the per-upload temporary folders (default: the system's temp folder)."""
+    frame_margin_m: float = 250.0
+    """Features this far outside the ward still count as "in the ward" for the CRS check."""
+    position_match_min_iou: float = 0.9
+    """An unnumbered feature takes the identity of the one current parcel it overlaps
+    this much (intersection over union), e.g. a CAD drawing of re-measured parcels."""
