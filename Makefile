@@ -34,14 +34,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy config db gis parcels certificates projects maps api data bench
 
-pytest: db
+pytest: db sysdeps
 	$(BIN)/pytest -q -p no:cacheprovider
 
-# System tools the tests and benchmarks drive (wrk for the HTTP load benchmark).
+# System packages the tests and benchmarks drive: wrk (the HTTP load benchmark), Debian's
+# chromium (the map tests drive it through Playwright; never a downloaded browser) and
+# fonts-dejavu-core (the cadastral extract's font, with Vietnamese letters).
+SYSDEPS := wrk chromium fonts-dejavu-core
 sysdeps:
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk); } || \
-	  { echo "install wrk (apt-get install wrk) for bench/load.py"; exit 1; }
+	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "install$$missing (apt-get install$$missing) for the tests"; exit 1; fi; fi
 
 bench-smoke: db sysdeps
 	$(BIN)/python bench/run_all.py --size tiny
