@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import folium
@@ -114,7 +115,7 @@ def field_map(data: FieldMapInput) -> folium.Map:
             continue
         one = gpd.GeoDataFrame([f._asdict()], geometry="geometry", crs=WARD)
         sev_vi, sev_en = styles.SEVERITY_NAMES.get(f.severity, (f.severity, f.severity))
-        GeoLayer(feature_collection(one, lambda r, i=i: _finding(r, i)),
+        GeoLayer(feature_collection(one, partial(_finding, number=i)),
                  key=f"finding:{i}:{f.rule}",
                  name=f"Phát hiện {i}: {f.rule} ({sev_vi} / {sev_en})").add_to(fmap)
 
@@ -222,7 +223,7 @@ def _crossing(r: Mapping[str, Any]) -> dict[str, Any]:
                                    ("Lý do", "reason", r["reason"])])}
 
 
-def _finding(r: Mapping[str, Any], number: int) -> dict[str, Any]:
+def _finding(r: Mapping[str, Any], *, number: int) -> dict[str, Any]:
     sev = str(r["severity"])
     sev_vi, sev_en = styles.SEVERITY_NAMES.get(sev, (sev, sev))
     figures = r.get("figures") or {}

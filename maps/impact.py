@@ -72,7 +72,7 @@ def summary(data: ImpactMapInput) -> dict[str, Any]:
     a = data.affected
     takes = a[a["take"].isin(["full", "partial"])] if len(a) else a
     return {
-        "parcels": int(len(takes)),
+        "parcels": len(takes),
         "taken_m2": round(float(takes["taken_m2"].sum()) if len(takes) else 0.0, 1),
         "full": int((a["take"] == "full").sum()) if len(a) else 0,
         "safety_only": int((a["take"] == "safety").sum()) if len(a) else 0,

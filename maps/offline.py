@@ -22,6 +22,7 @@ from typing import Final
 
 import branca.element
 import folium
+from folium.elements import JSCSSMixin
 
 ASSETS: Final = Path(__file__).resolve().parent / "assets"
 BASE_URL: Final = "/maps/assets"
@@ -80,17 +81,17 @@ def _localise(fmap: folium.Map, base_url: str) -> None:
     while stack:
         el = stack.pop()
         stack.extend(el._children.values())
-        if not hasattr(el, "default_js"):
+        if not isinstance(el, JSCSSMixin) and el is not fmap:
             continue
         js, css = [], []
-        for name, url in el.default_js:
+        for name, url in getattr(el, "default_js", []):
             if name in DROPPED:
                 continue
             if name not in JS:
                 raise UnknownAsset(f"{type(el).__name__} wants script {name!r} ({url}); "
                                    "vendor it in maps/assets and name it in maps.offline.JS")
             js.append((name, f"{base_url}/{JS[name]}"))
-        for name, url in el.default_css:
+        for name, url in getattr(el, "default_css", []):
             if name in DROPPED:
                 continue
             if name not in CSS:
@@ -100,8 +101,8 @@ def _localise(fmap: folium.Map, base_url: str) -> None:
         if el is fmap:
             js += [(n, f"{base_url}/{p}") for n, p in OWN_JS]
             css += [(n, f"{base_url}/{p}") for n, p in OWN_CSS]
-        el.default_js = js  # type: ignore[attr-defined]
-        el.default_css = css  # type: ignore[attr-defined]
+        setattr(el, "default_js", js)  # noqa: B010 (an instance copy: the class list is folium's)
+        setattr(el, "default_css", css)  # noqa: B010
 
 
 def render(fmap: folium.Map, *, title: str, self_contained: bool = False,

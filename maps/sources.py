@@ -26,13 +26,13 @@ from certificates.models import Application
 from config import clock
 from config.maps import FloodLevel, MapSettings
 from db.audit import Actor
-from gis.errors import DomainError
+from gis.convert import from_db
 from gis.crs import WARD, to_ward, to_wgs84
+from gis.errors import DomainError
 from gis.geojson import geometry_from_geojson
 from gis.geometry import diagnose
 from gis.raster import ElevationStats
 from gis.rules import load_ruleset
-from gis.convert import from_db
 from maps import rasters
 from maps.extract import ExtractInput
 from maps.field import FieldMapInput, empty_frame
@@ -276,7 +276,7 @@ def ward_map_input(session: Session, ctx: MapContext) -> WardMapInput:
         pending += page
         if not more:
             break
-    geoms = [from_db(a.geom) for a in pending]
+    geoms = [g for g in (from_db(a.geom) for a in pending) if g is not None]
     return WardMapInput(
         ward_name=info.name,
         outline=gpd.GeoDataFrame({"code": [info.code]}, geometry=[info.boundary], crs=WARD),

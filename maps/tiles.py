@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
-from rasterio.enums import Resampling
+from shapely.geometry import Polygon, box
 from sqlalchemy.orm import Session
 
 from db.errors import NotFound
@@ -132,7 +132,5 @@ def hillshade_tile(path: Path | None, z: int, x: int, y: int) -> bytes:
     return raster.to_png(np.stack([grey] * 3), np.where(out.valid, 255, 0))
 
 
-def raster_box(grid: raster.Grid):  # type: ignore[no-untyped-def]
-    from shapely.geometry import box
-
+def raster_box(grid: raster.Grid) -> Polygon:
     return box(*grid.bounds)

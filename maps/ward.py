@@ -141,7 +141,9 @@ def _parcel_script(layer: str) -> str:
         layer.cadastreFeatures = 0;
         layer.on("tileload", function (e) {{
             var tile = layer._vectorTiles[layer._tileCoordsToKey(e.coords)];
-            Object.keys((tile && tile._features) || {{}}).forEach(function (id) {{ seen.add(id); }});
+            Object.keys((tile && tile._features) || {{}}).forEach(function (id) {{
+                seen.add(id);
+            }});
             layer.cadastreFeatures = seen.size;
             if (seen.size > 0 && cadastre.firstParcelsMs === undefined) {{
                 cadastre.firstParcelsMs = performance.now();

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from certificates import applications as apps
 from config.maps import MapSettings
-from db.audit import Actor
-from db.cluster import free_port
 from config.server import ServerSettings
 from config.settings import Settings
+from db.audit import Actor
+from db.cluster import free_port
 from tests.certificates.conftest import Demo, demo  # noqa: F401 (the shared fixture)
 from tests.conftest import WARD
 
