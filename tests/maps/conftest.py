@@ -22,6 +22,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from api.auth import issue_token
 from certificates import applications as apps
 from config.maps import MapSettings
 from config.server import ServerSettings
@@ -111,6 +112,23 @@ def live(demo_app: Any) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def _fresh(settings: Settings, users: dict[str, Any]) -> Any:
+    """Headers with a token issued now: the session's tokens live 5 minutes, and the map
+    tests run late in a full run."""
+
+    def headers(name: str) -> dict[str, str]:
+        user, epoch = users[name]
+        return {"Authorization": f"Bearer {issue_token(settings.auth, user, epoch)[0]}"}
+
+    return headers
+
+
+@pytest.fixture()
+def auth(settings: Settings, users: dict[str, Any]) -> Any:
+    """``auth("land_officer")``: that role's headers, with a token issued for this test."""
+    return _fresh(settings, users)
+
+
 @pytest.fixture(scope="module")
-def bearer(tokens: dict[str, str]) -> Any:
-    return lambda role: {"Authorization": f"Bearer {tokens[role]}"}
+def bearer(settings: Settings, users: dict[str, Any]) -> Any:
+    return _fresh(settings, users)
