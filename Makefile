@@ -7,17 +7,31 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+LOCK   := requirements.lock
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
+PIP    := $(BIN)/pip install -q --disable-pip-version-check
 
-.PHONY: demo test install sysdeps db lint typecheck pytest bench-smoke serve clean-db
+.PHONY: demo test install lock sysdeps db lint typecheck pytest bench-smoke serve clean-db
 
-$(STAMP): pyproject.toml
+# Every Python package at the version in requirements.lock (the versions CI tested): the
+# installer and the build backend first, then the project, built with those (no isolated
+# build environment fetching the newest setuptools).
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PIP) -c $(LOCK) pip setuptools
+	$(PIP) -c $(LOCK) --no-build-isolation -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# Rewrite requirements.lock from pyproject.toml with uv (resolving on PyPI alone, never the
+# machine's own pip indexes).  Existing pins are kept unless pyproject.toml excludes them;
+# `make lock LOCK_FLAGS=--upgrade` moves every package to its newest release.
+lock:
+	@test -x $(BIN)/uv || { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  $(PIP) -c $(LOCK) uv; }
+	$(BIN)/uv pip compile --quiet --no-config --python-version 3.11 --python-platform linux \
+	  --extra dev --custom-compile-command 'make lock' $(LOCK_FLAGS) -o $(LOCK) pyproject.toml
 
 db: install
 	$(BIN)/cadastre db up
@@ -34,7 +48,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy config db gis parcels certificates projects maps api data bench
 
-pytest: db sysdeps
+# The suite and the benchmarks make databases of their own (on the embedded cluster, or on
+# TEST_DATABASE_URL / BENCH_DATABASE_URL): they never touch the one DATABASE_URL names.
+pytest: install sysdeps
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # System packages the tests and benchmarks drive: wrk (the HTTP load benchmark), Debian's
@@ -48,7 +64,7 @@ sysdeps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "install$$missing (apt-get install$$missing) for the tests"; exit 1; fi; fi
 
-bench-smoke: db sysdeps
+bench-smoke: install sysdeps
 	$(BIN)/python bench/run_all.py --size tiny
 
 test: lint typecheck pytest bench-smoke

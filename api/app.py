@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, ogc
 from api.auth import SignInThrottle
-from api.routes import applications, audit, auth, pages, parcels, surveys
+from api.routes import applications, audit, auth, pages, parcels, projects, surveys
 from api.routes import maps as map_routes
 from api.user_cache import UserCache
 from config.settings import Settings
@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit.router)
     app.include_router(surveys.router)
     app.include_router(applications.router)
+    app.include_router(projects.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
     app.include_router(map_routes.router)

@@ -36,7 +36,7 @@ from certificates.errors import (
 )
 from db.errors import Conflict, Forbidden, NotFound
 from gis.errors import DomainError
-from gis.read_errors import (
+from gis.intake.errors import (
     FileTooLargeError,
     FormatMismatchError,
     UnsupportedFormatError,
@@ -66,7 +66,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     DomainError: 422,
 }
 """Most specific class wins (looked up along the MRO).  Every other refused survey file
-(``gis.read_errors.ReadError``) is 422: it arrived and is of a known kind, but its content
+(``gis.intake.errors.ReadError``) is 422: it arrived and is of a known kind, but its content
 cannot be used as parcels."""
 
 RETRY_AFTER_S = 5

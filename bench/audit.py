@@ -18,6 +18,10 @@ defects: corners pushed into a neighbour (overlaps), pulled back (gaps) and dupl
 parcels.  It is deterministic from ``--seed``.  The naive baseline is
 ``geopandas.overlay(set, set)`` (every pairwise intersection), run on a subset when the
 set is large and scaled linearly to the full size; the output says so.
+
+Wrong answers exit 1: on the synthetic set, a planted defect not found or a finding that
+no planted defect explains; on the registry, an error on the demo ward's clean parcels,
+a parcel left out, or PostGIS and GEOS disagreeing on the overlapping pairs.
 """
 
 from __future__ import annotations
@@ -36,15 +40,20 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import expect
 from gis.audit import audit, audit_frame
 from gis.crs import WARD
 from gis.rules import load_ruleset
+from parcels.queries import current_totals
 
 SIZES = {"tiny": 2_000, "small": 20_000, "full": 100_000}
 
 
-def synthetic(n: int, seed: int = 7, defects: int = 50) -> tuple[np.ndarray, dict[str, int]]:
-    """About ``n`` perturbed grid quads plus planted defects; returns geometries and counts."""
+def synthetic(n: int, seed: int = 7, defects: int = 50
+              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """About ``n`` perturbed grid quads plus planted defects; returns the geometries and,
+    per defect, the indices of the quads planted with it (a duplicate's copy is appended
+    after the ``n`` quads, in the order of ``planted["duplicate"]``)."""
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n)))
     cell = 20.0
@@ -66,7 +75,38 @@ def synthetic(n: int, seed: int = 7, defects: int = 50) -> tuple[np.ndarray, dic
         ring[idx, 4] = ring[idx, 0]
     geoms = shapely.polygons(ring)
     geoms = np.concatenate([geoms, geoms[dup]])
-    return geoms, {"overlap": len(over), "gap": len(gap), "duplicate": len(dup)}
+    return geoms, {"overlap": over, "gap": gap, "duplicate": dup}
+
+
+def check_synthetic(report: Any, planted: dict[str, np.ndarray], n: int) -> None:
+    """Every planted defect found, and every finding explained by one (exit 1 otherwise).
+
+    A corner pushed into a neighbour overlaps up to three of them, and the edges it moved
+    no longer match theirs (boundary mismatch); a corner pulled back opens one gap among
+    the quads around it; a duplicate is reported as such, once, not as an overlap.
+    """
+    ids: dict[str, list[set[int]]] = {}
+    for f in report.findings:
+        ids.setdefault(f.code, []).append({int(i) for i in f.feature_ids})
+    over, gap = set(planted["overlap"].tolist()), set(planted["gap"].tolist())
+    dups = {frozenset((int(i), n + k)) for k, i in enumerate(planted["duplicate"].tolist())}
+    expect(set(ids) <= {"overlap", "gap", "duplicate", "boundary_mismatch"},
+           f"only the planted kinds of defect reported: {sorted(ids)}")
+    expect({frozenset(s) for s in ids.get("duplicate", [])} == dups
+           and len(ids.get("duplicate", [])) == len(dups),
+           f"{len(ids.get('duplicate', []))} duplicates reported, the {len(dups)} planted")
+    for code, planted_here in (("overlap", over), ("gap", gap)):
+        found = ids.get(code, [])
+        missed = planted_here - set().union(*found)
+        unexplained = [s for s in found if not s & planted_here]
+        expect(not missed and not unexplained,
+               f"{len(planted_here)} planted {code}s all found ({len(missed)} missed) in "
+               f"{len(found)} {code} findings, each touching a planted one "
+               f"({len(unexplained)} do not)")
+    moved = over | gap
+    unexplained = [s for s in ids.get("boundary_mismatch", []) if not s & moved]
+    expect(not unexplained, f"{len(ids.get('boundary_mismatch', []))} boundary mismatches, "
+                            f"each at a moved corner ({len(unexplained)} are not)")
 
 
 def rss_mb() -> float:
@@ -103,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     n = args.n or SIZES[args.size]
     geoms, planted = synthetic(n, args.seed)
     ids = list(range(len(geoms)))
-    print(f"synthetic set: {len(geoms):,} parcels, planted {planted}")
+    print(f"synthetic set: {len(geoms):,} parcels, planted "
+          f"{ {k: len(v) for k, v in planted.items()} }")
     base_rss = rss_mb()
     t = time.perf_counter()
     report = audit(geoms, ids, rules=rules, scales=1000)
@@ -113,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"audit: {wall:.2f} s wall, peak RSS {peak:.0f} MB (+{peak - base_rss:.0f} MB during "
           f"the audit), {len(report.findings)} findings {counts}")
     print(f"  per 100,000 parcels: {wall / len(geoms) * 100_000:.2f} s (target < 5 s)")
+    check_synthetic(report, planted, n)
 
     gdf = gpd.GeoDataFrame({"geometry": geoms}, crs=WARD)
     limit = min(args.naive_limit, len(gdf))
@@ -158,29 +200,18 @@ def _prepare_registry(size: str, seed: int) -> None:
     analyze(settings)
 
 
-POSTGIS_OVERLAPS = """
-    SELECT count(*), coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom))), 0)
-    FROM parcel_version a JOIN parcel_version b
-      ON a.parcel_id < b.parcel_id AND a.geom && b.geom
-     AND ST_Relate(a.geom, b.geom, 'T********')
-    WHERE a.ward_code = :w AND b.ward_code = :w
-      AND a.valid_to IS NULL AND a.status = 'registered'
-      AND b.valid_to IS NULL AND b.status = 'registered'
-"""
-
-
 def registry_bench(size: str, rules: Any) -> int:
     """Whole-ward registry audit: wall time, peak memory, PostGIS vs GEOS for overlaps."""
     import multiprocessing
 
-    from sqlalchemy import text
     from sqlalchemy.orm import Session
 
     from config.data import DataSettings
     from config.database import DatabaseSettings
     from db.engine import make_engine
-    from gis.topology import Context, overlap_pairs
-    from parcels.audit import audit_registry, fetch_registry
+    from gis.overlaps import overlap_pairs
+    from gis.topology import Context
+    from parcels.audit import audit_registry, fetch_registry, overlaps_in_database
 
     seed = REGISTRY_SEEDS[size]
     child = multiprocessing.get_context("spawn").Process(target=_prepare_registry,
@@ -206,13 +237,22 @@ def registry_bench(size: str, rules: Any) -> int:
     print(f"registry audit ({size}, seed {seed}): {report.feature_count:,} parcels, "
           f"{wall:.2f} s wall (fetch + audit), peak RSS {peak:.0f} MB (+{peak - base:.0f} MB)")
     print(f"  findings by rule {report.counts()}; by severity {sev}")
+    with Session(engine) as s:
+        registered = current_totals(s, ward_code=ward).parcels
+    expect(report.feature_count == registered > 0,
+           f"{report.feature_count:,} parcels audited, the {registered:,} registered")
+    noisy = [f for f in report.findings if f.code in ("overlap", "gap")
+             and float(f.figures["width_m"]) >= 0.005]
+    expect(sev.get("error", 0) == 0 and not noisy,
+           f"the demo ward's clean parcels: {sev.get('error', 0)} errors, {len(noisy)} overlaps "
+           "or gaps 5 mm wide or more (none expected: the generator plants no registry defect)")
 
     with Session(engine) as s:
         t = time.perf_counter()
         reg = fetch_registry(s, ward_code=ward, rules=rules)
         fetch = time.perf_counter() - t
         t = time.perf_counter()
-        n_pg, area_pg = s.execute(text(POSTGIS_OVERLAPS), {"w": ward}).one()
+        n_pg, area_pg = overlaps_in_database(s, ward_code=ward)
         pg = time.perf_counter() - t
     t = time.perf_counter()
     ctx = Context.build(reg.geoms, reg.ids, rules=rules)
@@ -224,6 +264,9 @@ def registry_bench(size: str, rules: Any) -> int:
           f"{float(area_pg):.3f} m²); GEOS here {geos:.2f} s + fetch {fetch:.2f} s "
           f"({len(pairs)} pairs, {float(areas.sum()):.3f} m²); "
           f"ratio PostGIS/(GEOS+fetch) {pg / (geos + fetch):.1f}x")
+    expect(n_pg == len(pairs) and abs(float(area_pg) - float(areas.sum())) < 1e-6 + 1e-9 * float(
+        area_pg), f"PostGIS and GEOS agree: {n_pg} and {len(pairs)} pairs, "
+                  f"{float(area_pg):.6f} and {float(areas.sum()):.6f} m²")
     engine.dispose()
     return 0
 

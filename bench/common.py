@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import shapely
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
 
@@ -24,6 +23,8 @@ from data.people import UNIT_NAMES
 from db.cluster import Cluster, free_port
 from db.engine import make_engine
 from db.migrate import upgrade
+from gis.convert import to_ewkb
+from gis.crs import WARD
 
 BENCH_WARD_BOX = (545_000.0, 1_805_000.0, 575_000.0, 1_835_000.0)
 FORMER_UNITS = UNIT_NAMES
@@ -78,11 +79,26 @@ def seeded_ward(engine: Engine, boundary: MultiPolygon | None = None, *, code: s
     ward = boundary or MultiPolygon([box(*BENCH_WARD_BOX)])
     with engine.begin() as c:  # as the service role: INSERT is allowed
         c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
-                       "(:c, 'Benchmark ward (synthetic)', ST_GeomFromWKB(:g, 9214), true) "
-                       "ON CONFLICT DO NOTHING"), {"c": code, "g": shapely.to_wkb(ward)})
+                       "(:c, 'Benchmark ward (synthetic)', ST_GeomFromEWKB(:g), true) "
+                       "ON CONFLICT DO NOTHING"), {"c": code, "g": to_ewkb(ward, WARD)})
         for unit, name in FORMER_UNITS.items():
             c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES (:w, :c, :n) "
                            "ON CONFLICT DO NOTHING"), {"w": code, "c": unit, "n": name})
+
+
+class WrongAnswer(SystemExit):
+    """A benchmark measured a wrong answer: the run exits non-zero (bench/run_all.py and
+    ``make bench-smoke`` fail), however fast it was."""
+
+
+def expect(ok: bool, what: str) -> None:
+    """Check an answer the benchmark prints; say so, or stop with a non-zero exit.
+
+    The smoke run (``--size tiny``) is a test of the answers as well as a run of the code.
+    """
+    if not ok:
+        raise WrongAnswer(f"WRONG ANSWER: {what}")
+    print(f"  checked: {what}", flush=True)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -119,8 +135,12 @@ def served(settings: Settings, *, workers: int = 1,
     waits for the answer.  Yields the base URL once /health answers.
     """
     port = free_port()
-    child_env = {**os.environ, "CADASTRE_DATABASE": settings.db.database,
-                 "CADASTRE_AUTH_SECRET": settings.auth.secret, **(env or {})}
+    # The server serves ``settings``' database and no other: a DATABASE_URL inherited from
+    # the shell names the user's database, never the one a benchmark or a test loaded.
+    child_env = {name: value for name, value in os.environ.items()
+                 if name not in ("DATABASE_URL", "CADASTRE_DATABASE_URL")}
+    child_env |= {"CADASTRE_DATABASE": settings.db.database,
+                  "CADASTRE_AUTH_SECRET": settings.auth.secret, **(env or {})}
     if settings.db.url:
         child_env["DATABASE_URL"] = settings.db.url
     proc = subprocess.Popen(

@@ -1,7 +1,8 @@
 """Benchmark the synthetic ward generator: wall time and peak memory per size.
 
 Each size runs in its own process so that its peak resident memory is its
-own.  Prints one line per size and the full/small ratio.
+own.  Prints one line per size and the full/small ratio.  The parcels and applications
+counted must be those in the files written (else exit 1).
 
     .venv/bin/python bench/generate.py               # small and full
     .venv/bin/python bench/generate.py --size tiny   # CI smoke
@@ -16,14 +17,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from config.data import DataSettings
-from data.outline import FILE_NAME, SUBFOLDER
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.common import expect  # noqa: E402
+from config.data import DataSettings  # noqa: E402
+from data.outline import FILE_NAME, SUBFOLDER  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
+import pyogrio
 from shapely.geometry import box
 from data.frame import ANCHOR
 from data.generate import generate
@@ -37,8 +41,11 @@ t0 = time.perf_counter()
 m = generate(size=size, seed=seed, out=out, outline=shape)
 seconds = time.perf_counter() - t0
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+written = {layer: pyogrio.read_info(out / "ward.gpkg", layer=layer)["features"]
+           for layer in ("parcels", "applications")}
 print(json.dumps({"size": size, "seconds": round(seconds, 2), "peak_mb": round(peak_mb),
                   "parcels": m.counts["parcels"], "applications": m.counts["applications"],
+                  "written": written,
                   "files_mb": round(sum(p.stat().st_size for p in out.iterdir()) / 2**20, 1)}))
 """
 
@@ -67,6 +74,9 @@ def main() -> None:
         print(f"{size:5s}  {r['seconds']:7.2f} s  peak {r['peak_mb']:5.0f} MB  "
               f"{r['parcels']:6d} parcels  {r['applications']:5d} applications  "
               f"{r['files_mb']:6.1f} MB on disk")
+        expect(r["parcels"] > 0 and r["written"] == {"parcels": r["parcels"],
+                                                     "applications": r["applications"]},
+               f"{size}: the ward.gpkg written holds {r['written']} (the counts printed)")
     if "small" in results and "full" in results:
         s, f = results["small"], results["full"]
         print(f"full/small: time x{f['seconds'] / s['seconds']:.1f}, "

@@ -12,7 +12,9 @@ become a new version (the GeoPackage and Shapefile by number, the DXF, which has
 no numbers, by position).  Each file goes through the ASGI app (the HTTP upload,
 then the officer's commit); stage times inside the upload are taken by wrapping
 the domain functions.  Targets: the whole cycle < 20 s for 10,000 parcels; peak
-memory of this process (the server side) < 1 GiB.
+memory of this process (the server side) < 1 GiB.  A refused upload, a feature not
+matched to its parcel, or a commit that did not land (every parcel of the batch with a
+new current version from the batch's source document) exits 1.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import pyogrio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import analyze, bench_engine, demo_folder, peak_mb
+from bench.common import analyze, bench_engine, demo_folder, expect, peak_mb
+from gis.crs import WARD
 
 DATABASE = "cadastre_bench_intake"
 SIZES = {"tiny": ("small", 200), "full": ("full", 10_000)}
@@ -53,7 +56,7 @@ def load(folder: str) -> None:
     t = time.perf_counter()
     result = load_demo(engine, Path(folder))
     # `cadastre demo` loads as the owner, whose closing ANALYZE covers every table; the
-    # service role's ANALYZE skips tables it does not own, which left parcel_version with
+    # service role's ANALYZE skips tables it does not own, which left the parcel versions with
     # no statistics and the first commit's registry probe planned as 47,368 batch scans.
     analyze(settings)
     system = system_actor(settings.data.ward_code)
@@ -72,7 +75,7 @@ def batch_files(folder: Path, n: int, out: Path) -> dict[str, tuple[Path, dict[s
     gdf = gpd.GeoDataFrame({
         "former_unit": parcels["former_unit"], "so_to": parcels["sheet_no"],
         "so_thua": parcels["parcel_no"], "loai_dat": parcels["land_use"],
-        "dien_tich": parcels.geometry.area.round(1)}, geometry=parcels.geometry, crs=9214)
+        "dien_tich": parcels.geometry.area.round(1)}, geometry=parcels.geometry, crs=WARD)
     gpkg = out / "khao_sat.gpkg"
     pyogrio.write_dataframe(gdf, gpkg, layer="thua_dat")
     shp_dir = out / "shp"
@@ -140,14 +143,14 @@ def main() -> None:
     from api.users import User
     from config.intake import IntakeSettings
     from db.engine import make_engine
-    from parcels import survey_checks, surveys
+    from parcels.surveys import checks, staging, validation
 
     _, settings = bench_engine_settings()
     stages = Stages()
-    stages.wrap(surveys, "read_upload", "read")
-    stages.wrap(surveys, "_copy_features", "stage")
-    stages.wrap(survey_checks, "validate", "validate")
-    stages.wrap(surveys, "_copy_findings", "store findings")
+    stages.wrap(staging, "read_upload", "read")
+    stages.wrap(staging, "_copy_features", "stage")
+    stages.wrap(checks, "validate", "validate")
+    stages.wrap(validation, "_copy_findings", "store findings")
     engine = make_engine(settings.db)
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         files = batch_files(folder, n, Path(tmp))
@@ -169,6 +172,7 @@ def main() -> None:
         with TestClient(app) as client:
             for fmt, (path, form) in files.items():
                 cycle(client, hdr, fmt, path, form, n, stages)
+                landed(engine, client, hdr, fmt, n)
     engine.dispose()
     print(f"\npeak memory of this process (server side): {peak_mb():.0f} MB (target < 1024 MB)")
 
@@ -197,9 +201,8 @@ def cycle(client: Any, hdr: dict[str, dict[str, str]], fmt: str, path: Path,
     with path.open("rb") as fh:
         r, up = timed(lambda: client.post("/api/v1/surveys", headers=hdr["bench_surveyor"],
                                           data=form, files={"file": (path.name, fh)}))
-    if r.status_code not in (200, 201):
-        print(f"{fmt}: upload refused {r.status_code}: {r.text[:300]}")
-        return
+    expect(r.status_code in (200, 201), f"{fmt}: upload accepted ({r.status_code}: "
+                                        f"{r.text[:300] if r.status_code >= 300 else 'ok'})")
     inner = stages.take()
     b = r.json()
     bid = b["id"]
@@ -234,6 +237,32 @@ def cycle(client: Any, hdr: dict[str, dict[str, str]], fmt: str, path: Path,
     print(f"  commit (HTTP)               {rate(commit)}"
           + ("" if ok else f"  REFUSED {c.status_code}: {c.text[:200]}"))
     print(f"  whole cycle                 {rate(total)}  (target < 20 s for 10,000)")
+    expect((b["feature_count"], m["new_version"], m["new"], m["conflict"]) == (n, n, 0, 0),
+           f"{fmt}: every one of {n} re-measured parcels matched to its parcel "
+           f"({b['feature_count']} features, {m['new_version']} new versions, {m['new']} new, "
+           f"{m['conflict']} conflicts)")
+    expect(ok, f"{fmt}: commit accepted ({c.status_code})")
+
+
+def landed(engine: Any, client: Any, hdr: dict[str, dict[str, str]], fmt: str, n: int) -> None:
+    """The last committed batch is in the registry: committed, and each of its ``n``
+    parcels has a current version written from the batch's source document."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from config.data import DataSettings
+    from parcels.queries import current_totals
+
+    with Session(engine) as s:
+        batch = s.execute(text("SELECT id, state, source_document_id FROM survey_batch "
+                               "ORDER BY id DESC LIMIT 1")).one()
+        current = current_totals(s, ward_code=DataSettings().ward_code,
+                                 source_document_id=batch.source_document_id).parcels
+    summary = client.get(f"/api/v1/surveys/{batch.id}", headers=hdr["bench_officer"]).json()
+    expect((batch.state, current, summary["committed_parcels"]) == ("committed", n, n),
+           f"{fmt}: the commit landed (batch {batch.state}, {current} current versions from "
+           f"its source document, {summary['committed_parcels']} committed parcels; "
+           f"{n} expected)")
 
 
 if __name__ == "__main__":

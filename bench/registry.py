@@ -7,7 +7,9 @@ Runs on its own database (``cadastre_bench``) in the embedded cluster (or
 BENCH_DATABASE_URL), dropped and rebuilt each run.  Prints bulk registration time,
 p50/p95/p99 of parcel-by-id, ~100-parcel bbox and as-of queries through the ASGI
 app, and a driver comparison (sync psycopg vs asyncpg vs async psycopg, one
-query and 8-way concurrency) with ratios measured in the same run.
+query and 8-way concurrency) with ratios measured in the same run.  Wrong answers exit 1:
+a parcel not registered, a bbox that does not find exactly the lots inside it, an as-of
+read that does not give the version of that instant.
 """
 
 from __future__ import annotations
@@ -24,16 +26,27 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.users import User
-from bench.common import analyze, bench_engine, ms, peak_mb, percentiles, report_line, seeded_ward
+from bench.common import (
+    analyze,
+    bench_engine,
+    expect,
+    ms,
+    peak_mb,
+    percentiles,
+    report_line,
+    seeded_ward,
+)
 from config import clock
 from db.audit import Actor
 from db.engine import transaction
 from gis import crs as gcrs
 from parcels.bulk import bulk_register
+from parcels.queries import VERSION_BY_ID, current_totals
 
 SIZES = {"tiny": 1_000, "small": 10_000, "full": 50_000}
 LOT_W, LOT_H = 5.0, 20.0
@@ -73,6 +86,12 @@ def main() -> None:
     analyze(settings)
     print(f"bulk registration: {n} parcels in {load_s:.2f} s "
           f"({n / load_s:,.0f} parcels/s; target < 20 s for 50,000)")
+    with Session(engine) as s:
+        current = current_totals(s, ward_code=ward)
+    expect((len(ids), current.parcels) == (n, n)
+           and abs(current.area_m2 - n * LOT_W * LOT_H) < 1e-3 * n,
+           f"{len(ids)} parcels registered, {current.parcels} current, "
+           f"{current.area_m2:,.1f} m² ({n} lots of {LOT_W * LOT_H:.0f} m² expected)")
 
     # Amend 2% so that as-of reads see two versions.
     before = clock.now()
@@ -130,6 +149,15 @@ async def _asgi(app, token: str, ids: list[int], amended: list[int], before, n: 
                                                           "limit": 1000}, headers=headers)
 
         found = len((await bbox_query()).json()["features"])
+        inside = 10 * min(10, rows)  # the box lies 1 m inside 10 columns x min(10, rows) lots
+        expect(found == inside, f"a bbox 1 m inside {inside} lots finds {found} parcels")
+        pid = amended[0]
+        then = (await client.get(f"/api/v1/parcels/{pid}", params={"as_of": before.isoformat()},
+                                 headers=headers)).json()["properties"]["land_use"]
+        now = (await client.get(f"/api/v1/parcels/{pid}",
+                                headers=headers)).json()["properties"]["land_use"]
+        expect((then, now) == ("ODT", "CLN"),
+               f"parcel {pid} as of before its amendment is {then}, now {now} (ODT, CLN)")
         health = await timed(lambda: client.get("/health"), reqs)
         by_id = await timed(lambda: client.get(f"/api/v1/parcels/{rng.choice(ids)}",
                                                headers=headers), reqs)
@@ -166,8 +194,7 @@ def _timed(fn, count: int) -> list[float]:
     return out
 
 
-QUERY = ("SELECT v.parcel_id, v.sheet_no, v.parcel_no, v.land_use, ST_AsBinary(v.geom), "
-         "v.measured_area FROM parcel_version v WHERE v.parcel_id = {} AND v.valid_to IS NULL")
+QUERY = VERSION_BY_ID
 
 
 def _drivers(engine, ids: list[int], reqs: int) -> None:

@@ -1,6 +1,8 @@
 """Run every benchmark at one size (CI runs ``--size tiny`` as a smoke test, not a timing).
 
-Each script under bench/ takes ``--size``; a failing script fails the run.
+Each script under bench/ takes ``--size``, and checks the answers it prints: a wrong
+answer exits non-zero, and a failing script fails the run.  ``audit.py`` runs twice, on
+its synthetic set and on the demo ward in PostGIS (``--registry``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"__init__.py", "common.py", "run_all.py"}
+MORE_RUNS = {"audit.py": [["--registry"]]}
+"""Runs of a script besides its plain one (the extra arguments)."""
 
 
 def main() -> int:
@@ -20,14 +24,17 @@ def main() -> int:
     ap.add_argument("--size", default="tiny")
     args = ap.parse_args()
     failed = []
-    for script in sorted(p for p in HERE.glob("*.py") if p.name not in NOT_BENCHMARKS):
-        print(f"== {script.name} --size {args.size}", flush=True)
+    runs = [(script, [*extra, "--size", args.size])
+            for script in sorted(p for p in HERE.glob("*.py") if p.name not in NOT_BENCHMARKS)
+            for extra in [[], *MORE_RUNS.get(script.name, [])]]
+    for script, argv in runs:
+        name = " ".join([script.name, *argv])
+        print(f"== {name}", flush=True)
         t = time.perf_counter()
-        rc = subprocess.call([sys.executable, str(script), "--size", args.size],
-                             cwd=HERE.parent)
-        print(f"== {script.name}: exit {rc} after {time.perf_counter() - t:.1f} s", flush=True)
+        rc = subprocess.call([sys.executable, str(script), *argv], cwd=HERE.parent)
+        print(f"== {name}: exit {rc} after {time.perf_counter() - t:.1f} s", flush=True)
         if rc:
-            failed.append(script.name)
+            failed.append(name)
     if failed:
         print("failed: " + ", ".join(failed))
         return 1

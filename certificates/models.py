@@ -22,8 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, stamped
-
-SRID = 9214
+from gis.crs import WARD
 
 
 class Application(Base):
@@ -55,7 +54,7 @@ class Application(Base):
     parcel_no: Mapped[int | None] = mapped_column(Integer)
     parcel_id: Mapped[int | None] = mapped_column(BigInteger)
     geom: Mapped[WKBElement | None] = mapped_column(
-        Geometry("GEOMETRY", srid=SRID, spatial_index=False))
+        Geometry("GEOMETRY", srid=WARD, spatial_index=False))
     geom_valid: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_srid: Mapped[int | None] = mapped_column(Integer)
     survey_batch_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -106,7 +105,7 @@ class VerificationReport(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     findings: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     geom: Mapped[WKBElement | None] = mapped_column(
-        Geometry("GEOMETRY", srid=SRID, spatial_index=False))
+        Geometry("GEOMETRY", srid=WARD, spatial_index=False))
     elapsed_ms: Mapped[float | None] = mapped_column(Float)
 
 

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class IntakeSettings(BaseSettings):
     """Survey uploads: what one file may cost, where it is unpacked, how it is matched.
 
-    The caps guard the server against hostile files (see gis.read_types.Limits);
+    The caps guard the server against hostile files (see gis.intake.types.Limits);
     the defaults fit a ward's largest real batch with room to spare.
     """
 

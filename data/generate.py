@@ -32,8 +32,9 @@ from data.roads import build_roads, road_land
 from data.seeds import rng_for
 from data.sheets import Sheet, number_parcels
 from data.zones import Zone, build_zones
+from gis.crs import WARD
 
-CRS: Final = "EPSG:9214"
+CRS: Final = f"EPSG:{WARD}"
 REGISTERED_SHARE: Final = 0.85
 FULL_PARCELS: Final = 45_000
 """Parcel count the full-size proportions are scaled from."""
@@ -99,6 +100,7 @@ def generate(*, size: Size, seed: int, out: Path, outline: Polygon) -> Manifest:
                                 for r in rights]),
         "zones": _zones_layer(zones),
         "projects": _projects_layer(projects, frame),
+        "project_sections": _sections_layer(projects, frame),
         "project_segments": _segments_layer(projects, frame),
         "applications": _applications_layer(apps, keys, units, sheet_no, parcel_no),
     }
@@ -197,23 +199,37 @@ def _projects_layer(projects: list[Project], frame: Frame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({
         "project_code": [p.code for p in projects], "name_vi": [p.name_vi for p in projects],
         "name_en": [p.name_en for p in projects],
-        "description": [p.description for p in projects]},
+        "description": [p.description for p in projects],
+        "status": [p.status for p in projects], "adopted": [p.adopted for p in projects]},
         geometry=[p.redline(frame.area) for p in projects], crs=CRS)
+
+
+def _sections_layer(projects: list[Project], frame: Frame) -> pd.DataFrame:
+    projects = [p for p in projects if not p.redline(frame.area).is_empty]
+    return pd.DataFrame([{"project_code": p.code, "code": s.code, "name_vi": s.name_vi,
+                          "name_en": s.name_en, "phase": s.phase, "description": s.description}
+                         for p in projects for s in p.sections],
+                        columns=["project_code", "code", "name_vi", "name_en", "phase",
+                                 "description"])
 
 
 def _segments_layer(projects: list[Project], frame: Frame) -> gpd.GeoDataFrame:
     rows: list[dict[str, Any]] = []
     geoms = []
     for p in projects:
-        for s in p.segments:
-            inside = shapely.intersection(s.geometry, frame.area)
-            parts = [g for g in shapely.get_parts(inside) if g.length > 1.0]
-            if not parts:
-                continue
-            rows.append({"project_code": s.project_code, "segment_no": s.segment_no,
-                         "name": s.name, "left_width_m": s.left_width_m,
-                         "right_width_m": s.right_width_m, "existing_width_m": s.existing_width_m})
-            geoms.append(max(parts, key=lambda g: g.length))  # the longest piece inside
+        for alt, segments in sorted(p.alternatives.items()):
+            for s in segments:
+                inside = shapely.intersection(s.geometry, frame.area)
+                parts = [g for g in shapely.get_parts(inside) if g.length > 1.0]
+                if not parts:
+                    continue
+                rows.append({"project_code": s.project_code, "alternative": alt,
+                             "segment_no": s.segment_no, "section_code": s.section_code,
+                             "name": s.name, "left_width_m": s.left_width_m,
+                             "right_width_m": s.right_width_m,
+                             "existing_width_m": s.existing_width_m,
+                             "gives_access": s.gives_access, "safety_m": s.safety_m})
+                geoms.append(max(parts, key=lambda g: g.length))  # the longest piece inside
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=CRS)
 
 

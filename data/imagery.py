@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from data.elevation import Terrain
 from data.geometry import GRID
+from gis.crs import WARD
 
 SYNTHETIC_TAG: Final = "SYNTHETIC — not real cadastral data or imagery (Kim Long demo ward)"
 NODATA_DEM: Final = -9999.0
@@ -53,7 +54,7 @@ def write_elevation(path: str, terrain: Terrain, area: Polygon, river: BaseGeome
                                 dtype="uint8").astype(bool)
     dem[~inside] = NODATA_DEM
     profile = dict(driver="GTiff", width=dem.shape[1], height=dem.shape[0], count=1,
-                   dtype="float32", crs="EPSG:9214", transform=transform, nodata=NODATA_DEM,
+                   dtype="float32", crs=f"EPSG:{WARD}", transform=transform, nodata=NODATA_DEM,
                    tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=3)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(dem, 1)
@@ -77,7 +78,7 @@ def write_imagery(path: str, geoms: list[Polygon], land_use: list[str], interest
     roof = ROOFS[rng.integers(len(ROOFS), size=len(geoms))]
     shapely.prepare(interest)
     profile = dict(driver="GTiff", width=width, height=height, count=3, dtype="uint8",
-                   crs="EPSG:9214", transform=transform, tiled=True, blockxsize=256,
+                   crs=f"EPSG:{WARD}", transform=transform, tiled=True, blockxsize=256,
                    blockysize=256, compress="jpeg", jpeg_quality=85, photometric="ycbcr",
                    sparse_ok=True)
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(path, "w", **profile) as dst:

@@ -16,7 +16,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from db import audit
 from db.audit import Actor
 from db.engine import transaction
 from gis import crs as gcrs
+from gis.convert import to_ewkb
 from parcels.bulk import bulk_register
 from parcels.registry import Source
 
@@ -94,25 +94,25 @@ def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
     ward = _layer(gpkg, "ward")
     s.execute(text(
         "INSERT INTO ward (code, name, boundary, synthetic) VALUES (:c, :n, "
-        "ST_GeomFromWKB(:g, 9214), true) ON CONFLICT (code) DO NOTHING"),
+        "ST_GeomFromEWKB(:g), true) ON CONFLICT (code) DO NOTHING"),
         {"c": WARD_CODE, "n": "Phường Kim Long (dữ liệu mô phỏng / synthetic demo)",
-         "g": shapely.to_wkb(_multi(ward.geometry.iloc[0]))})
+         "g": to_ewkb(_multi(ward.geometry.iloc[0]), gcrs.WARD)})
     units = _layer(gpkg, "former_units")
     present = set(units["code"])
     for code, name in UNIT_NAMES.items():
         row = units[units["code"] == code]
-        geom = shapely.to_wkb(_multi(row.geometry.iloc[0])) if code in present else None
+        geom = to_ewkb(_multi(row.geometry.iloc[0]), gcrs.WARD) if code in present else None
         s.execute(text("INSERT INTO former_unit (ward_code, code, name, boundary) VALUES "
-                       "(:w, :c, :n, ST_GeomFromWKB(:g, 9214)) ON CONFLICT DO NOTHING"),
+                       "(:w, :c, :n, ST_GeomFromEWKB(:g)) ON CONFLICT DO NOTHING"),
                   {"w": WARD_CODE, "c": code, "n": name, "g": geom})
     sheets = _layer(gpkg, "map_sheets")
     s.execute(text("INSERT INTO map_sheet (ward_code, former_unit, sheet_no, scale, extent) "
-                   "SELECT :w, u, n, sc, ST_GeomFromWKB(g, 9214) FROM unnest("
+                   "SELECT :w, u, n, sc, ST_GeomFromEWKB(g) FROM unnest("
                    "CAST(:u AS text[]), CAST(:n AS int[]), CAST(:sc AS int[]), "
                    "CAST(:g AS bytea[])) AS t(u, n, sc, g)"),
               {"w": WARD_CODE, "u": list(sheets["former_unit"]),
                "n": [int(x) for x in sheets["sheet_no"]], "sc": [int(x) for x in sheets["scale"]],
-               "g": [shapely.to_wkb(g) for g in sheets.geometry]})
+               "g": [to_ewkb(g, gcrs.WARD) for g in sheets.geometry]})
 
     parcels = _layer(gpkg, "parcels")
     parcels = parcels.set_crs(gcrs.WARD, allow_override=True)
@@ -169,29 +169,58 @@ def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
     for z in zones.itertuples():
         s.execute(text(
             "INSERT INTO zone (ward_code, zone_key, kind, name, project_code, geom, synthetic, "
-            "source) VALUES (:w, :k, :kind, :n, :p, ST_Multi(ST_GeomFromWKB(:g, 9214)), true, "
+            "source) VALUES (:w, :k, :kind, :n, :p, ST_Multi(ST_GeomFromEWKB(:g)), true, "
             "'synthetic demo')"),
             {"w": WARD_CODE, "k": z.zone_key, "kind": z.kind, "n": z.name,
              "p": z.project_code if isinstance(z.project_code, str) else None,
-             "g": shapely.to_wkb(z.geometry)})
-    projects = _layer(gpkg, "projects")
-    for p in projects.itertuples():
-        s.execute(text(
-            "INSERT INTO project (ward_code, code, name_vi, name_en, description, redline, "
-            "synthetic) VALUES (:w, :c, :vi, :en, :d, ST_Multi(ST_GeomFromWKB(:g, 9214)), true)"),
-            {"w": WARD_CODE, "c": p.project_code, "vi": p.name_vi, "en": p.name_en,
-             "d": p.description, "g": shapely.to_wkb(p.geometry) if p.geometry else None})
-    segments = _layer(gpkg, "project_segments")
-    for g in segments.itertuples():
-        s.execute(text(
-            "INSERT INTO project_segment (ward_code, project_code, segment_no, name, "
-            "left_width_m, right_width_m, existing_width_m, centreline) VALUES "
-            "(:w, :p, :n, :name, :l, :r, :e, ST_GeomFromWKB(:g, 9214))"),
-            {"w": WARD_CODE, "p": g.project_code, "n": int(g.segment_no), "name": g.name,
-             "l": float(g.left_width_m), "r": float(g.right_width_m),
-             "e": None if pd.isna(g.existing_width_m) else float(g.existing_width_m),
-             "g": shapely.to_wkb(g.geometry)})
+             "g": to_ewkb(z.geometry, gcrs.WARD)})
+    load_projects(s, gpkg)
     step("applications", load_applications(s, gpkg), 1)
     audit.record(s, actor=DEMO_ACTOR, action="demo_load", entity="ward", entity_ids=[WARD_CODE],
                  reason="synthetic demo ward",
                  detail={"fingerprint": fingerprint, "counts": manifest["counts"]})
+
+
+DEMO_OFFICER = Actor(username="demo-loader", role="land_officer", ward_code=WARD_CODE)
+"""The loader records the demo's road projects as the ward's land officer would."""
+
+
+def load_projects(s: Session, gpkg: Path) -> None:
+    """Ring Road 3 with its sections and both alternatives' corridors (version 1 each),
+    through the same domain functions a land officer's request uses."""
+    from projects import corridors as pc
+
+    projects = _layer(gpkg, "projects")
+    sections = _layer(gpkg, "project_sections")
+    segments = _layer(gpkg, "project_segments")
+    for p in projects.itertuples():
+        mine = segments[segments["project_code"] == p.project_code]
+
+        spec = pc.ProjectSpec(
+            code=p.project_code, name_vi=p.name_vi, name_en=p.name_en,
+            description=p.description, status=p.status, synthetic=True,
+            sections=[pc.SectionSpec(r.code, r.name_vi, r.name_en, int(r.phase), r.description)
+                      for r in sections[sections["project_code"] == p.project_code]
+                      .itertuples()],
+            corridor=_corridor(p.adopted, mine[mine["alternative"] == p.adopted], p.adopted))
+        pc.create_project(s, actor=DEMO_OFFICER, spec=spec,
+                          reason="synthetic demo ward: invented road project")
+        for alt in sorted(set(mine["alternative"]) - {p.adopted}):
+            pc.new_corridor_version(s, actor=DEMO_OFFICER, code=p.project_code,
+                                    spec=_corridor(alt, mine[mine["alternative"] == alt],
+                                                   p.adopted),
+                                    reason="synthetic demo ward: an invented alternative")
+
+
+def _corridor(alternative: str, rows: pd.DataFrame, adopted: str) -> Any:
+    from projects import corridors as pc
+
+    return pc.CorridorSpec(alternative=alternative, label=(
+        "phương án chọn (giả lập)" if alternative == adopted
+        else f"phương án {alternative} (giả lập)"), elements=[pc.ElementSpec(
+            section_code=g.section_code, name=g.name, centreline=g.geometry,
+            left_width_m=float(g.left_width_m), right_width_m=float(g.right_width_m),
+            existing_width_m=None if pd.isna(g.existing_width_m) else float(g.existing_width_m),
+            gives_access=bool(g.gives_access),
+            safety_m=None if pd.isna(g.safety_m) else float(g.safety_m))
+            for g in rows.sort_values("segment_no").itertuples()])

@@ -1,35 +1,79 @@
-"""The two road projects: Nguyễn Hoàng street widening and Ring Road 3 (Vành đai 3).
+"""The demo's road project: Ring Road 3 (Vành đai 3), with the Nguyễn Hoàng section.
 
-Centrelines, per-segment red-line widths and the red-line polygons are
-invented (DOMAIN.md: the real widths were not found).  The red line of each
-segment is two single-sided buffers of its centreline, one per side, because
-a widening is often asymmetric: the street keeps one frontage and takes the
-other.
+DOMAIN.md: Nguyễn Hoàng street runs on the approved Ring Road 3 centreline; the Nguyễn
+Hoàng project is 1.67 km (road 1.08 km, bridge section 0.59 km over the Hương River) from
+Lý Nam Đế to Bùi Thị Xuân, and the Nguyễn Hoàng bridge (380 m × 43 m, opened 26 March
+2025, its north end at the Kim Long – Nguyễn Phúc Nguyên – Nguyễn Hoàng junction) is part
+of Ring Road 3.  So there is one project, Ring Road 3, drawn on the (stand-in) Nguyễn Hoàng
+centreline:
+
+- section ``NH`` (phase 1): the bridge section, 0.59 km ending at the Kim Long street
+  junction (a south approach of 210 m, then the 380 m bridge, which gives no road access),
+  and the 1.08 km road section north to Lý Nam Đế;
+- section ``N2`` (phase 2): the rest of the alignment through the ward, north of Lý Nam Đế
+  to the ward's edge.  Its alignment is INVENTED.
+
+Positions are distances along the stand-in street measured on the real outline's layout
+(the river's north bank 773 m from its start, the Kim Long street junction at 825 m).
+Widths: the bridge's 43 m is real (DOMAIN.md); every other width, the approach, the road
+section's asymmetric red lines, phase 2 and its 5 m safety corridor, is INVENTED: the real
+red-line width and Ring Road 3's cross-section were not found.  Alternative ``B`` (a
+symmetric widening of the road section) is invented too, to show a comparison.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import shapely
-from shapely.geometry import LineString, Point
+from shapely import ops
+from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from data.frame import Frame
 from data.geometry import GRID, areal
+from data.roads import nguyen_hoang_line
+from gis.corridors import Segment as RedlineSegment
+from gis.corridors import corridor_redline
 
-NGUYEN_HOANG = "NGUYEN_HOANG"
 RING_ROAD_3 = "RING_ROAD_3"
+INVENTED = "giả lập"
 
-# (points, (left, right) per segment, existing width); left is west/north of travel.
-_NH_POINTS = [(557_930.0, 1_820_150.0), (557_960.0, 1_820_520.0), (557_990.0, 1_820_900.0),
-              (558_020.0, 1_821_250.0)]
-_NH_WIDTHS = [(18.0, 18.0), (22.0, 14.0), (15.0, 21.0)]
-_RR3_POINTS = [(557_990.0, 1_820_900.0), (557_000.0, 1_820_950.0), (556_300.0, 1_820_600.0),
-               (555_750.0, 1_819_350.0), (554_900.0, 1_818_300.0), (553_900.0, 1_817_000.0),
-               (552_900.0, 1_815_900.0), (551_900.0, 1_814_800.0)]
-_RR3_WIDTHS = [(16.0, 16.0), (16.0, 16.0), (18.0, 14.0), (16.0, 16.0), (16.0, 16.0),
-               (15.0, 17.0), (16.0, 16.0)]
+JUNCTION_M = 825.0
+"""Along the stand-in Nguyễn Hoàng street: the Kim Long street junction, the bridge's north end."""
+BRIDGE_M = 380.0
+BRIDGE_SECTION_M = 590.0
+ROAD_SECTION_M = 1_080.0
+
+# (section, name, from m, to m, (left, right) for A, (left, right) for B, existing width,
+#  gives access, safety corridor m).  Left is west of the line, which is drawn northwards.
+_PLAN = [
+    ("NH", "đường dẫn phía nam cầu Nguyễn Hoàng (từ Bùi Thị Xuân)",
+     JUNCTION_M - BRIDGE_SECTION_M, JUNCTION_M - BRIDGE_M, (21.5, 21.5), (21.5, 21.5), 12.0,
+     True, None),
+    ("NH", "cầu Nguyễn Hoàng (380 m × 43 m)", JUNCTION_M - BRIDGE_M, JUNCTION_M,
+     (21.5, 21.5), (21.5, 21.5), 43.0, False, None),
+    ("NH", "đường Nguyễn Hoàng – Kim Long đến kiệt 1", JUNCTION_M, JUNCTION_M + 425.0,
+     (18.0, 18.0), (18.0, 18.0), 12.0, True, None),
+    ("NH", "đường Nguyễn Hoàng – đoạn giữa", JUNCTION_M + 425.0, JUNCTION_M + 775.0,
+     (22.0, 14.0), (18.0, 18.0), 12.0, True, None),
+    ("NH", "đường Nguyễn Hoàng – đến Lý Nam Đế", JUNCTION_M + 775.0,
+     JUNCTION_M + ROAD_SECTION_M, (15.0, 21.0), (18.0, 18.0), 12.0, True, None),
+    ("N2", "Vành đai 3 phía bắc Lý Nam Đế – đoạn 1", JUNCTION_M + ROAD_SECTION_M,
+     JUNCTION_M + ROAD_SECTION_M + 700.0, (16.0, 16.0), (16.0, 16.0), 12.0, True, 5.0),
+    ("N2", "Vành đai 3 phía bắc Lý Nam Đế – đoạn 2", JUNCTION_M + ROAD_SECTION_M + 700.0,
+     None, (16.0, 16.0), (16.0, 16.0), 12.0, True, 5.0),
+]
+
+
+@dataclass(frozen=True)
+class Section:
+    code: str
+    name_vi: str
+    name_en: str
+    phase: int
+    description: str
 
 
 @dataclass(frozen=True)
@@ -37,67 +81,72 @@ class Segment:
     """One centreline segment with its planned red line on each side."""
 
     project_code: str
+    alternative: str
     segment_no: int
+    section_code: str
     name: str
     left_width_m: float
     right_width_m: float
     existing_width_m: float
+    gives_access: bool
+    safety_m: float | None
     geometry: LineString
-
-    def redline(self) -> BaseGeometry:
-        """The land between the planned red lines of this segment."""
-        left = self.geometry.buffer(self.left_width_m, single_sided=True, cap_style="flat")
-        right = self.geometry.buffer(-self.right_width_m, single_sided=True, cap_style="flat")
-        return shapely.union(left, right, grid_size=GRID)
 
 
 @dataclass(frozen=True)
 class Project:
-    """A road project: its names, invented description and segments."""
+    """A road project: names, status, sections, and its alternatives' segments."""
 
     code: str
     name_vi: str
     name_en: str
     description: str
-    segments: list[Segment]
+    status: str
+    sections: list[Section]
+    alternatives: dict[str, list[Segment]]
+    adopted: str = "A"
 
-    def redline(self, area: BaseGeometry) -> BaseGeometry:
-        """Union of the segments' red lines, joints filled, clipped to the area."""
-        parts = [s.redline() for s in self.segments]
-        for a, b in zip(self.segments[:-1], self.segments[1:], strict=True):
-            joint = Point(a.geometry.coords[-1])
-            w = min(a.left_width_m, a.right_width_m, b.left_width_m, b.right_width_m)
-            parts.append(joint.buffer(w, quad_segs=8))
-        whole = shapely.union_all(parts, grid_size=GRID)
+    @property
+    def segments(self) -> list[Segment]:
+        """The adopted alternative's segments."""
+        return self.alternatives[self.adopted]
+
+    def redline(self, area: BaseGeometry, alternative: str | None = None) -> BaseGeometry:
+        """The land between the red lines, joints filled, clipped to the area (the service
+        builds the same polygon: ``gis.corridors.corridor_redline``)."""
+        segs = self.alternatives[alternative or self.adopted]
+        whole = corridor_redline([RedlineSegment(s.geometry, s.left_width_m, s.right_width_m)
+                                  for s in segs])
         return areal(shapely.intersection(whole, area, grid_size=GRID))
 
 
 def build_projects(frame: Frame) -> list[Project]:
-    """Both projects, placed on this frame (segments as drawn, not clipped)."""
-    nh = _segments(frame, NGUYEN_HOANG, "Nguyễn Hoàng", _NH_POINTS, _NH_WIDTHS, 12.0)
-    rr3 = _segments(frame, RING_ROAD_3, "Vành đai 3", _RR3_POINTS, _RR3_WIDTHS, 0.0)
-    return [
-        Project(
-            NGUYEN_HOANG, "Mở rộng đường Nguyễn Hoàng (giả lập)", "Nguyen Hoang street widening",
-            "SYNTHETIC: widening of the existing 12 m street to an invented 36 m red line, "
-            "asymmetric on two segments; widths and alignment are invented, not the approved "
-            "plan.", nh,
-        ),
-        Project(
-            RING_ROAD_3, "Đường Vành đai 3 (giả lập)", "Ring Road 3",
-            "SYNTHETIC: a new 32 m alignment across gardens, rice fields and hills; "
-            "alignment and widths are invented, not the approved plan.", rr3,
-        ),
+    """Ring Road 3 placed on this frame (segments as drawn, not clipped)."""
+    line = nguyen_hoang_line(frame)
+    alternatives: dict[str, list[Segment]] = {}
+    for alt in ("A", "B"):
+        segs = []
+        for no, (sec, name, a, b, wa, wb, existing, access, safety) in enumerate(_PLAN, 1):
+            left, right = wa if alt == "A" else wb
+            piece = ops.substring(line, a, line.length if b is None else b)
+            segs.append(Segment(RING_ROAD_3, alt, no, sec, f"{name} ({INVENTED})", left, right,
+                                existing, access, safety, LineString(piece.coords)))
+        alternatives[alt] = segs
+    assert all(a.geometry.coords[-1] == b.geometry.coords[0]
+               for segs in alternatives.values() for a, b in itertools.pairwise(segs))
+    sections = [
+        Section("NH", "Đoạn Nguyễn Hoàng: cầu 0,59 km và đường 1,08 km (Bùi Thị Xuân – Lý Nam Đế)",
+                "Nguyễn Hoàng section: bridge 0.59 km and road 1.08 km", 1,
+                "1.67 km from Bùi Thị Xuân to Lý Nam Đế (DOMAIN.md); the bridge (380 m × 43 m) "
+                "opened 26 March 2025; the widening widths are INVENTED."),
+        Section("N2", "Đoạn phía bắc Lý Nam Đế (giai đoạn 2, giả lập)",
+                "North of Lý Nam Đế (phase 2, invented)", 2,
+                "SYNTHETIC: alignment, 32 m red line and 5 m safety corridor are invented."),
     ]
-
-
-def _segments(
-    frame: Frame, code: str, name: str, points: list[tuple[float, float]],
-    widths: list[tuple[float, float]], existing: float,
-) -> list[Segment]:
-    pts = [frame.at(x, y) for x, y in points]
-    return [
-        Segment(code, i + 1, f"{name} – đoạn {i + 1}", left, right, existing,
-                LineString([pts[i], pts[i + 1]]))
-        for i, (left, right) in enumerate(widths)
-    ]
+    return [Project(
+        RING_ROAD_3, "Đường Vành đai 3 (giả lập)", "Ring Road 3 (synthetic)",
+        "SYNTHETIC: Ring Road 3 through Kim Long on the Nguyễn Hoàng street centreline, the "
+        "Nguyễn Hoàng widening and bridge as its section NH, a further phase N2. Lengths and "
+        "the bridge's 43 m are from DOMAIN.md; every other width, the phase-2 alignment and "
+        "alternative B are invented, not the approved plan.",
+        "approved", sections, alternatives)]

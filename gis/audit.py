@@ -18,17 +18,15 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gis.geometry import diagnose, orient_all, shape_findings
+from gis.frame import Zone, find_outside, find_zone_crossings
+from gis.gaps import find_gaps
+from gis.mismatches import find_mismatches
+from gis.overlaps import find_overlaps
+from gis.repair import orient_all
 from gis.rules import Finding, Report, RuleSet, fingerprint
-from gis.topology import (
-    Context,
-    Zone,
-    find_gaps,
-    find_mismatches,
-    find_outside,
-    find_overlaps,
-    find_zone_crossings,
-)
+from gis.shape import shape_findings
+from gis.topology import Context
+from gis.validity import diagnose
 
 Progress = Callable[[str], None]
 

@@ -9,7 +9,7 @@ document: ``api/errors.py`` maps each class to a status code in one table and se
 Nothing is written when one is raised.
 
 It lives in ``gis`` because ``gis`` imports nothing of ours and every package may import
-``gis``: the file readers' errors (``gis.read_errors``) and the registry's (``db.errors``,
+``gis``: the file readers' errors (``gis.intake.errors``) and the registry's (``db.errors``,
 ``parcels.errors``, ``certificates.errors``, ``api.users``) derive from the same base.
 """
 
@@ -32,7 +32,7 @@ class DomainError(Exception):
 
 class OutsideWard(DomainError):
     """Geometry outside the ward: a parcel written to the registry that lies partly outside,
-    or (``gis.read_errors.OutsideWardError``) an uploaded file of which no feature lies inside."""
+    or (``gis.intake.errors.OutsideWardError``) an uploaded file of which no feature lies inside."""
 
     code = "outside_ward"
     title = "Parcel lies outside the ward"

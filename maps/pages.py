@@ -67,3 +67,13 @@ def survey_batch(session: Session, ctx: MapContext, *, actor: Actor, batch_id: i
 
     data = sources.survey_map_input(session, ctx, actor=actor, batch_id=batch_id)
     return offline.render(survey_map(data), title=f"Lô đo đạc #{batch_id} / survey batch")
+
+
+def project_map(session: Session, ctx: MapContext, *, code: str, section: str | None = None,
+                self_contained: bool = False) -> str:
+    """A road project's impact map (the corridor in force, parcels by share taken)."""
+    from maps.impact import impact_map
+
+    data, _ = sources.project_map_input(session, ctx, code=code, section=section)
+    return offline.render(impact_map(data), self_contained=self_contained,
+                          title=f"{data.name_vi} · bản đồ tác động / impact map")

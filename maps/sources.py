@@ -30,12 +30,13 @@ from gis.convert import from_db
 from gis.crs import WARD, to_ward, to_wgs84
 from gis.errors import DomainError
 from gis.geojson import geometry_from_geojson
-from gis.geometry import diagnose
 from gis.raster import ElevationStats
 from gis.rules import load_ruleset
-from maps import rasters
+from gis.validity import diagnose
+from maps import impact, rasters
 from maps.extract import ExtractInput
 from maps.field import FieldMapInput, empty_frame
+from maps.impact import ImpactMapInput
 from maps.survey import SurveyMapInput
 from maps.ward import WardMapInput
 from parcels import map_reads, queries
@@ -204,7 +205,7 @@ def parcel_extract_input(session: Session, ctx: MapContext, *, parcel_id: int, r
         geometry=rec.geometry, valid=True, area_m2=float(rec.measured_area),
         neighbours=_near_frame(near), sheet_no=rec.sheet_no, parcel_no=rec.parcel_no,
         former_unit=units.get(rec.former_unit, rec.former_unit), land_use=rec.land_use,
-        holders=[h.full_name for h in rec.holders if h.full_name], address=rec.address,
+        holders=[h.full_name for h in rec.holders or () if h.full_name], address=rec.address,
         ward_name=_ward_name(session, ctx), record_url=record_url, printed_on=printed_on,
         reference=f"thửa {rec.parcel_no}, tờ {rec.sheet_no} (mã {rec.parcel_id})",
         synthetic=ctx.synthetic,
@@ -319,8 +320,8 @@ def parcel_popup(session: Session, ctx: MapContext, *, parcel_id: int) -> dict[s
     stats = rasters.elevation_stats(ctx.rasters.elevation, [rec.geometry], ctx.flood.level_m)
     near = NearParcel(rec.parcel_id, units.get(rec.former_unit, rec.former_unit), rec.sheet_no,
                       rec.parcel_no, rec.land_use, float(rec.measured_area), rec.address,
-                      any(h.certificate_no for h in rec.holders),
-                      tuple(h.full_name for h in rec.holders if h.full_name), rec.geometry)
+                      any(h.certificate_no for h in rec.holders or ()),
+                      tuple(h.full_name for h in rec.holders or () if h.full_name), rec.geometry)
     row = neighbours_frame([near], stats).drop(columns="geometry").iloc[0].to_dict()
     from maps.field import neighbour_popup
 
@@ -364,3 +365,21 @@ def survey_map_input(session: Session, ctx: MapContext, *, actor: Actor, batch_i
                           uploaded_by=info["uploaded_by"], features=features,
                           findings=findings, neighbours=_near_frame(near), imagery=imagery,
                           synthetic=ctx.synthetic)
+
+
+def project_map_input(session: Session, ctx: MapContext, *, code: str,
+                      section: str | None = None) -> tuple[ImpactMapInput, Any]:
+    """A road project's impact map: the projects module's impact of the corridor in force
+    (the adopted alternative), with each parcel's outline; also the impact itself."""
+    from projects import impact as project_impact
+
+    inputs = project_impact.gather(session, ward_code=ctx.ward_code, code=code, section=section)
+    result = project_impact.evaluate(inputs)
+    centrelines = [(" · ".join(x for x in (e.section_code, e.name, f"#{e.segment_no}") if x),
+                    e.centreline) for e in inputs.elements if e.centreline is not None]
+    data = impact.from_parcel_impacts(
+        result.parcels, geometries={p.parcel_id: p.geometry for p in inputs.parcels},
+        code=code + (f" · {section}" if section else ""), name_vi=inputs.project.name_vi,
+        name_en=inputs.project.name_en, redline=inputs.redline, safety=inputs.safety,
+        centrelines=centrelines, synthetic=ctx.synthetic or inputs.project.synthetic)
+    return data, result

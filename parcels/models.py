@@ -22,8 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, stamped
-
-SRID = 9214
+from gis.crs import WARD
 
 
 class Ward(Base):
@@ -32,7 +31,7 @@ class Ward(Base):
     code: Mapped[str] = mapped_column(String, primary_key=True)
     name: Mapped[str] = mapped_column(String)
     boundary: Mapped[WKBElement] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False)
+        Geometry("MULTIPOLYGON", srid=WARD, spatial_index=False)
     )
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = stamped()
@@ -45,7 +44,7 @@ class FormerUnit(Base):
     code: Mapped[str] = mapped_column(String, primary_key=True)
     name: Mapped[str] = mapped_column(String)
     boundary: Mapped[WKBElement | None] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False)
+        Geometry("MULTIPOLYGON", srid=WARD, spatial_index=False)
     )
 
 
@@ -58,7 +57,7 @@ class MapSheet(Base):
     sheet_no: Mapped[int] = mapped_column(Integer)
     scale: Mapped[int] = mapped_column(Integer)
     extent: Mapped[WKBElement | None] = mapped_column(
-        Geometry("POLYGON", srid=SRID, spatial_index=False)
+        Geometry("POLYGON", srid=WARD, spatial_index=False)
     )
 
 
@@ -98,7 +97,7 @@ class ParcelVersion(Base):
     sheet_no: Mapped[int] = mapped_column(Integer)
     parcel_no: Mapped[int] = mapped_column(Integer)
     land_use: Mapped[str] = mapped_column(String)
-    geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=SRID, spatial_index=False))
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=WARD, spatial_index=False))
     measured_area: Mapped[float] = mapped_column(Float, Computed("ST_Area(geom)", persisted=True))
     legal_area: Mapped[Decimal | None] = mapped_column(Numeric(14, 1))
     address: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""Test fixtures on a real PostGIS: the project's embedded cluster (or DATABASE_URL).
+"""Test fixtures on a real PostGIS: a database of the suite's own (see suite_database).
 
 The test database is dropped and migrated from scratch once per run; a small
 hand-made ward (an 8 km square around Huế's test point) and one user per role
@@ -9,15 +9,16 @@ back, and HTTP requests go through the ASGI app bound to that same transaction.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import shapely
+import time_machine
 from fastapi.testclient import TestClient
 from shapely.geometry import MultiPolygon, box
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -32,6 +33,8 @@ from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import make_engine
 from db.migrate import upgrade
+from gis import crs as gcrs
+from gis.convert import to_ewkb
 
 WARD = "19774"
 WARD_BOX = (555_000.0, 1_815_000.0, 563_000.0, 1_823_000.0)
@@ -43,6 +46,12 @@ REGISTRY_TABLES = ("parcel", "parcel_version", "parcel_lineage", "source_documen
                    "parcel_right", "audit_event", "app_user", "survey_batch", "survey_feature",
                    "survey_finding")
 SYSTEM = Actor(username="test-setup", role="admin", ward_code=WARD)
+TOKEN_MINUTES = 10 * 366 * 24 * 60
+"""Lifetime of the tokens and cookie sessions the suite issues: ten years, far beyond any
+run on any machine (the session-scoped tokens are issued once at the start).  Expiry is
+tested with tokens made expired on purpose (tests/api/test_auth.py)."""
+URL_VARIABLES = ("DATABASE_URL", "CADASTRE_DATABASE_URL")
+"""Where a user names the service's database (config.database.DatabaseSettings.url)."""
 
 
 def external_dir() -> Path:
@@ -50,26 +59,97 @@ def external_dir() -> Path:
                                Path(__file__).resolve().parents[2] / "shared/data/external"))
 
 
+def in_ci() -> bool:
+    """CI sets ``CI=true``; there nothing may be skipped for want of data."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def require_external(*parts: str) -> Path:
-    """The external-data path, or skip (never in CI: there the folder must be present)."""
-    path = external_dir().joinpath(*parts)
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing in CI")
-        pytest.skip(f"external data {path} absent (set CADASTRE_EXTERNAL_DATA)")
-    return path
+    """The external-data path; a skip only where the whole external folder is absent and
+    this is not CI.  A file missing from a folder that is there fails: a wrong name or an
+    incomplete copy must not pass for "no data on this machine"."""
+    root = external_dir()
+    path = root.joinpath(*parts)
+    if path.exists():
+        return path
+    if root.is_dir():
+        pytest.fail(f"{path} is missing, though the external data folder {root} is there")
+    if in_ci():
+        pytest.fail(f"the external data folder {root} is missing in CI")
+    pytest.skip(f"external data folder {root} absent (set CADASTRE_EXTERNAL_DATA)")
+
+
+TEST_DB = pytest.StashKey[DatabaseSettings]()
+"""The run's database settings, decided once in pytest_configure."""
+
+
+def suite_database(environ: Mapping[str, str]) -> DatabaseSettings:
+    """The database this run may drop, migrate, seed and commit into.
+
+    ``TEST_DATABASE_URL``, named for that purpose, when set; otherwise a database of the
+    suite's own (``CADASTRE_TEST_DATABASE``, default ``cadastre_test``) that the suite
+    drops and creates on the embedded cluster.  A database named by ``DATABASE_URL`` is
+    the user's: the suite never uses it, and refuses to start while it is set without
+    ``TEST_DATABASE_URL`` (rather than quietly test elsewhere while the user believes
+    their server was tested).
+    """
+    url = environ.get("TEST_DATABASE_URL") or None
+    named = [name for name in URL_VARIABLES if environ.get(name)]
+    if url is None and named:
+        shown = make_url(environ[named[0]]).render_as_string(hide_password=True)
+        raise pytest.UsageError(
+            f"{named[0]} is set ({shown}). The test suite drops, migrates, seeds and commits "
+            "into its database, so it never uses the database DATABASE_URL names. Unset "
+            f"{' and '.join(named)} to test on a database of the suite's own in the embedded "
+            "cluster, or set TEST_DATABASE_URL to a database that may be overwritten.")
+    return DatabaseSettings(
+        url=url, database=environ.get("CADASTRE_TEST_DATABASE", "cadastre_test"), pool_size=5,
+        home=Path(environ.get("CADASTRE_HOME", ".cadastre")))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse a run that would use the user's database; then take ``DATABASE_URL`` out of
+    this process's environment, so that nothing the tests start (the command line, a
+    server of its own, ``Settings()``) can reach it either."""
+    config.stash[TEST_DB] = suite_database(os.environ)
+    for name in URL_VARIABLES:
+        os.environ.pop(name, None)
+    when = os.environ.get("CADASTRE_TEST_CLOCK")
+    if when:  # the whole run at another hour: CADASTRE_TEST_CLOCK=2026-02-16T16:30Z make pytest
+        traveller = time_machine.travel(datetime.fromisoformat(when), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    db = config.stash[TEST_DB]
+    clock = f"; the service clock runs from {os.environ['CADASTRE_TEST_CLOCK']}" \
+        if os.environ.get("CADASTRE_TEST_CLOCK") else ""
+    if db.url:
+        return f"database: TEST_DATABASE_URL {make_url(db.url).render_as_string(True)}{clock}"
+    return (f"database: {db.database} on the embedded cluster in {db.state_dir} "
+            f"(dropped and created by this run){clock}")
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def settings(pytestconfig: pytest.Config) -> Settings:
     return Settings(
         environment="test",
-        db=DatabaseSettings(
-            url=os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"),
-            database=os.environ.get("CADASTRE_TEST_DATABASE", "cadastre_test"), pool_size=5),
-        auth=AuthSettings(secret="test-secret-" + "x" * 40, token_minutes=5),
+        db=pytestconfig.stash[TEST_DB],
+        auth=AuthSettings(secret="test-secret-" + "x" * 40, token_minutes=TOKEN_MINUTES),
         data=DataSettings(external_data=external_dir()),
     )
+
+
+@pytest.fixture()
+def service_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ``Settings()`` read from the environment (the command line, a child process)
+    at this run's test database, and nowhere else."""
+    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
+    for name in URL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    if settings.db.url:
+        monkeypatch.setenv("DATABASE_URL", settings.db.url)
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +172,8 @@ def _seed(engine: Engine) -> None:
     ward = MultiPolygon([box(*WARD_BOX)])
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
-                          "(:c, 'Phường Kim Long (test ward)', ST_GeomFromWKB(:g, 9214), true) "
-                          "ON CONFLICT DO NOTHING"), {"c": WARD, "g": shapely.to_wkb(ward)})
+                          "(:c, 'Phường Kim Long (test ward)', ST_GeomFromEWKB(:g), true) "
+                          "ON CONFLICT DO NOTHING"), {"c": WARD, "g": to_ewkb(ward, gcrs.WARD)})
         for code, name in FORMER_UNITS.items():
             conn.execute(text("INSERT INTO former_unit (ward_code, code, name) "
                               "VALUES (:w, :c, :n) ON CONFLICT DO NOTHING"),

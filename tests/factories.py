@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from sqlalchemy import Engine, text
 
 from gis import crs as gcrs
+from gis.convert import to_ewkb
 from parcels.registry import ParcelSpec
 
 X0, Y0 = 559_000.0, 1_820_000.0
@@ -39,9 +39,9 @@ def committed_ward(engine: Engine, name: str) -> str:
     code = "T" + uuid.uuid4().hex[:8]
     with engine.begin() as c:
         c.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
-                       "(:c, :n, ST_GeomFromWKB(:g, 9214), true)"),
-                  {"c": code, "n": name, "g": shapely.to_wkb(MultiPolygon([box(
-                      X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000)]))})
+                       "(:c, :n, ST_GeomFromEWKB(:g), true)"),
+                  {"c": code, "n": name, "g": to_ewkb(MultiPolygon([box(
+                      X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000)]), gcrs.WARD)})
         c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES "
                        "(:w, 'kim_long', 'Kim Long')"), {"w": code})
     return code

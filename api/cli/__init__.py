@@ -16,6 +16,7 @@ from api.cli.database import db_app
 from api.cli.demo import data_app, demo
 from api.cli.maps import maps_app
 from api.cli.parcels import parcels_app
+from api.cli.projects import impact_command, projects_app
 from api.cli.serve import serve
 from api.cli.surveys import import_survey
 from api.cli.users import users_app
@@ -33,6 +34,8 @@ app.command("import")(import_survey)
 app.command("verify")(verify_command)
 app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
+app.command("impact")(impact_command)
+app.add_typer(projects_app, name="projects")
 app.add_typer(maps_app, name="map")
 
 

@@ -72,6 +72,18 @@ def acting_user(session: Session, username: str, *, roles: Collection[str],
     return user
 
 
+def acting_officer(session: Session, username: str | None, *, acts_on: str) -> Actor:
+    """The land officer named with ``--as`` (or ``CADASTRE_OFFICER``), as the audit names them.
+
+    ``acts_on`` finishes the refusal for another role: "only a land officer {acts_on}".
+    """
+    if not username:
+        fail("name the acting land officer with --as USERNAME (or CADASTRE_OFFICER)")
+    user = acting_user(session, username, roles=("land_officer",),
+                       refusal="{username} is a {role}; only a land officer " + acts_on)
+    return Actor(username=f"{user.username} (cli)", role=user.role, ward_code=user.ward_code)
+
+
 def run_domain(fn: Callable[[Session, Settings], T]) -> T:
     """Run ``fn(session, settings)`` in one transaction; domain errors exit 2, nothing written."""
     from db.engine import transaction

@@ -92,3 +92,20 @@ def extract(
         content = _with_context(lambda s, ctx, st: pages.application_extract(
             s, ctx, application_id=application, base_url=_base_url(st)))
     _write(out, content, "extract")
+
+
+@maps_app.command("project")
+def project_map(
+    code: str, out: Out,
+    section: Annotated[str | None, typer.Option("--section", help="one section, e.g. NH")
+                       ] = None,
+    self_contained: Annotated[bool, typer.Option(
+        "--self-contained", help="inline Leaflet and every image: opens with no server")
+    ] = False,
+) -> None:
+    """A road project's impact map (HTML): parcels by share taken, failing remainders."""
+    from maps import pages
+
+    page = _with_context(lambda s, ctx, st: pages.project_map(
+        s, ctx, code=code, section=section, self_contained=self_contained))
+    _write(out, page, "impact map")

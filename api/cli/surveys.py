@@ -42,7 +42,7 @@ def import_survey(
 
     from db.engine import transaction
     from gis.errors import DomainError
-    from gis.read_errors import ReadError
+    from gis.intake.errors import ReadError
     from parcels import surveys
 
     settings = load_settings()

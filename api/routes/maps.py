@@ -183,3 +183,16 @@ def survey_batch(batch_id: Id, request: Request, user: SurveyReader,
     ctx = map_context(request, session, user)
     return HTMLResponse(pages.survey_batch(session, ctx, actor=actor(request, user),
                                            batch_id=batch_id), headers=PRIVATE)
+
+
+@router.get("/maps/projects/{code}", response_class=HTMLResponse)
+def project_map(
+    code: Annotated[str, FPath(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
+    request: Request, user: Overview, session: DbSession,
+    section: Annotated[str | None, Query(max_length=40, description="one section only")] = None,
+    self_contained: Annotated[bool, Query(description="inline every asset")] = False,
+) -> HTMLResponse:
+    """A road project's impact: parcels by share taken, failing remainders, the corridor."""
+    ctx = map_context(request, session, user)
+    return HTMLResponse(pages.project_map(session, ctx, code=code, section=section,
+                                          self_contained=self_contained), headers=PRIVATE)

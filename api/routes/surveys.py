@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, model_validator
 from api.deps import UNAUTHORIZED, DbSession, SettingsDep, actor, allow
 from api.responses import GeoJSONResponse
 from api.users import User
-from gis.read_errors import FileTooLargeError, MappingError
+from gis.intake.errors import FileTooLargeError, MappingError
 from parcels import surveys
 
 PREFIX = "/api/v1/surveys"

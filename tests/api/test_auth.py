@@ -5,6 +5,7 @@ from __future__ import annotations
 import jwt
 
 from api import users
+from api.auth import SESSION_COOKIE
 from config import clock
 from tests.conftest import PASSWORD, SYSTEM
 
@@ -114,6 +115,30 @@ def test_expired_or_forged_tokens_are_refused(client, settings, users) -> None:
         r = client.get("/api/v1/parcels", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401, token
         assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_signed_in_token_is_refused_once_its_lifetime_is_over(settings, engine, sessions,
+                                                                 tokens) -> None:
+    """The suite's own tokens live for years (tests/conftest.py, TOKEN_MINUTES) so that no
+    test depends on the run's length; expiry is checked here on purpose: where tokens live
+    0 minutes, the token the sign-in gives is refused at once, bearer and cookie alike."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    short = settings.model_copy(update={"auth": settings.auth.model_copy(
+        update={"token_minutes": 0})})
+    with TestClient(create_app(short, engine=engine, sessions=sessions),
+                    raise_server_exceptions=False) as client:
+        r = _sign_in(client, "official")
+        assert r.status_code == 200 and r.json()["expires_in"] == 0
+        me = client.get("/api/v1/auth/me",
+                        headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        assert me.status_code == 401 and me.headers["www-authenticate"] == "Bearer"
+        client.cookies.set(SESSION_COOKIE, r.json()["access_token"])
+        assert client.get("/", follow_redirects=False).status_code == 303  # back to /login
+        client.cookies.set(SESSION_COOKIE, tokens["official"])  # the control: a live one
+        assert client.get("/", follow_redirects=False).status_code == 200
 
 
 def test_disabled_user_is_rejected_at_once(client, auth, session) -> None:

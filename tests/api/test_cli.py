@@ -16,9 +16,8 @@ from tests.factories import rect, spec
 
 
 @pytest.fixture()
-def run(settings, engine, monkeypatch):
+def run(engine, service_env):
     """Invoke the CLI against the test database (committed writes: unique names per test)."""
-    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
     runner = CliRunner()
     return lambda *args, stdin=None: runner.invoke(app, list(args), input=stdin)
 

@@ -43,6 +43,8 @@ from db.audit import Actor
 from gis.crs import WARD as WARD_CRS
 from gis.crs import transform
 from parcels import registry, surveys
+from projects import corridors as projects
+from projects.schemas import ProjectIn
 from tests.conftest import PASSWORD, WARD
 from tests.factories import geojson_wgs84, rect, spec
 
@@ -54,6 +56,7 @@ READERS = ("surveyor", "land_officer", "official")
 OFFICER = ("land_officer",)
 UPLOADERS = ("surveyor", "land_officer")
 ADMIN = ("admin",)
+PROJECT_READERS = ("land_officer", "official")
 OVERVIEW = ("land_officer", "official")
 SHEET = 900
 """Sheet of every record built here (no other test uses it)."""
@@ -218,6 +221,38 @@ class Records:
 
     # -------------------------------------------------------------------- pages
 
+    # ------------------------------------------------------------------ road projects
+
+    def _corridor_over_a_parcel(self) -> tuple[int, dict[str, Any]]:
+        """A fresh number and a 6 m wide corridor (EPSG:9214) across a parcel of its slot."""
+        k, geom = self.slot()
+        registry.register_parcel(self.session, actor=self.officer, spec=spec(SHEET, k, geom),
+                                 reason="route table fixture")
+        x0, y0, _, y1 = geom.bounds
+        line = {"type": "LineString", "coordinates": [[x0 + 10, y0 - 10], [x0 + 10, y1 + 10]]}
+        return k, {"srid": WARD_CRS, "elements": [
+            {"centreline": line, "left_width_m": 3.0, "right_width_m": 3.0}]}
+
+    def project_body(self) -> dict[str, Any]:
+        k, corridor = self._corridor_over_a_parcel()
+        self._done()
+        return {"code": f"RT{k}", "name_vi": f"Đường thử {k}", "name_en": f"Test road {k}",
+                "status": "approved", "reason": "route table fixture", "corridor": corridor}
+
+    def project(self) -> str:
+        """A project whose corridor takes part of a registered parcel."""
+        body = self.project_body()
+        projects.create_project(self.session, actor=self.officer,
+                                spec=ProjectIn.model_validate(body).to_spec(),
+                                reason=body["reason"])
+        self._done()
+        return str(body["code"])
+
+    def corridor_body(self) -> dict[str, Any]:
+        _, corridor = self._corridor_over_a_parcel()
+        self._done()
+        return {**corridor, "reason": "mở rộng tuyến"}
+
     def csrf(self) -> str:
         """A CSRF token as the sign-in page hands out (cookie and form field)."""
         return new_csrf_token(self.settings.auth)
@@ -375,6 +410,29 @@ POLICY: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/disputes/{dispute_id}/state"): Route(
         OFFICER, 200, lambda r: Request(path={"dispute_id": r.dispute()}, json={
             "state": "mediation", "on": "2025-09-05", "reason": "hoà giải ở phường"})),
+    # ---- road projects: land officers write, officials read too
+    ("GET", "/api/v1/projects"): Route(PROJECT_READERS, 200),
+    ("POST", "/api/v1/projects"): Route(OFFICER, 201, lambda r: Request(json=r.project_body())),
+    ("GET", "/api/v1/projects/{code}"): Route(
+        PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()})),
+    ("POST", "/api/v1/projects/{code}/status"): Route(
+        OFFICER, 200, lambda r: Request(path={"code": r.project()}, json={
+            "status": "under_construction", "reason": "khởi công"})),
+    ("POST", "/api/v1/projects/{code}/sections"): Route(
+        OFFICER, 201, lambda r: Request(path={"code": r.project()}, json={
+            "code": "S2", "name_vi": "Đoạn 2", "reason": "thêm đoạn"})),
+    ("GET", "/api/v1/projects/{code}/corridors"): Route(
+        PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()})),
+    ("POST", "/api/v1/projects/{code}/corridors"): Route(
+        OFFICER, 201, lambda r: Request(path={"code": r.project()}, json=r.corridor_body())),
+    ("GET", "/api/v1/projects/{code}/impact"): Route(
+        PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()})),
+    ("GET", "/api/v1/projects/{code}/impact/export"): Route(
+        PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()},
+                                                params={"format": "xlsx"})),
+    ("GET", "/api/v1/projects/{code}/compare"): Route(
+        PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()},
+                                                params={"a": "A", "b": "A@1"})),
     # ---- OGC API Features: land readers
     ("GET", "/ogc"): Route(READERS, 200),
     ("GET", "/ogc/conformance"): Route(READERS, 200),
@@ -406,6 +464,8 @@ POLICY: dict[tuple[str, str], Route] = {
         OVERVIEW, 200, lambda r: Request(path={"layer": "hillshade", **_tile(r)})),
     ("GET", "/maps/parcels/{parcel_id}"): Route(
         OVERVIEW, 200, lambda r: Request(path={"parcel_id": r.parcel()})),
+    ("GET", "/maps/projects/{code}"): Route(
+        OVERVIEW, 200, lambda r: Request(path={"code": r.project()})),
     ("GET", "/maps/surveys/{batch_id}"): Route(
         UPLOADERS, 200, lambda r: Request(path={"batch_id": r.batch()})),
 }

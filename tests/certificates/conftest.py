@@ -17,7 +17,6 @@ from typing import Any
 
 import pyogrio
 import pytest
-import shapely
 import time_machine
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Engine, text
@@ -27,6 +26,7 @@ from api.auth import issue_token
 from certificates.applications import Intake, receive
 from db.audit import Actor
 from gis import crs as gcrs
+from gis.convert import to_ewkb
 from tests.conftest import WARD, require_external
 
 DEMO_SEED = 11
@@ -75,8 +75,8 @@ def demo(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
     with engine.connect() as conn:
         outer = conn.begin()
         s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        s.execute(text("UPDATE ward SET boundary = ST_GeomFromWKB(:g, 9214) WHERE code = :w"),
-                  {"g": shapely.to_wkb(boundary), "w": WARD})
+        s.execute(text("UPDATE ward SET boundary = ST_GeomFromEWKB(:g) WHERE code = :w"),
+                  {"g": to_ewkb(boundary, gcrs.WARD), "w": WARD})
         _load(s, gpkg, manifest, "test-demo", None)
         s.flush()
         try:

@@ -19,6 +19,8 @@ from certificates import applications as apps
 from certificates import disputes
 from certificates.rules import load_settings
 from db.audit import Actor
+from gis.convert import from_db_many, to_ewkb
+from gis.crs import WARD as SRID
 from gis.rules import Severity
 from parcels.models import ParcelRight, Party
 from parcels.registry import register_parcel
@@ -211,8 +213,8 @@ def test_zones_report_project_and_area(session, officer) -> None:
                                      ("river", "river_corridor", rect(-50, -50, 55, 70), None)):
         session.execute(text(
             "INSERT INTO zone (ward_code, zone_key, kind, name, project_code, geom) VALUES "
-            "(:w, :k, :kind, :k, :p, ST_Multi(ST_GeomFromWKB(:g, 9214)))"),
-            {"w": WARD, "k": key, "kind": kind, "p": project, "g": shapely.to_wkb(geom)})
+            "(:w, :k, :kind, :k, :p, ST_Multi(ST_GeomFromEWKB(:g)))"),
+            {"w": WARD, "k": key, "kind": kind, "p": project, "g": to_ewkb(geom, SRID)})
     out = verify(session, officer, claim(session, officer, rect(0, 0, 20, 20)))
     [red] = by_rule(out["findings"], "road_redline")
     [river] = by_rule(out["findings"], "protection_zone")
@@ -273,11 +275,11 @@ def test_frame_from_indexed_pieces_judges_claims_along_the_outline(session, offi
     gains a seam vertex nanometres off it) are not outside the ward; the same squares
     drawn across the outline report exactly the area beyond it."""
     outline = _wobbly_outline()
-    session.execute(text("UPDATE ward SET boundary = ST_GeomFromWKB(:g, 9214) WHERE code = :w"),
-                    {"g": shapely.to_wkb(outline), "w": WARD})
+    session.execute(text("UPDATE ward SET boundary = ST_GeomFromEWKB(:g) WHERE code = :w"),
+                    {"g": to_ewkb(outline, SRID), "w": WARD})
     rows = session.execute(text("SELECT ST_AsBinary(geom) FROM ward_piece WHERE ward_code = :w"),
                            {"w": WARD}).scalars().all()
-    pieces = [shapely.from_wkb(bytes(g)) for g in rows]
+    pieces = list(from_db_many(rows))
     assert len(pieces) > 20 and max(shapely.get_num_coordinates(pieces)) <= 128
     assert shapely.union_all(pieces).symmetric_difference(outline).area < 1e-6
     ring = outline.geoms[0].exterior

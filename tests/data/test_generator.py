@@ -270,3 +270,34 @@ def test_default_demo_seed_generates_at_tiny_size(tmp_path: Path) -> None:
     m = generate(size="tiny", seed=2025, out=tmp_path, outline=load_outline(REAL))
     assert m.counts["parcels"] > 200
     assert m.applications["backlog_by_rule"]["already_registered"] >= 1
+
+
+def test_ring_road_3_is_one_project_with_the_nguyen_hoang_section() -> None:
+    """DOMAIN.md: Nguyễn Hoàng street runs on the Ring Road 3 centreline; its project is 1.67 km
+    (bridge section 0.59 km, road 1.08 km) and the 380 m × 43 m bridge, whose north end is at
+    the Kim Long street junction, is part of Ring Road 3.  So: one project, section NH with
+    both parts, the bridge over the river giving no road access, a later phase N2."""
+    from data.frame import build_frame
+    from data.projects import RING_ROAD_3, build_projects
+    from data.roads import _arterials
+
+    frame = build_frame(_own_outline(), "full", 7)
+    projects = build_projects(frame)
+    assert [p.code for p in projects] == [RING_ROAD_3]
+    rr3 = projects[0]
+    assert [(s.code, s.phase) for s in rr3.sections] == [("NH", 1), ("N2", 2)]
+    assert "SYNTHETIC" in rr3.description and "giả lập" in rr3.name_vi
+    nh = [s for s in rr3.segments if s.section_code == "NH"]
+    bridge = [s for s in nh if not s.gives_access]
+    assert len(bridge) == 1 and bridge[0].geometry.length == pytest.approx(380.0, abs=0.5)
+    assert bridge[0].left_width_m + bridge[0].right_width_m == 43.0
+    assert bridge[0].geometry.intersection(frame.river).length > 200.0  # over the river
+    lengths = [s.geometry.length for s in nh]
+    assert sum(lengths[:2]) == pytest.approx(590.0, abs=0.5)  # approach + bridge
+    assert sum(lengths[2:]) == pytest.approx(1080.0, abs=0.5)  # road to Lý Nam Đế
+    kim_long_street = _arterials(frame)[0].geometry
+    assert shapely.Point(bridge[0].geometry.coords[-1]).distance(kim_long_street) < 1.0
+    assert all("giả lập" in s.name for s in rr3.segments)
+    widths = {(s.left_width_m, s.right_width_m) for s in nh[2:]}
+    assert any(left != right for left, right in widths)  # asymmetric widening
+    assert rr3.alternatives["B"][3].left_width_m == rr3.alternatives["B"][3].right_width_m

@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 
 from bench.audit import synthetic
-from gis.topology import gap_polygons, gap_polygons_near
+from gis.gaps import gap_polygons, gap_polygons_near
 
 WIDTH = 0.5
 TOUCH = 0.05

@@ -12,15 +12,17 @@ import shapely
 from shapely.geometry import Polygon, box
 
 from gis.audit import audit
-from gis.rules import Band, RuleSet, Severity
-from gis.topology import Zone, check_candidate, snap_to_neighbours
+from gis.frame import Zone
+from gis.rules import Band, Report, RuleSet, Severity
+from gis.snap import snap_to_neighbours
 
 N = box(10, 0, 20, 20)  # the registered neighbour east of x = 10
 
 
-def check(c: Polygon, rules: RuleSet, scale: int = 1000, **kw: object):  # type: ignore[no-untyped-def]
-    return check_candidate(c, candidate_id="c", neighbours=[N], neighbour_ids=["n"],
-                           rules=rules, scale=scale, **kw)  # type: ignore[arg-type]
+def check(c: Polygon, rules: RuleSet, scale: int = 1000) -> Report:
+    """The candidate and its registered neighbour audited together, as survey intake and
+    the registry audit judge them (the neighbour itself is a clean 10 x 20 m box)."""
+    return audit([c, N], ["c", "n"], rules=rules, scales=scale)
 
 
 def test_shared_edge_is_not_an_overlap(rules: RuleSet) -> None:
@@ -118,7 +120,7 @@ def test_outside_ward_and_zone(rules: RuleSet) -> None:
     """1 m of the candidate beyond the ward line is an error; 40 m² in the river corridor."""
     ward = box(-100, 1, 100, 100)
     river = Zone(id="z1", kind="river corridor", name="Hương", geometry=box(-100, 16, 100, 30))
-    r = check(box(0, 0, 10, 20), rules, frame=ward, zones=[river])
+    r = audit([box(0, 0, 10, 20)], ["c"], rules=rules, scales=1000, frame=ward, zones=[river])
     (out,) = r.by_code("outside_ward")
     assert out.severity is Severity.ERROR and out.figures["area_m2"] == pytest.approx(10.0)
     (z,) = r.by_code("zone_crossing")

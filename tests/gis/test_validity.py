@@ -9,16 +9,10 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from gis.geometry import (
-    check_feature,
-    diagnose,
-    make_valid,
-    max_width,
-    remove_duplicate_vertices,
-    remove_spikes,
-    thinness,
-)
+from gis.measures import max_width, thinness
+from gis.repair import make_valid, remove_duplicate_vertices, remove_spikes
 from gis.rules import RuleSet, Severity
+from gis.validity import check_feature, diagnose
 
 
 def codes(raw: object, rules: RuleSet) -> list[str]:

@@ -142,3 +142,29 @@ def test_ward_overview_in_chromium(browser, live: str, bearer, demo: Demo) -> No
     shoot(v, "ward-overview-parcel-popup")
     _clean(v)
     v.page.close()
+
+
+def test_project_impact_map_in_chromium(browser, live: str, bearer, demo: Demo,
+                                        map_settings) -> None:
+    """The demo road's impact for an official: every affected parcel, its taken part and
+    its remainders, the corridor, with the network blocked."""
+    from sqlalchemy import text
+
+    from maps.sources import project_map_input
+
+    code = demo.session.execute(text(
+        "SELECT code FROM project WHERE ward_code = :w ORDER BY code LIMIT 1"),
+        {"w": WARD}).scalar_one()
+    ctx = context(demo.session, ward_code=WARD, settings=map_settings.maps,
+                  state_dir=map_settings.db.state_dir)
+    data, _ = project_map_input(demo.session, ctx, code=code)
+    v = visit(browser, f"{live}/maps/projects/{code}", headers=bearer("official"))
+    v.page.wait_for_timeout(500)
+    summary = v.page.evaluate("cadastre.summary()")
+    assert {k: summary[k]["features"] for k in ("affected", "taken", "remainders")} == {
+        "affected": len(data.affected), "taken": len(data.taken),
+        "remainders": len(data.remainders)}
+    assert summary["affected"]["features"] > 0 and summary["redline"]["features"] == 1
+    assert distinct_colours(shoot(v, "project-impact-map")) > 2000
+    _clean(v)
+    v.page.close()

@@ -98,3 +98,37 @@ def test_impact_map_in_chromium() -> None:
         assert failing == 1
         assert distinct_colours(shoot(v, "impact-map-hand-drawn")) > 200
         assert v.console_errors == [] and v.blocked == []
+
+
+def test_project_map_of_the_demo_road_adds_up_to_the_impact(demo_client, auth, demo,
+                                                            map_settings) -> None:
+    """Served from the projects module's impact: the map's sums are the impact's totals."""
+    from sqlalchemy import text
+
+    from maps.sources import context, project_map_input
+    from projects import impact as project_impact
+    from tests.conftest import WARD
+
+    code = demo.session.execute(text(
+        "SELECT code FROM project WHERE ward_code = :w ORDER BY code LIMIT 1"),
+        {"w": WARD}).scalar_one()
+    result = project_impact.run(demo.session, ward_code=WARD, code=code)
+    ctx = context(demo.session, ward_code=WARD, settings=map_settings.maps,
+                  state_dir=map_settings.db.state_dir)
+    data, _ = project_map_input(demo.session, ctx, code=code)
+    s = impact.summary(data)
+    totals = result.totals
+    assert s["parcels"] == totals.full_takes + totals.partial_takes > 0
+    assert s["full"] == totals.full_takes
+    assert s["safety_only"] == totals.safety_only_parcels
+    assert s["failing_remainders"] == sum(1 for p in result.parcels for part in p.parts
+                                          if part.fails)
+    assert s["taken_m2"] == pytest.approx(sum(p.taken_m2 for p in result.parcels
+                                              if p.take in ("full", "partial")), abs=0.1)
+    r = demo_client.get(f"/maps/projects/{code}", headers=auth("official"))
+    assert r.status_code == 200
+    assert offline.external_urls(r.text) == [] and "Tổng diện tích thu hồi" in r.text
+    assert f"{s['taken_m2']:,.1f} m²" in r.text
+    assert demo_client.get(f"/maps/projects/{code}", headers=auth("surveyor")).status_code == 403
+    missing = demo_client.get("/maps/projects/NO_SUCH_ROAD", headers=auth("official"))
+    assert missing.status_code == 404 and missing.json()["type"] == "/problems/project_not_found"

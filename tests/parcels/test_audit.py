@@ -30,10 +30,13 @@ from db.audit import Actor
 from db.cluster import Cluster
 from db.engine import database_url, make_engine
 from db.migrate import upgrade
+from gis.convert import to_ewkb
+from gis.crs import WARD as SRID
 from gis.findings_io import POINTS, POLYGONS, RUN, report_document, write_gpkg
+from gis.land_use import is_agricultural
 from gis.rules import Band, RuleSet, Severity, load_ruleset
 from parcels import registry
-from parcels.audit import audit_registry, is_agricultural
+from parcels.audit import audit_registry
 from parcels.errors import InvalidInput
 from parcels.registry import Amendment
 from tests.conftest import WARD, require_external
@@ -160,7 +163,7 @@ def test_zone_crossing_reports_the_area_inside(session, actor, rules) -> None:
     corridor = shapely.multipolygons([box(7, 480, 50, 60)])
     session.execute(text("INSERT INTO zone (ward_code, zone_key, kind, name, geom) VALUES "
                          "(:w, 'test-river', 'river_corridor', 'Hành lang sông Hương', "
-                         "ST_GeomFromWKB(:g, 9214))"), {"w": WARD, "g": corridor.wkb})
+                         "ST_GeomFromEWKB(:g))"), {"w": WARD, "g": to_ewkb(corridor, SRID)})
     (f,) = run(session, rules, 7011).by_code("zone_crossing")
     assert f.figures["area_m2"] == pytest.approx(60.0)
     assert f.figures["zone_kind"] == "river_corridor"
@@ -218,9 +221,8 @@ def test_geopackage_opens_with_the_findings(session, actor, rules, tmp_path: Pat
 
 
 @pytest.fixture()
-def cli(settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch):
+def cli(engine: Engine, service_env: None):
     """The CLI against this run's test database (it commits: sheet numbers are unique)."""
-    monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
     runner = CliRunner()
     return lambda *args: runner.invoke(app, list(args))
 
