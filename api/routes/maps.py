@@ -51,7 +51,7 @@ class AssetNotFound(NotFound):
     title = "No such map asset"
 
 
-@router.get("/maps/assets/{path:path}", include_in_schema=True)
+@router.get("/maps/assets/{path:path}", include_in_schema=False)
 def asset(path: str, user: AssetReader) -> FileResponse:
     """A vendored Leaflet file or our own map script/style (cached for a day)."""
     try:
