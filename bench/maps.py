@@ -6,15 +6,14 @@
 Runs on its own database (``cadastre_bench_maps``), rebuilt each run.  Prints: the
 application field map's render time (p50/p95) and page weight without the shared Leaflet
 assets (target under 1 MB); the cadastral extract PDF's render time; the project impact
-map's render time (its input computed here from the red line, see below); the vector
+map's render time; the vector
 tiles' time over HTTP from a real ``cadastre serve`` (cold: made by PostGIS; warm: from the
 cache) and their size; and, in Debian's Chromium with the network blocked, the time until
 the ward overview shows its first parcels (target under 3 s).  Exits 1 when an answer is
 wrong: a page naming an outside URL, a coordinate table that is not the parcel's vertices,
 tiles without parcels, an overview with no parcels.
 
-The impact map's input is the plain intersection of each parcel with the project's red
-line, computed here, until the projects module's impact results are wired into the map.
+The project map's time includes the projects module's impact of the corridor in force.
 """
 
 from __future__ import annotations
@@ -159,37 +158,23 @@ def extracts(s: Any, ctx: Any, parcel_ids: list[int]) -> None:
 
 
 def project_map(s: Any, ctx: Any, ward: str) -> None:
-    projects = [p for p in map_reads.projects(s, ward_code=ward) if p.redline is not None]
-    if not projects:
-        print("project impact map: no project with a red line in this ward")
+    from maps.sources import project_map_input
+
+    codes = [p.code for p in map_reads.projects(s, ward_code=ward)]
+    check(bool(codes), "the demo ward has no road project")
+    if not codes:
         return
-    p = projects[0]
     samples = []
     for _ in range(5):
-        def build() -> str:
-            near = map_reads.parcels_near(s, ward_code=ward, geometry=p.redline, distance_m=0.0)
-            rows = []
-            for q in near:
-                taken = q.geometry.intersection(p.redline)
-                left = q.geometry.difference(p.redline)
-                rows.append(type("R", (), dict(
-                    parcel_id=q.parcel_id, label=f"{q.sheet_no}/{q.parcel_no}",
-                    land_use=q.land_use, area_m2=q.geometry.area, taken_m2=taken.area,
-                    remainder_m2=left.area, take="full" if left.area < 1 else "partial",
-                    proposal="", taken=taken,
-                    parts=[type("P", (), dict(area_m2=g.area, fails=g.area < 60,
-                                              failures=("< 60 m²",) if g.area < 60 else (),
-                                              geometry=g))
-                           for g in shapely.get_parts(left) if g.area >= 1])))
-            data = impact.from_parcel_impacts(
-                rows, geometries={q.parcel_id: q.geometry for q in near}, code=p.code,
-                name_vi=p.name_vi, name_en=p.name_en, redline=p.redline,
-                safety=shapely.Polygon(), centrelines=[], synthetic=p.synthetic)
-            return offline.render(impact.impact_map(data), title=p.code)
-        dt, html = timed(build)
+        def build() -> tuple[str, dict[str, Any]]:
+            data, _ = project_map_input(s, ctx, code=codes[0])
+            return offline.render(impact.impact_map(data), title=codes[0]), impact.summary(data)
+        dt, (html, summary) = timed(build)
         samples.append(dt)
     check(offline.external_urls(html) == [], "the project map names outside URLs")
-    print(report_line(f"project impact map render ({p.code}, naive input)", samples,
+    check(summary["parcels"] > 0, "the project map shows no parcel taken from")
+    print(report_line(f"project impact map render ({codes[0]}: impact + map)", samples,
+                      f"{summary['parcels']} parcels, {summary['taken_m2']:,.0f} m² taken, "
                       f"{len(html.encode()) / 1024:.0f} KiB"))
 
 
