@@ -259,7 +259,7 @@ def _ward_name(session: Session, ctx: MapContext) -> str:
 def ward_map_input(session: Session, ctx: MapContext) -> WardMapInput:
     """The ward overview's inline layers (parcels come as tiles)."""
     from parcels.zones import list_zones
-    from projects.corridors import list_segments
+    from projects.reads import list_segments
 
     info = map_reads.ward(session, ward_code=ctx.ward_code)
     if info is None:
