@@ -50,9 +50,6 @@ class MapSettings(BaseSettings):
     """Registered parcels this close to a claim are drawn on its field map."""
     clip_margin_m: float = Field(default=30.0, ge=0, le=500)
     """Imagery is cut to the map's features plus this margin."""
-    public_url: str | None = None
-    """Base URL printed in the extract's QR code; unset: the request's own base URL (the
-    command line uses ``http://<CADASTRE_SERVER_HOST>:<PORT>``)."""
     tile_cache_tiles: int = Field(default=4096, ge=0)
     """Vector tiles kept in memory per worker, keyed by registry version."""
     font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")

@@ -68,7 +68,7 @@ def application_package(application_id: int, out: Out) -> None:
 
 
 def _base_url(settings: Settings) -> str:
-    return settings.maps.public_url or f"http://{settings.server.host}:{settings.server.port}"
+    return settings.server.public_base_url()
 
 
 @maps_app.command("extract")

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from api.deps import LAND_READERS, DbSession, Id, actor, allow
+from api.responses import inline_script_policy
 from api.users import User
 from db.errors import NotFound
 from maps import offline, pages, sources, tiles
@@ -41,9 +42,17 @@ def map_context(request: Request, session: Session, user: User) -> MapContext:
                    state_dir=settings.db.state_dir)
 
 
+def map_page(page: str) -> HTMLResponse:
+    """A folium map: its scripts are inline, so the page's policy allows exactly those (and
+    the measure tool's run-time templates, which need eval)."""
+    policy = inline_script_policy(page, allow_eval=True)
+    return HTMLResponse(page, headers={**PRIVATE, "Content-Security-Policy": policy})
+
+
 def base_url(request: Request) -> str:
-    configured: str | None = request.app.state.settings.maps.public_url
-    return configured or str(request.base_url)
+    """Where the record a map or extract links to is reached: the service's public address
+    from settings, never the request's Host header."""
+    return str(request.app.state.settings.server.public_base_url()) + "/"
 
 
 class AssetNotFound(NotFound):
@@ -75,7 +84,7 @@ def application_map(
     ctx = map_context(request, session, user)
     page = pages.application_map(session, ctx, application_id=application_id,
                                  self_contained=self_contained)
-    return HTMLResponse(page, headers=PRIVATE)
+    return map_page(page)
 
 
 @router.get("/maps/applications/{application_id}/field.gpkg")
@@ -134,7 +143,7 @@ def tile_cache(request: Request) -> TileCache:
 def ward_overview(request: Request, user: Overview, session: DbSession) -> HTMLResponse:
     """The whole ward by land use, with sheets, zones, projects and pending applications."""
     ctx = map_context(request, session, user)
-    return HTMLResponse(pages.ward_overview(session, ctx), headers=PRIVATE)
+    return map_page(pages.ward_overview(session, ctx))
 
 
 Zoom = Annotated[int, FPath(ge=0, le=tiles.MAX_ZOOM)]
@@ -181,8 +190,8 @@ def survey_batch(batch_id: Id, request: Request, user: SurveyReader,
                  session: DbSession) -> HTMLResponse:
     """A survey batch over the registry with its findings (a surveyor's own batches)."""
     ctx = map_context(request, session, user)
-    return HTMLResponse(pages.survey_batch(session, ctx, actor=actor(request, user),
-                                           batch_id=batch_id), headers=PRIVATE)
+    return map_page(pages.survey_batch(session, ctx, actor=actor(request, user),
+                                       batch_id=batch_id))
 
 
 @router.get("/maps/projects/{code}", response_class=HTMLResponse)
@@ -194,5 +203,5 @@ def project_map(
 ) -> HTMLResponse:
     """A road project's impact: parcels by share taken, failing remainders, the corridor."""
     ctx = map_context(request, session, user)
-    return HTMLResponse(pages.project_map(session, ctx, code=code, section=section,
-                                          self_contained=self_contained), headers=PRIVATE)
+    return map_page(pages.project_map(session, ctx, code=code, section=section,
+                                      self_contained=self_contained))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,8 +94,19 @@ def visit(ctx: Any, url: str, *, wait_for: str | None = "window.cadastre && cada
     page.route("**/*", route)
     page.goto(url, wait_until="load", timeout=timeout_ms)
     if wait_for:
-        page.wait_for_function(wait_for, timeout=timeout_ms)
+        _wait_for(page, wait_for, timeout_ms)
     return seen
+
+
+def _wait_for(page: Any, expression: str, timeout_ms: int) -> None:
+    """Poll ``expression`` with ``page.evaluate`` (run by the browser's debugging protocol):
+    Playwright's ``wait_for_function`` evaluates its string inside the page, which the map
+    pages' Content-Security-Policy rightly refuses."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} still false after {timeout_ms} ms")
+        time.sleep(0.05)
 
 
 def shoot(v: Visit, name: str) -> bytes:

@@ -106,7 +106,7 @@ def test_missing_font_says_which_package(tmp_path: Path) -> None:
         extract.register_fonts(tmp_path)
 
 
-def test_parcel_extract_of_a_registered_parcel(demo_client, auth, demo: Demo) -> None:
+def test_parcel_extract_of_a_registered_parcel(demo_client, auth, demo: Demo, settings) -> None:
     """The extract of a demo parcel: its vertices, its measured area, its holder, the
     synthetic notice, and a QR code that leads back to the parcel."""
     pid = demo.session.execute(queries.sql(
@@ -123,10 +123,10 @@ def test_parcel_extract_of_a_registered_parcel(demo_client, auth, demo: Demo) ->
     assert f"Diện tích: {rec.measured_area:.1f} m²" in text
     assert rec.holders[0].full_name in text
     assert "DỮ LIỆU MÔ PHỎNG, KHÔNG PHẢI HỒ SƠ ĐỊA CHÍNH THẬT" in text
-    assert codes == [f"http://testserver/api/v1/parcels/{pid}"]
+    assert codes == [f"{settings.server.public_base_url()}/api/v1/parcels/{pid}"]
 
 
-def test_application_extract_of_an_invalid_claim(demo_client, auth, demo: Demo,
+def test_application_extract_of_an_invalid_claim(demo_client, auth, demo: Demo, settings,
                                                  cases: Cases) -> None:
     """A claim that crosses itself: the ring as filed, no area, and the record's URL."""
     geom = from_db(apps.get(demo.session, ward_code=WARD_CODE,
@@ -138,7 +138,8 @@ def test_application_extract_of_an_invalid_claim(demo_client, auth, demo: Demo,
     assert _table(text) == {v.number: (f"{v.x:.2f}", f"{v.y:.2f}")
                             for v in boundary.vertices(geom)}
     assert "không xác định (ranh giới tự cắt)" in text
-    assert codes == [f"http://testserver/api/v1/applications/{cases.invalid}"]
+    assert codes == [
+        f"{settings.server.public_base_url()}/api/v1/applications/{cases.invalid}"]
 
 
 def test_unknown_parcel_extract_is_a_404_and_writes_nothing(demo_client, auth,
