@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import docs, errors, ogc
 from api.responses import SECURITY_HEADERS
 from api.routes import applications, audit, auth, jobs, pages, parcels, projects, surveys
+from api.routes import maps as map_routes
 from api.sign_in import SignInThrottle
 from api.user_cache import UserCache
 from config.settings import Settings
@@ -208,5 +209,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(jobs.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
+    app.include_router(map_routes.router)
     app.include_router(docs.router)
     return app

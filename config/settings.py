@@ -4,7 +4,8 @@ Each concern has its own module and prefix so that a deployment sets only what i
 ``DATABASE_URL`` (or the embedded cluster under ``CADASTRE_HOME``, ``config.database``),
 ``CADASTRE_AUTH_*`` for sign-in (``config.auth``), ``CADASTRE_SERVER_*`` (``config.server``),
 ``CADASTRE_INTAKE_*`` for survey uploads (``config.intake``), ``CADASTRE_JOBS_*`` for the
-job workers (``config.jobs``), the ward and its tables
+job workers (``config.jobs``), ``CADASTRE_MAPS_*`` for maps (``config.maps``), the ward and its
+tables
 (``config.data``).  Tests build a :class:`Settings` explicitly and pass it to ``create_app``.
 """
 
@@ -20,6 +21,7 @@ from config.data import DataSettings
 from config.database import DatabaseSettings
 from config.intake import IntakeSettings
 from config.jobs import JobSettings
+from config.maps import MapSettings
 from config.server import ServerSettings
 
 
@@ -35,6 +37,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    maps: MapSettings = Field(default_factory=MapSettings)
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

@@ -16,6 +16,7 @@ from api.cli.backup import backup_command, restore_command
 from api.cli.certificates import applications_app, stats_command, verify_command
 from api.cli.database import db_app
 from api.cli.demo import data_app, demo
+from api.cli.maps import maps_app
 from api.cli.parcels import parcels_app
 from api.cli.projects import impact_command, projects_app
 from api.cli.serve import serve
@@ -42,6 +43,7 @@ app.add_typer(projects_app, name="projects")
 app.command("backup")(backup_command)
 app.add_typer(audit_log_app, name="audit-log")
 app.command("restore")(restore_command)
+app.add_typer(maps_app, name="map")
 
 
 def main() -> None:
