@@ -63,6 +63,9 @@ class MapParcel:
     scale: int | None = None
     """The scale of the map sheet it is drawn on (its positional tolerance)."""
     holders: list[Holder] | None = None
+    measured_area: float | None = None
+    """m², computed by the database from the stored geometry (a map's popup shows it)."""
+    address: str | None = None
 
     @property
     def label(self) -> str:
@@ -76,6 +79,11 @@ class MapParcel:
     @property
     def use_rights(self) -> list[Holder]:
         return [h for h in self.holders or () if h.right == USE_RIGHT]
+
+    @property
+    def holder_names(self) -> list[str]:
+        """Who holds a use right, by right (parties without a name left out)."""
+        return [h.full_name for h in self.use_rights if h.full_name]
 
     def describe(self) -> dict[str, Any]:
         """The parcel as a verification report names it."""
