@@ -18,7 +18,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, ogc
 from api.auth import SignInThrottle
-from api.routes import applications, audit, auth, pages, parcels, projects, surveys
+from api.routes import (
+    applications,
+    audit,
+    auth,
+    pages,
+    pages_applications,
+    pages_parcels,
+    pages_projects,
+    pages_stats,
+    pages_surveys,
+    parcels,
+    projects,
+    surveys,
+)
 from api.user_cache import UserCache
 from config.settings import Settings
 from db.aio import make_async_pool
@@ -161,7 +174,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                            allow_methods=["GET", "POST"], allow_headers=["Authorization",
                                                                          "Content-Type"])
     app.add_middleware(RequestContext, max_body=settings.server.max_body_bytes,
-                       upload_paths=frozenset({"/api/v1/surveys"}))
+                       upload_paths=frozenset({"/api/v1/surveys", pages_surveys.UPLOAD_PATH}))
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -178,4 +191,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(projects.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
+    for page_router in (pages_applications, pages_surveys, pages_parcels, pages_projects,
+                        pages_stats):
+        app.include_router(page_router.router)
     return app
