@@ -33,6 +33,7 @@ from api.routes import (
     surveys,
 )
 from api.user_cache import UserCache
+from config import clock
 from config.settings import Settings
 from db.aio import make_async_pool
 from db.engine import libpq_url, make_engine, read_session_factory, session_factory
@@ -128,7 +129,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ``engine`` lets tests share one pool across apps; ``sessions`` lets them bind
     every request to one connection whose outer transaction is rolled back.
     """
-    settings = settings or Settings()
+    if settings is None:  # a worker process of `cadastre serve --workers N` starts here
+        clock.start_from_environment()
+        settings = Settings()
     owns_engine = engine is None
 
     @asynccontextmanager

@@ -18,6 +18,9 @@ def serve(
     """Serve the HTTP API and pages (database must be up)."""
     import uvicorn
 
+    from config import clock
+
+    clock.start_from_environment()  # CADASTRE_CLOCK_START: a demo or a test runs its own day
     settings = load_settings()
     if settings.environment == "production" and not workers:
         workers = settings.server.workers

@@ -24,7 +24,7 @@ from api.users import User
 from api.web import sketch
 from api.web.access import form_user, page_user
 from api.web.errors import PageRoute, message_for
-from api.web.render import frame, render, svg, translator
+from api.web.render import frame, parse_day, render, svg, translator
 from api.web.uploads import CRS_CHOICES, given, read_claim
 from certificates import applications as apps
 from certificates import queue as q
@@ -68,14 +68,11 @@ def _opt(value: str | None) -> str | None:
 
 
 def _date(value: str | None, name: str) -> date | None:
-    value = _opt(value)
-    if value is None:
-        return None
     try:
-        return date.fromisoformat(value)
+        return parse_day(value)
     except ValueError as exc:
-        raise InvalidApplication(f"{name}: {value!r} is not a date (yyyy-mm-dd)",
-                                 field=name) from exc
+        raise InvalidApplication(f"{name}: {value!r} is not a date (dd/mm/yyyy)", field=name,
+                                 vi=f"Ngày không hợp lệ: {value} (nhập dd/mm/yyyy)") from exc
 
 
 def _int(value: str | None, name: str) -> int | None:

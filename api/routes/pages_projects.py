@@ -42,6 +42,8 @@ SORTS: Final = {
     "cost": lambda p: p.cost_proposed if p.cost_proposed is not None else -1.0,
 }
 TAKES: Final = ("full", "partial")
+FRAME_M: Final = 60.0
+"""The sketch shows this much beyond the red line (a river parcel's far bank is not news)."""
 
 
 @router.get("/projects", response_class=HTMLResponse)
@@ -64,7 +66,8 @@ def _sketch(parcels: list[ParcelImpact], redline: MultiPolygon, t: Any) -> str:
                      links=[f"/parcels/{p.parcel_id}" for p in affected]),
     ]
     return sketch.draw(layers, title=t("Sơ đồ hành lang tuyến và phần đất bị thu hồi",
-                                       "Sketch of the corridor and the land taken"))
+                                       "Sketch of the corridor and the land taken"),
+                       focus=redline.buffer(FRAME_M))
 
 
 @router.get("/projects/{code}", response_class=HTMLResponse)

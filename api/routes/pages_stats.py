@@ -13,7 +13,16 @@ from api.users import User
 from api.web.access import page_user
 from api.web.charts import weekly_chart
 from api.web.errors import PageRoute
-from api.web.render import fmt_date, fmt_number, fmt_percent, frame, render, svg, translator
+from api.web.render import (
+    fmt_date,
+    fmt_number,
+    fmt_percent,
+    frame,
+    parse_day,
+    render,
+    svg,
+    translator,
+)
 from certificates import stats, trends
 from certificates.errors import InvalidApplication
 from config import clock
@@ -24,13 +33,11 @@ DEFAULT_WEEKS = 8
 
 
 def _day(value: str | None, name: str, default: date) -> date:
-    if not value or not value.strip():
-        return default
     try:
-        return date.fromisoformat(value.strip())
+        return parse_day(value) or default
     except ValueError as exc:
-        raise InvalidApplication(f"{name}: {value!r} is not a date (yyyy-mm-dd)",
-                                 field=name, vi=f"Ngày không hợp lệ: {value}") from exc
+        raise InvalidApplication(f"{name}: {value!r} is not a date (dd/mm/yyyy)", field=name,
+                                 vi=f"Ngày không hợp lệ: {value} (nhập dd/mm/yyyy)") from exc
 
 
 @router.get("/stats", response_class=HTMLResponse)

@@ -19,13 +19,11 @@ LEFT, RIGHT, TOP, BOTTOM = 48.0, 52.0, 20.0, 56.0
 
 
 def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    step = 10 ** math.floor(math.log10(value))
-    for m in (1, 2, 2.5, 5, 10):
-        if value <= m * step:
-            return int(m * step)
-    return int(10 * step)
+    """The axis top: four whole, round steps (1, 2, 5 × 10ⁿ) at or above ``value``."""
+    need = max(value, 1) / 4
+    base = 10 ** math.floor(math.log10(need))
+    step = next(m * base for m in (1, 2, 5, 10) if m * base >= need)
+    return int(max(step, 1) * 4)
 
 
 def weekly_chart(weeks: Sequence[Week], *, t: Callable[[str, str], str],

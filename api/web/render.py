@@ -115,6 +115,18 @@ def fmt_date(day: date | datetime | None) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+def parse_day(value: str | None) -> date | None:
+    """A date typed as dd/mm/yyyy (the pages' format) or yyyy-mm-dd (links, the API);
+    None when blank; ValueError when it is neither."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if "/" in text:
+        day, month, year = (int(part) for part in text.split("/"))
+        return date(year, month, day)
+    return date.fromisoformat(text)
+
+
 def fmt_datetime(moment: datetime | None) -> str:
     """dd/mm/yyyy HH:MM in the ward's time zone."""
     if moment is None:

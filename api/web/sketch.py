@@ -113,7 +113,10 @@ def draw(layers: Sequence[Layer], *, title: str, focus: BaseGeometry | None = No
     frame = focus if focus is not None and not focus.is_empty else shapely.union_all(
         [shapely.envelope(g) for g in drawn])
     view, width, height = _view(frame.bounds, SIZE)
-    out = [f'<svg class="{escape(css)}" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+    # A drawing with links is a group of links (a role of "img" would hide them from
+    # keyboards and screen readers: an image holds no controls).
+    role = "group" if any(layer.links for layer in layers) else "img"
+    out = [f'<svg class="{escape(css)}" viewBox="0 0 {width:.0f} {height:.0f}" role="{role}" '
            f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
            f"<title>{escape(title)}</title>"]
     for layer in layers:
