@@ -208,6 +208,7 @@ def render(request: Request, name: str, *, frame: Frame, status: int = 200,
         "pct": lambda v, digits=0: fmt_percent(v, lang, digits),
         "money": lambda v: fmt_money(v, lang), "date": fmt_date, "datetime": fmt_datetime,
         "static": static_url, "has_route": lambda path: has_route(request, path),
+        "hidden_figures": words.HIDDEN_FIGURES,
         **context,
     }
     response = templates.TemplateResponse(request, name, values, status_code=status)

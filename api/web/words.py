@@ -138,7 +138,13 @@ FIGURES: Final[dict[str, Pair]] = {
     "state": ("Trạng thái", "State"),
     "kind": ("Loại", "Kind"),
     "reason": ("Lý do", "Reason"),
+    "share": ("Tỷ lệ", "Share"),
+    "vertices": ("Số đỉnh", "Vertices"),
+    "gap_m2": ("Diện tích hở (m²)", "Gap area (m²)"),
 }
+HIDDEN_FIGURES: Final = frozenset({"parcel_id", "parcel_ids", "other_id", "zone_id",
+                                   "dispute_id", "defect", "x", "y", "feature_ids"})
+"""Figures for machines (ids, coordinates): the sentence and the map say them for people."""
 
 TABLES: Final[dict[str, dict[str, Pair]]] = {
     "role": ROLES, "state": STATES, "procedure": PROCEDURES, "channel": CHANNELS,
