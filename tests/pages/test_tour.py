@@ -16,6 +16,7 @@ from tests.pages.browser import WIDTHS, Browser, chromium, shoot, sign_in
 from tests.pages.conftest import PASSWORD, Site
 
 pytestmark = pytest.mark.browser
+VIETNAMESE_LETTERS = "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"
 
 
 def _ids(site: Site) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def test_every_page(site: Site, browser: Browser, width: str) -> None:
         expected = 403 if name == "forbidden" else 200
         assert response.status == expected, (name, response.status)
         body = page.inner_text("body")
-        assert any(ch in body for ch in "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"), name
+        assert any(ch in body for ch in VIETNAMESE_LETTERS), name
         assert "Traceback" not in body and "SELECT" not in body
         shoot(page, f"{name}-{width}")
         found = axe.serious(axe.run(page))
