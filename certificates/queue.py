@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, Literal
@@ -155,14 +156,19 @@ def _where(f: QueueFilter, today: date, cal: Calendar) -> tuple[list[str], dict[
     return where, params
 
 
-def days_left(cal: Calendar, state: str, due: date, today: date) -> int | None:
+def days_left(cal: Calendar, state: str, due: date, today: date,
+              working: list[date] | None = None) -> int | None:
     """Working days until the due date, negative past it; None while the clock stands still
-    (waiting for the applicant) or once the file is decided."""
+    (waiting for the applicant) or once the file is decided.  ``working``: the calendar's
+    working days over a span holding both dates (a page counts from one list)."""
     if state not in CLOCK_RUNNING:
         return None
-    if due >= today:
-        return cal.working_days_between(today, due)
-    return -cal.working_days_between(due, today)
+    first, last = min(due, today), max(due, today)
+    if working is None:
+        between = cal.working_days_between(first, last)
+    else:  # working days after ``first`` up to and including ``last``
+        between = bisect_right(working, last) - bisect_right(working, first)
+    return between if due >= today else -between
 
 
 def queue(session: Session, *, ward_code: str, filters: QueueFilter,
@@ -187,25 +193,31 @@ def queue(session: Session, *, ward_code: str, filters: QueueFilter,
         greater = descending == backwards
         page_where.append(f"({column}, a.id) {'>' if greater else '<'} (:cv, :cid)")
         params.update(cv=value, cid=row_id)
-    asc = descending == backwards
-    order = f"{column} {'ASC' if asc else 'DESC'}, a.id {'ASC' if asc else 'DESC'}"
+    way = "ASC" if descending == backwards else "DESC"
+    order = f"{column} {way}, a.id {way}"
+    # The page's rows first, then the latest verdict of those rows only: a LATERAL join
+    # before the sort would probe the reports of every file the filter keeps.
     rows = session.execute(sql(
-        "SELECT a.id, a.application_key, a.procedure, a.applicant_name, a.channel, a.state, "
-        "a.former_unit, a.sheet_no, a.parcel_no, a.received_at, a.due_on, r.verdict, "
-        f"{column} AS sort_value "
-        "FROM application a LEFT JOIN LATERAL (SELECT verdict FROM verification_report v "
-        "WHERE v.application_id = a.id ORDER BY v.id DESC LIMIT 1) r ON true "
-        f"WHERE {' AND '.join(page_where)} ORDER BY {order} LIMIT :lim"),
+        "WITH page AS (SELECT a.id, a.application_key, a.procedure, a.applicant_name, "
+        "a.channel, a.state, a.former_unit, a.sheet_no, a.parcel_no, a.received_at, a.due_on, "
+        f"{column} AS sort_value FROM application a WHERE {' AND '.join(page_where)} "
+        f"ORDER BY {order} LIMIT :lim) "
+        "SELECT page.*, r.verdict FROM page LEFT JOIN LATERAL (SELECT verdict "
+        "FROM verification_report v WHERE v.application_id = page.id "
+        "ORDER BY v.id DESC LIMIT 1) r ON true "
+        f"ORDER BY page.sort_value {way}, page.id {way}"),
         {**params, "lim": limit + 1}).all()
     more = len(rows) > limit
     rows = list(rows[:limit])
     if backwards:
         rows.reverse()
+    dues = [r.due_on for r in rows]
+    working = cal.working_days_in(min([*dues, today]), max([*dues, today])) if rows else []
     items = [QueueRow(id=r.id, application_key=r.application_key, procedure=r.procedure,
                       applicant_name=r.applicant_name, channel=r.channel, state=r.state,
                       former_unit=r.former_unit, sheet_no=r.sheet_no, parcel_no=r.parcel_no,
                       received_at=r.received_at, due_on=r.due_on,
-                      working_days_left=days_left(cal, r.state, r.due_on, today),
+                      working_days_left=days_left(cal, r.state, r.due_on, today, working),
                       verdict=r.verdict) for r in rows]
     first, last = (rows[0], rows[-1]) if rows else (None, None)
     has_next = more if not backwards else True
