@@ -23,13 +23,13 @@ from api.responses import GeoJSONResponse
 from api.users import User
 from certificates.applications import pending_claims
 from config import clock
-from db.engine import sql
 from gis.convert import from_db
 from gis.crs import WARD
 from gis.geojson import geometry_to_geojson
 from parcels import queries
 from parcels.errors import InvalidInput
 from parcels.schemas import SYNTHETIC_NOTE, feature, features
+from parcels.ward import extent_wgs84
 from parcels.zones import list_zones
 from projects.corridors import list_segments
 
@@ -86,13 +86,9 @@ def _parcel_page(record: queries.ParcelRecord) -> Page:
 
 
 def _parcels_page(page: queries.Page) -> Page:
-    return [_flat(f) for f in features(page.items)], page.has_more
-
-
-def _flat(f: dict[str, Any]) -> dict[str, Any]:
-    """GIS clients want flat attributes: holders (a list) is left to the single-item view."""
-    f["properties"].pop("holders", None)
-    return f
+    # GIS clients want flat attributes: a listing carries no holders (a list), the
+    # single-item view does.
+    return features(page.items), page.has_more
 
 
 def _zones(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None, limit: int,
@@ -222,10 +218,7 @@ def conformance(user: Reader) -> dict[str, Any]:
 
 def _describe(c: Collection, request: Request, session: Session, user: User) -> dict[str, Any]:
     base = _base(request)
-    bbox = session.execute(sql(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
-        "SELECT ST_Extent(ST_Transform(boundary, 4326)) AS e FROM ward WHERE code = :w) t"),
-        {"w": user.ward_code}).one()
+    bbox = extent_wgs84(session, user.ward_code)
     out: dict[str, Any] = {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
         # Part 1 only: CRS84 out.  Advertising storageCrs (9214) would make clients such as
@@ -237,7 +230,7 @@ def _describe(c: Collection, request: Request, session: Session, user: User) -> 
              "type": "application/geo+json"},
         ],
     }
-    if bbox[0] is not None:
+    if bbox is not None:
         out["extent"] = {"spatial": {"bbox": [[round(v, 7) for v in bbox]], "crs": CRS84}}
     return out
 

@@ -20,6 +20,13 @@ class InvalidPreference(DomainError):
     title = "Invalid preference"
 
 
+def language_of(session: Session, *, user_id: int) -> str:
+    """The user's page language (Vietnamese unless they chose English)."""
+    found = session.execute(sql("SELECT language FROM user_preference WHERE user_id = :u"),
+                            {"u": user_id}).scalar_one_or_none()
+    return found if found in LANGUAGES else DEFAULT_LANGUAGE
+
+
 def set_language(session: Session, *, actor: Actor, user_id: int, language: str) -> None:
     """Remember the user's page language (audited like every write)."""
     if language not in LANGUAGES:

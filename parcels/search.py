@@ -87,9 +87,3 @@ def search(session: Session, *, ward_code: str, text: str, limit: int = 50) -> l
                 measured_area=float(r.measured_area), legal_area=r.legal_area,
                 holders=list(r.holders), matched=r.matched) for r in rows]
 
-
-def former_units(session: Session, *, ward_code: str) -> list[tuple[str, str]]:
-    """(code, name) of the units merged into the ward, whose sheet numbering each restarted."""
-    return [(r.code, r.name) for r in session.execute(sql(
-        "SELECT code, name FROM former_unit WHERE ward_code = :w ORDER BY code"),
-        {"w": ward_code})]

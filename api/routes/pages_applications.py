@@ -36,7 +36,7 @@ from gis import crs as gcrs
 from gis.convert import from_db
 from gis.errors import DomainError
 from parcels import queries, surveys
-from parcels.search import former_units
+from parcels.ward import former_units
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 Officer = Annotated[User, Depends(page_user("land_officer"))]
@@ -143,7 +143,7 @@ def _receive_form(request: Request, session: Session, settings: Settings, user: 
     return render(request, "receive.html", frame=frame(session, settings, user), status=status,
                   error=error, values=values or {}, procedures=apps.PROCEDURES,
                   channels=apps.CHANNELS, crs_choices=CRS_CHOICES,
-                  units=former_units(session, ward_code=user.ward_code),
+                  units=sorted(former_units(session, user.ward_code).items()),
                   batches=[b for b in batches if b["state"] in ("validated", "committed")])
 
 

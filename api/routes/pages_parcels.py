@@ -42,8 +42,8 @@ def parcel_page(request: Request, parcel_id: Id, user: Reader, session: DbSessio
                 settings: SettingsDep) -> Response:
     """The parcel now, its holders and rights, every version with its shape, its lineage."""
     versions = queries.history(session, ward_code=user.ward_code, parcel_id=parcel_id)
-    current = versions[-1]
-    holders = queries.holders(session, parcel_id=parcel_id)
+    current = queries.get_parcel(session, ward_code=user.ward_code, parcel_id=parcel_id)
+    holders = current.holders
     lineage = queries.lineage(session, ward_code=user.ward_code, parcel_id=parcel_id)
     fr = frame(session, settings, user)
     t = translator(fr.lang)

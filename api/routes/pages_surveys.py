@@ -30,7 +30,7 @@ from gis.errors import DomainError
 from gis.intake.errors import CRSMissingError, CRSMistakeError, CRSUnknownError
 from parcels import surveys
 from parcels.errors import InvalidInput
-from parcels.search import former_units
+from parcels.ward import former_units
 
 UPLOAD_PATH: Final = "/surveys/new"
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -62,7 +62,8 @@ def _upload_form(request: Request, session: Session, settings: Settings, user: U
                  values: dict[str, Any] | None = None) -> HTMLResponse:
     return render(request, "upload.html", frame=frame(session, settings, user), status=status,
                   error=error, crs_needed=crs_needed, values=values or {},
-                  crs_choices=CRS_CHOICES, units=former_units(session, ward_code=user.ward_code),
+                  crs_choices=CRS_CHOICES,
+                  units=sorted(former_units(session, user.ward_code).items()),
                   max_mb=settings.intake.max_file_bytes / 1_000_000)
 
 

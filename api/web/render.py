@@ -30,12 +30,12 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from api.auth import CSRF_COOKIE, csrf_matches, new_csrf_token
-from api.preferences import DEFAULT_LANGUAGE, LANGUAGES
+from api.preferences import DEFAULT_LANGUAGE, language_of
 from api.users import User
 from api.web import words
 from config import clock
 from config.settings import Settings
-from db.engine import sql
+from parcels.ward import is_synthetic
 
 PAGES: Final = Path(__file__).resolve().parent.parent / "pages"
 STATIC: Final = PAGES / "static"
@@ -177,14 +177,10 @@ class Frame:
 
 
 def frame(session: Session, settings: Settings, user: User | None) -> Frame:
-    """The user's language and whether the ward's data is synthetic, in one read."""
-    row = session.execute(sql(
-        "SELECT w.synthetic, p.language FROM ward w "
-        "LEFT JOIN user_preference p ON p.user_id = :u WHERE w.code = :w"),
-        {"u": user.id if user else None,
-         "w": user.ward_code if user else settings.data.ward_code}).first()
-    lang = row.language if row is not None and row.language in LANGUAGES else DEFAULT_LANGUAGE
-    return Frame(user=user, lang=lang, synthetic=bool(row.synthetic) if row else False)
+    """The user's language and whether the ward's data is synthetic."""
+    lang = language_of(session, user_id=user.id) if user else DEFAULT_LANGUAGE
+    ward = user.ward_code if user else settings.data.ward_code
+    return Frame(user=user, lang=lang, synthetic=is_synthetic(session, ward))
 
 
 def translator(lang: str) -> Callable[[str, str], str]:

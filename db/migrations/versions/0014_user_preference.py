@@ -1,6 +1,6 @@
 """A user's page preferences: the language of the web pages, remembered per user.
 
-Revision ID: 0011_user_preference
+Revision ID: 0014_user_preference
 Revises: 0010_projects_corridors
 Create Date: 2026-12-02
 
@@ -12,7 +12,7 @@ of the account, so it must not wake every worker's user cache (0004's trigger).
 
 from alembic import op
 
-revision = "0011_user_preference"
+revision = "0014_user_preference"
 down_revision = "0010_projects_corridors"
 branch_labels = None
 depends_on = None
