@@ -173,15 +173,20 @@ def _survey_file(site: Site, tmp_path: Any) -> tuple[Any, int]:
 
 def test_surveyor_uploads_a_geopackage_and_may_not_approve(site: Site, browser: Browser,
                                                            tmp_path: Any) -> None:
-    """Upload through the form (with progress), the batch's findings on its page, no
-    decision buttons for a surveyor, and the 403 page on an application's approval page."""
+    """A GeoPackage dropped on the upload form (sent with progress), the batch's findings on
+    its page, no decision buttons for a surveyor, and the 403 page on an application."""
     path, features = _survey_file(site, tmp_path)
     page = browser.page()
     sign_in(page, site.url, "minh", PASSWORD)
     assert [a.inner_text() for a in page.locator("nav.main-nav a").all()] == \
         ["Đo đạc", "Thửa đất"]
     page.goto(f"{site.url}/surveys/new")
-    page.get_by_label("Tệp đo đạc").set_input_files(str(path))
+    dropped = page.evaluate_handle(
+        "([name, bytes]) => { const t = new DataTransfer(); "
+        "t.items.add(new File([new Uint8Array(bytes)], name)); return t; }",
+        [path.name, list(path.read_bytes())])
+    page.dispatch_event(".dropzone", "drop", {"dataTransfer": dropped})  # dragged onto it
+    assert page.locator("[data-file-name]").inner_text() == path.name
     page.get_by_role("button", name="Tải lên và kiểm tra").click()
     page.wait_for_url("**/surveys/*?done=uploaded")
     batch_id = int(page.url.split("/surveys/")[1].split("?")[0])
