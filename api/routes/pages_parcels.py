@@ -20,6 +20,8 @@ from parcels import queries, search
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 Reader = Annotated[User, Depends(page_user(*LAND_READERS))]
+HITS = 50
+"""Parcels a search shows; more means the words were too general (the page says so)."""
 
 
 @router.get("/parcels", response_class=HTMLResponse)
@@ -30,11 +32,11 @@ def search_page(request: Request, user: Reader, session: DbSession, settings: Se
     error, status = None, 200
     if q and q.strip():
         try:
-            hits = search.search(session, ward_code=user.ward_code, text=q)
+            hits = search.search(session, ward_code=user.ward_code, text=q, limit=HITS)
         except DomainError as exc:
             error, status = message_for(request, exc), status_for(exc)
     return render(request, "parcels.html", frame=frame(session, settings, user), status=status,
-                  q=q or "", hits=hits, error=error)
+                  q=q or "", hits=hits, error=error, limit=HITS)
 
 
 @router.get("/parcels/{parcel_id}", response_class=HTMLResponse)

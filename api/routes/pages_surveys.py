@@ -64,7 +64,7 @@ def _upload_form(request: Request, session: Session, settings: Settings, user: U
                   error=error, crs_needed=crs_needed, values=values or {},
                   crs_choices=CRS_CHOICES,
                   units=sorted(former_units(session, user.ward_code).items()),
-                  max_mb=settings.intake.max_file_bytes / 1_000_000)
+                  max_mb=settings.intake.max_file_bytes / 1_048_576)
 
 
 @router.get(UPLOAD_PATH, response_class=HTMLResponse)
