@@ -23,10 +23,10 @@ from api.web import sketch
 from api.web.access import page_user
 from api.web.errors import PageRoute
 from api.web.render import frame, render, svg, translator
-from projects import corridors
+from projects import reads
 from projects.compare import compare
 from projects.exports import FORMATS
-from projects.impact import ESTIMATE_NOTICE, SYNTHETIC_NOTICE, ParcelImpact
+from projects.results import ESTIMATE_NOTICE, SYNTHETIC_NOTICE, ParcelImpact
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 ProjectReader = Annotated[User, Depends(page_user("land_officer", "official"))]
@@ -50,7 +50,7 @@ FRAME_M: Final = 60.0
 def projects_page(request: Request, user: ProjectReader, session: DbSession,
                   settings: SettingsDep) -> Response:
     """The ward's road projects, their status and sections."""
-    items = corridors.list_projects(session, ward_code=user.ward_code)
+    items = reads.list_projects(session, ward_code=user.ward_code)
     return render(request, "projects.html", frame=frame(session, settings, user),
                   projects=items)
 
@@ -76,7 +76,7 @@ def project_page(request: Request, code: Code, user: ProjectReader, session: DbS
                  land_use: Opt = None, take: Opt = None, sort: Opt = None,
                  dir: Opt = None) -> Response:
     """The impact of the corridor in force: table, totals, cost, alternatives, exports."""
-    project = corridors.get_project(session, ward_code=user.ward_code, code=code)
+    project = reads.get_project(session, ward_code=user.ward_code, code=code)
     alt = alternative or None
     impact = project_impact(session, ward_code=user.ward_code, code=code, alternative=alt,
                             section=section or None)
