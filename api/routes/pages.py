@@ -14,10 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from api.auth import CSRF_COOKIE, SESSION_COOKIE, issue_token, new_csrf_token
-from api.deps import ANY_ROLE, DbSession, SettingsDep, actor, sign_in
+from api.auth import CSRF_COOKIE, SESSION_COOKIE, InvalidToken, issue_token, new_csrf_token
+from api.deps import ANY_ROLE, DbSession, SettingsDep, actor, sign_in, token_user
 from api.preferences import set_language
-from api.users import User
+from api.users import User, end_sessions
 from api.web.access import form_user, page_user
 from api.web.errors import PageRoute
 from api.web.render import (
@@ -38,6 +38,16 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; char
                 ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 
 
+def _cookie_user(request: Request) -> User | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return token_user(request, token)
+    except InvalidToken:
+        return None
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, settings: SettingsDep, session: DbSession) -> HTMLResponse:
     return render(request, "login.html", frame=Frame(None, "vi", frame(session, settings,
@@ -51,27 +61,34 @@ def login(request: Request, settings: SettingsDep, session: DbSession,
           csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
     if not form_csrf_ok(request, settings, csrf_token):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
-    found = sign_in(request, session, username=username, password=password)
+    found = sign_in(request, session, username=username, password=password, via="page")
     if found is None:
         return render(request, "login.html", status=401,
                       frame=Frame(None, "vi", frame(session, settings, None).synthetic),
                       error="Sai tên đăng nhập hoặc mật khẩu / Wrong username or password")
-    user, epoch = found
-    token, ttl = issue_token(settings.auth, user, epoch)
+    token, ttl = issue_token(settings.auth, found.user, found.epoch)
     response = RedirectResponse("/", status_code=303)
     set_cookie(response, SESSION_COOKIE, token, settings, max_age=ttl)
-    set_cookie(response, CSRF_COOKIE, new_csrf_token(settings.auth), settings, http_only=False)
+    set_cookie(response, CSRF_COOKIE, new_csrf_token(settings.auth, session_token=token),
+               settings, http_only=False)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, settings: SettingsDep,
+def logout(request: Request, settings: SettingsDep, session: DbSession,
            csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
+    """Sign out: the session's token, and every other token of the account, stop working
+    on every worker (the token epoch moves on), not merely the cookie here."""
     if not form_csrf_ok(request, settings, csrf_token):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+    user = _cookie_user(request)
+    if user is not None:
+        with session.begin():
+            end_sessions(session, actor=actor(request, user), user_id=user.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(LANG_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
 
@@ -113,3 +130,9 @@ def static_file(name: str, v: str | None = None) -> Response:
     cache = ("public, max-age=31536000, immutable" if v == static_version(name)
              else "public, max-age=300")
     return FileResponse(path, media_type=media, headers={"Cache-Control": cache})
+def home(request: Request, settings: SettingsDep, session: DbSession) -> Response:
+    user = _cookie_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return _page(request, "home.html", settings, session_token=request.cookies.get(SESSION_COOKIE),
+                 user=user, synthetic=_synthetic(session, user.ward_code))

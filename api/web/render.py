@@ -29,7 +29,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from api.auth import CSRF_COOKIE, csrf_matches, new_csrf_token
+from api.auth import CSRF_COOKIE, SESSION_COOKIE, csrf_matches, new_csrf_token
 from api.preferences import DEFAULT_LANGUAGE, language_of
 from api.users import User
 from api.web import words
@@ -146,16 +146,19 @@ def fmt_money(value: float | None, lang: str) -> str:
 
 
 def csrf_token(request: Request, settings: Settings) -> str:
-    """The browser's current CSRF token when it is ours, else a new one (set with the page)."""
+    """The browser's current CSRF token while it is still valid for this session (the
+    sign-in form's: no session yet), else a new one (set with the page)."""
     current = request.cookies.get(CSRF_COOKIE)
-    if current and csrf_matches(settings.auth, current, current):
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if current and csrf_matches(settings.auth, current, current, session_token=session_token):
         return current
-    return new_csrf_token(settings.auth)
+    return new_csrf_token(settings.auth, session_token=session_token)
 
 
 def form_csrf_ok(request: Request, settings: Settings, submitted: str | None) -> bool:
     """The double-submit check of a page form: the field equals the cookie, and it is ours."""
-    return csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), submitted)
+    return csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), submitted,
+                        session_token=request.cookies.get(SESSION_COOKIE))
 
 
 def set_cookie(response: Response, name: str, value: str, settings: Settings, *,

@@ -148,7 +148,8 @@ class Records:
         return {"applicant_name": "Nguyễn Thị Hoa", "channel": "online",
                 "declared_area": 400.0, "declared_land_use": "ODT",
                 "geometry": geojson_wgs84(geom), "former_unit": "kim_long",
-                "sheet_no": SHEET, "parcel_no": k, "received_at": RECEIVED.isoformat()}
+                "sheet_no": SHEET, "parcel_no": k, "received_at": RECEIVED.isoformat(),
+                "received_at_reason": "hồ sơ giấy nhập sau"}
 
     def application(self, state: str = "received") -> int:
         """An application brought to ``state`` by the domain functions, as an officer would."""
@@ -157,7 +158,7 @@ class Records:
             procedure="first_certificate", applicant_name=f"Trần Văn {k}", channel="counter",
             declared_area=400.0, declared_land_use="ODT", geometry=geom, srid=WARD_CRS,
             former_unit="kim_long", sheet_no=SHEET, parcel_no=k,
-            received_at=RECEIVED))
+            received_at=RECEIVED, received_at_reason="hồ sơ giấy nhập sau"))
         if state == "waiting_applicant":
             apps.request_supplement(self.session, actor=self.officer, application_id=a.id,
                                     reason="thiếu bản sao giấy tờ", documents=[])
@@ -259,7 +260,7 @@ class Records:
 
     def csrf(self) -> str:
         """A CSRF token as the sign-in page hands out (cookie and form field)."""
-        return new_csrf_token(self.settings.auth)
+        return new_csrf_token(self.settings.auth, session_token=None)
 
 
 Call = Callable[[Records], Request]
@@ -338,8 +339,9 @@ POLICY: dict[tuple[str, str], Route] = {
     # ---- public: the documentation, health and signing in and out
     ("GET", "/openapi.json"): Route(EVERYONE, 200),
     ("GET", "/docs"): Route(EVERYONE, 200),
-    ("GET", "/docs/oauth2-redirect"): Route(EVERYONE, 200),
-    ("GET", "/redoc"): Route(EVERYONE, 200),
+    ("GET", "/docs/swagger-ui-bundle.js"): Route(EVERYONE, 200),
+    ("GET", "/docs/swagger-ui.css"): Route(EVERYONE, 200),
+    ("GET", "/docs/init.js"): Route(EVERYONE, 200),
     ("GET", "/health"): Route(EVERYONE, 200),
     ("POST", "/api/v1/auth/token"): Route(
         EVERYONE, 200, lambda r: Request(data={"username": "official", "password": PASSWORD})),
@@ -348,6 +350,8 @@ POLICY: dict[tuple[str, str], Route] = {
         EVERYONE, 303, lambda r: _form(r.csrf(), username="official", password=PASSWORD)),
     # Ending a session needs none (a form with the CSRF token; nothing to refuse).
     ("POST", "/logout"): Route(EVERYONE, 303, lambda r: _form(r.csrf())),
+    # Signing out by token: every signed-in user may end their own sessions.
+    ("POST", "/api/v1/auth/logout"): Route(SIGNED_IN, 204),
     # ---- pages (cookie session); their files are public (the sign-in page's style)
     ("GET", "/"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
     ("GET", "/static/{name}"): Route(EVERYONE, 200, lambda r: Request(path={"name": "site.css"})),
@@ -559,16 +563,20 @@ def records(session: Any, settings: Any) -> Records:
 def _send(client: Any, tokens: dict[str, str], method: str, template: str, route: Route,
           req: Request, who: str) -> Any:
     client.cookies.clear()
-    for name, value in req.cookies.items():
-        client.cookies.set(name, value)
+    cookies, data = dict(req.cookies), req.data
     headers = {}
     if who != ANONYMOUS:
         if route.cookie:
-            client.cookies.set(SESSION_COOKIE, tokens[who])
+            cookies[SESSION_COOKIE] = tokens[who]
+            if data and "csrf_token" in data:  # a page form's token is bound to the session
+                csrf = new_csrf_token(client.app.state.settings.auth, session_token=tokens[who])
+                data, cookies[CSRF_COOKIE] = {**data, "csrf_token": csrf}, csrf
         else:
             headers["Authorization"] = f"Bearer {tokens[who]}"
+    for name, value in cookies.items():
+        client.cookies.set(name, value)
     return client.request(method, _url(template, req.path), params=req.params, json=req.json,
-                          data=req.data, files=req.files, headers=headers,
+                          data=data, files=req.files, headers=headers,
                           follow_redirects=False)
 
 
