@@ -35,6 +35,7 @@ from api.routes import (
     projects,
     surveys,
 )
+from api.routes import maps as map_routes
 from api.sign_in import SignInThrottle
 from api.user_cache import UserCache
 from config import clock
@@ -226,5 +227,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for page_router in (pages_applications, pages_surveys, pages_parcels, pages_projects,
                         pages_stats):
         app.include_router(page_router.router)
+    app.include_router(map_routes.router)
     app.include_router(docs.router)
     return app

@@ -86,7 +86,7 @@ def main() -> None:
                                "CADASTRE_AUTH_TOKEN_MINUTES": "60"}) as base, \
             httpx.Client(base_url=base, timeout=30.0) as client:
         client.cookies.set(SESSION_COOKIE, token)
-        client.cookies.set(CSRF_COOKIE, new_csrf_token(settings.auth))
+        client.cookies.set(CSRF_COOKIE, new_csrf_token(settings.auth, session_token=token))
         _check_queue(client, everything.total, overdue.total)
         second_page = _next_link(client.get("/applications").text)
         expect(second_page is not None or everything.total <= 50,

@@ -130,9 +130,3 @@ def static_file(name: str, v: str | None = None) -> Response:
     cache = ("public, max-age=31536000, immutable" if v == static_version(name)
              else "public, max-age=300")
     return FileResponse(path, media_type=media, headers={"Cache-Control": cache})
-def home(request: Request, settings: SettingsDep, session: DbSession) -> Response:
-    user = _cookie_user(request)
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
-    return _page(request, "home.html", settings, session_token=request.cookies.get(SESSION_COOKIE),
-                 user=user, synthetic=_synthetic(session, user.ward_code))
