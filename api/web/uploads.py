@@ -14,22 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import HTTPException, Request, UploadFile
+from fastapi import Request, UploadFile
 from fastapi.responses import Response
 from shapely.geometry import MultiPolygon, Polygon
 
 from api.auth import SESSION_COOKIE
+from api.upload_limit import CappedBody, too_large
 from api.web.access import SignInNeeded
 from api.web.errors import PageRoute, page_for
 from certificates.errors import InvalidClaim
 from config.settings import Settings
 from gis.intake.archives import copy_limited
-from gis.intake.errors import FileTooLargeError
 from gis.intake.upload import read_upload
 from parcels import surveys
 
-FORM_OVERHEAD_BYTES = 64 * 1024
-"""Multipart boundaries, part headers and the small form fields around the file."""
 CRS_CHOICES = ("", "9214", "4326", "4756", "3405", "3406")
 """The CRS a user may name for a file that has none ("" = as the file says)."""
 
@@ -74,40 +72,11 @@ class CappedPageUpload(PageRoute):
         async def capped(request: Request) -> Response:
             if not request.cookies.get(SESSION_COOKIE):  # before reading a byte of the body
                 return page_for(request, SignInNeeded())
-            max_file = request.app.state.settings.intake.max_file_bytes
-            limit = max_file + FORM_OVERHEAD_BYTES
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                return page_for(request, _too_large(max_file))
-            upstream = request.receive
-            seen = 0
-            refused = False
-
-            async def counted() -> dict[str, Any]:
-                nonlocal seen, refused
-                message = await upstream()
-                if message["type"] == "http.request":
-                    seen += len(message.get("body", b""))
-                    if seen > limit:
-                        refused = True
-                        raise _BodyTooLarge()
-                return dict(message)
-
-            response = await handler(Request(request.scope, counted))
-            return response if not refused else page_for(request, _too_large(max_file))
+            body = CappedBody(request)
+            refusal = body.declared_too_large()
+            if refusal is not None:
+                return page_for(request, refusal)
+            response = await handler(body.request)
+            return page_for(request, too_large(body.max_file)) if body.exceeded else response
 
         return capped
-
-
-class _BodyTooLarge(HTTPException):
-    """Raised inside body parsing; FastAPI re-raises HTTPExceptions from there untouched."""
-
-    def __init__(self) -> None:
-        super().__init__(413, "upload too large")
-
-
-def _too_large(max_bytes: int) -> FileTooLargeError:
-    return FileTooLargeError(
-        f"The upload is larger than the limit of {max_bytes:,} bytes. Split the survey into "
-        "several files.", vi=f"Tệp vượt quá giới hạn {max_bytes:,} byte; hãy chia thành "
-        "nhiều tệp.", max_bytes=max_bytes)

@@ -1,45 +1,24 @@
-"""Headless Chromium for the page tests: Debian's ``/usr/bin/chromium`` driven by Playwright.
+"""The page tests' browser (launched by :mod:`tests.browser`).
 
-Never a downloaded browser: Playwright launches the system binary through
-``executable_path`` with a fresh profile folder.  Every request to anything but 127.0.0.1
-(or a ``data:``/``blob:``/``about:`` URL) is aborted and remembered, so a page that tries
-to reach the internet fails its test; so does a console error (a CSP refusal among them)
-or an uncaught script error.  Screenshots go to the artefacts folder the README names
-(``artefacts/screenshots/pages/``, or ``$CADASTRE_ARTEFACTS/screenshots/pages``).
+Every request to anything but 127.0.0.1 (or a ``data:``/``blob:``/``about:`` URL) is
+aborted and remembered for the whole browser, so a page that tries to reach the internet
+fails its test; so does a console error (a CSP refusal among them) or an uncaught script
+error.  Screenshots go to ``artefacts/screenshots/pages/``.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-CHROMIUM = Path(os.environ.get("CADASTRE_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTEFACTS = Path(os.environ.get("CADASTRE_ARTEFACTS",
-                                Path(__file__).resolve().parents[2] / "artefacts"))
+from tests.browser import is_local, launch, screenshot_dir
+
 LOCAL_SCHEMES = ("data", "blob", "about")
 WIDTHS = {"desktop": (1366, 900), "phone": (375, 812)}
 """The two widths every page is looked at: an office PC and a phone."""
-
-
-def screenshot_dir() -> Path:
-    path = ARTEFACTS / "screenshots" / "pages"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _local(url: str) -> bool:
-    parsed = urlparse(url)
-    if parsed.scheme in LOCAL_SCHEMES:
-        return True
-    return parsed.scheme in ("http", "https") and parsed.hostname == "127.0.0.1"
 
 
 @dataclass
@@ -76,20 +55,12 @@ class Browser:
 @contextmanager
 def chromium(viewport: tuple[int, int] = WIDTHS["desktop"]) -> Iterator[Browser]:
     """A fresh browser (own profile folder) that refuses every request off 127.0.0.1."""
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
     watch = Watch()
-    with tempfile.TemporaryDirectory(prefix="cadastre-pages-") as profile, \
-            sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS,
-            viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True,
-            service_workers="block", locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    with launch(viewport, accept_downloads=True, locale="vi-VN",
+                timezone_id="Asia/Ho_Chi_Minh") as ctx:
 
         def route(r: Any) -> None:
-            if _local(r.request.url):
+            if is_local(r.request.url, LOCAL_SCHEMES):
                 r.continue_()
             else:
                 watch.blocked.append(r.request.url)
@@ -97,10 +68,7 @@ def chromium(viewport: tuple[int, int] = WIDTHS["desktop"]) -> Iterator[Browser]
 
         ctx.route("**/*", route)
         ctx.set_default_timeout(30_000)
-        try:
-            yield Browser(ctx, watch)
-        finally:
-            ctx.close()
+        yield Browser(ctx, watch)
 
 
 def sign_in(page: Any, base: str, username: str, password: str) -> None:
@@ -114,6 +82,6 @@ def sign_in(page: Any, base: str, username: str, password: str) -> None:
 
 def shoot(page: Any, name: str) -> Path:
     """A full-page screenshot kept under the artefacts folder as ``name``.png."""
-    path = screenshot_dir() / f"{name}.png"
+    path = screenshot_dir("pages") / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
