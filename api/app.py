@@ -25,6 +25,7 @@ from api.routes import (
     applications,
     audit,
     auth,
+    jobs,
     pages,
     pages_applications,
     pages_parcels,
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(surveys.router)
     app.include_router(applications.router)
     app.include_router(projects.router)
+    app.include_router(jobs.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
     for page_router in (pages_applications, pages_surveys, pages_parcels, pages_projects,

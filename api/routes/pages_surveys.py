@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
+from api import jobs
 from api.deps import DbSession, Id, SettingsDep, actor
 from api.errors import status_for
 from api.users import User
@@ -89,10 +90,9 @@ def upload(request: Request, user: UploaderForm, session: DbSession, settings: S
         options = surveys.UploadOptions(crs=crs or None, layer=layer or None,
                                         former_unit=former_unit or None,
                                         swap_axes=bool(swap_axes))
-        with session.begin():
-            staged = surveys.stage_upload(session, actor=actor(request, user), stream=file.file,
-                                          filename=file.filename, options=options,
-                                          settings=settings)
+        staged, _job = jobs.stage_survey(session, settings=settings,
+                                         actor=actor(request, user), stream=file.file,
+                                         filename=file.filename, options=options)
     except DomainError as exc:
         session.rollback()
         return _upload_form(request, session, settings, user, status=status_for(exc),

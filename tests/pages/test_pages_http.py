@@ -40,7 +40,7 @@ def signed(client: Any, tokens: dict[str, str], settings: Any) -> Any:
     """``signed("surveyor")`` signs the client in by cookie; returns the CSRF token."""
     def sign(role: str) -> str:
         client.cookies.clear()
-        csrf = new_csrf_token(settings.auth)
+        csrf = new_csrf_token(settings.auth, session_token=tokens[role])
         client.cookies.set(SESSION_COOKIE, tokens[role])
         client.cookies.set(CSRF_COOKIE, csrf)
         return csrf
@@ -54,7 +54,8 @@ def _receive(session: Any, k: int, *, on: date, channel: str = "counter",
         procedure=procedure, applicant_name=name or f"Lê Văn {k}", channel=channel,
         declared_area=400.0, declared_land_use="ODT", geometry=geom, srid=gcrs.WARD,
         former_unit="kim_long", sheet_no=SHEET, parcel_no=k,
-        received_at=datetime.combine(on, time(9), tzinfo=HUE)))
+        received_at=datetime.combine(on, time(9), tzinfo=HUE),
+        received_at_reason="hồ sơ giấy nhận tại quầy, nhập sau"))
     return app.id
 
 
@@ -227,7 +228,9 @@ def test_a_fault_shows_the_request_id_and_nothing_else(client: Any, signed: Any,
     monkeypatch.setattr(q, "queue", broken)
     signed("land_officer")
     r = client.get("/applications", headers={"X-Request-ID": "abc123"})
-    assert r.status_code == 500 and "abc123" in r.text
+    # the server's own request id (a caller's is kept apart, never shown as ours)
+    rid = r.headers["x-request-id"]
+    assert r.status_code == 500 and rid != "abc123" and rid in r.text
     assert "SELECT" not in r.text and "secret" not in r.text and "Traceback" not in r.text
 
 

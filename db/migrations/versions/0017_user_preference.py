@@ -1,7 +1,7 @@
 """A user's page preferences: the language of the web pages, remembered per user.
 
-Revision ID: 0014_user_preference
-Revises: 0010_projects_corridors
+Revision ID: 0017_user_preference
+Revises: 0016_jobs
 Create Date: 2026-12-02
 
 Pages are in Vietnamese unless the user switched to English; the choice follows the
@@ -12,8 +12,8 @@ of the account, so it must not wake every worker's user cache (0004's trigger).
 
 from alembic import op
 
-revision = "0014_user_preference"
-down_revision = "0010_projects_corridors"
+revision = "0017_user_preference"
+down_revision = "0016_jobs"
 branch_labels = None
 depends_on = None
 
