@@ -18,7 +18,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, ogc
 from api.auth import SignInThrottle
-from api.routes import applications, audit, auth, pages, parcels, projects, surveys
+from api.credentials import CredentialCache
+from api.routes import (
+    access_tokens,
+    applications,
+    audit,
+    auth,
+    pages,
+    parcels,
+    projects,
+    surveys,
+)
 from api.user_cache import UserCache
 from config.settings import Settings
 from db.aio import make_async_pool
@@ -154,6 +164,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.user_cache = UserCache(
         libpq_url(app.state.engine), ttl=settings.server.user_cache_seconds,
         application_name=f"{settings.db.application_name}-user-cache")
+    app.state.credential_cache = CredentialCache(app.state.user_cache,
+                                                 ttl=settings.server.user_cache_seconds)
     errors.install(app)
 
     if settings.server.cors_origins:
@@ -171,6 +183,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return {"status": "ok", "database": "ok"}
 
     app.include_router(auth.router)
+    app.include_router(access_tokens.router)
     app.include_router(parcels.router)
     app.include_router(audit.router)
     app.include_router(surveys.router)

@@ -29,6 +29,9 @@ class Actor:
     role: str | None = None
     address: str | None = None
     request_id: str | None = None
+    credential: str | None = None
+    """What the actor signed in with, when it is not a session: ``token:<id>`` (a personal
+    access token) or ``basic`` (a password sent as HTTP Basic)."""
 
 
 def system_actor(ward_code: str) -> Actor:
@@ -51,6 +54,7 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     address: Mapped[str | None] = mapped_column(String)
     request_id: Mapped[str | None] = mapped_column(String)
+    credential: Mapped[str | None] = mapped_column(String)
 
 
 def record(
@@ -75,6 +79,7 @@ def record(
         detail=dict(detail or {}),
         address=actor.address,
         request_id=actor.request_id,
+        credential=actor.credential,
     )
     session.add(event)
     return event
