@@ -191,14 +191,16 @@ def list_tokens(session: Session, *, ward_code: str,
     return [_info(row, owner) for row, owner in session.execute(q).all()]
 
 
-def revoke_token(session: Session, *, actor: Actor, by: User, token_id: int) -> TokenInfo:
-    """Revoke a token: its owner or an administrator of the ward may.  Revoking a revoked
-    token changes nothing and says so in the answer (``revoked_at`` is the first one)."""
+def revoke_token(session: Session, *, actor: Actor, token_id: int,
+                 owner_id: int | None) -> TokenInfo:
+    """Revoke a token of the actor's ward: only ``owner_id``'s, or any (``None``: an
+    administrator).  Revoking a revoked token changes nothing (``revoked_at`` stays the
+    first one)."""
     found = session.execute(
         select(AccessToken, AppUser.username).join(AppUser, AppUser.id == AccessToken.user_id)
-        .where(AccessToken.id == token_id, AccessToken.ward_code == by.ward_code)
+        .where(AccessToken.id == token_id, AccessToken.ward_code == actor.ward_code)
         .with_for_update(of=AccessToken)).one_or_none()
-    if found is None or (found[0].user_id != by.id and by.role != "admin"):
+    if found is None or (owner_id is not None and found[0].user_id != owner_id):
         # Another user's token is not shown to exist.
         raise AccessTokenNotFound(f"no access token {token_id}", token_id=token_id)
     row, owner = found

@@ -18,12 +18,14 @@ from api.cli.parcels import parcels_app
 from api.cli.projects import impact_command, projects_app
 from api.cli.serve import serve
 from api.cli.surveys import import_survey
+from api.cli.tokens import tokens_app
 from api.cli.users import users_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Kim Long land records / Sổ địa chính phường Kim Long")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(parcels_app, name="parcels")
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)

@@ -67,8 +67,9 @@ def revoke(token_id: Id, request: Request, user: CurrentUser,
     """Revoke one of your tokens (administrators: anyone's); it is refused from the next
     request on, by every worker."""
     with session.begin():
-        info = access_tokens.revoke_token(session, actor=actor(request, user), by=user,
-                                          token_id=token_id)
+        info = access_tokens.revoke_token(
+            session, actor=actor(request, user), token_id=token_id,
+            owner_id=None if user.role == "admin" else user.id)
     return _public(info)
 
 

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.routing import iter_route_contexts
 from shapely.geometry import Polygon, mapping
+from sqlalchemy import text
 
 from api.auth import CSRF_COOKIE, SESSION_COOKIE, new_csrf_token
 from certificates import applications as apps
@@ -87,6 +88,8 @@ class Records:
         self.officer = Actor(username="land_officer", role="land_officer", ward_code=WARD)
         self.surveyor = Actor(username="surveyor", role="surveyor", ward_code=WARD)
         self._k = 0
+        self.caller = "official"
+        """Who the next call is built for (records that only their owner may act on)."""
 
     def slot(self) -> tuple[int, Polygon]:
         """A fresh number and a 20 × 20 m square of the test ward nobody else uses."""
@@ -249,6 +252,21 @@ class Records:
         self._done()
         return {**corridor, "reason": "mở rộng tuyến"}
 
+    # ------------------------------------------------------------ access tokens
+
+    def access_token(self) -> int:
+        """A live personal access token of the caller (only its owner or an admin revokes)."""
+        from api.access_tokens import create_token
+        from api.users import User
+
+        row = self.session.execute(text("SELECT id, role FROM app_user WHERE username = :u"),
+                                   {"u": self.caller}).one()
+        owner = User(id=row.id, username=self.caller, role=row.role, ward_code=WARD)
+        made = create_token(self.session, actor=self.officer, owner=owner,
+                            name=f"route table {self.slot()[0]}")
+        self._done()
+        return made.info.id
+
     def csrf(self) -> str:
         """A CSRF token as the sign-in page hands out (cookie and form field)."""
         return new_csrf_token(self.settings.auth)
@@ -314,6 +332,13 @@ POLICY: dict[tuple[str, str], Route] = {
     ("GET", "/"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
     # ---- who am I
     ("GET", "/api/v1/auth/me"): Route(SIGNED_IN, 200),
+    # ---- personal access tokens: everyone their own, administrators see and revoke all
+    ("POST", "/api/v1/auth/access-tokens"): Route(
+        SIGNED_IN, 201, lambda r: Request(json={"name": f"QGIS {r.slot()[0]}"})),
+    ("GET", "/api/v1/auth/access-tokens"): Route(SIGNED_IN, 200),
+    ("POST", "/api/v1/auth/access-tokens/{token_id}/revoke"): Route(
+        SIGNED_IN, 200, lambda r: Request(path={"token_id": r.access_token()})),
+    ("GET", "/api/v1/admin/access-tokens"): Route(ADMIN, 200),
     # ---- parcels: read by land readers, written by land officers
     ("GET", "/api/v1/parcels"): Route(
         READERS, 200, lambda r: Request(params={"sheet_no": str(SHEET)})),
@@ -500,6 +525,7 @@ def test_route(method: str, template: str, client, tokens, records) -> None:
         if who == ANONYMOUS and who not in route.roles:
             continue
         if who in route.roles:
+            records.caller = who  # records only their owner may act on are the caller's
             req = probe if who == ANONYMOUS else route.call(records)  # a fresh record each
             r = _send(client, tokens, method, template, route, req, who)
             assert r.status_code == route.status, \
