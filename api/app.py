@@ -27,6 +27,7 @@ from api.routes import (
     pages,
     parcels,
     projects,
+    qgis,
     surveys,
 )
 from api.user_cache import UserCache
@@ -190,5 +191,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(applications.router)
     app.include_router(projects.router)
     app.include_router(ogc.router)
+    app.include_router(qgis.router)
     app.include_router(pages.router)
     return app

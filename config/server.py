@@ -28,3 +28,6 @@ class ServerSettings(BaseSettings):
     """A TLS-terminating proxy sits in front and clients reach it only over https.  In
     production, HTTP Basic (a password in every request) is refused over plain HTTP unless
     this is set."""
+    public_url: str | None = None
+    """The address users reach the service at (``https://dia-chinh.example.vn``), when it
+    is not the one requests arrive at (behind a proxy): the QGIS project points there."""

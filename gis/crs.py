@@ -81,6 +81,21 @@ def northing_first(code: int | str) -> bool:
     return bool(axes) and axes[0].direction.lower() in ("north", "south")
 
 
+def wkt(code: int | str) -> str:
+    """The CRS as WKT2 (what QGIS projects store; lossless, unlike a proj string)."""
+    return str(crs(code).to_wkt())
+
+
+def authid(code: int | str) -> str:
+    """``EPSG:9214`` for a code, or the authority id of a name such as ``OGC:CRS84``."""
+    if isinstance(code, int):
+        return f"EPSG:{code}"
+    found = crs(code).to_authority()
+    if found is None:
+        raise CRSError(f"CRS {str(code)[:60]!r} has no authority id")
+    return f"{found[0]}:{found[1]}"
+
+
 def is_geographic(code: int | str) -> bool:
     """Degrees (a geographic CRS) rather than metres."""
     return bool(crs(code).is_geographic)

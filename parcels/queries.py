@@ -97,6 +97,17 @@ class Page:
 
 
 @dataclass(frozen=True)
+class WardSummary:
+    """A ward as a map introduces it."""
+
+    code: str
+    name: str
+    synthetic: bool
+    bounds: tuple[float, float, float, float] | None
+    """Its outline's bounds in EPSG:9214."""
+
+
+@dataclass(frozen=True)
 class LineageLink:
     parcel_id: int
     kind: str
@@ -299,6 +310,18 @@ async def list_parcels_async(conn: AsyncConnection[Any], *, ward_code: str,
         await cur.execute(statement, params)
         rows = await cur.fetchall()
     return _page(rows, limit, offset, counted=bbox is not None and offset == 0)
+
+
+def ward_summary(session: Session, *, ward_code: str) -> WardSummary | None:
+    """The ward's name, whether it is synthetic, and its extent in EPSG:9214."""
+    row = session.execute(sql(
+        "SELECT name, synthetic, ST_XMin(boundary) AS x0, ST_YMin(boundary) AS y0, "
+        "ST_XMax(boundary) AS x1, ST_YMax(boundary) AS y1 FROM ward WHERE code = :w"),
+        {"w": ward_code}).one_or_none()
+    if row is None:
+        return None
+    bounds = None if row.x0 is None else (row.x0, row.y0, row.x1, row.y1)
+    return WardSummary(code=ward_code, name=row.name, synthetic=row.synthetic, bounds=bounds)
 
 
 def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelRecord]:
