@@ -50,14 +50,21 @@ typecheck: install
 
 # The suite and the benchmarks make databases of their own (on the embedded cluster, or on
 # TEST_DATABASE_URL / BENCH_DATABASE_URL): they never touch the one DATABASE_URL names.
-pytest: install
+pytest: install sysdeps
 	$(BIN)/pytest -q -p no:cacheprovider
 
-# System tools the tests and benchmarks drive (wrk for the HTTP load benchmark).
+# System tools the tests and benchmarks drive: wrk for the HTTP load benchmark, and Debian's
+# QGIS (python3-qgis, run with the system /usr/bin/python3) whose own OGC API Features
+# provider tests/api/test_qgis.py signs in with.  Installed with apt-get where missing, as
+# root; otherwise the QGIS tests skip (and fail in CI).
 sysdeps:
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk); } || \
 	  { echo "install wrk (apt-get install wrk) for bench/load.py"; exit 1; }
+	@/usr/bin/python3 -c 'import qgis.core' 2>/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	   --no-install-recommends python3-qgis); } || \
+	  echo "python3-qgis is missing (apt-get install python3-qgis): the QGIS tests will skip"
 
 bench-smoke: install sysdeps
 	$(BIN)/python bench/run_all.py --size tiny

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from api.users import User
 from config import clock
 from config.land_use import load as land_use_list
 from db.errors import NotFound
@@ -13,15 +12,15 @@ from maps.qgis_project import DEFAULT_AUTHCFG, WardView, qgis_project
 from parcels.queries import ward_summary
 
 
-def project_for(session: Session, *, user: User, base_url: str,
+def project_for(session: Session, *, ward_code: str, role: str, base_url: str,
                 authcfg: str = DEFAULT_AUTHCFG) -> bytes:
-    """The .qgz for ``user`` (pending applications only for land officers, who alone may
-    read them) of the service at ``base_url``."""
-    ward = ward_summary(session, ward_code=user.ward_code)
+    """The .qgz of the ward for a user of ``role`` (the pending applications only for land
+    officers, who alone may read them) of the service at ``base_url``."""
+    ward = ward_summary(session, ward_code=ward_code)
     if ward is None:
-        raise NotFound(f"no ward {user.ward_code} in the registry")
+        raise NotFound(f"no ward {ward_code} in the registry")
     return qgis_project(ogc_url=base_url.rstrip("/") + "/ogc",
                         ward=WardView(name=ward.name, synthetic=ward.synthetic,
                                       extent=ward.bounds),
                         land_uses=land_use_list(), on=clock.today(),
-                        officer=user.role == "land_officer", authcfg=authcfg)
+                        officer=role == "land_officer", authcfg=authcfg)

@@ -16,6 +16,7 @@ from api.cli.database import db_app
 from api.cli.demo import data_app, demo
 from api.cli.parcels import parcels_app
 from api.cli.projects import impact_command, projects_app
+from api.cli.qgis import qgis_project_command
 from api.cli.serve import serve
 from api.cli.surveys import import_survey
 from api.cli.tokens import tokens_app
@@ -37,6 +38,7 @@ app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
 app.command("impact")(impact_command)
 app.add_typer(projects_app, name="projects")
+app.command("qgis-project")(qgis_project_command)
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ def project(
     making a Basic authentication configuration whose id is ``authcfg`` (your username and
     password, or a personal access token)."""
     base = settings.server.public_url or str(request.base_url)
-    body = project_for(session, user=user, base_url=base, authcfg=authcfg)
+    body = project_for(session, ward_code=user.ward_code, role=user.role, base_url=base,
+                       authcfg=authcfg)
     return Response(body, media_type="application/zip", headers={
         "Content-Disposition": 'attachment; filename="kimlong.qgz"',
         "Cache-Control": "no-store"})

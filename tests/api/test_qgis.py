@@ -261,3 +261,25 @@ def test_a_malformed_authcfg_is_refused(client, auth) -> None:
     r = client.get("/api/v1/qgis/project.qgz", params={"authcfg": "x'><a"},
                    headers=auth("official"))
     assert r.status_code == 422 and r.json()["type"] == "/problems/validation_error"
+
+
+def test_the_command_line_writes_the_project(engine, service_env, tmp_path) -> None:
+    """``cadastre qgis-project`` writes the same project for a role and an address; a bad
+    role or authcfg exits 2 and writes no file."""
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    out = tmp_path / "ward.qgz"
+    runner = CliRunner()
+    r = runner.invoke(cli, ["qgis-project", "--out", str(out), "--url",
+                            "https://dia-chinh.example.vn", "--role", "official"])
+    assert r.exit_code == 0, r.output
+    qgs = zipfile.ZipFile(out).read("kimlong.qgs").decode()
+    assert "url='https://dia-chinh.example.vn/ogc'" in qgs
+    assert "typename='parcels'" in qgs and "typename='pending_applications'" not in qgs
+    assert "<authid>EPSG:9214</authid>" in qgs
+    for args in (["--role", "admin"], ["--authcfg", "bad id"], ["--url", "ftp://x"]):
+        bad = tmp_path / "bad.qgz"
+        r = runner.invoke(cli, ["qgis-project", "--out", str(bad), *args])
+        assert r.exit_code == 2 and not bad.exists(), (args, r.output)

@@ -443,6 +443,8 @@ POLICY: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/projects/{code}/compare"): Route(
         PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()},
                                                 params={"a": "A", "b": "A@1"})),
+    # ---- the ready QGIS project: land readers (it opens the OGC layers)
+    ("GET", "/api/v1/qgis/project.qgz"): Route(READERS, 200),
     # ---- OGC API Features: land readers
     ("GET", "/ogc"): Route(READERS, 200),
     ("GET", "/ogc/conformance"): Route(READERS, 200),
