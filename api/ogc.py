@@ -29,13 +29,13 @@ from api.responses import GeoJSONResponse
 from api.users import User
 from certificates.applications import pending_claims
 from config import clock
-from db.engine import sql
 from gis.convert import from_db
 from gis.crs import WARD
 from gis.geojson import geometries_to_geojson
 from parcels import queries
 from parcels.errors import InvalidInput
 from parcels.schemas import SYNTHETIC_NOTE, properties
+from parcels.ward import extent_wgs84
 from parcels.zones import list_zones
 from projects.corridors import list_segments
 
@@ -109,14 +109,10 @@ def _parcel_page(record: queries.ParcelRecord) -> Page:
 
 
 def _parcels_page(page: queries.Page) -> Page:
-    return [(r.parcel_id, r.geometry, _flat(properties(r))) for r in page.items], \
-        page.has_more, page.matched
-
-
-def _flat(p: dict[str, Any]) -> dict[str, Any]:
-    """GIS clients want flat attributes: holders (a list) is left to the single-item view."""
-    p.pop("holders", None)
-    return p
+    # GIS clients want flat attributes: a listing carries no holders (a list), the
+    # single-item view does.
+    return [(r.parcel_id, r.geometry, properties(r)) for r in page.items], page.has_more, \
+        page.matched
 
 
 def _zones(s: Session, u: User, w: Window | None, when: datetime | None, fid: int | None,
@@ -253,10 +249,7 @@ def conformance(user: Reader) -> dict[str, Any]:
 
 def _describe(c: Collection, request: Request, session: Session, user: User) -> dict[str, Any]:
     base = _base(request)
-    bbox = session.execute(sql(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
-        "SELECT ST_Extent(ST_Transform(boundary, 4326)) AS e FROM ward WHERE code = :w) t"),
-        {"w": user.ward_code}).one()
+    bbox = extent_wgs84(session, user.ward_code)
     out: dict[str, Any] = {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
         # Part 2: every CRS a client may ask for with ``crs``; the stored one is EPSG:9214,
@@ -269,7 +262,7 @@ def _describe(c: Collection, request: Request, session: Session, user: User) -> 
              "type": "application/geo+json"},
         ],
     }
-    if bbox[0] is not None:
+    if bbox is not None:
         out["extent"] = {"spatial": {"bbox": [[round(v, 7) for v in bbox]], "crs": CRS84}}
     return out
 

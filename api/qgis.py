@@ -9,7 +9,7 @@ from config import clock
 from config.land_use import load as land_use_list
 from db.errors import NotFound
 from maps.qgis_project import DEFAULT_AUTHCFG, WardView, qgis_project
-from parcels.queries import ward_summary
+from parcels.ward import ward_summary
 
 
 def project_for(session: Session, *, ward_code: str, role: str, base_url: str,

@@ -44,6 +44,7 @@ from bench.common import expect
 from gis.audit import audit, audit_frame
 from gis.crs import WARD
 from gis.rules import load_ruleset
+from parcels.queries import current_totals
 
 SIZES = {"tiny": 2_000, "small": 20_000, "full": 100_000}
 
@@ -199,22 +200,10 @@ def _prepare_registry(size: str, seed: int) -> None:
     analyze(settings)
 
 
-POSTGIS_OVERLAPS = """
-    SELECT count(*), coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom))), 0)
-    FROM parcel_version a JOIN parcel_version b
-      ON a.parcel_id < b.parcel_id AND a.geom && b.geom
-     AND ST_Relate(a.geom, b.geom, 'T********')
-    WHERE a.ward_code = :w AND b.ward_code = :w
-      AND a.valid_to IS NULL AND a.status = 'registered'
-      AND b.valid_to IS NULL AND b.status = 'registered'
-"""
-
-
 def registry_bench(size: str, rules: Any) -> int:
     """Whole-ward registry audit: wall time, peak memory, PostGIS vs GEOS for overlaps."""
     import multiprocessing
 
-    from sqlalchemy import text
     from sqlalchemy.orm import Session
 
     from config.data import DataSettings
@@ -222,7 +211,7 @@ def registry_bench(size: str, rules: Any) -> int:
     from db.engine import make_engine
     from gis.overlaps import overlap_pairs
     from gis.topology import Context
-    from parcels.audit import audit_registry, fetch_registry
+    from parcels.audit import audit_registry, fetch_registry, overlaps_in_database
 
     seed = REGISTRY_SEEDS[size]
     child = multiprocessing.get_context("spawn").Process(target=_prepare_registry,
@@ -249,9 +238,7 @@ def registry_bench(size: str, rules: Any) -> int:
           f"{wall:.2f} s wall (fetch + audit), peak RSS {peak:.0f} MB (+{peak - base:.0f} MB)")
     print(f"  findings by rule {report.counts()}; by severity {sev}")
     with Session(engine) as s:
-        registered = s.execute(text(
-            "SELECT count(*) FROM parcel_version WHERE ward_code = '19774' "
-            "AND valid_to IS NULL AND status = 'registered'")).scalar_one()
+        registered = current_totals(s, ward_code=ward).parcels
     expect(report.feature_count == registered > 0,
            f"{report.feature_count:,} parcels audited, the {registered:,} registered")
     noisy = [f for f in report.findings if f.code in ("overlap", "gap")
@@ -265,7 +252,7 @@ def registry_bench(size: str, rules: Any) -> int:
         reg = fetch_registry(s, ward_code=ward, rules=rules)
         fetch = time.perf_counter() - t
         t = time.perf_counter()
-        n_pg, area_pg = s.execute(text(POSTGIS_OVERLAPS), {"w": ward}).one()
+        n_pg, area_pg = overlaps_in_database(s, ward_code=ward)
         pg = time.perf_counter() - t
     t = time.perf_counter()
     ctx = Context.build(reg.geoms, reg.ids, rules=rules)

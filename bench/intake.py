@@ -56,7 +56,7 @@ def load(folder: str) -> None:
     t = time.perf_counter()
     result = load_demo(engine, Path(folder))
     # `cadastre demo` loads as the owner, whose closing ANALYZE covers every table; the
-    # service role's ANALYZE skips tables it does not own, which left parcel_version with
+    # service role's ANALYZE skips tables it does not own, which left the parcel versions with
     # no statistics and the first commit's registry probe planned as 47,368 batch scans.
     analyze(settings)
     system = system_actor(settings.data.ward_code)
@@ -143,14 +143,14 @@ def main() -> None:
     from api.users import User
     from config.intake import IntakeSettings
     from db.engine import make_engine
-    from parcels import survey_checks, surveys
+    from parcels.surveys import checks, staging, validation
 
     _, settings = bench_engine_settings()
     stages = Stages()
-    stages.wrap(surveys, "read_upload", "read")
-    stages.wrap(surveys, "_copy_features", "stage")
-    stages.wrap(survey_checks, "validate", "validate")
-    stages.wrap(surveys, "_copy_findings", "store findings")
+    stages.wrap(staging, "read_upload", "read")
+    stages.wrap(staging, "_copy_features", "stage")
+    stages.wrap(checks, "validate", "validate")
+    stages.wrap(validation, "_copy_findings", "store findings")
     engine = make_engine(settings.db)
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         files = batch_files(folder, n, Path(tmp))
@@ -248,14 +248,16 @@ def landed(engine: Any, client: Any, hdr: dict[str, dict[str, str]], fmt: str, n
     """The last committed batch is in the registry: committed, and each of its ``n``
     parcels has a current version written from the batch's source document."""
     from sqlalchemy import text
+    from sqlalchemy.orm import Session
 
-    with engine.connect() as c:
-        batch = c.execute(text("SELECT id, state, source_document_id FROM survey_batch "
+    from config.data import DataSettings
+    from parcels.queries import current_totals
+
+    with Session(engine) as s:
+        batch = s.execute(text("SELECT id, state, source_document_id FROM survey_batch "
                                "ORDER BY id DESC LIMIT 1")).one()
-        current = c.execute(text(
-            "SELECT count(*) FROM parcel_version WHERE source_document_id = :s "
-            "AND valid_to IS NULL AND change_kind = 'amend'"),
-            {"s": batch.source_document_id}).scalar_one()
+        current = current_totals(s, ward_code=DataSettings().ward_code,
+                                 source_document_id=batch.source_document_id).parcels
     summary = client.get(f"/api/v1/surveys/{batch.id}", headers=hdr["bench_officer"]).json()
     expect((batch.state, current, summary["committed_parcels"]) == ("committed", n, n),
            f"{fmt}: the commit landed (batch {batch.state}, {current} current versions from "

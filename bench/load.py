@@ -39,6 +39,7 @@ from data.load import load_demo
 from db.audit import Actor
 from db.engine import transaction
 from gis import crs as gcrs
+from parcels.queries import current_centres
 
 PASSWORD = "load-password-1"  # a benchmark account in its own database
 SIZES = {"tiny": ("small", 11), "small": ("small", 11), "full": ("full", 2025)}
@@ -115,14 +116,12 @@ def main() -> None:
                             password=PASSWORD)
         officer = add_user(s, actor=admin, username="load_officer", role="land_officer",
                            password=PASSWORD)
-        ids = [r[0] for r in s.execute(text(
-            "SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL ORDER BY parcel_id"))]
+        ids = [r[0] for r in current_centres(s, ward_code=settings.data.ward_code)]
         apps = [r[0] for r in s.execute(text(
             "SELECT id FROM application WHERE state IN ('received', 'verifying') "
             "AND geom IS NOT NULL ORDER BY id LIMIT 200"))]
-        centres = [(r[0], r[1]) for r in s.execute(text(
-            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM parcel_version "
-            "WHERE valid_to IS NULL AND land_use = 'ODT' ORDER BY parcel_id LIMIT 2000"))]
+        centres = [(x, y) for _, x, y in current_centres(s, ward_code=settings.data.ward_code,
+                                                         land_use="ODT", limit=2000)]
     expect(len(ids) > 0 and len(apps) > 0 and len(centres) > 0,
            f"something to load: {len(ids)} parcels, {len(apps)} applications to verify, "
            f"{len(centres)} urban parcels")

@@ -25,6 +25,7 @@ import numpy as np
 import pyogrio
 import shapely
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -108,7 +109,7 @@ def main() -> None:
 
     # 4. naive baseline: the claim against every parcel, no index
     n_naive = args.naive or min(len(valid), 20 if args.size == "full" else 50)
-    naive = _naive(engine, valid[:n_naive])
+    naive = _naive(engine, ward, valid[:n_naive])
     ratio = float(np.median(naive)) / float(np.median(inproc))
     print(report_line(f"naive geopandas, claim x every parcel (n={n_naive})", naive))
     print(f"ratio naive / in-process (median): {ratio:,.2f}x"
@@ -145,16 +146,20 @@ async def _http(settings: Settings, engine: Engine, ids: list[int], reqs: int) -
     return out
 
 
-def _naive(engine: Engine, claims: list[Claim]) -> list[float]:
+def _naive(engine: Engine, ward_code: str, claims: list[Claim]) -> list[float]:
     """Overlap, frame and zone figures by intersecting the claim with everything, unindexed."""
-    with engine.connect() as c:
-        parcels = gpd.read_postgis(
-            "SELECT parcel_id, geom FROM parcel_version WHERE valid_to IS NULL "
-            "AND status = 'registered'", c, geom_col="geom", crs=gcrs.WARD)
-        zones = gpd.read_postgis("SELECT zone_key, geom FROM zone", c, geom_col="geom",
-                                 crs=gcrs.WARD)
-        ward = gpd.read_postgis("SELECT code, boundary FROM ward", c, geom_col="boundary",
-                                crs=gcrs.WARD)
+    from parcels import ward as ward_rows
+    from parcels.nearby import in_force_with_context
+    from parcels.zones import zones_in_force
+
+    with Session(engine) as s:
+        found, _ = in_force_with_context(s, ward_code=ward_code, reach=0.0)
+        parcels = gpd.GeoDataFrame({"parcel_id": [p.parcel_id for p in found]},
+                                   geometry=[p.geometry for p in found], crs=gcrs.WARD)
+        in_force = zones_in_force(s, ward_code=ward_code)
+        zones = gpd.GeoDataFrame({"zone_key": [z.zone_key for z in in_force]},
+                                 geometry=[z.geometry for z in in_force], crs=gcrs.WARD)
+        ward = gpd.GeoSeries([ward_rows.boundary(s, ward_code)], crs=gcrs.WARD)
     out = []
     for claim in claims:
         t0 = time.perf_counter()
@@ -165,7 +170,7 @@ def _naive(engine: Engine, claims: list[Claim]) -> list[float]:
         if len(hit):
             max_width(np.asarray(hit.to_numpy(), dtype=object))
         zones.geometry.intersection(claim.geometry).area  # noqa: B018
-        shapely.difference(claim.geometry, ward.geometry.iloc[0]).area  # noqa: B018
+        shapely.difference(claim.geometry, ward.iloc[0]).area  # noqa: B018
         out.append(time.perf_counter() - t0)
     return out
 

@@ -17,8 +17,8 @@ from certificates.errors import DisputeNotFound, InvalidDispute
 from certificates.models import Dispute
 from db import audit
 from db.audit import Actor
-from db.engine import sql
 from db.errors import Forbidden
+from parcels.numbers import current_ids
 
 OPEN = ("open", "mediation")
 CLOSED = ("resolved", "withdrawn")
@@ -38,9 +38,7 @@ def open_dispute(session: Session, *, actor: Actor, parcel_ids: Sequence[int], c
         raise InvalidDispute("name at least one disputed parcel", field="parcel_ids")
     if not claimant.strip() or not description.strip():
         raise InvalidDispute("claimant and description are required")
-    found = set(session.execute(sql(
-        "SELECT parcel_id FROM parcel_version WHERE ward_code = :w AND valid_to IS NULL "
-        "AND parcel_id = ANY(:ids)"), {"w": actor.ward_code, "ids": ids}).scalars())
+    found = current_ids(session, ward_code=actor.ward_code, parcel_ids=ids)
     missing = [i for i in ids if i not in found]
     if missing:
         raise InvalidDispute(f"no current parcel {missing} in ward {actor.ward_code}",

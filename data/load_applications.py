@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from certificates.deadlines import calendar
 from gis.convert import to_ewkb
 from gis.crs import WARD
+from parcels.numbers import current_by_number
 
 WARD_CODE: Final = "19774"
 LOADER: Final = "demo-loader"
@@ -89,21 +90,20 @@ def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> 
                ST_SRID(g.geom),
                t.decided, t.waiting,
                CASE WHEN t.state = 'waiting_applicant' THEN 'verifying' END,
-               v.parcel_id, :by
+               t.pid, :by
         FROM unnest(CAST(:key AS text[]), CAST(:proc AS text[]), CAST(:name AS text[]),
                     CAST(:channel AS text[]), CAST(:recv AS timestamptz[]),
                     CAST(:recv_on AS date[]), CAST(:due AS date[]), CAST(:state AS text[]),
                     CAST(:changed AS timestamptz[]), CAST(:area AS numeric[]),
                     CAST(:use AS text[]), CAST(:unit AS text[]), CAST(:sheet AS int[]),
                     CAST(:no AS int[]), CAST(:geom AS bytea[]), CAST(:decided AS timestamptz[]),
-                    CAST(:waiting AS timestamptz[]))
+                    CAST(:waiting AS timestamptz[]), CAST(:pid AS bigint[]))
              AS t(key, proc, name, channel, recv, recv_on, due, state, changed, area, use, unit,
-                  sheet, no, wkb, decided, waiting)
-        CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(t.wkb) AS geom) g
-        LEFT JOIN parcel_version v ON v.ward_code = :w AND v.former_unit = t.unit
-             AND v.sheet_no = t.sheet AND v.parcel_no = t.no AND v.valid_to IS NULL
-             AND v.status = 'registered'"""),
-        {"w": ward_code, "by": LOADER, **rows})
+                  sheet, no, wkb, decided, waiting, pid)
+        CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(t.wkb) AS geom) g"""),
+        {"w": ward_code, "by": LOADER, **rows,
+         "pid": current_by_number(s, ward_code=ward_code, units=rows["unit"],
+                                  sheets=rows["sheet"], numbers=rows["no"])})
     s.execute(text("""
         INSERT INTO application_event (application_id, ward_code, action, from_state, to_state,
                                        at, actor, detail)

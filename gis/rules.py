@@ -1,10 +1,11 @@
-"""The rule catalogue, its settings, and the findings and reports the rules produce.
+"""The rules' settings, and the findings and reports the rules produce.
 
-A rule here is only its identity (stable code, version, what it measures, what it says in
-Vietnamese and English).  How severe it is and which tolerances it uses come from a
-:class:`RuleSet` built from a mapping, whose defaults live in ``config/rules.toml`` with their
-citations: an administrator changes a tolerance without touching code, and every finding
-records the tolerance it was judged with, so an old report stays explainable.
+What a rule is called and what it says is the catalogue's (:mod:`gis.catalogue`).  How
+severe it is and which tolerances it uses come from a :class:`RuleSet` built from a
+mapping, whose defaults live in ``config/rules.toml`` with their citations: an administrator
+changes a tolerance without touching code, and every finding records the tolerance it
+was judged with, so an old report stays explainable.  Every check (the registry audit,
+survey intake, certificate verification) reports :class:`Finding` objects.
 
 Two-sided rules judge a discrepancy (a width or a distance in metres) against the map
 scale's tolerances: up to ``snap_m`` it is survey noise (a snap is proposed), up to
@@ -16,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ import shapely
 from shapely.geometry import mapping as geojson_mapping
 from shapely.geometry.base import BaseGeometry
 
+from gis.catalogue import RULES, Rule, render
 from gis.crs import WARD, to_wgs84
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "rules.toml"
@@ -59,127 +60,6 @@ class Band(StrEnum):
 
 class RuleConfigError(ValueError):
     """The settings mapping does not describe a usable rule set."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A rule's identity: what it is called, which version of its logic, what it says."""
-
-    code: str
-    version: int
-    category: str
-    title_en: str
-    message_vi: str
-    message_en: str
-    params: tuple[str, ...] = ()
-    two_sided: bool = False
-
-
-def _r(code: str, category: str, title: str, vi: str, en: str, *params: str,
-       two_sided: bool = False, version: int = 1) -> Rule:
-    return Rule(code, version, category, title, vi, en, params, two_sided)
-
-
-# Message templates are filled with the finding's figures plus {features} (labels or ids)
-# and {snap_m} {conflict_m} {scale}; a missing figure renders as "?" rather than failing.
-RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
-    _r("not_polygon", "validity", "Not a polygon",
-       "{features}: hình học là {geom_type}, không phải vùng (polygon).",
-       "{features}: the geometry is a {geom_type}, not a polygon."),
-    _r("empty", "validity", "Empty geometry",
-       "{features}: hình học rỗng, không có đỉnh nào.",
-       "{features}: the geometry is empty."),
-    _r("too_few_points", "validity", "Ring with fewer than 4 points",
-       "{features}: một vòng ranh giới có {points} điểm, cần ít nhất 4 (kể cả điểm khép).",
-       "{features}: a boundary ring has {points} points; at least 4 are needed "
-       "(closing point included)."),
-    _r("unclosed_ring", "validity", "Unclosed ring",
-       "{features}: vòng ranh giới không khép kín (điểm đầu khác điểm cuối, cách "
-       "{distance_m:.3f} m).",
-       "{features}: a boundary ring is not closed (first and last points "
-       "{distance_m:.3f} m apart)."),
-    _r("self_intersection", "validity", "Self-intersection",
-       "{features}: ranh giới tự cắt tại điểm ({x:.3f}, {y:.3f}).",
-       "{features}: the boundary crosses itself at ({x:.3f}, {y:.3f})."),
-    _r("ring_self_touch", "validity", "Ring touches itself",
-       "{features}: vòng ranh giới tự chạm tại điểm ({x:.3f}, {y:.3f}).",
-       "{features}: a boundary ring touches itself at ({x:.3f}, {y:.3f})."),
-    _r("invalid_rings", "validity", "Invalid ring arrangement",
-       "{features}: các vòng ranh giới sai cấu trúc ({reason}) tại ({x:.3f}, {y:.3f}).",
-       "{features}: the rings are wrongly arranged ({reason}) at ({x:.3f}, {y:.3f})."),
-    _r("non_finite", "validity", "NaN or infinite coordinate",
-       "{features}: có {count} tọa độ không hợp lệ (NaN hoặc vô hạn).",
-       "{features}: {count} coordinates are NaN or infinite."),
-    _r("orientation", "validity", "Ring orientation",
-       "{features}: chiều vòng ranh giới không theo quy ước (vòng ngoài ngược chiều kim đồng hồ); "
-       "đã chuẩn hóa.",
-       "{features}: ring orientation does not follow the convention (exterior "
-       "counter-clockwise); normalised."),
-    _r("z_or_m", "validity", "Z or M coordinates",
-       "{features}: có tọa độ {dims}; đã bỏ để đo trên mặt phẳng.",
-       "{features}: has {dims} coordinates; flattened to 2D."),
-    _r("has_holes", "validity", "Polygon with holes",
-       "{features}: thửa có {holes} lỗ (vùng bên trong không thuộc thửa).",
-       "{features}: the parcel has {holes} hole(s)."),
-    _r("multipart", "validity", "Multipart parcel",
-       "{features}: thửa gồm {parts} phần rời nhau; một thửa phải là một vùng liền.",
-       "{features}: the parcel has {parts} separate parts; a parcel must be one piece."),
-    _r("duplicate_vertex", "shape", "Duplicate consecutive vertices",
-       "{features}: {count} đỉnh trùng nhau liên tiếp (cách nhau dưới {distance_m} m).",
-       "{features}: {count} consecutive duplicate vertices (closer than {distance_m} m).",
-       "distance_m"),
-    _r("spike", "shape", "Spike",
-       "{features}: đỉnh nhọn bất thường, góc {angle_deg:.3f}° (ngưỡng {threshold_deg}°).",
-       "{features}: spike vertex with an angle of {angle_deg:.3f}° (threshold "
-       "{threshold_deg}°).",
-       "angle_deg"),
-    _r("short_segment", "shape", "Short segment",
-       "{features}: cạnh dài {length_m:.3f} m, ngắn hơn {threshold_m} m.",
-       "{features}: an edge is {length_m:.3f} m long, shorter than {threshold_m} m.",
-       "length_m"),
-    _r("min_area", "shape", "Area under minimum",
-       "{features}: diện tích {area_m2:.2f} m², nhỏ hơn {threshold_m2} m².",
-       "{features}: area {area_m2:.2f} m², under {threshold_m2} m².",
-       "area_m2"),
-    _r("sliver", "shape", "Sliver",
-       "{features}: thửa quá hẹp (độ mảnh 4πA/P² = {thinness:.3f} < {threshold}).",
-       "{features}: the parcel is a sliver (thinness 4πA/P² = {thinness:.3f} < "
-       "{threshold}).",
-       "thinness"),
-    _r("overlap", "neighbours", "Overlap",
-       "{features} chồng lấn nhau {area_m2:.2f} m², rộng nhất {width_m:.3f} m "
-       "(dung sai 1:{scale}: {snap_m}–{conflict_m} m).",
-       "{features} overlap by {area_m2:.2f} m², at most {width_m:.3f} m wide "
-       "(1:{scale} tolerance {snap_m}–{conflict_m} m).",
-       "min_width_m", two_sided=True),
-    _r("contained", "neighbours", "Parcel inside another",
-       "{first} nằm hoàn toàn trong {second} ({area_m2:.2f} m²).",
-       "{first} lies wholly inside {second} ({area_m2:.2f} m²)."),
-    _r("duplicate", "neighbours", "Duplicate parcel",
-       "{features} có ranh giới trùng nhau hoàn toàn ({area_m2:.2f} m²).",
-       "{features} have identical boundaries ({area_m2:.2f} m²).",),
-    _r("gap", "neighbours", "Gap between neighbours",
-       "Khe hở giữa {features}: {area_m2:.2f} m², rộng {width_m:.3f} m "
-       "(dung sai 1:{scale}: {snap_m}–{conflict_m} m; khe rộng hơn {max_width_m} m không "
-       "phải lỗi).",
-       "Gap between {features}: {area_m2:.2f} m², {width_m:.3f} m wide (1:{scale} tolerance "
-       "{snap_m}–{conflict_m} m; gaps wider than {max_width_m} m are not defects).",
-       "max_width_m", "min_width_m", two_sided=True),
-    _r("boundary_mismatch", "neighbours", "Boundary mismatch",
-       "{features}: đỉnh ({x:.3f}, {y:.3f}) lệch {distance_m:.3f} m so với ranh giới thửa bên "
-       "cạnh (dung sai 1:{scale}: {snap_m}–{conflict_m} m).",
-       "{features}: vertex ({x:.3f}, {y:.3f}) is {distance_m:.3f} m off the neighbour's "
-       "boundary (1:{scale} tolerance {snap_m}–{conflict_m} m).",
-       "identical_m", two_sided=True),
-    _r("outside_ward", "frame", "Outside the ward",
-       "{features}: {area_m2:.2f} m² nằm ngoài ranh giới phường (rộng {width_m:.3f} m).",
-       "{features}: {area_m2:.2f} m² lies outside the ward boundary ({width_m:.3f} m wide).",
-       two_sided=True),
-    _r("zone_crossing", "frame", "Crossing a zone boundary",
-       "{features}: {area_m2:.2f} m² nằm trong {zone_kind} {zone} (rộng {width_m:.3f} m).",
-       "{features}: {area_m2:.2f} m² lies inside {zone_kind} {zone} ({width_m:.3f} m wide).",
-       two_sided=True),
-)})
 
 
 @dataclass(frozen=True)
@@ -292,13 +172,17 @@ Figure = float | int | str
 
 @dataclass(frozen=True)
 class Finding:
-    """One defect (or notice): which rule, which features, how big, where, and what to do."""
+    """One defect (or notice): which rule, which features, how big, where, and what to do.
+
+    ``parcels`` and ``applications`` describe the registry parcels and pending claims a
+    certificate finding is about (for the land officer's report).
+    """
 
     code: str
     version: int
     severity: Severity
     feature_ids: tuple[str, ...]
-    figures: Mapping[str, Figure]
+    figures: Mapping[str, Any]
     geometry: BaseGeometry | None
     message_vi: str
     message_en: str
@@ -306,6 +190,13 @@ class Finding:
     band: Band | None = None
     labels: tuple[str, ...] = ()
     fix: Fix | None = None
+    parcels: tuple[Mapping[str, Any], ...] = ()
+    applications: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def rule(self) -> str:
+        """The rule's code, under the name reports give it."""
+        return self.code
 
     def sort_key(self) -> tuple[Any, ...]:
         wkb = b"" if self.geometry is None else shapely.to_wkb(
@@ -415,8 +306,12 @@ class RuleSet:
     def finding(self, code: str, *, ids: Sequence[Any], figures: Mapping[str, Figure],
                 geometry: BaseGeometry | None, tolerance: Tolerance | None = None,
                 band: Band | None = None, labels: Sequence[str] = (),
-                fix: Fix | None = None) -> Finding | None:
-        """Make a finding of ``code`` (None when its severity for that band is ``off``)."""
+                fix: Fix | None = None,
+                context: Mapping[str, Any] | None = None) -> Finding | None:
+        """Make a finding of ``code`` (None when its severity for that band is ``off``).
+
+        ``context`` fills the message's placeholders without being recorded as figures.
+        """
         rule = RULES[code]
         sev = self.severity(code, band)
         if sev is Severity.OFF:
@@ -430,12 +325,12 @@ class RuleSet:
         # the measured figures win over parameters of the same name (min_area's threshold
         # is ``area_m2`` too): a message states what was found, then the limit
         ctx: dict[str, Any] = {**tol, **clean}
-        ctx.update(features=_join_vi(names, named), first=_join_vi(names[:1], named),
-                   second=_join_vi(names[1:2], named))
-        vi = _render(rule.message_vi, ctx)
-        ctx.update(features=_join_en(names, named), first=_join_en(names[:1], named),
-                   second=_join_en(names[1:2], named))
-        en = _render(rule.message_en, ctx)
+        ctx.update({"features": _join_vi(names, named), "first": _join_vi(names[:1], named),
+                    "second": _join_vi(names[1:2], named), **(context or {})})
+        vi = render(rule.message_vi, ctx)
+        ctx.update({"features": _join_en(names, named), "first": _join_en(names[:1], named),
+                    "second": _join_en(names[1:2], named), **(context or {})})
+        en = render(rule.message_en, ctx)
         if geometry is not None:  # same input, same vertex order, whatever GEOS returned
             geometry = shapely.orient_polygons(shapely.normalize(geometry), exterior_cw=False)
         return Finding(code=code, version=rule.version, severity=sev, feature_ids=str_ids,
@@ -485,23 +380,6 @@ def _clean_figure(v: Any) -> Figure:
         return v
     f = float(v)
     return round(f, 6) if math.isfinite(f) else str(f)
-
-
-class _Lenient(string.Formatter):
-    def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-        return kwargs.get(str(key), _Missing())
-
-
-class _Missing:
-    def __format__(self, spec: str) -> str:
-        return "?"
-
-
-def _render(template: str, ctx: Mapping[str, Any]) -> str:
-    try:
-        return _Lenient().vformat(template, (), ctx)
-    except (ValueError, TypeError):  # a string figure where a number was expected
-        return _Lenient().vformat(template.replace(":.3f", "").replace(":.2f", ""), (), ctx)
 
 
 def _join_vi(names: Sequence[str], named: bool) -> str:

@@ -31,47 +31,33 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db import audit as audit_log
 from db.audit import Actor, system_actor
+from db.engine import sql
 from gis.audit import audit
-from gis.convert import from_db, from_db_many
 from gis.frame import Zone
+from gis.land_use import is_agricultural
 from gis.rules import Report, RuleSet
+from parcels import ward
 from parcels.errors import InvalidInput
-from parcels.queries import in_force
+from parcels.nearby import in_force_with_context
+from parcels.zones import zones_in_force
 
 Progress = Callable[[str], None]
-
-AGRICULTURAL_USES = frozenset({"LUC", "LUK", "LUN", "HNK", "BHK", "NHK", "CLN", "RSX", "RPH",
-                               "RDD", "NTS", "LMU", "NKH"})
-"""Agricultural land-use codes (Circular 08/2024/TT-BTNMT classification): rice, annual
-and perennial crops, forest, aquaculture, salt, other agricultural land."""
 
 ZONE_KINDS = ("river_corridor", "heritage_1", "heritage_2", "road_redline")
 """Zone kinds a registered parcel is checked against ('planning' zones are advisory)."""
 
-PARCEL_COLUMNS = """
-    v.parcel_id, v.former_unit, v.sheet_no, v.parcel_no, v.land_use, ms.scale,
-    ST_AsBinary(v.geom) AS wkb
-"""
-PARCEL_FROM = """
-    FROM parcel_version v
-    LEFT JOIN map_sheet ms ON ms.ward_code = v.ward_code AND ms.former_unit = v.former_unit
-                          AND ms.sheet_no = v.sheet_no
-"""
-
 
 @dataclass(frozen=True)
 class RegistrySet:
-    """What the engine needs from the registry, aligned by row (ids are parcel ids)."""
+    """The engine's input from the registry, aligned by row (ids are parcel ids)."""
 
     ids: list[int]
     geoms: np.ndarray
@@ -82,11 +68,6 @@ class RegistrySet:
     """True for the parcels asked about, False for neighbours fetched as context."""
     frame: BaseGeometry | None
     zones: list[Zone]
-
-
-def is_agricultural(land_use: str) -> bool:
-    """Agricultural when the main (first) use of a possibly mixed code like ``CLN+ODT`` is."""
-    return land_use.split("+", 1)[0].upper() in AGRICULTURAL_USES
 
 
 def reach_m(rules: RuleSet) -> float:
@@ -100,54 +81,40 @@ def fetch_registry(session: Session, *, ward_code: str, rules: RuleSet,
                    sheet_no: int | None = None, former_unit: str | None = None,
                    as_of: datetime | None = None) -> RegistrySet:
     """Registered parcels in force (filtered, with context neighbours), frame and zones."""
-    where = ["v.ward_code = :w", "v.status = 'registered'", in_force(as_of)]
-    params: dict[str, Any] = {"w": ward_code, "as_of": as_of}
-    if sheet_no is not None:
-        where.append("v.sheet_no = :sheet")
-        params["sheet"] = sheet_no
-    if former_unit is not None:
-        where.append("v.former_unit = :unit")
-        params["unit"] = former_unit
-    cond = " AND ".join(where)
-    rows = list(session.execute(
-        text(f"SELECT {PARCEL_COLUMNS} {PARCEL_FROM} WHERE {cond} ORDER BY v.parcel_id"),
-        params).all())
-    n_focus = len(rows)
-    if (sheet_no is not None or former_unit is not None) and rows:
-        params["reach"] = reach_m(rules)
-        # SQL from constants only; every value is bound
-        context = (
-            f"WITH focus AS (SELECT v.parcel_id, v.geom FROM parcel_version v WHERE {cond}) "  # noqa: S608
-            f"SELECT {PARCEL_COLUMNS} {PARCEL_FROM} "
-            f"WHERE v.ward_code = :w AND v.status = 'registered' AND {in_force(as_of)} "
-            "AND v.parcel_id NOT IN (SELECT parcel_id FROM focus) "
-            "AND EXISTS (SELECT 1 FROM focus f WHERE ST_DWithin(v.geom, f.geom, :reach)) "
-            "ORDER BY v.parcel_id")
-        rows += session.execute(text(context), params).all()
-    frame_wkb = session.execute(text("SELECT ST_AsBinary(boundary) FROM ward WHERE code = :w"),
-                                {"w": ward_code}).scalar_one_or_none()
-    zone_rows = session.execute(text(
-        "SELECT zone_key, kind, name, ST_AsBinary(geom) FROM zone WHERE ward_code = :w "
-        "AND kind = ANY(:kinds) AND (CASE WHEN CAST(:as_of AS timestamptz) IS NULL "
-        "THEN valid_to IS NULL ELSE valid_from <= :as_of AND (valid_to IS NULL OR "
-        "valid_to > :as_of) END) ORDER BY zone_key"),
-        {"w": ward_code, "kinds": list(ZONE_KINDS), "as_of": as_of}).all()
-    geoms = from_db_many(r.wkb for r in rows)
+    parcels, n_focus = in_force_with_context(
+        session, ward_code=ward_code, reach=reach_m(rules), sheet_no=sheet_no,
+        former_unit=former_unit, as_of=as_of)
+    zones = zones_in_force(session, ward_code=ward_code, as_of=as_of, kinds=ZONE_KINDS,
+                           order="zone_key")
+    geoms = np.asarray([p.geometry for p in parcels], dtype=object)
     # Ring orientation is how a row happens to be stored (register_parcel orients, the bulk
     # load keeps the file's), not a defect of the parcel: normalise instead of reporting
     # one "orientation" notice per parcel.
     geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     return RegistrySet(
-        ids=[int(r.parcel_id) for r in rows],
+        ids=[p.parcel_id for p in parcels],
         geoms=np.asarray(geoms, dtype=object),
-        labels=[f"{r.former_unit} tờ {r.sheet_no} thửa {r.parcel_no}" for r in rows],
-        scales=[None if r.scale is None else int(r.scale) for r in rows],
-        agricultural=[is_agricultural(r.land_use) for r in rows],
-        focus=np.arange(len(rows)) < n_focus,
-        frame=from_db(frame_wkb),
-        zones=[Zone(id=str(k), kind=str(kind), name=str(name), geometry=from_db(g))
-               for k, kind, name, g in zone_rows],
+        labels=[p.label for p in parcels],
+        scales=[p.scale for p in parcels],
+        agricultural=[is_agricultural(p.land_use) for p in parcels],
+        focus=np.arange(len(parcels)) < n_focus,
+        frame=ward.boundary(session, ward_code),
+        zones=[z.as_zone() for z in zones],
     )
+
+
+def overlaps_in_database(session: Session, *, ward_code: str) -> tuple[int, float]:
+    """Overlapping pairs of current parcels and their total area, found by PostGIS (a GiST
+    self-join): the alternative the audit's GEOS pair search is measured against."""
+    n, area = session.execute(sql("""
+        SELECT count(*), coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom))), 0)
+        FROM parcel_version a JOIN parcel_version b
+          ON a.parcel_id < b.parcel_id AND a.geom && b.geom
+         AND ST_Relate(a.geom, b.geom, 'T********')
+        WHERE a.ward_code = :w AND b.ward_code = :w
+          AND a.valid_to IS NULL AND a.status = 'registered'
+          AND b.valid_to IS NULL AND b.status = 'registered'"""), {"w": ward_code}).one()
+    return int(n), float(area)
 
 
 def audit_registry(session: Session, *, ward_code: str, rules: RuleSet,
@@ -165,14 +132,10 @@ def audit_registry(session: Session, *, ward_code: str, rules: RuleSet,
     say = progress or (lambda _m: None)
     if sheet_no is not None and sheet_no <= 0:
         raise InvalidInput(f"sheet number must be positive, got {sheet_no}", field="sheet_no")
-    if session.execute(text("SELECT 1 FROM ward WHERE code = :w"),
-                       {"w": ward_code}).first() is None:
+    if not ward.ward_exists(session, ward_code):
         raise InvalidInput(f"ward {ward_code} is not in the registry", field="ward_code")
-    if former_unit is not None and session.execute(
-            text("SELECT 1 FROM former_unit WHERE ward_code = :w AND code = :u"),
-            {"w": ward_code, "u": former_unit}).first() is None:
-        known = session.execute(text("SELECT code FROM former_unit WHERE ward_code = :w "
-                                     "ORDER BY code"), {"w": ward_code}).scalars().all()
+    known = ward.former_units(session, ward_code) if former_unit is not None else {}
+    if former_unit is not None and former_unit not in known:
         raise InvalidInput(f"unknown former unit {former_unit!r}; known: {', '.join(known)}",
                            field="former_unit")
     started = time.perf_counter()

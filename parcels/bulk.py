@@ -10,32 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import psycopg
 import shapely
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from config import clock
 from db import audit
 from db.audit import Actor
 from gis import crs as gcrs
-from gis.convert import from_db, to_ewkb
-from gis.errors import OutsideWard
 from parcels.errors import DuplicateParcelNumber, InvalidGeometry, InvalidInput
-from parcels.registry import WARD_EDGE_TOLERANCE_M, Source, lock_ward, record_source
+from parcels.registry import Source, lock_ward, record_source
+from parcels.versions import NewParcels, insert_parcels
+from parcels.ward import require_inside
 
 REQUIRED = ("former_unit", "sheet_no", "parcel_no", "land_use", "geometry")
-CHUNK = 5000
 
 
 def bulk_register(session: Session, *, actor: Actor, parcels: gpd.GeoDataFrame, reason: str,
-                  source: Source | None = None, valid_from: datetime | None = None,
+                  source: Source | None = None, source_id: int | None = None,
+                  valid_from: datetime | None = None,
                   progress: Callable[[int], None] | None = None) -> list[int]:
-    """Register every row of ``parcels`` as a new parcel; returns their ids in row order."""
+    """Register every row of ``parcels`` as a new parcel; returns their ids in row order.
+
+    The change rests on ``source`` (recorded here) or on the already recorded document
+    ``source_id``.
+    """
     missing = [c for c in REQUIRED if c not in parcels.columns]
     if missing:
         raise InvalidInput(f"missing columns: {', '.join(missing)}")
@@ -61,71 +62,21 @@ def bulk_register(session: Session, *, actor: Actor, parcels: gpd.GeoDataFrame, 
             f"sheet {first.sheet_no} parcel {first.parcel_no}")
 
     lock_ward(session, actor.ward_code)
-    _require_inside(session, actor.ward_code, geoms)
-    source_id = record_source(session, actor, source)
-    start = valid_from or clock.now()
-    ids = [r[0] for r in session.execute(
-        text("SELECT nextval('parcel_id_seq') FROM generate_series(1, :n)"), {"n": n})]
-    # Exterior rings counter-clockwise, as register_parcel stores them (OGC/GeoJSON order).
-    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
-    wkb = to_ewkb(geoms, gcrs.WARD, hex=True)
-    legal = parcels["legal_area"] if "legal_area" in parcels.columns else [None] * n
-    address = parcels["address"] if "address" in parcels.columns else [None] * n
-    raw = session.connection().connection.driver_connection
-    try:
-        _copy(raw, ids=ids, parcels=parcels, wkb=wkb, legal=legal, address=address, actor=actor,
-              start=start, reason=reason, source_id=source_id, progress=progress)
-    except psycopg.errors.UniqueViolation as exc:
-        raise DuplicateParcelNumber(
-            "some sheet/parcel numbers are already registered in this ward") from exc
-    session.execute(text(
-        "UPDATE parcel p SET geohash = ST_GeoHash(ST_Transform(ST_PointOnSurface(v.geom), 4326), "
-        "12) FROM parcel_version v WHERE v.parcel_id = p.id AND p.id BETWEEN :a AND :b "
-        "AND v.version = 1"), {"a": min(ids), "b": max(ids)})
+    require_inside(session, actor.ward_code, np.asarray(geoms, dtype=object))
+    if source is not None:
+        source_id = record_source(session, actor, source)
+    none = [None] * n
+    ids = insert_parcels(
+        session, ward_code=actor.ward_code, valid_from=valid_from or clock.now(),
+        recorded_by=actor.username, reason=reason, source_id=source_id, change_kind="register",
+        progress=progress, parcels=NewParcels(
+            former_unit=parcels["former_unit"], sheet_no=parcels["sheet_no"],
+            parcel_no=parcels["parcel_no"], land_use=parcels["land_use"],
+            geoms=np.asarray(geoms, dtype=object),
+            legal_area=parcels["legal_area"] if "legal_area" in parcels.columns else none,
+            address=parcels["address"] if "address" in parcels.columns else none))
     audit.record(session, actor=actor, action="bulk_register", entity="parcel",
                  entity_ids=[min(ids), max(ids)], reason=reason,
                  detail={"count": n, "first_id": min(ids), "last_id": max(ids),
                          "source_document_id": source_id})
     return ids
-
-
-def _require_inside(session: Session, ward_code: str, geoms: np.ndarray) -> None:
-    wkb = session.execute(text("SELECT ST_AsBinary(boundary) FROM ward WHERE code = :w"),
-                          {"w": ward_code}).scalar_one_or_none()
-    if wkb is None:
-        raise InvalidInput(f"ward {ward_code} is not in the registry")
-    frame = shapely.buffer(from_db(wkb), WARD_EDGE_TOLERANCE_M)
-    shapely.prepare(frame)
-    outside = np.flatnonzero(~shapely.covered_by(geoms, frame))
-    if outside.size:
-        raise OutsideWard(f"{outside.size} parcels lie partly outside ward {ward_code}; "
-                          f"first: row {int(outside[0])}", rows=[int(x) for x in outside[:20]])
-
-
-def _copy(raw: Any, *, ids: list[int], parcels: gpd.GeoDataFrame, wkb: np.ndarray,
-          legal: Any, address: Any, actor: Actor, start: datetime, reason: str,
-          source_id: int | None, progress: Callable[[int], None] | None) -> None:
-    n = len(ids)
-    with raw.cursor() as cur:
-        with cur.copy("COPY parcel (id, ward_code) FROM STDIN") as cp:
-            for pid in ids:
-                cp.write_row((pid, actor.ward_code))
-        cols = ("parcel_id, ward_code, version, former_unit, sheet_no, parcel_no, land_use, geom, "
-                "legal_area, address, status, change_kind, valid_from, recorded_by, reason, "
-                "source_document_id")
-        done = 0
-        with cur.copy(f"COPY parcel_version ({cols}) FROM STDIN") as cp:
-            for i, row in enumerate(zip(ids, parcels["former_unit"], parcels["sheet_no"],
-                                        parcels["parcel_no"], parcels["land_use"], wkb, legal,
-                                        address, strict=True)):
-                pid, unit, sheet, number, use, g, area, addr = row
-                cp.write_row((pid, actor.ward_code, 1, unit, int(sheet), int(number),
-                              str(use).upper(), g,
-                              None if area is None or area != area else round(float(area), 1),
-                              addr if isinstance(addr, str) else None, "registered", "register",
-                              start, actor.username, reason, source_id))
-                if progress and (i + 1) % CHUNK == 0:
-                    progress(i + 1 - done)
-                    done = i + 1
-        if progress:
-            progress(n - done)

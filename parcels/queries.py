@@ -9,23 +9,22 @@ version is in force at time t when ``valid_from <= t < valid_to`` (or
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from db.engine import sql
 from gis.convert import from_db
 from gis.crs import WARD, WGS84
 from parcels.errors import InvalidInput, ParcelNotFound
+from parcels.records import Holder, ParcelRecord, holders_from_json, holders_sql, record
 
 VERSION_COLUMNS = """
-    v.parcel_id, v.version, v.former_unit, v.sheet_no, v.parcel_no, v.land_use,
+    v.parcel_id, v.id AS version_id, v.version, v.former_unit, v.sheet_no, v.parcel_no, v.land_use,
     ST_AsBinary(v.geom) AS wkb, v.measured_area, v.legal_area, v.address, v.status,
     v.change_kind, v.valid_from, v.valid_to, v.recorded_at, v.recorded_by, v.reason,
     v.source_document_id, p.geohash
@@ -44,45 +43,11 @@ def in_force(as_of: datetime | None) -> str:
 
 MAX_PAGE = 1000
 
-
-@dataclass(frozen=True)
-class Holder:
-    party_id: int | None
-    full_name: str | None
-    right: str
-    share: Decimal
-    certificate_no: str | None
-    issued_on: date | None
-
-
-@dataclass(frozen=True)
-class ParcelRecord:
-    """One version of a parcel, geometry in EPSG:9214."""
-
-    parcel_id: int
-    version: int
-    former_unit: str
-    sheet_no: int
-    parcel_no: int
-    land_use: str
-    geometry: BaseGeometry
-    measured_area: float
-    legal_area: Decimal | None
-    address: str | None
-    status: str
-    change_kind: str
-    valid_from: datetime
-    valid_to: datetime | None
-    recorded_at: datetime
-    recorded_by: str
-    reason: str
-    source_document_id: int | None
-    geohash: str | None
-    holders: list[Holder] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return f"{self.former_unit} tờ {self.sheet_no} thửa {self.parcel_no}"
+VERSION_BY_ID = ("SELECT v.parcel_id, v.sheet_no, v.parcel_no, v.land_use, ST_AsBinary(v.geom), "
+                 "v.measured_area FROM parcel_version v WHERE v.parcel_id = {} "
+                 "AND v.valid_to IS NULL")
+"""The smallest read of a parcel, with ``{}`` for the driver's own placeholder: what
+``bench/registry.py`` times the database drivers with."""
 
 
 @dataclass(frozen=True)
@@ -94,17 +59,6 @@ class Page:
     matched: int | None = None
     """How many parcels match in all, counted on the first page of a bbox query (the
     matches are all read there anyway to be ordered), None otherwise."""
-
-
-@dataclass(frozen=True)
-class WardSummary:
-    """A ward as a map introduces it."""
-
-    code: str
-    name: str
-    synthetic: bool
-    bounds: tuple[float, float, float, float] | None
-    """Its outline's bounds in EPSG:9214."""
 
 
 @dataclass(frozen=True)
@@ -124,24 +78,15 @@ class Lineage:
 
 def _record(m: Mapping[Any, Any], holders: list[Holder] | None = None) -> ParcelRecord:
     """A version read by either driver (a SQLAlchemy row's ``_mapping`` or a dict row)."""
-    values = {k: m[k] for k in m if k not in ("wkb", "holders_json", "matched")}
-    return ParcelRecord(geometry=from_db(m["wkb"]), holders=holders or [],
-                        **values)
+    return record(m, from_db(m["wkb"]), holders)
 
 
 def _parcel_statement(as_of: datetime | None) -> str:
     """The parcel-by-id query in the driver's own parameter style (``%(name)s``), so the
     synchronous and the asynchronous read run the very same SQL."""
-    holders_sql = (
-        ", (SELECT coalesce(json_agg(json_build_array(r.party_id, y.full_name, r.kind, r.share, "
-        "r.certificate_no, r.issued_on) ORDER BY r.id), '[]') FROM parcel_right r "
-        "LEFT JOIN party y ON y.id = r.party_id WHERE r.parcel_id = v.parcel_id AND "
-        + ("r.valid_to IS NULL" if as_of is None else
-           "r.valid_from <= %(as_of)s AND (r.valid_to IS NULL OR r.valid_to > %(as_of)s)")
-        + ") AS holders_json"
-    )
     in_force_sql = IN_FORCE_NOW if as_of is None else IN_FORCE_THEN_DRIVER
-    return (f"SELECT {VERSION_COLUMNS}{holders_sql} FROM parcel_version v "
+    holders = holders_sql(None if as_of is None else "%(as_of)s")
+    return (f"SELECT {VERSION_COLUMNS}, {holders} AS holders_json FROM parcel_version v "
             f"JOIN parcel p ON p.id = v.parcel_id "
             f"WHERE v.parcel_id = %(id)s AND v.ward_code = %(w)s AND {in_force_sql}")
 
@@ -151,10 +96,7 @@ def _parcel_found(row: Mapping[Any, Any] | None, parcel_id: int,
     if row is None:
         when = f" on {as_of.isoformat()}" if as_of else ""
         raise ParcelNotFound(f"no parcel with id {parcel_id}{when}", parcel_id=parcel_id)
-    found = [Holder(party_id=h[0], full_name=h[1], right=h[2], share=Decimal(str(h[3])),
-                    certificate_no=h[4], issued_on=date.fromisoformat(h[5]) if h[5] else None)
-             for h in row.get("holders_json") or []]
-    return _record(row, found)
+    return _record(row, holders_from_json(row.get("holders_json")))
 
 
 def get_parcel(session: Session, *, ward_code: str, parcel_id: int,
@@ -183,32 +125,20 @@ async def get_parcel_async(conn: AsyncConnection[Any], *, ward_code: str, parcel
     return _parcel_found(row, parcel_id, as_of)
 
 
-def holders(session: Session, *, parcel_id: int, as_of: datetime | None = None) -> list[Holder]:
-    rows = session.execute(
-        sql("SELECT r.party_id, y.full_name, r.kind, r.share, r.certificate_no, r.issued_on "
-             "FROM parcel_right r LEFT JOIN party y ON y.id = r.party_id "
-             "WHERE r.parcel_id = :id AND "
-             "(CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN r.valid_to IS NULL "
-             "ELSE r.valid_from <= :as_of AND (r.valid_to IS NULL OR r.valid_to > :as_of) END) "
-             "ORDER BY r.id"),
-        {"id": parcel_id, "as_of": as_of},
-    ).all()
-    return [Holder(*r) for r in rows]
-
-
 def find_by_number(session: Session, *, ward_code: str, sheet_no: int, parcel_no: int,
                    former_unit: str | None = None,
                    as_of: datetime | None = None) -> list[ParcelRecord]:
     """Registered parcels with this sheet and number (one per former unit at most)."""
+    holders = holders_sql(None if as_of is None else ":as_of")
     rows = session.execute(
-        sql(f"SELECT {VERSION_COLUMNS} FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id "
+        sql(f"SELECT {VERSION_COLUMNS}, {holders} AS holders_json FROM parcel_version v "
+             f"JOIN parcel p ON p.id = v.parcel_id "
              f"WHERE v.ward_code = :w AND v.sheet_no = :s AND v.parcel_no = :n "
              f"AND v.status = 'registered' AND (CAST(:u AS text) IS NULL OR v.former_unit = :u) "
              f"AND {in_force(as_of)} ORDER BY v.former_unit"),
         {"w": ward_code, "s": sheet_no, "n": parcel_no, "u": former_unit, "as_of": as_of},
     ).all()
-    return [_record(r._mapping, holders(session, parcel_id=r.parcel_id, as_of=as_of))
-            for r in rows]
+    return [_record(r._mapping, holders_from_json(r.holders_json)) for r in rows]
 
 
 def parse_bbox(value: str) -> tuple[float, float, float, float]:
@@ -312,18 +242,6 @@ async def list_parcels_async(conn: AsyncConnection[Any], *, ward_code: str,
     return _page(rows, limit, offset, counted=bbox is not None and offset == 0)
 
 
-def ward_summary(session: Session, *, ward_code: str) -> WardSummary | None:
-    """The ward's name, whether it is synthetic, and its extent in EPSG:9214."""
-    row = session.execute(sql(
-        "SELECT name, synthetic, ST_XMin(boundary) AS x0, ST_YMin(boundary) AS y0, "
-        "ST_XMax(boundary) AS x1, ST_YMax(boundary) AS y1 FROM ward WHERE code = :w"),
-        {"w": ward_code}).one_or_none()
-    if row is None:
-        return None
-    bounds = None if row.x0 is None else (row.x0, row.y0, row.x1, row.y1)
-    return WardSummary(code=ward_code, name=row.name, synthetic=row.synthetic, bounds=bounds)
-
-
 def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelRecord]:
     """Every version of a parcel, oldest first."""
     rows = session.execute(
@@ -361,3 +279,35 @@ def lineage(session: Session, *, ward_code: str, parcel_id: int) -> Lineage:
         return [LineageLink(*r) for r in rows]
 
     return Lineage(parcel_id=parcel_id, ancestors=walk(True), descendants=walk(False))
+
+
+def current_centres(session: Session, *, ward_code: str, land_use: str | None = None,
+                    limit: int | None = None) -> list[tuple[int, float, float]]:
+    """(parcel id, centroid x, centroid y in EPSG:9214) of current parcels by id, of one land
+    use when given: where load tests and benchmarks aim their requests."""
+    rows = session.execute(sql(
+        "SELECT parcel_id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM parcel_version "
+        "WHERE ward_code = :w AND valid_to IS NULL "
+        "AND (CAST(:u AS text) IS NULL OR land_use = :u) ORDER BY parcel_id LIMIT :n"),
+        {"w": ward_code, "u": land_use, "n": limit}).all()
+    return [(int(r[0]), float(r[1]), float(r[2])) for r in rows]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """How many parcels are registered now and their measured area."""
+
+    parcels: int
+    area_m2: float
+
+
+def current_totals(session: Session, *, ward_code: str,
+                   source_document_id: int | None = None) -> Totals:
+    """Parcels registered now (resting on one source document when given) and their area:
+    what a whole-ward audit must have looked at, what a commit or a bulk load must have left."""
+    row = session.execute(sql(
+        "SELECT count(*), coalesce(sum(measured_area), 0) FROM parcel_version "
+        "WHERE ward_code = :w AND valid_to IS NULL AND status = 'registered' "
+        "AND (CAST(:s AS bigint) IS NULL OR source_document_id = :s)"),
+        {"w": ward_code, "s": source_document_id}).one()
+    return Totals(int(row[0]), float(row[1]))

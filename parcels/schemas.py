@@ -13,7 +13,7 @@ from gis import crs as gcrs
 from gis.errors import DomainError
 from gis.geojson import GeoJSONError, geometries_to_geojson, geometry_from_geojson
 from parcels.errors import InvalidGeometry
-from parcels.queries import ParcelRecord
+from parcels.records import ParcelRecord
 from parcels.registry import Amendment, ParcelSpec, Source
 
 SYNTHETIC_NOTE = "Synthetic demo data: not real cadastral records / Dữ liệu mô phỏng"
@@ -126,8 +126,12 @@ class FeatureCollection(BaseModel):
 
 
 def properties(rec: ParcelRecord) -> dict[str, Any]:
-    """What a land officer reads about one parcel version; areas in m² (EPSG:9214)."""
-    return {
+    """What a land officer reads about one parcel version; areas in m² (EPSG:9214).
+
+    ``holders`` is there only when the read fetched them (one parcel): a listing leaves
+    the field out rather than show a certified lot with an empty list of holders.
+    """
+    out: dict[str, Any] = {
         "parcel_id": rec.parcel_id,
         "version": rec.version,
         "former_unit": rec.former_unit,
@@ -147,13 +151,15 @@ def properties(rec: ParcelRecord) -> dict[str, Any]:
         "source_document_id": rec.source_document_id,
         "geohash": rec.geohash,
         "area_crs": "EPSG:9214",
-        "holders": [
+    }
+    if rec.holders is not None:
+        out["holders"] = [
             {"name": h.full_name, "right": h.right, "share": float(h.share),
              "certificate_no": h.certificate_no,
              "issued_on": h.issued_on.isoformat() if h.issued_on else None}
             for h in rec.holders
-        ],
-    }
+        ]
+    return out
 
 
 def feature(rec: ParcelRecord) -> dict[str, Any]:

@@ -51,10 +51,12 @@ def verify_command(
 ) -> None:
     """Verify an application against the registry now and store the report."""
     from certificates import applications as apps
+    from certificates.rules import load_settings
     from certificates.schemas import report_out
 
-    out = run_domain(lambda s, st: report_out(apps.verify(s, actor=_officer(s, st, as_user),
-                                                    application_id=application_id)))
+    out = run_domain(lambda s, st: report_out(apps.verify(
+        s, actor=_officer(s, st, as_user), application_id=application_id,
+        settings=load_settings(st.data.rules_file))))
     if as_json:
         _echo(out)
     else:
@@ -177,6 +179,7 @@ def field_check_command(
 ) -> None:
     """Record the field check (and a re-measured boundary); re-verifies."""
     from certificates import applications as apps
+    from certificates.rules import load_settings
     from certificates.schemas import report_out
     from gis.geojson import geometry_from_geojson
 
@@ -184,7 +187,8 @@ def field_check_command(
         if geojson else None
     check = apps.FieldCheck(notes=notes, geometry=geom, srid=srid)
     out = run_domain(lambda s, st: report_out(apps.record_field_check(
-        s, actor=_officer(s, st, as_user), application_id=application_id, check=check)))
+        s, actor=_officer(s, st, as_user), application_id=application_id, check=check,
+        settings=load_settings(st.data.rules_file))))
     if as_json:
         _echo(out)
     else:
@@ -203,13 +207,14 @@ def decide_command(
 ) -> None:
     """Approve (parcel, right, certificate written atomically) or reject."""
     from certificates import applications as apps
+    from certificates.rules import load_settings
 
     decision = apps.Decision(approve=approve, reason=reason,
                              override_warnings=override_warnings, certificate_no=certificate_no)
     state, cert, parcel = run_domain(
         lambda s, st: (lambda a: (a.state, a.certificate_no, a.parcel_id))(
             apps.decide(s, actor=_officer(s, st, as_user), application_id=application_id,
-                        decision=decision)))
+                        decision=decision, settings=load_settings(st.data.rules_file))))
     typer.echo(f"application {application_id} {state}"
                + (f": parcel {parcel}, certificate {cert}" if cert else ""))
 

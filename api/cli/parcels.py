@@ -41,6 +41,6 @@ def parcels_show(
         typer.echo(f"  land use {rec.land_use}, measured {rec.measured_area:.1f} m² "
                    f"(EPSG:9214), legal {rec.legal_area or '-'} m²")
         typer.echo(f"  address {rec.address or '-'}; geohash {rec.geohash}")
-        for h in rec.holders:
+        for h in rec.holders or ():
             typer.echo(f"  holder {h.full_name}: {h.right}, certificate {h.certificate_no or '-'}"
                        f" issued {h.issued_on or '-'}")

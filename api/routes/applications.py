@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import DbSession, Id, Officer, actor, allow
+from api.deps import DbSession, Id, Officer, SettingsDep, actor, allow
 from api.users import User
 from certificates import applications as apps
 from certificates import disputes, stats
+from certificates.rules import load_settings
 from certificates.schemas import (
     ApplicationIn,
     DecisionIn,
@@ -89,11 +90,12 @@ def get_application(application_id: Id, user: Officer, session: DbSession) -> di
 
 
 @applications.post("/{application_id}/verify", status_code=201)
-def verify(application_id: Id, request: Request, user: Officer,
-           session: DbSession) -> dict[str, Any]:
+def verify(application_id: Id, request: Request, user: Officer, session: DbSession,
+           settings: SettingsDep) -> dict[str, Any]:
     """Check the claim against the registry now; a new report is stored."""
     with session.begin():
-        report = apps.verify(session, actor=actor(request, user), application_id=application_id)
+        report = apps.verify(session, actor=actor(request, user), application_id=application_id,
+                             settings=load_settings(settings.data.rules_file))
         return report_out(report)
 
 
@@ -106,21 +108,23 @@ def list_reports(application_id: Id, user: Officer, session: DbSession) -> dict[
 
 @applications.post("/{application_id}/field-check", status_code=201)
 def field_check(application_id: Id, body: FieldCheckIn, request: Request, user: Officer,
-                session: DbSession) -> dict[str, Any]:
+                session: DbSession, settings: SettingsDep) -> dict[str, Any]:
     """Record the field check (a corrected boundary replaces the claim); re-verifies."""
     with session.begin():
         report = apps.record_field_check(session, actor=actor(request, user),
-                                         application_id=application_id, check=body.to_check())
+                                         application_id=application_id, check=body.to_check(),
+                                         settings=load_settings(settings.data.rules_file))
         return report_out(report)
 
 
 @applications.post("/{application_id}/decision")
 def decide(application_id: Id, body: DecisionIn, request: Request, user: Officer,
-           session: DbSession) -> dict[str, Any]:
+           session: DbSession, settings: SettingsDep) -> dict[str, Any]:
     """Approve (parcel version, use right, certificate; 409 on a registry conflict) or reject."""
     with session.begin():
         app = apps.decide(session, actor=actor(request, user), application_id=application_id,
-                          decision=body.to_decision())
+                          decision=body.to_decision(),
+                          settings=load_settings(settings.data.rules_file))
         return application_out(app)
 
 

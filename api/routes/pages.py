@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
 
 from api.auth import (
     CSRF_COOKIE,
@@ -20,6 +19,7 @@ from api.auth import (
 )
 from api.deps import DbSession, SettingsDep, sign_in, token_user
 from api.users import User
+from parcels.ward import is_synthetic
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "pages")
@@ -48,10 +48,9 @@ def _set_cookie(response: Response, name: str, value: str, settings: SettingsDep
 
 
 def _synthetic(session: DbSession, ward_code: str) -> bool:
-    row = session.execute(text("SELECT synthetic FROM ward WHERE code = :w"),
-                          {"w": ward_code}).scalar_one_or_none()
+    synthetic = is_synthetic(session, ward_code)
     session.rollback()
-    return bool(row)
+    return synthetic
 
 
 def _cookie_user(request: Request) -> User | None:

@@ -48,6 +48,31 @@ def test_bbox_query_finds_the_parcels_inside(client, auth, session, actor, lot) 
     assert sorted(f["properties"]["parcel_no"] for f in r.json()["features"]) == [7, 8, 9]
 
 
+def test_a_listing_never_shows_a_certified_lot_without_its_holder(client, auth, session,
+                                                                  actor, lot) -> None:
+    """A lot certified to Nguyễn Thị Hoa: the single-parcel view names her, and the bbox
+    listing either names her too or leaves the holders out; it never says "no holder"."""
+    from datetime import date
+
+    from parcels.rights import PartyDetails, grant_use_right
+
+    grant_use_right(session, ward_code=actor.ward_code, parcel_id=lot,
+                    holder=PartyDetails(full_name="Nguyễn Thị Hoa", id_number="046190000123"),
+                    party_id=None, certificate_no="DX 123456", issued_on=date(2024, 5, 6),
+                    source_id=None, recorded_by=actor.username)
+    session.commit()
+    one = client.get(f"/api/v1/parcels/{lot}", headers=auth("official")).json()
+    assert [(h["name"], h["certificate_no"]) for h in one["properties"]["holders"]] == [
+        ("Nguyễn Thị Hoa", "DX 123456")]
+    box_wgs = gcrs.to_wgs84(rect(-1, -1, 7, 22)).bounds
+    listed = client.get("/api/v1/parcels", params={"bbox": ",".join(map(str, box_wgs))},
+                        headers=auth("official")).json()["features"]
+    [item] = [f for f in listed if f["id"] == lot]
+    holders = item["properties"].get("holders")
+    assert holders is None or [h["name"] for h in holders] == ["Nguyễn Thị Hoa"]
+    assert holders != []
+
+
 def test_filters_and_paging(client, auth, session, actor) -> None:
     for n in range(1, 6):
         registry.register_parcel(session, actor=actor,

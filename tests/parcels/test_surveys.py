@@ -21,6 +21,7 @@ from db.audit import Actor
 from gis.intake.errors import ReadError
 from parcels import registry, surveys
 from parcels.registry import Amendment
+from parcels.surveys import decisions
 from tests.conftest import WARD, counts
 from tests.factories import spec
 from tests.gis.builders import A, B, dxf_file, geojson, wgs
@@ -226,7 +227,7 @@ def test_failure_mid_commit_writes_nothing(session, intake_settings, tmp_path,
         reached.append(session.execute(text("SELECT count(*) FROM parcel")).scalar_one())
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(surveys, "_write_versions", boom)
+    monkeypatch.setattr(decisions, "_write_versions", boom)
     with pytest.raises(RuntimeError), session.begin():
         surveys.commit_batch(session, actor=OFFICER, batch_id=b["id"], settings=intake_settings)
     assert reached == [before["parcel"] + 1]  # the new parcel had been written …

@@ -1,6 +1,6 @@
 """Personal access tokens, and the credential every audited act was done with.
 
-Revision ID: 0011_access_tokens
+Revision ID: 0014_access_tokens
 Revises: 0010_projects_corridors
 Create Date: 2026-12-02
 
@@ -23,7 +23,7 @@ fast hash is as safe as a KDF and lets a request find its row by an indexed equa
 
 from alembic import op
 
-revision = "0011_access_tokens"
+revision = "0014_access_tokens"
 down_revision = "0010_projects_corridors"
 branch_labels = None
 depends_on = None

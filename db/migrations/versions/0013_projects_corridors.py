@@ -1,7 +1,7 @@
 """Road projects: status, sections/phases, and corridors versioned like parcels.
 
 Revision ID: 0010_projects_corridors
-Revises: 0003_certificates, 0004_page_index, 0008_ward_pieces
+Revises: 0009_history_guards
 Create Date: 2026-12-01
 
 0002 created ``project`` (one red line) and ``project_segment`` (centreline segments with

@@ -1,0 +1,66 @@
+"""Survey batches: an upload is staged and validated, then an officer commits or rejects it.
+
+One set of keyword-only functions serves the HTTP API and the command line:
+
+* :func:`stage_upload` streams the file into a temporary folder made for it
+  (size-capped while copying), reads it with :func:`gis.intake.upload.read_upload`
+  (framed by the ward boundary from PostGIS, limits from settings), and stores
+  the batch and its features in staging, never in the registry; the same file
+  again returns the batch it already made;
+* :func:`validate_batch` matches every feature to the registry and runs the
+  rules within the batch and against its registered neighbours
+  (:mod:`parcels.surveys.checks`), storing each finding with its geometry;
+* :func:`commit_batch` writes every feature as a parcel version in the caller's
+  one transaction, under the ward lock, with the batch as source document, and
+  refuses while an error finding is neither fixed nor overridden with a reason;
+* :func:`reject_batch` closes a batch with a reason.
+
+A surveyor sees only their own batches: anyone else's answers "not found", so
+that batch numbers reveal nothing about other surveyors' work.
+"""
+
+from __future__ import annotations
+
+from parcels.surveys.batches import ruleset
+from parcels.surveys.decisions import (
+    commit_batch,
+    override_finding,
+    override_findings,
+    reject_batch,
+)
+from parcels.surveys.errors import (
+    BatchClosed,
+    BatchNotFound,
+    CommitBlocked,
+    DuplicateUpload,
+    FindingNotFound,
+    NotOverridable,
+    OfficersOnly,
+    RegistryChanged,
+)
+from parcels.surveys.reads import (
+    MAX_PAGE,
+    batch_features,
+    batch_findings,
+    batch_summary,
+    finding,
+    list_batches,
+)
+from parcels.surveys.staging import (
+    Staged,
+    UploadOptions,
+    check_file_name,
+    intake_limits,
+    stage_upload,
+    upload_folder,
+)
+from parcels.surveys.validation import validate_batch
+
+__all__ = [
+    "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked", "DuplicateUpload",
+    "FindingNotFound", "NotOverridable", "OfficersOnly", "RegistryChanged", "Staged",
+    "UploadOptions", "batch_features", "batch_findings", "batch_summary", "check_file_name",
+    "commit_batch", "finding", "intake_limits", "list_batches", "override_finding",
+    "override_findings", "reject_batch", "ruleset", "stage_upload", "upload_folder",
+    "validate_batch",
+]

@@ -1,0 +1,45 @@
+"""Errors of survey batches; each says what is wrong and what to do."""
+
+from __future__ import annotations
+
+from db.errors import Conflict, Forbidden, NotFound
+
+
+class BatchNotFound(NotFound):
+    code = "survey_batch_not_found"
+    title = "Survey batch not found"
+
+
+class FindingNotFound(NotFound):
+    code = "survey_finding_not_found"
+    title = "Finding not found in this batch"
+
+
+class BatchClosed(Conflict):
+    code = "survey_batch_closed"
+    title = "The survey batch is already committed or rejected"
+
+
+class CommitBlocked(Conflict):
+    code = "survey_commit_blocked"
+    title = "Error findings remain"
+
+
+class RegistryChanged(Conflict):
+    code = "survey_registry_changed"
+    title = "The registry changed since the batch was validated"
+
+
+class NotOverridable(Conflict):
+    code = "survey_finding_not_overridable"
+    title = "This finding cannot be overridden"
+
+
+class DuplicateUpload(Conflict):
+    code = "survey_duplicate_upload"
+    title = "This file was already uploaded"
+
+
+class OfficersOnly(Forbidden):
+    code = "survey_officers_only"
+    title = "Only a land officer may decide on a survey batch"
