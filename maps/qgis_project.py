@@ -79,7 +79,8 @@ def qgs_xml(*, ogc_url: str, ward: WardView, land_uses: LandUseList, on: date,
     if not AUTHCFG.match(authcfg):
         raise ProjectError(f"authcfg {authcfg!r} is not a QGIS authentication id "
                            "(seven letters or digits)")
-    note = " — Dữ liệu mô phỏng / synthetic demo data" if ward.synthetic else ""
+    said = "mô phỏng" in ward.name.lower()  # the demo ward's name says so already
+    note = " — Dữ liệu mô phỏng / synthetic demo data" if ward.synthetic and not said else ""
     title = f"{ward.name}{note}"
     layers = [_parcels(ogc_url, authcfg, land_uses, on), _zones(ogc_url, authcfg),
               _corridors(ogc_url, authcfg)]
