@@ -10,12 +10,15 @@ and this is not CI; in CI they fail instead.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
 import subprocess
+import urllib.request
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api import access_tokens
-from api.users import User
+from api.users import active_user_named, add_user
 from bench.common import served
 from certificates.applications import Intake, receive
 from config.land_use import load as land_use_list
@@ -36,16 +39,16 @@ from maps.land_use_styles import code_colours
 from parcels.bulk import bulk_register
 from projects.corridors import create_project
 from projects.schemas import ProjectIn
-from tests.conftest import PASSWORD, WARD, in_ci
-from tests.factories import X0, Y0
+from tests.conftest import PASSWORD, in_ci
+from tests.factories import X0, Y0, committed_ward
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 PROBE = Path(__file__).resolve().parents[1] / "qgis_probe.py"
 SHEET = 985
 ROWS = COLS = 30
 LOT, LANE = 12.0, 3.0
-ORIGIN = (X0 - 3000.0, Y0 - 4900.0)
-"""A 30 × 30 block of 12 m lots with 3 m lanes (450 m square) that no other test uses."""
+ORIGIN = (X0 - 900.0, Y0 - 900.0)
+"""A 30 × 30 block of 12 m lots with 3 m lanes (450 m square), in a ward of its own."""
 WINDOW = (ORIGIN[0] + 52.0, ORIGIN[1] + 37.0, ORIGIN[0] + 389.0, ORIGIN[1] + 398.5)
 """A window in EPSG:9214 whose edges cross lots well inside them (not near an edge)."""
 USES = ("ODT", "CLN", "TMD", "DGT", "ODT+CLN")
@@ -79,8 +82,29 @@ def probe(request: dict[str, Any], auth_dir: Path) -> dict[str, Any]:
     return answer
 
 
+@dataclass(frozen=True)
+class Ward:
+    """The committed ward these tests read through a real server (rows other tests never
+    see), and its users."""
+
+    code: str
+    official: str
+    officer: str
+
+
 @pytest.fixture(scope="module")
-def block(engine) -> dict[int, int]:
+def ward(engine) -> Ward:
+    code = committed_ward(engine, "Phường QGIS (thử)")
+    users = Ward(code, f"qgis-official-{code.lower()}", f"qgis-officer-{code.lower()}")
+    with Session(engine) as s, s.begin():
+        for name, role in ((users.official, "official"), (users.officer, "land_officer")):
+            add_user(s, actor=Actor(username="qgis-test", role="admin", ward_code=code),
+                     username=name, role=role, password=PASSWORD)
+    return users
+
+
+@pytest.fixture(scope="module")
+def block(engine, ward: Ward) -> dict[int, int]:
     """The block of lots, committed (a real server reads it): parcel number → id."""
     lots, uses = [], []
     for i in range(COLS):
@@ -91,7 +115,7 @@ def block(engine) -> dict[int, int]:
     frame = gpd.GeoDataFrame({
         "former_unit": "kim_long", "sheet_no": SHEET, "parcel_no": range(1, len(lots) + 1),
         "land_use": uses}, geometry=lots, crs=9214)
-    officer = Actor(username="qgis-test", role="land_officer", ward_code=WARD)
+    officer = Actor(username=ward.officer, role="land_officer", ward_code=ward.code)
     x, y = ORIGIN
     with Session(engine) as s, s.begin():
         ids = bulk_register(s, actor=officer, parcels=frame, reason="QGIS test block")
@@ -100,7 +124,7 @@ def block(engine) -> dict[int, int]:
             "INSERT INTO zone (ward_code, zone_key, kind, name, geom, synthetic, source) VALUES "
             "(:w, 'QGIS-Z1', 'heritage_1', 'Khu vực bảo vệ I (thử)', "
             "ST_Multi(ST_GeomFromEWKB(:g)), true, 'QGIS test')"),
-            {"w": WARD, "g": to_ewkb(box(x + 100, y + 100, x + 200, y + 200), 9214)})
+            {"w": ward.code, "g": to_ewkb(box(x + 100, y + 100, x + 200, y + 200), 9214)})
         create_project(s, actor=officer, reason="QGIS test", spec=ProjectIn.model_validate({
             "code": "QGIS1", "name_vi": "Đường thử QGIS", "name_en": "QGIS test road",
             "status": "approved", "reason": "QGIS test", "corridor": {"srid": 9214, "elements": [
@@ -115,13 +139,13 @@ def block(engine) -> dict[int, int]:
 
 
 @pytest.fixture(scope="module")
-def token(engine) -> str:
-    """A personal access token of the official (read-only, the default)."""
+def token(engine, ward: Ward) -> str:
+    """A personal access token of the ward's official (read-only, the default)."""
     with Session(engine) as s, s.begin():
-        row = s.execute(text("SELECT id, role FROM app_user WHERE username = 'official'")).one()
+        owner = active_user_named(s, username=ward.official)
+        assert owner is not None
         made = access_tokens.create_token(
-            s, actor=Actor(username="qgis-test", ward_code=WARD),
-            owner=User(id=row.id, username="official", role=row.role, ward_code=WARD),
+            s, actor=Actor(username="qgis-test", ward_code=ward.code), owner=owner,
             name="QGIS probe")
     return made.value
 
@@ -140,12 +164,12 @@ def forget_failures(engine, username: str) -> None:
                   {"u": f"user:{username}"})
 
 
-def _expected(engine) -> set[int]:
+def _expected(engine, ward: Ward) -> set[int]:
     with Session(engine) as s:
         return set(s.execute(text(
-            "SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL AND sheet_no = :s "
+            "SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL AND ward_code = :w "
             "AND ST_Intersects(geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 9214))"),
-            {"s": SHEET, "x0": WINDOW[0], "y0": WINDOW[1], "x1": WINDOW[2],
+            {"w": ward.code, "x0": WINDOW[0], "y0": WINDOW[1], "x1": WINDOW[2],
              "y1": WINDOW[3]}).scalars())
 
 
@@ -161,15 +185,15 @@ def _stored_vertices(engine, ids: list[int]) -> dict[int, list[tuple[float, floa
 
 
 @pytest.mark.parametrize("credential", ["password", "token"])
-def test_qgis_signs_in_and_reads_a_window_in_vn2000(qgis, live, engine, token, tmp_path,
-                                                    credential) -> None:
+def test_qgis_signs_in_and_reads_a_window_in_vn2000(qgis, live, engine, ward, token,
+                                                    tmp_path, credential) -> None:
     """QGIS's OAPIF provider with a Basic configuration (the password, then a personal
     access token as the password) loads ``parcels``; the window's features, in EPSG:9214,
     are exactly the parcels PostGIS intersects with it, at the stored coordinates."""
-    expected = _expected(engine)
+    expected = _expected(engine, ward)
     assert len(expected) > 400
     answer = probe({"do": "layer", "url": live, "collection": "parcels",
-                    "username": "official",
+                    "username": ward.official,
                     "password": PASSWORD if credential == "password" else token,
                     "window": WINDOW}, tmp_path / "auth")
     assert answer["valid"], answer.get("error")
@@ -184,38 +208,39 @@ def test_qgis_signs_in_and_reads_a_window_in_vn2000(qgis, live, engine, token, t
     assert worst < 0.002, f"QGIS's EPSG:9214 coordinates are {worst * 1000:.2f} mm off"
 
 
-def test_a_wrong_password_gives_no_layer(qgis, live, engine, tmp_path) -> None:
+def test_a_wrong_password_gives_no_layer(qgis, live, engine, ward, tmp_path) -> None:
     """The same sign-in with a wrong password: QGIS gets no layer, and the service counted
     the failed sign-in (Basic counts toward the throttle)."""
     def failures() -> int:
         with Session(engine) as s:
-            return int(s.execute(text("SELECT count(*) FROM sign_in_failure "
-                                      "WHERE key = 'user:official'")).scalar_one())
+            return int(s.execute(text("SELECT count(*) FROM sign_in_failure WHERE key = :k"),
+                                 {"k": f"user:{ward.official}"}).scalar_one())
 
     before = failures()
     try:
         answer = probe({"do": "layer", "url": live, "collection": "parcels",
-                        "username": "official", "password": "not-the-password",
+                        "username": ward.official, "password": "not-the-password",
                         "window": WINDOW}, tmp_path / "auth")
         assert answer["valid"] is False
         assert failures() > before
     finally:
-        forget_failures(engine, "official")
+        forget_failures(engine, ward.official)
 
 
-def test_the_ready_project_opens_with_every_layer_valid(qgis, live, client, auth, tmp_path
-                                                        ) -> None:
-    """The project a land officer downloads opens in QGIS in EPSG:9214 once the officer
-    made the authentication configuration it names: every layer valid and showing
-    features, parcels styled by land use with Vietnamese names, parcel numbers labelled."""
-    r = client.get("/api/v1/qgis/project.qgz", headers=auth("land_officer"))
-    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
-    qgs = zipfile.ZipFile(io.BytesIO(r.content)).read("kimlong.qgs").decode()
-    # The project points at the live server (the test client's host is not one).
-    path = tmp_path / "kimlong.qgz"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("kimlong.qgs", qgs.replace("http://testserver", live))
-    answer = probe({"do": "project", "path": str(path), "username": "land_officer",
+def test_the_ready_project_opens_with_every_layer_valid(qgis, live, ward, tmp_path) -> None:
+    """The project a land officer downloads (signed in with Basic, as QGIS would) opens in
+    QGIS in EPSG:9214 once the officer made the authentication configuration it names:
+    every layer valid and showing features, parcels styled by land use with Vietnamese
+    names, parcel numbers labelled."""
+    pair = base64.b64encode(f"{ward.officer}:{PASSWORD}".encode()).decode()
+    with urllib.request.urlopen(urllib.request.Request(
+            f"{live}/api/v1/qgis/project.qgz", headers={"Authorization": f"Basic {pair}"}),
+            timeout=30) as r:
+        assert r.status == 200 and r.headers["content-type"] == "application/zip"
+        path = tmp_path / "kimlong.qgz"
+        path.write_bytes(r.read())
+    assert f"url='{live}/ogc'" in zipfile.ZipFile(path).read("kimlong.qgs").decode()
+    answer = probe({"do": "project", "path": str(path), "username": ward.officer,
                     "password": PASSWORD, "authcfg": "kimlong"}, tmp_path / "auth")
     print(json.dumps(answer, ensure_ascii=False)[:3000])  # shown with -s: what QGIS opened
     assert answer["read"] and answer["crs"] == "EPSG:9214"
