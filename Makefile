@@ -53,14 +53,18 @@ typecheck: install
 pytest: install sysdeps
 	$(BIN)/pytest -q -p no:cacheprovider
 
-# System tools the tests and benchmarks drive: wrk for the HTTP load benchmark, and Debian's
-# QGIS (python3-qgis, run with the system /usr/bin/python3) whose own OGC API Features
-# provider tests/api/test_qgis.py signs in with.  Installed with apt-get where missing, as
-# root; otherwise the QGIS tests skip (and fail in CI).
+# System packages the tests and benchmarks drive: wrk (the HTTP load benchmark), Debian's
+# chromium (the map tests drive it through Playwright; never a downloaded browser),
+# fonts-dejavu-core (the cadastral extract's font, with Vietnamese letters) and Debian's QGIS
+# (python3-qgis, run with the system /usr/bin/python3), whose own OGC API Features provider
+# tests/api/test_qgis.py signs in with.  Installed with apt-get where missing, as root.
+SYSDEPS := wrk chromium fonts-dejavu-core
 sysdeps:
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk); } || \
-	  { echo "install wrk (apt-get install wrk) for bench/load.py"; exit 1; }
+	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "install$$missing (apt-get install$$missing) for the tests"; exit 1; fi; fi
 	@/usr/bin/python3 -c 'import qgis.core' 2>/dev/null || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	   --no-install-recommends python3-qgis); } || \

@@ -4,10 +4,11 @@ QGIS's own OGC API Features provider signs in with an authentication configurati
 (Debian's build has Basic, not OAuth2); GDAL sends a fixed header.  So besides the
 short-lived bearer tokens of ``api.auth``, a request may carry
 
-- ``Authorization: Basic`` with a username and password, checked by the same sign-in
-  as the token route (``api.deps.sign_in``: Argon2, the shared throttle, so failures
-  count towards it), and only for reading (GET/HEAD): a browser that once answered a
-  Basic challenge resends it by itself, which a write must never rely on;
+- ``Authorization: Basic`` with a username and password, checked by the one sign-in
+  check every door uses (``api.sign_in.check_sign_in`` with ``via="basic"``: Argon2, the
+  shared throttle, so failures count towards it, and its audit events), and only for
+  reading (GET/HEAD): a browser that once answered a Basic challenge resends it by
+  itself, which a write must never rely on;
 - a personal access token (``api.access_tokens``) as the Basic password (with its
   owner's username) or as a bearer token.
 
@@ -45,6 +46,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import access_tokens, deps
 from api.auth import SAFE_METHODS, TokenClaims
+from api.sign_in import SignedIn, normalise_username
 from api.user_cache import UserCache
 from api.users import User
 from config import clock
@@ -191,7 +193,7 @@ async def _basic(request: Request, encoded: str) -> User:
 def _basic_key(secret: str, username: str, password: str) -> str:
     """What the cache keeps of a username and password: an HMAC under the service's
     secret, so a memory dump shows no password and no offline-guessable hash."""
-    message = f"basic\0{username.strip().lower()}\0{password}".encode()
+    message = f"basic\0{normalise_username(username)}\0{password}".encode()
     return "b:" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -207,7 +209,7 @@ async def _password(request: Request, username: str, password: str) -> User:
             if found is None:
                 raise _refuse("wrong username or password, or the account is disabled",
                               basic=True)
-            user, epoch = found
+            user, epoch = found.user, found.epoch
             cache.put(key, Verified(user_id=user.id, epoch=epoch, username=user.username),
                       generation)
             request.app.state.user_cache.put(user.id, epoch, user, generation)
@@ -215,11 +217,13 @@ async def _password(request: Request, username: str, password: str) -> User:
     return user
 
 
-def _sign_in(request: Request, username: str, password: str) -> tuple[User, int] | None:
-    """The token route's own check (Argon2 under the shared throttle: 429 while locked out,
-    a failure counted), in a transaction of its own."""
+def _sign_in(request: Request, username: str, password: str) -> SignedIn | None:
+    """The one sign-in check, as the token route and the sign-in page make it (Argon2 under
+    the shared throttle: 429 while locked out, a failure counted, every outcome audited
+    ``via`` basic), in a transaction of its own."""
     with request.app.state.sessions() as session:
-        return deps.sign_in(request, session, username=username, password=password)
+        return deps.sign_in(request, session, username=username, password=password,
+                            via="basic")
 
 
 async def _token(request: Request, value: str, *, username: str | None) -> User:
@@ -239,7 +243,7 @@ async def _token(request: Request, value: str, *, username: str | None) -> User:
     assert known.token_id is not None and known.expires_at is not None
     if known.expires_at <= clock.now():
         raise _refuse("this access token has expired; make a new one", basic)
-    if username is not None and username.strip().lower() != known.username:
+    if username is not None and normalise_username(username) != known.username:
         raise _refuse("this access token belongs to another user", basic)
     if known.scope != "write" and request.method not in SAFE_METHODS:
         raise access_tokens.ReadOnlyToken(

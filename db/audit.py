@@ -29,6 +29,9 @@ class Actor:
     role: str | None = None
     address: str | None = None
     request_id: str | None = None
+    """The id the server gave the request (never one a client chose)."""
+    client_request_id: str | None = None
+    """The ``X-Request-ID`` the client sent, if any: recorded, never trusted as ours."""
     credential: str | None = None
     """What the actor signed in with, when it is not a session: ``token:<id>`` (a personal
     access token) or ``basic`` (a password sent as HTTP Basic)."""
@@ -55,6 +58,7 @@ class AuditEvent(Base):
     address: Mapped[str | None] = mapped_column(String)
     request_id: Mapped[str | None] = mapped_column(String)
     credential: Mapped[str | None] = mapped_column(String)
+    client_request_id: Mapped[str | None] = mapped_column(String)
 
 
 def record(
@@ -79,6 +83,7 @@ def record(
         detail=dict(detail or {}),
         address=actor.address,
         request_id=actor.request_id,
+        client_request_id=actor.client_request_id,
         credential=actor.credential,
     )
     session.add(event)

@@ -23,6 +23,10 @@ def hex_rgb(colour: str) -> RGB:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
+def rgb_hex(colour: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
 def code_colours(codes: LandUseList) -> dict[str, RGB]:
     """The fill colour of every code of the list."""
     members: dict[str, list[str]] = {}

@@ -28,7 +28,8 @@ from xml.etree import ElementTree as ET
 
 from config.land_use import LandUseList
 from gis import crs as gcrs
-from maps.land_use_styles import FALLBACK, RGB, code_colours
+from maps.land_use_styles import FALLBACK, RGB, code_colours, hex_rgb
+from maps.styles import SYNTHETIC_NOTICE, ZONE_COLOURS, ZONE_NAMES
 
 DEFAULT_AUTHCFG: Final = "kimlong"
 AUTHCFG: Final = re.compile(r"^[A-Za-z0-9]{7}$")
@@ -38,16 +39,6 @@ LABEL_SCALE: Final = 2500
 to 1:2,000; further out the numbers would hide the map)."""
 QGIS_VERSION: Final = "3.22.0"
 PROJECT_FILE: Final = "kimlong.qgs"
-
-ZONE_STYLES: Final[dict[str, tuple[str, RGB]]] = {
-    "river_corridor": ("Hành lang bảo vệ sông / river corridor", (30, 136, 229)),
-    "heritage_1": ("Khu vực bảo vệ di tích I / heritage zone I", (142, 36, 170)),
-    "heritage_2": ("Khu vực bảo vệ di tích II / heritage zone II", (186, 104, 200)),
-    "road_redline": ("Chỉ giới đường đỏ / road red line", (229, 57, 53)),
-    "planning": ("Quy hoạch / planning", (109, 76, 65)),
-}
-"""The zone kinds of the registry (the ``zone.kind`` check of migration 0002)."""
-
 
 @dataclass(frozen=True)
 class WardView:
@@ -111,8 +102,7 @@ def qgs_xml(*, ogc_url: str, ward: WardView, land_uses: LandUseList, on: date,
         f"{ward.name}: thửa đất, vùng hạn chế, tim tuyến dự án"
         + (", hồ sơ đang xử lý" if officer else "")
         + f" từ {ogc_url} (OGC API Features). Hệ tọa độ VN-2000 / TM-3 107-00 (EPSG:9214). "
-        + ("Dữ liệu mô phỏng, không phải hồ sơ địa chính thật. Synthetic demo data: not real "
-           "cadastral records. " if ward.synthetic else "")
+        + ("{}. {}. ".format(*SYNTHETIC_NOTICE) if ward.synthetic else "")
         + f"Đăng nhập: cấu hình xác thực '{authcfg}' (Basic: tên và mật khẩu, hoặc mã truy "
           f"cập cá nhân). Sign in with the authentication configuration '{authcfg}'.")
     ET.indent(root)
@@ -159,8 +149,11 @@ def _parcels(ogc_url: str, authcfg: str, land_uses: LandUseList, on: date) -> ET
 
 
 def _zones(ogc_url: str, authcfg: str) -> ET.Element:
-    categories = [(kind, label, _fill(rgb, rgb, 0.5, alpha=60))
-                  for kind, (label, rgb) in ZONE_STYLES.items()]
+    # The zone kinds of the registry (the ``zone.kind`` check of migration 0002), named and
+    # coloured as on the service's own maps.
+    categories = [(kind, f"{vi} / {en}", _fill(rgb, rgb, 0.5, alpha=60))
+                  for kind, (vi, en) in ZONE_NAMES.items()
+                  for rgb in [hex_rgb(ZONE_COLOURS[kind])]]
     return _layer("zones", "Vùng hạn chế / Zones", "Polygon", ogc_url, authcfg,
                   _categorized("kind", categories))
 

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config import clock
 from db.engine import sql
 from parcels.models import ParcelRight, Party
 
@@ -77,10 +78,10 @@ def add_parties(session: Session, *, ward_code: str,
         "SELECT nextval('party_id_seq') FROM generate_series(1, :n)"),
         {"n": len(parties)}).scalars()]
     session.execute(sql(
-        "INSERT INTO party (id, ward_code, kind, full_name, id_number, address) "
-        "SELECT t.id, :w, 'person', t.n, t.i, t.a FROM unnest(CAST(:id AS bigint[]), "
+        "INSERT INTO party (id, ward_code, kind, full_name, id_number, address, created_at) "
+        "SELECT t.id, :w, 'person', t.n, t.i, t.a, :t FROM unnest(CAST(:id AS bigint[]), "
         "CAST(:n AS text[]), CAST(:i AS text[]), CAST(:a AS text[])) AS t(id, n, i, a)"),
-        {"w": ward_code, "id": ids, "n": [p.full_name for p in parties],
+        {"w": ward_code, "t": clock.now(), "id": ids, "n": [p.full_name for p in parties],
          "i": [p.id_number for p in parties], "a": [p.address for p in parties]})
     return ids
 
@@ -94,11 +95,11 @@ def grant_use_rights(session: Session, *, ward_code: str, rights: Sequence[UseRi
         return 0
     session.execute(sql(
         "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
-        "issued_on, recorded_by, source_document_id) "
-        "SELECT :w, t.p, t.y, 'use_right', t.c, t.d, :by, :src "
+        "issued_on, recorded_by, source_document_id, valid_from) "
+        "SELECT :w, t.p, t.y, 'use_right', t.c, t.d, :by, :src, :t "
         "FROM unnest(CAST(:p AS bigint[]), CAST(:y AS bigint[]), CAST(:c AS text[]), "
         "CAST(:d AS date[])) AS t(p, y, c, d)"),
-        {"w": ward_code, "by": recorded_by, "src": source_id,
+        {"w": ward_code, "by": recorded_by, "src": source_id, "t": clock.now(),
          "p": [r.parcel_id for r in rights], "y": [r.party_id for r in rights],
          "c": [r.certificate_no for r in rights], "d": [r.issued_on for r in rights]})
     return len(rights)

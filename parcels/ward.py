@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from config import clock
 from db.engine import sql
 from gis.convert import from_db, to_ewkb
 from gis.crs import WARD
@@ -54,9 +55,10 @@ def record_frame(session: Session, *, ward_code: str, name: str, boundary: BaseG
     """Record a ward's outline, its former units and its map sheets, set-based.  A ward or
     former unit already recorded is kept as it is (a test database seeds the ward first)."""
     session.execute(sql(
-        "INSERT INTO ward (code, name, boundary, synthetic) VALUES (:c, :n, "
-        "ST_Multi(ST_GeomFromEWKB(:g)), :syn) ON CONFLICT (code) DO NOTHING"),
-        {"c": ward_code, "n": name, "g": to_ewkb(boundary, WARD), "syn": synthetic})
+        "INSERT INTO ward (code, name, boundary, synthetic, created_at) VALUES (:c, :n, "
+        "ST_Multi(ST_GeomFromEWKB(:g)), :syn, :t) ON CONFLICT (code) DO NOTHING"),
+        {"c": ward_code, "n": name, "g": to_ewkb(boundary, WARD), "syn": synthetic,
+         "t": clock.now()})
     session.execute(sql(
         "INSERT INTO former_unit (ward_code, code, name, boundary) "
         "SELECT :w, t.c, t.n, ST_Multi(ST_GeomFromEWKB(t.g)) FROM unnest(CAST(:c AS text[]), "

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from config import clock
 from db.engine import sql
 from gis.convert import from_db_many, to_ewkb
 from gis.crs import WARD, WGS84
@@ -40,11 +41,13 @@ def record_zones(session: Session, *, ward_code: str, zones: Sequence[NewZone],
         return
     session.execute(sql(
         "INSERT INTO zone (ward_code, zone_key, kind, name, project_code, geom, synthetic, "
-        "source) SELECT :w, t.k, t.kind, t.n, t.p, ST_Multi(ST_GeomFromEWKB(t.g)), :syn, :src "
+        "source, valid_from) SELECT :w, t.k, t.kind, t.n, t.p, ST_Multi(ST_GeomFromEWKB(t.g)), "
+        ":syn, :src, :t "
         "FROM unnest(CAST(:k AS text[]), CAST(:kind AS text[]), CAST(:n AS text[]), "
         "CAST(:p AS text[]), CAST(:g AS bytea[])) WITH ORDINALITY AS t(k, kind, n, p, g, o) "
         "ORDER BY t.o"),
-        {"w": ward_code, "syn": synthetic, "src": source, "k": [z.zone_key for z in zones],
+        {"w": ward_code, "syn": synthetic, "src": source, "t": clock.now(),
+         "k": [z.zone_key for z in zones],
          "kind": [z.kind for z in zones], "n": [z.name for z in zones],
          "p": [z.project_code for z in zones], "g": [to_ewkb(z.geometry, WARD) for z in zones]})
 

@@ -36,8 +36,7 @@ def qgis_project_command(
     if not AUTHCFG.match(authcfg):
         fail(f"authcfg {authcfg!r} is not a QGIS authentication id (seven letters or digits)")
     settings = load_settings()
-    base = url or settings.server.public_url or (
-        f"http://{settings.server.host}:{settings.server.port}")
+    base = url or settings.server.public_base_url()
     if not base.startswith(("http://", "https://")):
         fail(f"--url {base!r} is not an http(s) address")
     body = run_domain(lambda s, st: project_for(s, ward_code=st.data.ward_code, role=role,

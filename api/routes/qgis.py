@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from api.deps import DbSession, Reader, SettingsDep
 from api.qgis import project_for
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1/qgis", tags=["QGIS"])
             responses={200: {"content": {"application/zip": {}},
                              "description": "a QGIS project (.qgz)"}})
 def project(
-    request: Request, user: Reader, session: DbSession, settings: SettingsDep,
+    user: Reader, session: DbSession, settings: SettingsDep,
     authcfg: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{7}$",
                                   description="id of the QGIS authentication configuration "
                                               "the layers sign in with")] = "kimlong",
@@ -26,7 +26,7 @@ def project(
     project corridors and, for land officers, pending applications.  Open it in QGIS after
     making a Basic authentication configuration whose id is ``authcfg`` (your username and
     password, or a personal access token)."""
-    base = settings.server.public_url or str(request.base_url)
+    base = settings.server.public_base_url()  # never the request's Host header
     body = project_for(session, ward_code=user.ward_code, role=user.role, base_url=base,
                        authcfg=authcfg)
     return Response(body, media_type="application/zip", headers={

@@ -21,8 +21,8 @@ from bench.common import served
 from db.audit import Actor
 from gis import crs as gcrs
 from parcels import registry
-from tests.conftest import WARD, require_external
-from tests.factories import rect, spec
+from tests.conftest import PASSWORD, WARD, require_external
+from tests.factories import rect, sign_in, spec
 
 SHEET = 950
 AREA = rect(2500, -2000, 60, 40)  # committed parcels live here, away from other tests
@@ -54,7 +54,7 @@ def _bbox_wgs84() -> tuple[float, float, float, float]:
     return gcrs.to_wgs84(AREA.buffer(-1)).bounds
 
 
-def test_gdal_reads_parcels_through_oapif(live_url, tokens, tmp_path, engine) -> None:
+def test_gdal_reads_parcels_through_oapif(live_url, tmp_path, engine) -> None:
     """GDAL's OGC API Features driver lists the collections and reads the three lots in the
     storage CRS the collection advertises (Part 2): EPSG:9214, the stored coordinates.
 
@@ -62,7 +62,8 @@ def test_gdal_reads_parcels_through_oapif(live_url, tokens, tmp_path, engine) ->
     a header file (GDAL_HTTP_HEADER_FILE) carries the bearer token, as QGIS users would.
     """
     header_file = tmp_path / "headers.txt"
-    header_file.write_text(f"Authorization: Bearer {tokens['official']}\n")
+    token = sign_in(live_url, "official", PASSWORD)
+    header_file.write_text(f"Authorization: Bearer {token}\n")
     pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADER_FILE": str(header_file)})
     try:
         source = f"OAPIF:{live_url}/ogc"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.audit import Actor
 from parcels import registry
+from parcels.rights import PartyDetails, grant_use_right
 from projects import corridors as pc
 from projects.records import CorridorSpec, ElementSpec, ProjectRecord, ProjectSpec, SectionSpec
 from tests.conftest import WARD, require_external
@@ -48,13 +49,10 @@ def lot(session: Session, sheet: int, number: int, geom: Polygon, *, land_use: s
                                  spec=spec(sheet, number, geom, land_use=land_use),
                                  reason="road project test")
     if holder:
-        party = session.execute(text(
-            "INSERT INTO party (ward_code, full_name) VALUES (:w, :n) RETURNING id"),
-            {"w": WARD, "n": holder}).scalar_one()
-        session.execute(text(
-            "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
-            "recorded_by) VALUES (:w, :p, :y, 'use_right', :c, 'test')"),
-            {"w": WARD, "p": v.parcel_id, "y": party, "c": f"CT-{sheet}-{number}"})
+        grant_use_right(session, ward_code=WARD, parcel_id=v.parcel_id,
+                        holder=PartyDetails(full_name=holder), party_id=None,
+                        certificate_no=f"CT-{sheet}-{number}", issued_on=date(2024, 1, 2),
+                        source_id=None, recorded_by="test")
     return v.parcel_id
 
 
