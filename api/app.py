@@ -100,6 +100,9 @@ class RequestContext:
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         state["client_request_id"] = given if REQUEST_ID.fullmatch(given) else None
+        # The scheme this connection really came over, before links take the public
+        # origin's: a password sent as HTTP Basic is judged by it (api/credentials.py).
+        state["transport_scheme"] = scope.get("scheme", "http")
         self._public(scope)
 
         async def send_with_headers(message: Message) -> None:

@@ -169,7 +169,10 @@ def _refuse(detail: str, basic: bool) -> HTTPException:
 
 async def _basic(request: Request, encoded: str) -> User:
     settings = request.app.state.settings
-    if (settings.environment == "production" and request.url.scheme != "https"
+    # The connection's own scheme (api.app.RequestContext keeps it): request.url carries the
+    # configured public origin's, which says nothing about how this password travelled.
+    transport = getattr(request.state, "transport_scheme", request.url.scheme)
+    if (settings.environment == "production" and transport != "https"
             and not settings.server.tls_proxy):
         raise InsecureTransport(
             "HTTP Basic sends the password in clear: connect with https (set "

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.users import add_user, reset_password, set_role
+from api.users import add_user, reset_password, set_disabled, set_role
 from bench.common import served
 from tests.conftest import PASSWORD, SYSTEM, counts
 from tests.factories import geojson_wgs84, rect
@@ -77,6 +77,22 @@ def test_basic_failures_count_toward_the_sign_in_throttle(client, connection) ->
     assert token.status_code == 429
 
 
+def test_basic_sign_ins_are_the_one_audited_sign_in_check(client, connection) -> None:
+    """Basic goes through api.sign_in.check_sign_in like the token route and the page: a
+    wrong password and the right one are audited as sign-ins ``via`` basic, with the
+    address; the read that follows names its credential."""
+    def events() -> list[tuple[str, str, str | None]]:
+        return [tuple(r) for r in connection.execute(text(
+            "SELECT action, actor, detail->>'via' FROM audit_event "
+            "WHERE action LIKE 'sign_in%' AND actor = 'official' ORDER BY id"))]
+
+    before = events()
+    assert client.get("/ogc", headers=basic("official", "wrong-password-x")).status_code == 401
+    assert client.get("/ogc", headers=basic("official")).status_code == 200
+    assert events()[len(before):] == [("sign_in.failed", "official", "basic"),
+                                      ("sign_in", "official", "basic")]
+
+
 def test_basic_may_not_write(client, session) -> None:
     """A land officer's right password over Basic still cannot register a parcel: a
     browser resends Basic by itself, which a write must never rely on.  Nothing is written."""
@@ -103,6 +119,12 @@ def test_production_refuses_basic_over_plain_http(settings, engine, sessions) ->
     r = plain.get("/ogc", headers=basic("official"))
     assert r.status_code == 403 and r.json()["type"] == "/problems/insecure_transport"
     assert "CADASTRE_SERVER_TLS_PROXY" in r.json()["detail"]
+    # An https public URL (the links' origin) says nothing of how this request travelled.
+    public = TestClient(create_app(_production(settings, public_url="https://dia-chinh.example.vn"),
+                                   engine=engine, sessions=sessions),
+                        raise_server_exceptions=False)
+    r = public.get("/ogc", headers=basic("official"))
+    assert r.status_code == 403 and r.json()["type"] == "/problems/insecure_transport"
     secure = TestClient(create_app(_production(settings), engine=engine, sessions=sessions),
                         base_url="https://testserver", raise_server_exceptions=False)
     assert secure.get("/ogc", headers=basic("official")).status_code == 200
@@ -161,7 +183,7 @@ def test_a_running_server_remembers_basic_credentials_until_the_account_changes(
     """Through a real uvicorn: once verified, Basic credentials are answered without the
     sign-in (proved by holding the account's sign-in lock: a sign-in would wait on it);
     a reset password is refused on the very next request and the new one works; a role
-    change applies at once."""
+    change and a disabled account apply at once."""
     _committed_user(engine, "basic-cache", "land_officer")
     with served(settings) as url, _forgetting_failures(engine, "basic-cache"):
         items = f"{url}/ogc/collections/pending_applications/items?limit=1"
@@ -195,5 +217,10 @@ def test_a_running_server_remembers_basic_credentials_until_the_account_changes(
         # The collection is for land officers: a surveyor is not shown it (404).
         assert _wait_for(lambda: _status(items, basic("basic-cache", "a-new-password-2"))
                          == 404) < 0.5
-        assert _status(f"{url}/ogc/collections/parcels/items?limit=1",
-                       basic("basic-cache", "a-new-password-2")) == 200
+        parcels = f"{url}/ogc/collections/parcels/items?limit=1"
+        assert _status(parcels, basic("basic-cache", "a-new-password-2")) == 200
+
+        with Session(engine) as s, s.begin():
+            set_disabled(s, actor=SYSTEM, username="basic-cache", disabled=True)
+        assert _wait_for(lambda: _status(parcels, basic("basic-cache", "a-new-password-2"))
+                         == 401) < 0.5

@@ -221,7 +221,7 @@ def test_a_wrong_password_gives_no_layer(qgis, live, engine, ward, tmp_path) -> 
         answer = probe({"do": "layer", "url": live, "collection": "parcels",
                         "username": ward.official, "password": "not-the-password",
                         "window": WINDOW}, tmp_path / "auth")
-        assert answer["valid"] is False
+        assert answer["valid"] is False, answer
         assert failures() > before
     finally:
         forget_failures(engine, ward.official)
