@@ -27,6 +27,7 @@ from api.routes import (
     applications,
     audit,
     auth,
+    jobs,
     pages,
     parcels,
     projects,
@@ -223,6 +224,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(surveys.router)
     app.include_router(applications.router)
     app.include_router(projects.router)
+    app.include_router(jobs.router)
     app.include_router(ogc.router)
     app.include_router(qgis.router)
     app.include_router(pages.router)

@@ -60,8 +60,9 @@ class Window:
 
 Row = tuple[int, BaseGeometry, dict[str, Any]]
 """A feature before encoding: its id, its geometry in EPSG:9214, its attributes."""
-Page = tuple[list[Row], bool, int | None]
-"""A page of rows, whether more follow, and how many match in all (when counted)."""
+Page = tuple[list[Row], bool, int | None, datetime | None]
+"""A page of rows, whether more follow, how many match in all (when counted), and the
+registry instant a paged listing pinned."""
 Fetch = Callable[[Session, User, Window | None, datetime | None, int | None, int, int], Page]
 FetchAsync = Callable[[AsyncConnection[Any], User, Window | None, datetime | None, int | None,
                        int, int], Awaitable[Page]]
@@ -105,14 +106,14 @@ async def _parcels_async(conn: AsyncConnection[Any], u: User, w: Window | None,
 
 
 def _parcel_page(record: queries.ParcelRecord) -> Page:
-    return [(record.parcel_id, record.geometry, properties(record))], False, None
+    return [(record.parcel_id, record.geometry, properties(record))], False, None, None
 
 
 def _parcels_page(page: queries.Page) -> Page:
     # GIS clients want flat attributes: a listing carries no holders (a list), the
     # single-item view does.
-    return [(r.parcel_id, r.geometry, properties(r)) for r in page.items], page.has_more, \
-        page.matched
+    return ([(r.parcel_id, r.geometry, properties(r)) for r in page.items], page.has_more,
+            page.matched, page.as_of)
 
 
 def _zones(s: Session, u: User, w: Window | None, when: datetime | None, fid: int | None,
@@ -122,7 +123,7 @@ def _zones(s: Session, u: User, w: Window | None, when: datetime | None, fid: in
     return [(z.id, z.geometry,
              {"zone_key": z.zone_key, "kind": z.kind, "name": z.name,
               "project_code": z.project_code, "area_m2": round(z.area_m2, 1),
-              "synthetic": z.synthetic}) for z in rows], more, None
+              "synthetic": z.synthetic}) for z in rows], more, None, None
 
 
 def _corridors(s: Session, u: User, w: Window | None, when: datetime | None, fid: int | None,
@@ -135,7 +136,7 @@ def _corridors(s: Session, u: User, w: Window | None, when: datetime | None, fid
               "left_width_m": g.left_width_m, "right_width_m": g.right_width_m,
               "existing_width_m": g.existing_width_m,
               "length_m": round(g.centreline.length, 1),
-              "synthetic": g.synthetic}) for g in rows], more, None
+              "synthetic": g.synthetic}) for g in rows], more, None, None
 
 
 def _pending(s: Session, u: User, w: Window | None, when: datetime | None, fid: int | None,
@@ -156,7 +157,7 @@ def _pending(s: Session, u: User, w: Window | None, when: datetime | None, fid: 
             "declared_area_m2": float(a.declared_area) if a.declared_area else None,
             "declared_land_use": a.declared_land_use,
             "geometry_valid": a.geom_valid}))
-    return out, more, None
+    return out, more, None, None
 
 
 def _features(rows: list[Row], out: Crs) -> list[dict[str, Any]]:
@@ -325,14 +326,18 @@ async def items(
     if when is not None and not c.temporal:
         raise InvalidInput(f"collection {c.id} has no time dimension", field="datetime")
     window = Window(ogc_crs.parse_bbox(bbox, box_crs), box_crs.epsg) if bbox else None
-    rows, more, matched = await _fetch(request, c, user, window, when, None, limit, offset)
+    rows, more, matched, pinned = await _fetch(request, c, user, window, when, None, limit,
+                                               offset)
     self_url = str(request.url)
     links = [{"href": self_url, "rel": "self", "type": "application/geo+json"},
              {"href": f"{_base(request)}/collections/{c.id}", "rel": "collection",
               "type": "application/json"}]
     if more:
-        links.append({"href": str(request.url.include_query_params(offset=offset + limit,
-                                                                   limit=limit)),
+        # A listing of the registry now pins the instant it showed (``datetime``), so the
+        # pages that follow show the same registry, each parcel once (parcels.queries).
+        pinned_at = {"datetime": pinned.isoformat()} if pinned is not None else {}
+        links.append({"href": str(request.url.include_query_params(
+            offset=offset + limit, limit=limit, **pinned_at)),
                       "rel": "next", "type": "application/geo+json"})
     body: dict[str, Any] = {
         "type": "FeatureCollection", "features": _features(rows, out), "links": links,
@@ -351,7 +356,7 @@ async def item(collection_id: str, feature_id: Id, request: Request, user: Reade
     c = _collection(collection_id, user)
     out = ogc_crs.parse_crs(crs)
     when = _parse_datetime(datetime_)
-    rows, _, _ = await _fetch(request, c, user, None, when, feature_id, 1, 0)
+    rows, _, _, _ = await _fetch(request, c, user, None, when, feature_id, 1, 0)
     if not rows:
         raise HTTPException(404, f"no feature {feature_id} in {c.id}")
     f = _features(rows, out)[0]

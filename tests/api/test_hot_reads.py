@@ -146,11 +146,11 @@ def test_the_pooled_ogc_items_answer_what_the_session_read_does(
     bbox = gcrs.to_wgs84(rect(2990, -2510, 60, 50)).bounds
     official = users["official"][0]
     with Session(engine) as s:
-        rows, more, matched = COLLECTIONS["parcels"].fetch(
+        rows, more, matched, _ = COLLECTIONS["parcels"].fetch(
             s, official, Window(bbox, gcrs.WGS84), None, None, 10, 0)
         expected = _features(rows, DEFAULT)
-        one_row, _, _ = COLLECTIONS["parcels"].fetch(s, official, None, None, committed["a"],
-                                                     1, 0)
+        one_row, _, _, _ = COLLECTIONS["parcels"].fetch(s, official, None, None,
+                                                        committed["a"], 1, 0)
         single = _features(one_row, DEFAULT)
     r = server_app.get("/ogc/collections/parcels/items",
                        params={"bbox": ",".join(map(str, bbox))}, headers=auth("official"))
