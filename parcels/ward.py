@@ -88,6 +88,15 @@ def former_units(session: Session, ward_code: str) -> dict[str, str]:
     return {str(r.code): str(r.name) for r in rows}
 
 
+def require_former_unit(session: Session, ward_code: str, former_unit: str) -> None:
+    """Refuse a former unit the ward does not have, naming those it has (a parcel's number
+    is only unique within its former unit, so an unknown one is not a number at all)."""
+    known = former_units(session, ward_code)
+    if former_unit not in known:
+        raise InvalidInput(f"unknown former unit {former_unit!r}; known: {', '.join(known)}",
+                           field="former_unit")
+
+
 def former_units_at(session: Session, ward_code: str,
                     points: Sequence[BaseGeometry]) -> dict[int, str]:
     """The former unit whose boundary covers each point (by index; points in no unit are left

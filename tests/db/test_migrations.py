@@ -32,7 +32,7 @@ from parcels import registry
 from parcels.registry import Amendment, ParcelSpec
 from tests.scratch import scratch_database
 
-PREVIOUS_RELEASE = "0017_access_tokens"
+PREVIOUS_RELEASE = "0018_access_tokens"
 """The schema the last deployed release ran (main's head before this release's migrations):
 move it forward when a release ships.  It cannot be older than the newest column the demo
 loader of today writes: the ORM names every audit_event column in its INSERT, and 0017 added

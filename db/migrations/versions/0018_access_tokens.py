@@ -1,7 +1,7 @@
 """Personal access tokens, and the credential every audited act was done with.
 
-Revision ID: 0017_access_tokens
-Revises: 0016_jobs
+Revision ID: 0018_access_tokens
+Revises: 0017_user_preference
 Create Date: 2026-12-02
 
 GIS clients (QGIS's own OGC API Features provider) cannot sign in with the OAuth2
@@ -23,8 +23,8 @@ fast hash is as safe as a KDF and lets a request find its row by an indexed equa
 
 from alembic import op
 
-revision = "0017_access_tokens"
-down_revision = "0016_jobs"
+revision = "0018_access_tokens"
+down_revision = "0017_user_preference"
 branch_labels = None
 depends_on = None
 
