@@ -34,6 +34,7 @@ from api.routes import (
     pages_projects,
     pages_stats,
     pages_surveys,
+    pages_tokens,
     parcels,
     projects,
     qgis,
@@ -237,7 +238,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(qgis.router)
     app.include_router(pages.router)
     for page_router in (pages_applications, pages_surveys, pages_parcels, pages_projects,
-                        pages_stats):
+                        pages_stats, pages_tokens):
         app.include_router(page_router.router)
     app.include_router(map_routes.router)
     app.include_router(docs.router)

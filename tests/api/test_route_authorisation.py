@@ -478,6 +478,13 @@ POLICY: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/auth/access-tokens/{token_id}/revoke"): Route(
         SIGNED_IN, 200, lambda r: Request(path={"token_id": r.access_token()})),
     ("GET", "/api/v1/admin/access-tokens"): Route(ADMIN, 200),
+    ("GET", "/tokens"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
+    ("POST", "/tokens"): Route(
+        SIGNED_IN, 201, lambda r: _page_form(r, name=f"QGIS page {r.slot()[0]}"),
+        anonymous=303, cookie=True),
+    ("POST", "/tokens/{token_id}/revoke"): Route(
+        SIGNED_IN, 303, lambda r: _page_form(r, {"token_id": r.access_token()}),
+        anonymous=303, cookie=True),
     # ---- parcels: read by land readers, written by land officers
     ("GET", "/api/v1/parcels"): Route(
         READERS, 200, lambda r: Request(params={"sheet_no": str(SHEET)})),
