@@ -179,7 +179,7 @@ def test_surveyor_uploads_a_geopackage_and_may_not_approve(site: Site, browser: 
     page = browser.page()
     sign_in(page, site.url, "minh", PASSWORD)
     assert [a.inner_text() for a in page.locator("nav.main-nav a").all()] == \
-        ["Đo đạc", "Thửa đất"]
+        ["Đo đạc", "Thửa đất", "Mã truy cập"]
     page.goto(f"{site.url}/surveys/new")
     dropped = page.evaluate_handle(
         "([name, bytes]) => { const t = new DataTransfer(); "
