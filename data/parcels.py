@@ -115,12 +115,13 @@ def build_parcels(
 
 
 def _shared_vertices(pieces: Pieces) -> Pieces:
-    """The same parcels as an exact coverage (see :mod:`data.coverage`); lost ones dropped."""
+    """The same parcels as an exact coverage (see :mod:`data.coverage`); lost ones dropped,
+    one cut in two by the cleaning kept as two parcels of the same use."""
     clean = clean_coverage(pieces.geometry)
     out = Pieces()
-    for g, use, unit, kind in zip(clean, pieces.land_use, pieces.unit, pieces.kind, strict=True):
-        if g is not None:
-            out.add([g], [use], unit, kind)
+    for parts, use, unit, kind in zip(clean, pieces.land_use, pieces.unit, pieces.kind,
+                                      strict=True):
+        out.add(parts, [use] * len(parts), unit, kind)
     return out
 
 

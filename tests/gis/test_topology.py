@@ -13,8 +13,10 @@ from shapely.geometry import Polygon, box
 
 from gis.audit import audit
 from gis.frame import Zone
+from gis.mismatches import find_mismatches
 from gis.rules import Band, Report, RuleSet, Severity
 from gis.snap import snap_to_neighbours
+from gis.topology import Context
 
 N = box(10, 0, 20, 20)  # the registered neighbour east of x = 10
 
@@ -108,12 +110,26 @@ def test_half_metre_gap_is_flagged(rules: RuleSet) -> None:
 
 
 def test_boundary_mismatch_lists_the_vertex(rules: RuleSet) -> None:
-    """A corner 8 cm west of the neighbour's edge at 1:500 (snap 0.07, conflict 0.14): warning."""
+    """The mismatch rule itself: a corner 8 cm west of the neighbour's edge at 1:500 (snap
+    0.07, conflict 0.14) is a warning naming the vertex as X (northing), Y (easting)."""
     c = Polygon([(0, 0), (10, 0), (9.92, 10), (10, 20), (0, 20)])
-    (f,) = [f for f in check(c, rules, scale=500).by_code("boundary_mismatch")
-            if f.feature_ids == ("c", "n")]
+    ctx = Context.build([c, N], ["c", "n"], rules=rules, scales=500)
+    (f,) = [f for f in find_mismatches(ctx) if f.feature_ids == ("c", "n")]
     assert f.band is Band.REVIEW and f.figures["distance_m"] == pytest.approx(0.08)
     assert (f.figures["x"], f.figures["y"]) == (9.92, 10.0)
+    assert "X = 10.000 m, Y = 9.920 m" in f.message_vi
+    assert "X (northing) 10.000 m, Y (easting) 9.920 m" in f.message_en
+
+
+def test_a_moved_corner_is_one_defect(rules: RuleSet) -> None:
+    """The same corner 8 cm off with both edges to it along the neighbour: the wedge
+    between them is the gap, and its vertex is not reported a second time as a mismatch."""
+    c = Polygon([(0, 0), (10, 0), (9.92, 10), (10, 20), (0, 20)])
+    report = check(c, rules, scale=500)
+    (gap,) = [f for f in report.by_code("gap") if set(f.feature_ids) == {"c", "n"}]
+    assert gap.band is Band.REVIEW and gap.figures["width_m"] == pytest.approx(0.08, rel=0.05)
+    assert [f for f in report.by_code("boundary_mismatch")
+            if set(f.feature_ids) == {"c", "n"}] == []
 
 
 def test_outside_ward_and_zone(rules: RuleSet) -> None:
