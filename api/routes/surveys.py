@@ -22,6 +22,8 @@ from pydantic import BaseModel, Field, model_validator
 from api.deps import UNAUTHORIZED, DbSession, SettingsDep, actor, allow
 from api.responses import GeoJSONResponse
 from api.users import User
+from certificates import disputes
+from config import clock
 from gis.intake.errors import FileTooLargeError, MappingError
 from parcels import surveys
 
@@ -124,6 +126,15 @@ class OverridesIn(BaseModel):
 
 class CommitIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
+
+
+class DisputeFindingIn(BaseModel):
+    """Who disputes the boundary and what the disagreement is."""
+
+    claimant: str = Field(min_length=1, max_length=500, examples=["Hộ ông Nguyễn Văn An"])
+    description: str = Field(min_length=3, max_length=4000,
+                             examples=["hai bên chưa thống nhất ranh giới phía đông"])
+    respondent: str | None = Field(default=None, max_length=500)
 
 
 upload_router = APIRouter(prefix=PREFIX, tags=["surveys"], route_class=CappedUpload)
@@ -241,6 +252,32 @@ def override_findings(batch_id: int, body: OverridesIn, request: Request, user: 
     with session.begin():
         return surveys.override_findings(session, actor=actor(request, user),
                                          batch_id=batch_id, overrides=pairs)
+
+
+@batch_router.post("/{batch_id}/findings/{finding_id}/amend-neighbour")
+def amend_neighbour(batch_id: int, finding_id: int, body: ReasonIn, request: Request,
+                    user: Officer, session: DbSession) -> GeoJSONResponse:
+    """Settle an overlap with a registered neighbour by amending the neighbour in the
+    commit (it gives up the overlap); answers the finding with the neighbour's proposed
+    boundary (land officers).  Refused (409) where the neighbour would not stay whole."""
+    with session.begin():
+        found = surveys.amend_neighbour(session, actor=actor(request, user), batch_id=batch_id,
+                                        finding_id=finding_id, reason=body.reason)
+    return GeoJSONResponse(jsonable_encoder(found))
+
+
+@batch_router.post("/{batch_id}/findings/{finding_id}/dispute")
+def dispute_finding(batch_id: int, finding_id: int, body: DisputeFindingIn, request: Request,
+                    user: Officer, session: DbSession) -> GeoJSONResponse:
+    """Settle an overlap the officer cannot decide as a dispute on both parcels; the batch
+    waits (its commit refuses) until the finding is settled otherwise (land officers)."""
+    with session.begin():
+        d, found = disputes.dispute_survey_finding(
+            session, actor=actor(request, user), batch_id=batch_id, finding_id=finding_id,
+            claimant=body.claimant, description=body.description, respondent=body.respondent,
+            opened_on=clock.today())
+        found["dispute"] = {"id": d.id, "parcel_ids": list(d.parcel_ids), "state": d.state}
+    return GeoJSONResponse(jsonable_encoder(found))
 
 
 @batch_router.post("/{batch_id}/commit")

@@ -396,6 +396,19 @@ def test_csv_with_x_as_easting(upload: Path) -> None:
     assert read(path, upload, swap_axes=True).features.geometry.iloc[0].equals(A)
 
 
+def test_swap_axes_on_a_normal_table_says_to_drop_it(upload: Path) -> None:
+    """A VN-2000 table with X = northing, read with swap_axes anyway (what the old help
+    text invited): refused with the advice to read it without swap_axes, not with it."""
+    rows = ["So thua;Diem;X;Y"] + [
+        f"12;{i + 1};{y};{x}" for i, (x, y) in enumerate(list(A.exterior.coords)[:-1])]
+    path = upload / "toa_do.csv"
+    path.write_text("\n".join(rows))
+    assert read(path, upload).features.geometry.iloc[0].equals(A)
+    err = refused("axes_swapped", lambda: read(path, upload, swap_axes=True))
+    assert err.extra["suggestion"] == {"swap_axes": False}
+    assert "without swap_axes" in err.detail and "không đảo trục" in err.message_vi
+
+
 def test_wrong_tm3_zone(upload: Path) -> None:
     """Data in TM-3 107°15' labelled 107°00': the right zone is named."""
     path = geojson(upload / "thua.geojson", [transform(A, WARD, 9215)], crs="EPSG:9214")
