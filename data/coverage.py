@@ -42,12 +42,15 @@ SNAP_M = 0.05
 ``config/rules.toml`` ``short_segment.length_m``): no generated edge is shorter."""
 
 
-def clean_coverage(geoms: Sequence[Polygon]) -> list[list[Polygon]]:
+def clean_coverage(geoms: Sequence[Polygon], area: Polygon | None = None
+                   ) -> list[list[Polygon]]:
     """The parcels rebuilt as one clean coverage: the polygons each input became.
 
     Usually one; none where an input was swallowed by its neighbours, two or more where
     the cleaning cut it (each part is then a parcel of its own, so that the coverage keeps
     every square metre).  Areas change by at most the slivers traded between neighbours.
+    Snapping can pull an edge along ``area``'s outline a few centimetres inwards: such a
+    sliver of ``area`` left uncovered is given back to the parcel beside it.
     """
     g = np.asarray(geoms, dtype=object)
     if len(g) == 0:
@@ -61,7 +64,38 @@ def clean_coverage(geoms: Sequence[Polygon]) -> list[list[Polygon]]:
         parts = [] if geom is None or shapely.is_empty(geom) else [
             p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and p.area > 0]
         out.append(parts)
+    if area is not None:
+        out = _fill_outline(out, area)
     return _fold_crumbs(out)
+
+
+def _fill_outline(parcels: list[list[Polygon]], area: Polygon) -> list[list[Polygon]]:
+    """Slivers of ``area`` narrower than :data:`GAP_WIDTH_M` that no parcel covers, each
+    merged into the part it shares the longest border with."""
+    flat = [(i, k) for i, parts in enumerate(parcels) for k in range(len(parts))]
+    if not flat:
+        return parcels
+    geoms = np.asarray([parcels[i][k] for i, k in flat], dtype=object)
+    left = shapely.get_parts(shapely.difference(area, shapely.union_all(geoms), grid_size=GRID))
+    thin = [p for p in left if isinstance(p, Polygon) and p.area > 0
+            and 2 * p.area / p.length < GAP_WIDTH_M]
+    if not thin:
+        return parcels
+    tree = shapely.STRtree(geoms)
+    for piece in thin:
+        near = tree.query(piece, predicate="intersects").tolist()
+        shared = [float(shapely.length(shapely.intersection(
+            shapely.boundary(piece), shapely.boundary(geoms[j])))) for j in near]
+        if not near or max(shared) <= 0:
+            continue
+        j = near[int(np.argmax(shared))]
+        merged = shapely.union(geoms[j], piece, grid_size=GRID)
+        if merged.geom_type == "Polygon":
+            geoms[j] = merged
+    out: list[list[Polygon]] = [list(parts) for parts in parcels]
+    for (i, k), g in zip(flat, geoms, strict=True):
+        out[i][k] = g
+    return out
 
 
 def _fold_crumbs(parcels: list[list[Polygon]]) -> list[list[Polygon]]:

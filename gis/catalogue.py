@@ -172,73 +172,74 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
 
 
 
-def _c(code: str, vi: str, en: str) -> Rule:
-    return Rule(code, 1, "certificate", code.replace("_", " "), vi, en)
+def _c(code: str, title: str, vi: str, en: str) -> Rule:
+    return Rule(code, 1, "certificate", title, vi, en)
 
 
+# {parcel}, {holder}, {zone_kind}, {point} and {difference} are said in each language by the
+# caller (gis.labels): "thửa đất số 12, tờ bản đồ số 5 (Kim Long cũ)", never a code.
 CERTIFICATE_RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
-    _c("invalid_geometry",
-        "Ranh giới thửa khai báo không hợp lệ ({reason}) tại ({x:.3f}, {y:.3f}); "
+    _c("invalid_geometry", "Invalid boundary",
+        "Ranh giới thửa khai báo không hợp lệ ({reason}) tại điểm {point}; "
         "xem hình đã sửa đề xuất.",
-        "The claimed boundary is not a valid polygon ({reason}) at ({x:.3f}, {y:.3f}); "
+        "The claimed boundary is not a valid polygon ({reason}) at {point}; "
         "see the proposed repaired shape."),
-    _c("outside_ward",
+    _c("outside_ward", "Outside the ward",
         "{area_m2:.2f} m² của thửa khai báo nằm ngoài ranh giới phường (rộng {width_m:.2f} m).",
         "{area_m2:.2f} m² of the claim lies outside the ward boundary ({width_m:.2f} m wide)."),
-    _c("already_registered",
-        "Thửa khai báo trùng với thửa {parcel} đã cấp giấy chứng nhận số {certificate_no} "
+    _c("already_registered", "Already certified",
+        "Thửa khai báo trùng với {parcel} đã cấp giấy chứng nhận số {certificate_no} "
         "cho {holder} (lệch tối đa {distance_m:.3f} m).",
         "The claim is the same parcel as {parcel}, already certified to {holder} under "
         "certificate {certificate_no} (at most {distance_m:.3f} m apart)."),
-    _c("overlap_registered",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên thửa {parcel} đã cấp "
+    _c("overlap_registered", "Overlaps a certified parcel",
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel} đã cấp "
         "giấy chứng nhận số {certificate_no} cho {holder}.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of parcel {parcel}, "
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel}, "
         "certified to {holder} under certificate {certificate_no}."),
-    _c("overlap_state_land",
+    _c("overlap_state_land", "Overlaps state land",
         "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên đất {land_use} do Nhà "
-        "nước quản lý, thửa {parcel}.",
+        "nước quản lý, {parcel}.",
         "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of state land ({land_use}), "
-        "parcel {parcel}."),
-    _c("overlap_uncertified",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên thửa {parcel} chưa được "
+        "{parcel}."),
+    _c("overlap_uncertified", "Overlaps an uncertified parcel",
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel} chưa được "
         "cấp giấy chứng nhận; cần xác minh ranh giới tại thực địa.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of parcel {parcel}, which "
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel}, which "
         "has no certificate; check the boundary in the field."),
-    _c("overlap_pending",
+    _c("overlap_pending", "Overlaps a pending application",
         "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) với hồ sơ {other} đang chờ "
         "xử lý; hồ sơ {first} nộp trước.",
         "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) with pending application "
         "{other}; {first} was received first."),
-    _c("boundary_gap",
+    _c("boundary_gap", "Gap to a neighbour",
         "Khe hở {area_m2:.2f} m², rộng {width_m:.3f} m giữa thửa khai báo và {parcel}: ranh "
         "giới có lẽ phải trùng nhau; xem hình đề xuất đã bám ranh.",
         "A gap of {area_m2:.2f} m², {width_m:.3f} m wide, between the claim and {parcel}: "
         "the boundaries should probably coincide; see the proposed snapped shape."),
-    _c("area_mismatch",
-        "Diện tích kê khai {declared_m2:.1f} m² khác diện tích đo {measured_m2:.1f} m² "
-        "({difference_m2:+.1f} m², sai số cho phép 1:{scale} là {allowed_m2:.2f} m²); theo "
+    _c("area_mismatch", "Declared area differs",
+        "Diện tích kê khai {declared_m2:.1f} m² {difference} so với diện tích đo "
+        "{measured_m2:.1f} m² (sai số cho phép 1:{scale} là {allowed_m2:.2f} m²); theo "
         "Điều 135 khoản 6 Luật Đất đai 2024, diện tích đo được ghi nếu ranh giới không đổi "
         "và không tranh chấp.",
-        "Declared area {declared_m2:.1f} m² differs from the measured {measured_m2:.1f} m² "
-        "({difference_m2:+.1f} m², allowed at 1:{scale}: {allowed_m2:.2f} m²); under Land Law "
+        "The declared area {declared_m2:.1f} m² is {difference} than the measured "
+        "{measured_m2:.1f} m² (allowed at 1:{scale}: {allowed_m2:.2f} m²); under Land Law "
         "2024 Art. 135(6) the measured area is used if the boundary is unchanged and "
         "undisputed."),
-    _c("road_redline",
+    _c("road_redline", "Inside a planned road",
         "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong chỉ giới đường đỏ {zone}.",
         "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside the planned road red "
         "line {zone}."),
-    _c("protection_zone",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong vùng bảo vệ {zone} "
-        "({zone_kind}).",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside the protection zone "
-        "{zone} ({zone_kind})."),
-    _c("dispute_open",
-        "Thửa {parcel} có tranh chấp đang giải quyết (số {dispute_id}, từ {opened_on}, "
-        "{claimant}).",
-        "Parcel {parcel} has an open dispute (no. {dispute_id}, since {opened_on}, "
-        "{claimant})."),
-    _c("shape", "{detail_vi}", "{detail_en}"),
+    _c("protection_zone", "Inside a protection zone",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong {zone_kind} ({zone}).",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside {zone_kind} "
+        "({zone})."),
+    _c("dispute_open", "Open dispute",
+        "{parcel} có tranh chấp đang giải quyết (số {dispute_id}, từ {opened_on}, "
+        "người khiếu nại: {claimant}).",
+        "{parcel} has an open dispute (no. {dispute_id}, since {opened_on}, "
+        "claimant: {claimant})."),
+    _c("shape", "Drawing quality", "{detail_vi}", "{detail_en}"),
 )})
 """What a certificate verification reports; severities per band in ``config/certificates.toml``."""
 
@@ -255,11 +256,13 @@ class _Missing:
 
 def render(template: str, ctx: Mapping[str, Any]) -> str:
     """Fill a message template; a missing figure shows as "?" rather than failing, and a
-    text figure where a number was expected is shown as it is."""
+    text figure where a number was expected is shown as it is.  A sentence starts with a
+    capital ("Thửa đất số 12 …", "Parcel 12 …") whatever the placeholder it starts with."""
     try:
-        return _Lenient().vformat(template, (), ctx)
+        text = _Lenient().vformat(template, (), ctx)
     except (ValueError, TypeError):  # a string figure where a number was expected
-        return _Lenient().vformat(_SPEC.sub("}", template), (), ctx)
+        text = _Lenient().vformat(_SPEC.sub("}", template), (), ctx)
+    return text[:1].upper() + text[1:]
 
 
 _SPEC = re.compile(r":[^{}]*\}")

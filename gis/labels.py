@@ -62,6 +62,11 @@ class ParcelLabel(Label):
         return (ParcelLabel, (self.parcel_no, self.sheet_no, self.unit_name))
 
 
+def sentence(text: str) -> str:
+    """A sentence starts with a capital: "Thửa đất số 12 …", "Parcel 12 …"."""
+    return text[:1].upper() + text[1:]
+
+
 def english(label: str) -> str:
     """The English form of a label (a plain string is its own)."""
     return getattr(label, "en", label)

@@ -82,8 +82,8 @@ def describe(change: Change, parcel: str, touched: list[str]) -> tuple[str, str]
                f"({lab.difference_en(change.area_after_m2 - change.area_before_m2, 2)})")
     en_parcel = lab.english(parcel)
     if change.unchanged:
-        return (f"{parcel} đo lại: ranh giới không đổi; {area_vi}.",
-                f"{en_parcel} re-measured: boundary unchanged; {area_en}.")
+        return (lab.sentence(f"{parcel} đo lại: ranh giới không đổi; {area_vi}."),
+                lab.sentence(f"{en_parcel} re-measured: boundary unchanged; {area_en}."))
     vi = [f"góc {change.corner} dịch {change.displacement_m:.2f} m"] \
         if change.displacement_m > 0 else []
     en = [f"corner {change.corner} moved {change.displacement_m:.2f} m"] \
@@ -97,8 +97,8 @@ def describe(change: Change, parcel: str, touched: list[str]) -> tuple[str, str]
     if touched:
         vi.append(f"giáp {lab.join_vi(touched)}")
         en.append(f"touches {lab.join_en(touched)}")
-    return (f"{parcel} đo lại: " + "; ".join(vi) + ".",
-            f"{en_parcel} re-measured: " + "; ".join(en) + ".")
+    return (lab.sentence(f"{parcel} đo lại: " + "; ".join(vi) + "."),
+            lab.sentence(f"{en_parcel} re-measured: " + "; ".join(en) + "."))
 
 
 @dataclass(frozen=True)

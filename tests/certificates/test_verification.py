@@ -141,17 +141,35 @@ def test_overlapping_pending_claims_warn_and_name_the_first(session, officer) ->
 
 
 def test_hairline_gap_warns_and_proposes_the_snapped_boundary(session, officer) -> None:
-    """10 cm short of the neighbour along 20 m: a 2 m² gap, 0.1 m wide; snapping closes it."""
+    """20 cm short of the neighbour along 20 m (beyond 1:1000's 15 cm noise): a 4 m² gap,
+    0.2 m wide, a warning; snapping closes it."""
     parcel(session, officer, 1, 2, rect(20, 0, 20, 20))
-    out = verify(session, officer, claim(session, officer, rect(0, 0, 19.9, 20)))
+    out = verify(session, officer, claim(session, officer, rect(0, 0, 19.8, 20)))
     assert out["verdict"] == "review"
     [f] = by_rule(out["findings"], "boundary_gap")
-    assert f["figures"]["area_m2"] == pytest.approx(2.0, abs=1e-3)
-    assert f["figures"]["width_m"] == pytest.approx(0.1, abs=0.002)
+    assert f["severity"] == "warning" and f["band"] == "review"
+    assert f["figures"]["area_m2"] == pytest.approx(4.0, abs=1e-3)
+    assert f["figures"]["width_m"] == pytest.approx(0.2, abs=0.004)
     snapped = shapely.geometry.shape(f["proposed_geometry"])
     from gis import crs as gcrs
 
     assert gcrs.to_ward(snapped, gcrs.WGS84).area == pytest.approx(400.0, abs=0.05)
+
+
+def test_gap_and_overlap_within_survey_noise_weigh_the_same(session, officer) -> None:
+    """1.4 cm short of the western neighbour and 1.4 cm into the eastern one (1:1000 noise:
+    up to 15 cm): both are information with the snapped boundary proposed; the claim
+    passes (the gap sent application 20 to review before)."""
+    parcel(session, officer, 1, 2, rect(20, 0, 20, 20))
+    parcel(session, officer, 1, 3, rect(-20, 0, 20, 20))
+    out = verify(session, officer, claim(session, officer, rect(0.014, 0, 20.0, 20)))
+    [gap] = by_rule(out["findings"], "boundary_gap")
+    [over] = by_rule(out["findings"], "overlap_registered")
+    assert gap["severity"] == over["severity"] == "info"
+    assert gap["band"] == over["band"] == "noise"
+    assert gap["figures"]["width_m"] == pytest.approx(0.014, abs=0.001)
+    assert gap["proposed_geometry"] is not None
+    assert out["verdict"] == "pass"
 
 
 def test_area_mismatch_is_judged_against_the_scale_table(session, officer) -> None:

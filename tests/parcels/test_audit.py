@@ -70,9 +70,9 @@ def test_overlap_found_with_its_area_and_labels(session, actor, rules) -> None:
     assert f.figures["width_m"] == pytest.approx(0.5, rel=0.02)
     assert set(f.labels) == {"thửa đất số 1, tờ bản đồ số 7001 (Kim Long cũ)",
                              "thửa đất số 2, tờ bản đồ số 7001 (Kim Long cũ)"}
-    assert f.message_vi.startswith("thửa đất số 1 và 2, tờ bản đồ số 7001 (Kim Long cũ) chồng "
+    assert f.message_vi.startswith("Thửa đất số 1 và 2, tờ bản đồ số 7001 (Kim Long cũ) chồng "
                                    "lấn nhau 10.00 m²")
-    assert f.message_en.startswith("parcels 1 and 2, map sheet 7001 (former Kim Long) overlap")
+    assert f.message_en.startswith("Parcels 1 and 2, map sheet 7001 (former Kim Long) overlap")
     assert "kim_long" not in f.message_vi + f.message_en
     assert [p["parcel_no"] for p in f.parcels] == [1, 2]
     assert f.geometry.area == pytest.approx(10.0)
@@ -250,7 +250,7 @@ def test_cli_audit_prints_counts_and_writes_files(cli, engine, tmp_path: Path) -
     assert line.split()[1:] == ["1", "0", "0"]
     assert "500.0 lỗi và cảnh báo trên 1.000 thửa / errors and warnings per 1,000" in r.output
     assert "tờ bản đồ số 7101 (Kim Long cũ): 1 lỗi / errors" in r.output
-    assert "1. [error] thửa đất số 1 và 2, tờ bản đồ số 7101 (Kim Long cũ) chồng lấn" in r.output
+    assert "1. [error] Thửa đất số 1 và 2, tờ bản đồ số 7101 (Kim Long cũ) chồng lấn" in r.output
     assert len(pyogrio.read_dataframe(gpkg, layer=FINDINGS)) == 1
     assert len(pyogrio.read_dataframe(gpkg, layer=PARCELS)) == 2
     doc = json.loads(js.read_text(encoding="utf-8"))
