@@ -137,14 +137,14 @@ def _parcel_layer(report: Report, parcels: gpd.GeoDataFrame, crs: int) -> gpd.Ge
             st[key] += 1
     rows, geoms = [], []
     for rec in parcels.itertuples(index=False):
-        st = stats.get(str(rec.parcel_id))
-        if st is None:
+        mine = stats.get(str(rec.parcel_id))
+        if mine is None:
             continue
-        k, first = st["first"]
+        k, first = mine["first"]
         rows.append({"parcel_id": int(rec.parcel_id),
                      **{c: getattr(rec, c, None) for c in _IDENTITY},
-                     "findings": st["findings"], "errors": st["errors"],
-                     "warnings": st["warnings"], "infos": st["infos"],
+                     "findings": mine["findings"], "errors": mine["errors"],
+                     "warnings": mine["warnings"], "infos": mine["infos"],
                      "worst_severity": str(first.severity), "first_priority": k,
                      "first_rule": first.code, "first_message_vi": first.message_vi,
                      "first_message_en": first.message_en})

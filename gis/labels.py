@@ -13,7 +13,7 @@ into this module (the ``ParcelLabel`` type and the ``parcel_*`` functions).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 
 def parcel_vi(parcel_no: Any, sheet_no: Any = None, unit_name: str | None = None) -> str:
@@ -37,7 +37,7 @@ class Label(str):
 
     en: str
 
-    def __new__(cls, vi: str, en: str | None = None) -> Label:
+    def __new__(cls, vi: str, en: str | None = None) -> Self:
         obj = super().__new__(cls, vi)
         obj.en = vi if en is None else en
         return obj
@@ -51,12 +51,12 @@ class ParcelLabel(Label):
     sheet_no: Any
     unit_name: str | None
 
-    def __new__(cls, parcel_no: Any, sheet_no: Any = None,  # type: ignore[misc]
-                unit_name: str | None = None) -> ParcelLabel:
+    def __new__(cls, parcel_no: Any, sheet_no: Any = None,
+                unit_name: str | None = None) -> Self:
         obj = super().__new__(cls, parcel_vi(parcel_no, sheet_no, unit_name),
                               parcel_en(parcel_no, sheet_no, unit_name))
         obj.parcel_no, obj.sheet_no, obj.unit_name = parcel_no, sheet_no, unit_name
-        return obj  # type: ignore[return-value]
+        return obj
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ParcelLabel, (self.parcel_no, self.sheet_no, self.unit_name))

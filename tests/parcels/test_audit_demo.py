@@ -58,7 +58,7 @@ def cli(small_demo: DemoWard, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     spatial index; the earlier query took 11 s and the full ward's unit 30 s)."""
     monkeypatch.setenv("CADASTRE_DATABASE", small_demo.db.database)
     monkeypatch.setenv("CADASTRE_STATEMENT_TIMEOUT_MS", "5000")
-    monkeypatch.setenv("CADASTRE_HOME", str(small_demo.db.home))
+    monkeypatch.setenv("CADASTRE_HOME", str(small_demo.db.state_dir))
     for name in ("DATABASE_URL", "CADASTRE_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     if small_demo.db.url:

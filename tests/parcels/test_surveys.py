@@ -39,7 +39,7 @@ def intake_settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"intake": IntakeSettings(work_dir=tmp_path / "work")})
 
 
-def stage(session, settings, path: Path, *, actor: Actor = SURVEYOR, unit: str = "kim_long",
+def stage(session, settings, path: Path, *, actor: Actor = SURVEYOR, unit: str | None = "kim_long",
           **options: Any) -> surveys.Staged:
     with path.open("rb") as fh:
         return surveys.stage_upload(session, actor=actor, stream=fh, filename=path.name,
@@ -109,6 +109,23 @@ def test_same_number_becomes_a_new_version(session, intake_settings, tmp_path) -
     closed = session.execute(text("SELECT valid_to FROM parcel_version WHERE parcel_id = :p "
                                   "AND version = 1"), {"p": old.parcel_id}).scalar_one()
     assert closed is not None
+
+
+def test_sheet_and_former_unit_as_surveyors_name_them(session, intake_settings,
+                                                      tmp_path) -> None:
+    """SoTo, SoThua and DonViCu ("Phường Kim Long cũ") are read, so the file matches its
+    parcel by number, not by position, with no --former-unit given."""
+    old = registry.register_parcel(session, actor=OFFICER, reason="fixture",
+                                   spec=spec(5, 12, box(559_000, 1_820_000, 559_019.9, 1_820_015)))
+    props = [{"SoTo": 5, "SoThua": 12, "DonViCu": "Phường Kim Long cũ", "LoaiDat": "ODT"}]
+    b = stage(session, intake_settings, geojson(tmp_path / "thua.geojson", [wgs(A)], props),
+              unit=None).batch
+    assert b["mapping"] == {"sheet_no": "SoTo", "parcel_no": "SoThua", "land_use": "LoaiDat",
+                            "former_unit": "DonViCu"}
+    [f] = surveys.batch_features(session, actor=SURVEYOR, batch_id=b["id"])["features"]
+    assert (f["properties"]["matched_parcel_id"], f["properties"]["matched_by"],
+            f["properties"]["unit_code"]) == (old.parcel_id, "number", "kim_long")
+    assert not [x for x in findings(session, b["id"]) if x["rule"] == "matched_by_position"]
 
 
 def test_overlap_with_registered_parcel_is_a_conflict_until_settled(
