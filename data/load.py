@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from data.load_applications import load_applications
+from data.outline import neighbour_wards
 from data.people import UNIT_NAMES
 from db import audit
 from db.audit import Actor
@@ -55,6 +56,21 @@ def loaded_fingerprint(session: Session) -> str | None:
     return session.execute(text(
         "SELECT number FROM source_document WHERE kind = 'demo_load' AND ward_code = :w "
         "ORDER BY id DESC LIMIT 1"), {"w": WARD_CODE}).scalar_one_or_none()
+
+
+def load_neighbour_wards(engine: Engine, external_dir: Path) -> int:
+    """Enter the real outlines of the wards around Kim Long (not synthetic; no parcels) so
+    that a parcel reaching out of the ward names the ward it reaches into; returns how many
+    were new."""
+    added = 0
+    with transaction(engine) as s:
+        for n in neighbour_wards(external_dir):
+            added += len(s.execute(text(
+                "INSERT INTO ward (code, name, boundary, synthetic) VALUES (:c, :n, "
+                "ST_GeomFromEWKB(:g), false) ON CONFLICT (code) DO NOTHING RETURNING code"),
+                {"c": n.code, "n": n.name,
+                 "g": to_ewkb(_multi(n.boundary), gcrs.WARD)}).all())
+    return added
 
 
 def load_demo(engine: Engine, folder: Path, *,

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from config import clock
 from data.load import WARD_CODE
+from data.outline import FILE_NAME, SUBFOLDER
 from db.audit import Actor
 from gis.convert import to_ewkb
 from gis.crs import WARD as SRID
@@ -30,7 +31,7 @@ from parcels import registry
 from parcels.audit import affected_parcels, audit_registry
 from parcels.errors import InvalidInput
 from parcels.registry import Amendment
-from tests.conftest import WARD
+from tests.conftest import WARD, WARD_BOX, require_external
 from tests.factories import rect, spec
 
 # Far from the parcels other test modules draw near (0, 0) of tests.factories.
@@ -163,6 +164,33 @@ def test_zone_crossing_reports_the_area_inside(session, actor, rules) -> None:
     (f,) = run(session, rules, 7011).by_code("zone_crossing")
     assert f.figures["area_m2"] == pytest.approx(60.0)
     assert f.figures["zone_kind"] == "river_corridor"
+
+
+def test_a_parcel_reaching_out_names_the_ward_it_reaches_into(session, actor, rules) -> None:
+    """A lot 0.5 m over the ward's eastern edge (more than the 1:1000 tolerance, less than
+    the metre the registry allows) lies partly in the neighbouring ward, which is named."""
+    x1 = WARD_BOX[2]
+    east = shapely.multipolygons([shapely.box(x1, WARD_BOX[1], x1 + 3000, WARD_BOX[3])])
+    session.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
+                         "('T0001', 'Phường Thử Nghiệm', ST_GeomFromEWKB(:g), false)"),
+                    {"g": to_ewkb(east, SRID)})
+    lot = shapely.box(x1 - 9.5, 1_819_000, x1 + 0.5, 1_819_020)
+    registry.register_parcel(session, actor=actor, reason="audit test", spec=spec(7014, 1, lot))
+    [f] = run(session, rules, 7014).by_code("outside_ward")
+    assert f.figures["neighbour"] == "T0001" and f.figures["area_m2"] == pytest.approx(10.0)
+    assert "sang Phường Thử Nghiệm" in f.message_vi and "into Phường Thử Nghiệm" in f.message_en
+
+
+def test_the_real_neighbouring_ward_is_read_beside_the_outline() -> None:
+    """Phú Xuân's real outline (beside Kim Long's in the external data) is read as a
+    neighbour: its code, its full name, 10.4 km² in EPSG:9214, touching Kim Long."""
+    from data.outline import load_outline, neighbour_wards
+
+    [px] = neighbour_wards(require_external(SUBFOLDER).parent)
+    assert (px.code, px.name) == ("19753", "Phường Phú Xuân")
+    assert px.boundary.area == pytest.approx(10.38e6, rel=0.01)
+    kim_long = load_outline(require_external(SUBFOLDER, FILE_NAME))
+    assert px.boundary.distance(kim_long) < 50.0
 
 
 def test_every_run_is_audited(session, actor, rules) -> None:
