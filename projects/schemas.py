@@ -21,8 +21,8 @@ from gis import crs as gcrs
 from gis.geojson import geometries_to_geojson
 from parcels.errors import UnknownCRS
 from parcels.schemas import SYNTHETIC_NOTE, GeoJSONGeometry
-from projects import impact as im
-from projects.corridors import (
+from projects.errors import InvalidCorridor, InvalidProject
+from projects.records import (
     CorridorSpec,
     CorridorVersion,
     ElementSpec,
@@ -30,7 +30,13 @@ from projects.corridors import (
     ProjectSpec,
     SectionSpec,
 )
-from projects.errors import InvalidCorridor, InvalidProject
+from projects.results import (
+    ESTIMATE_NOTICE,
+    SYNTHETIC_NOTICE,
+    Impact,
+    ParcelImpact,
+    Totals,
+)
 
 REF_RE = re.compile(r"^(?P<alt>[A-Za-z0-9][A-Za-z0-9_-]{0,31})(@(?P<version>[1-9][0-9]{0,5}))?$")
 
@@ -195,7 +201,7 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def parcel_impact_out(p: im.ParcelImpact) -> dict[str, Any]:
+def parcel_impact_out(p: ParcelImpact) -> dict[str, Any]:
     return {
         "parcel_id": p.parcel_id, "version": p.version, "label": p.label,
         "former_unit": p.former_unit, "sheet_no": p.sheet_no, "parcel_no": p.parcel_no,
@@ -224,7 +230,7 @@ def parcel_impact_out(p: im.ParcelImpact) -> dict[str, Any]:
     }
 
 
-def totals_out(t: im.Totals) -> dict[str, Any]:
+def totals_out(t: Totals) -> dict[str, Any]:
     return {
         "parcels_affected": t.parcels_affected, "state_land_parcels": t.state_land_parcels,
         "holders_affected": t.holders_affected,
@@ -245,11 +251,11 @@ def totals_out(t: im.Totals) -> dict[str, Any]:
     }
 
 
-def impact_header(i: im.Impact) -> dict[str, Any]:
+def impact_header(i: Impact) -> dict[str, Any]:
     price = i.price_table
-    notice = {"estimate": im.ESTIMATE_NOTICE}
+    notice = {"estimate": ESTIMATE_NOTICE}
     if i.project.synthetic:
-        notice["synthetic"] = im.SYNTHETIC_NOTICE
+        notice["synthetic"] = SYNTHETIC_NOTICE
     return {
         "project": {"code": i.project.code, "name_vi": i.project.name_vi,
                     "name_en": i.project.name_en, "status": i.project.status,
@@ -268,7 +274,7 @@ def impact_header(i: im.Impact) -> dict[str, Any]:
     }
 
 
-def impact_out(i: im.Impact, *, include_noise: bool = True) -> dict[str, Any]:
+def impact_out(i: Impact, *, include_noise: bool = True) -> dict[str, Any]:
     return {
         **impact_header(i),
         "totals": totals_out(i.totals),
