@@ -149,15 +149,16 @@ INFO_SHOWN = 10
 def _print_findings(features: list[dict[str, Any]]) -> None:
     """Every error and warning in full (which neighbour, where, how much), then the first
     notes; errors first, as the API lists them."""
-    infos = [f for f in features if f["properties"]["severity"] == "info"]
+    notes = 0
     for f in features:
         p = f["properties"]
-        if p["severity"] == "info" and infos.index(f) >= INFO_SHOWN:
-            continue
-        state = " (đã quyết / settled: " + str(p.get("resolution")) + ")" \
-            if p.get("resolution") else ""
+        if p["severity"] == "info":
+            notes += 1
+            if notes > INFO_SHOWN:
+                continue
+        state = f" (đã quyết / settled: {p['resolution']})" if p.get("resolution") else ""
         typer.echo(f"  [{p['severity']}] {p['rule']} #{f['id']}{state}: {p['message_vi']}")
         typer.echo(f"      {p['message_en']}")
-    if len(infos) > INFO_SHOWN:
-        typer.echo(f"  … {len(infos) - INFO_SHOWN} more notes / thông tin khác "
+    if notes > INFO_SHOWN:
+        typer.echo(f"  … {notes - INFO_SHOWN} more notes / thông tin khác "
                    "(GET /api/v1/surveys/{id}/findings)")
