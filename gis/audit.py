@@ -19,12 +19,13 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from gis.findings import Finding, Report, fingerprint
 from gis.frame import Zone, find_outside, find_zone_crossings
 from gis.gaps import find_gaps
 from gis.mismatches import find_mismatches
 from gis.overlaps import find_overlaps
 from gis.repair import orient_all
-from gis.rules import Finding, Report, RuleSet, fingerprint
+from gis.rules import RuleSet
 from gis.shape import shape_findings
 from gis.topology import Context
 from gis.validity import diagnose

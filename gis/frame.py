@@ -11,9 +11,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis import labels as lab
+from gis.findings import Band, Finding
 from gis.measures import band_widths
 from gis.repair import polygonal_all
-from gis.rules import Band, Finding
 from gis.snap import snap_to_neighbours
 from gis.topology import RIM_EPS_M2, Context, focus_mask
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 import numpy as np
 import shapely
 
+from gis.findings import Band, Finding
 from gis.measures import vertex_table
-from gis.rules import Band, Finding
 from gis.snap import snap_to_neighbours
 from gis.topology import Context, focus_mask
 

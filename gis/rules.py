@@ -27,20 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis import labels as lab
 from gis.catalogue import RULES, Rule, render
-
-# The finding types live in gis.findings; they are named here too because every rule
-# module reaches them with its settings.
-from gis.findings import (  # noqa: F401
-    Band,
-    Figure,
-    Finding,
-    Fix,
-    MovedVertex,
-    Report,
-    Severity,
-    fingerprint,
-    fixes_as_dicts,
-)
+from gis.findings import Band, Figure, Finding, Fix, Severity
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "rules.toml"
 """The settings file holding the default severities and tolerances (with citations): the

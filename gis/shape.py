@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from gis.findings import Finding
 from gis.land_use import is_linear
 from gis.measures import max_width, thinness, vertex_table
 from gis.repair import (
@@ -23,7 +24,7 @@ from gis.repair import (
     removed_vertices,
     without_repeated_points,
 )
-from gis.rules import Finding, RuleSet
+from gis.rules import RuleSet
 
 
 def shape_findings(geoms: NDArray[Any], ids: Sequence[Any], *, rules: RuleSet,

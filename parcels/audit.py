@@ -44,9 +44,10 @@ from db.audit import Actor, system_actor
 from db.engine import sql
 from gis.audit import audit
 from gis.crs import WARD
+from gis.findings import Report
 from gis.frame import Zone
 from gis.land_use import is_agricultural
-from gis.rules import Report, RuleSet
+from gis.rules import RuleSet
 from parcels import ward
 from parcels.errors import InvalidInput
 from parcels.nearby import by_ids, in_force_with_context

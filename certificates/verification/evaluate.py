@@ -14,13 +14,13 @@ from certificates.rules import VerificationSettings
 from certificates.verification.inputs import CLAIM, Claim, Surroundings
 from certificates.verification.report import Outcome, finding, outcome, rounded
 from gis import labels as lab
+from gis.findings import Band, Finding, Severity
 from gis.frame import find_outside, find_zone_crossings
 from gis.gaps import gap_polygons_near
 from gis.land_use import is_agricultural
 from gis.measures import band_widths, max_width
 from gis.overlaps import find_overlaps
 from gis.repair import make_valid
-from gis.rules import Band, Finding, Severity
 from gis.snap import snap_to_neighbours
 from gis.topology import Context
 from gis.validity import check_feature, is_ogc_invalid_code

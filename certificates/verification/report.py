@@ -13,8 +13,8 @@ from certificates.verification.inputs import CLAIM, Claim, Surroundings
 from gis import labels as lab
 from gis.catalogue import CERTIFICATE_RULES, render
 from gis.crs import WARD
+from gis.findings import Band, Finding, Fix, Severity
 from gis.geojson import geometry_to_geojson
-from gis.rules import Band, Finding, Fix, Severity
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

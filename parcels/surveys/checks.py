@@ -26,10 +26,11 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from gis.audit import audit
+from gis.findings import Finding, Severity
 from gis.intake.attributes import unit_key
 from gis.labels import Label, ParcelLabel
 from gis.remeasure import compare, describe
-from gis.rules import Finding, RuleSet, Severity
+from gis.rules import RuleSet
 from parcels.nearby import near_batch, near_batch_versions
 from parcels.numbers import current_by_number, sheet_scales
 from parcels.records import MapParcel

@@ -32,11 +32,12 @@ from config import clock
 from db import audit
 from db.audit import Actor
 from gis.convert import from_db_many
+from gis.findings import Severity
 from gis.geojson import geometry_to_geojson
 from gis.land_use import is_agricultural
 from gis.overlaps import find_overlaps
 from gis.remeasure import Adjustment, neighbour_adjustment
-from gis.rules import RuleSet, Severity
+from gis.rules import RuleSet
 from gis.topology import Context
 from parcels.nearby import by_ids, near_batch
 from parcels.surveys import checks

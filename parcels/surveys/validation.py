@@ -17,7 +17,7 @@ from db import audit
 from db.audit import Actor
 from gis.convert import from_db_many, to_ewkb
 from gis.crs import WARD
-from gis.rules import Finding, fixes_as_dicts
+from gis.findings import Finding, fixes_as_dicts
 from parcels.surveys import checks
 from parcels.surveys.batches import open_batch_row, raw_connection, ruleset
 from parcels.surveys.checks import StagedFeature

@@ -21,7 +21,7 @@ from certificates.rules import load_settings
 from db.audit import Actor
 from gis.convert import from_db_many, to_ewkb
 from gis.crs import WARD as SRID
-from gis.rules import Severity
+from gis.findings import Severity
 from parcels.models import ParcelRight, Party
 from parcels.registry import register_parcel
 from tests.certificates.conftest import claim

@@ -12,9 +12,10 @@ import shapely
 from shapely.geometry import Polygon, box
 
 from gis.audit import audit
+from gis.findings import Band, Report, Severity
 from gis.frame import Zone
 from gis.mismatches import find_mismatches
-from gis.rules import Band, Report, RuleSet, Severity
+from gis.rules import RuleSet
 from gis.snap import snap_to_neighbours
 from gis.topology import Context
 

@@ -9,9 +9,10 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
+from gis.findings import Severity
 from gis.measures import max_width, thinness
 from gis.repair import make_valid, remove_duplicate_vertices, remove_spikes
-from gis.rules import RuleSet, Severity
+from gis.rules import RuleSet
 from gis.validity import check_feature, diagnose
 
 

@@ -24,9 +24,10 @@ from data.outline import FILE_NAME, SUBFOLDER
 from db.audit import Actor
 from gis.convert import to_ewkb
 from gis.crs import WARD as SRID
+from gis.findings import Band, Severity
 from gis.findings_io import FINDINGS, PARCELS, RUN, report_document, write_gpkg
 from gis.land_use import is_agricultural
-from gis.rules import Band, RuleSet, Severity, load_ruleset
+from gis.rules import RuleSet, load_ruleset
 from parcels import registry
 from parcels.audit import affected_parcels, audit_registry
 from parcels.errors import InvalidInput

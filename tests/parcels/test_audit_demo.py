@@ -26,7 +26,8 @@ from api.cli import app
 from data.load import WARD_CODE
 from db.audit import Actor
 from gis.convert import from_db
-from gis.rules import RuleSet, Severity, load_ruleset
+from gis.findings import Severity
+from gis.rules import RuleSet, load_ruleset
 from parcels import registry
 from parcels.audit import audit_registry
 from parcels.registry import Amendment
