@@ -259,7 +259,7 @@ def registry_bench(size: str, rules: Any) -> int:
     expect(summary.per_thousand <= MAX_DEFECTS_PER_1000,
            f"{summary.per_thousand:.1f} errors and warnings per 1,000 parcels, at most "
            f"{MAX_DEFECTS_PER_1000} (a kept registry: the French cadastre of "
-           "tests/gis/test_external.py gives 16 to 25)")
+           "tests/gis/test_external.py gives 10 to 11 with these rules)")
 
     with Session(engine) as s:
         t = time.perf_counter()

@@ -138,7 +138,7 @@ def test_filtered_audits_report_what_the_whole_audit_says(small_demo, cli, acros
 def test_every_warning_on_the_registry_is_a_real_defect(small_demo, whole, rules) -> None:
     """Each warning or error names a defect plain shapely confirms on that parcel; no
     road, canal or river is a sliver; no fact or artefact is a warning; and the rate is
-    that of a kept registry (the French cadastre gives 16 to 25 per 1,000 parcels)."""
+    that of a kept registry (the French cadastre gives 10 to 11 per 1,000 parcels)."""
     acted = [f for f in whole.findings if f.severity in (Severity.ERROR, Severity.WARNING)]
     with Session(small_demo.engine) as s:
         rows = s.execute(text("SELECT parcel_id, land_use, ST_AsBinary(geom) AS wkb "
