@@ -55,7 +55,7 @@ _IDENTITY = ("former_unit", "unit_name", "sheet_no", "parcel_no", "land_use")
 COLUMNS = ("priority", "severity", "rule", "title", "band", *_IDENTITY, "parcel_id",
            "other_parcels", "feature_ids", "labels", "message_vi", "message_en", *_FIGURES,
            *(f"tol_{k}" for k in _TOLERANCE), "rule_version", "figures", "tolerance", "fix",
-           "shape_wkt")
+           "fix_vi", "shape_wkt")
 """Attribute columns of the findings layer, in order (see :func:`finding_row`)."""
 PARCEL_COLUMNS = ("parcel_id", *_IDENTITY, "findings", "errors", "warnings", "infos",
                   "worst_severity", "first_priority", "first_rule", "first_message_vi",
@@ -87,6 +87,7 @@ def finding_row(f: Finding, priority: int) -> dict[str, Any]:
     row["tolerance"] = json.dumps(dict(f.tolerance), ensure_ascii=False, sort_keys=True,
                                   default=str)
     row["fix"] = None if f.fix is None else f.fix.description_en
+    row["fix_vi"] = None if f.fix is None else f.fix.description_vi
     row["shape_wkt"] = None if f.geometry is None or f.geometry.is_empty else \
         shapely.to_wkt(f.geometry, rounding_precision=4)
     return row

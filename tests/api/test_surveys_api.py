@@ -32,6 +32,7 @@ from api.cli import app as cli_app
 from config.intake import IntakeSettings
 from gis import crs as gcrs
 from gis.crs import WARD
+from gis.intake.errors import TITLES
 from tests.conftest import counts
 from tests.geojson_schema import assert_geojson
 from tests.gis.builders import (
@@ -137,6 +138,7 @@ def problem_of(r: Any, status: int, code: str) -> dict[str, Any]:
     body = r.json()
     assert body["type"] == f"/problems/{code}", body
     assert body["detail"] and body["message_vi"]
+    assert body["title"] == TITLES[code]  # words, never the code reworded ("Crs wrong zone")
     return body
 
 

@@ -863,3 +863,14 @@ def test_result_is_deterministic(tmp_path: Path, upload: Path) -> None:
     one, two = read(path, upload), read(path, upload)
     assert one.features.to_json() == two.features.to_json()
     assert math.isclose(one.features.geometry.area.sum(), 700.0, abs_tol=0.1)
+
+
+def test_every_refusal_has_a_title_in_words() -> None:
+    """Issue 14: each refusal's problem title is written for a surveyor, not the code
+    reworded ("Crs wrong zone")."""
+    from gis.intake.errors import ERROR_CLASSES, TITLES, WrongZoneError
+
+    assert {cls.code for cls in ERROR_CLASSES} <= set(TITLES)
+    for cls in ERROR_CLASSES:
+        assert cls.title == TITLES[cls.code], cls
+    assert WrongZoneError.title == "Wrong VN-2000 zone (central meridian)"
