@@ -167,7 +167,10 @@ def upload_survey(
     mapping: Annotated[str | None, Form(max_length=4000, description='JSON, e.g. '
                                         '{"parcel_no": "SoThua"}')] = None,
     former_unit: Annotated[str | None, Form(max_length=80)] = None,
-    swap_axes: Annotated[bool, Form()] = False,
+    swap_axes: Annotated[bool, Form(description=(
+        "read the two coordinates the other way round; only when the service says the axes "
+        "look swapped (a CSV table is already read as VN-2000 writes it: X = northing, "
+        "Y = easting; GeoJSON, Shapefile and GeoPackage as easting, northing)"))] = False,
 ) -> JSONResponse:
     """Stage and validate a survey file as a batch (201); the same file again: its batch (200)."""
     options = surveys.UploadOptions(crs=crs or None, layer=layer or None,
