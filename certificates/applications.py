@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
@@ -106,6 +107,10 @@ class Intake:
     sheet_no: int | None = None
     parcel_no: int | None = None
     received_at: datetime | None = None
+    """Only for a back-dated receipt (a paper file entered later): the service clock's
+    instant otherwise.  Needs ``received_at_reason``; never in the future, never before
+    the settings' ``earliest_receipt``."""
+    received_at_reason: str | None = None
     documents: Sequence[str] = ()
     application_key: str | None = None
     survey_batch_id: int | None = None
@@ -196,6 +201,39 @@ def prepare_claim(session: Session, *, ward_code: str, geometry: BaseGeometry | 
 # ------------------------------------------------------------------------ receipt
 
 
+def _receipt_time(intake: Intake, cal: Calendar) -> tuple[datetime, bool]:
+    """When the file was received, and whether that is back-dated.
+
+    A receipt is the desk's act: the service clock's instant, unless a land officer enters
+    a paper file received earlier, with a reason, no later than now and no earlier than the
+    settings' ``earliest_receipt`` (a client once stored 9999-12-20 and a due date in 9999).
+    """
+    now = clock.now()
+    if intake.received_at is None:
+        return now, False
+    when = intake.received_at
+    if when.tzinfo is None:  # a wall-clock time at the desk is the ward's
+        when = when.replace(tzinfo=ZoneInfo(cal.timezone))
+    reason = (intake.received_at_reason or "").strip()
+    if len(reason) < 3:
+        raise InvalidApplication("a receipt is dated by the service's clock; a back-dated one "
+                                 "(a paper file entered later) needs received_at_reason",
+                                 field="received_at_reason")
+    try:
+        future = when > now
+    except OverflowError:  # 9999-12-31T23:59-12:00 is past what a datetime holds in UTC
+        future = True
+    if future:
+        raise InvalidApplication(f"received_at {when.isoformat()} is in the future",
+                                 field="received_at", now=now.isoformat())
+    earliest = cal.earliest_receipt
+    if earliest is not None and cal.local_date(when) < earliest:
+        raise InvalidApplication(f"received_at {when.isoformat()} is before "
+                                 f"{earliest.isoformat()}, the earliest receipt the settings "
+                                 "allow", field="received_at", earliest=earliest.isoformat())
+    return when, when != now
+
+
 def receive(session: Session, *, actor: Actor, intake: Intake,
             cal: Calendar | None = None) -> Application:
     """Record a file at the one-stop desk; the due date is set now, from the day received."""
@@ -233,7 +271,7 @@ def receive(session: Session, *, actor: Actor, intake: Intake,
     if intake.geometry is not None:
         geom = prepare_claim(session, ward_code=actor.ward_code, geometry=intake.geometry,
                              srid=intake.srid)
-    received_at = intake.received_at or clock.now()
+    received_at, backdated = _receipt_time(intake, cal)
     received_on = cal.local_date(received_at)
     try:
         due = cal.due_date(intake.procedure, received_on)
@@ -269,10 +307,13 @@ def receive(session: Session, *, actor: Actor, intake: Intake,
     session.add(ApplicationEvent(application_id=app.id, ward_code=app.ward_code, action="receive",
                                  from_state=None, to_state="received", at=received_at,
                                  actor=actor.username, detail={"due_on": due.isoformat()}))
-    audit.record(session, actor=actor, action="receive", entity="application",
-                 entity_ids=[app.id],
+    audit.record(session, actor=actor, action="receive_backdated" if backdated else "receive",
+                 entity="application", entity_ids=[app.id],
+                 reason=intake.received_at_reason if backdated else None,
                  detail={"procedure": app.procedure, "channel": app.channel,
-                         "due_on": due.isoformat(), "valid_geometry": app.geom_valid})
+                         "due_on": due.isoformat(), "valid_geometry": app.geom_valid,
+                         **({"received_at": received_at.isoformat(),
+                             "entered_at": clock.now().isoformat()} if backdated else {})})
     session.flush()
     return app
 

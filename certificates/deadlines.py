@@ -68,6 +68,8 @@ class Calendar:
     remote_extra_days: int = 0
     due_soon_working_days: int = 5
     timezone: str = "Asia/Ho_Chi_Minh"
+    earliest_receipt: date | None = None
+    """No receipt may be dated before this day (settings ``earliest_receipt``)."""
 
     # -- days ---------------------------------------------------------------------------
 
@@ -153,7 +155,8 @@ def calendar_from(data: dict[str, Any]) -> Calendar:
     return Calendar(days_off=frozenset(off), days_worked=frozenset(worked), times=times,
                     remote_extra_days=int(dl.get("remote_extra_days", 0)),
                     due_soon_working_days=int(dl.get("due_soon_working_days", 5)),
-                    timezone=data.get("settings", {}).get("timezone", "Asia/Ho_Chi_Minh"))
+                    timezone=data.get("settings", {}).get("timezone", "Asia/Ho_Chi_Minh"),
+                    earliest_receipt=data.get("settings", {}).get("earliest_receipt"))
 
 
 @lru_cache(maxsize=4)

@@ -15,7 +15,7 @@ from gis import crs as gcrs
 from gis.convert import from_db
 from gis.errors import DomainError
 from gis.geojson import geometry_to_geojson
-from parcels.schemas import GeoJSONGeometry
+from parcels.schemas import Area, GeoJSONGeometry
 
 LAND_USE = r"^[A-Za-z]{3}(\+[A-Za-z]{3})*$"
 
@@ -33,14 +33,17 @@ class ApplicationIn(BaseModel):
     applicant_id_number: str | None = Field(default=None, max_length=40)
     applicant_address: str | None = Field(default=None, max_length=500)
     channel: Literal["online", "counter"]
-    declared_area: float | None = Field(default=None, gt=0, description="m², as on the papers")
+    declared_area: Area | None = Field(default=None, description="m², as on the papers")
     declared_land_use: str | None = Field(default=None, pattern=LAND_USE)
     geometry: ClaimGeometry | None = None
     srid: int = Field(default=gcrs.WGS84, description="EPSG code of the geometry's coordinates")
     former_unit: str | None = Field(default=None, max_length=40)
     sheet_no: int | None = Field(default=None, gt=0, lt=100_000)
     parcel_no: int | None = Field(default=None, gt=0, lt=1_000_000)
-    received_at: datetime | None = None
+    received_at: datetime | None = Field(
+        default=None, description="only to enter a paper file received earlier (land "
+        "officers, with received_at_reason): otherwise the service clock dates the receipt")
+    received_at_reason: str | None = Field(default=None, min_length=3, max_length=2000)
     documents: list[str] = Field(default_factory=list, max_length=100)
     application_key: str | None = Field(default=None, max_length=60)
 
@@ -52,6 +55,7 @@ class ApplicationIn(BaseModel):
                       geometry=self.geometry.to_shape() if self.geometry else None,
                       srid=self.srid, former_unit=self.former_unit, sheet_no=self.sheet_no,
                       parcel_no=self.parcel_no, received_at=self.received_at,
+                      received_at_reason=self.received_at_reason,
                       documents=tuple(self.documents), application_key=self.application_key)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import re
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field
 from shapely.geometry.base import BaseGeometry
@@ -53,21 +53,26 @@ def to_ward(geom: BaseGeometry, srid: int) -> BaseGeometry:
     return geom if srid == gcrs.WARD else gcrs.to_ward(geom, srid)
 
 
+Width = Annotated[float, Field(ge=-1000, le=1000, allow_inf_nan=False)]
+"""Metres across a road or its safety corridor: finite, at most a kilometre (a negative
+width is the corridor rules' to refuse, with their own problem type)."""
+
+
 class ElementIn(BaseModel):
     """A centreline with ``left_width_m``/``right_width_m``, or a red-line polygon."""
 
     section: str | None = Field(default=None, max_length=32, examples=["NH"])
     name: str | None = Field(default=None, max_length=200)
     centreline: CorridorGeometry | None = None
-    left_width_m: float | None = Field(default=None, description="planned width left of the "
+    left_width_m: Width | None = Field(default=None, description="planned width left of the "
                                        "line as drawn, metres")
-    right_width_m: float | None = None
-    existing_width_m: float | None = None
+    right_width_m: Width | None = None
+    existing_width_m: Width | None = None
     redline: CorridorGeometry | None = None
-    redline_width_m: float | None = Field(default=None, description="width between the red "
+    redline_width_m: Width | None = Field(default=None, description="width between the red "
                                           "lines of a polygon (estimated when absent)")
     gives_access: bool = True
-    safety_m: float | None = Field(default=None, description="safety corridor beyond the red "
+    safety_m: Width | None = Field(default=None, description="safety corridor beyond the red "
                                    "line, metres")
 
     def to_spec(self, srid: int) -> ElementSpec:
@@ -85,7 +90,7 @@ class CorridorIn(BaseModel):
     alternative: str = Field(default="A", max_length=32)
     label: str | None = Field(default=None, max_length=200)
     srid: int = Field(default=gcrs.WGS84, description="EPSG code of the geometries")
-    safety_m: float | None = None
+    safety_m: Width | None = None
     source_document: str | None = Field(default=None, max_length=200)
     elements: list[ElementIn] = Field(min_length=1, max_length=500)
 

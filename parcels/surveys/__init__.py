@@ -37,7 +37,6 @@ from parcels.surveys.errors import (
     BatchNotFound,
     CommitBlocked,
     CoverageBroken,
-    DuplicateUpload,
     FindingNotFound,
     NotOverridable,
     NotResolvable,
@@ -65,7 +64,7 @@ from parcels.surveys.validation import validate_batch
 
 __all__ = [
     "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked", "CoverageBroken",
-    "DuplicateUpload", "FindingNotFound", "NotOverridable", "NotResolvable", "OfficersOnly",
+    "FindingNotFound", "NotOverridable", "NotResolvable", "OfficersOnly",
     "RegistryChanged", "Staged", "UploadOptions", "amend_neighbour", "batch_features",
     "batch_findings", "batch_summary", "check_file_name", "commit_batch", "disputed_parcels",
     "finding", "intake_limits", "list_batches", "override_finding", "override_findings",
