@@ -34,6 +34,8 @@ TITLES: dict[str, str] = {
     "degrees_as_metres": "Degrees declared as metres",
     "metres_as_degrees": "Metres declared as degrees",
     "outside_ward": "Parcels outside the ward",
+    "upload_too_costly": "File too costly to read",
+    "unsafe_geopackage": "GeoPackage with SQL that would run on reading",
 }
 """Each refusal's problem title, in words a surveyor reads (never the code reworded: no
 "Crs wrong zone")."""
