@@ -11,6 +11,8 @@ from __future__ import annotations
 import typer
 
 from api.cli.audit import audit_command
+from api.cli.audit_log import audit_log_app
+from api.cli.backup import backup_command, restore_command
 from api.cli.certificates import applications_app, stats_command, verify_command
 from api.cli.database import db_app
 from api.cli.demo import data_app, demo
@@ -20,6 +22,7 @@ from api.cli.projects import impact_command, projects_app
 from api.cli.serve import serve
 from api.cli.surveys import import_survey
 from api.cli.users import users_app
+from api.cli.worker import worker_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Kim Long land records / Sổ địa chính phường Kim Long")
@@ -29,6 +32,7 @@ app.add_typer(parcels_app, name="parcels")
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("worker")(worker_command)
 app.command("audit")(audit_command)
 app.command("import")(import_survey)
 app.command("verify")(verify_command)
@@ -36,6 +40,9 @@ app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
 app.command("impact")(impact_command)
 app.add_typer(projects_app, name="projects")
+app.command("backup")(backup_command)
+app.add_typer(audit_log_app, name="audit-log")
+app.command("restore")(restore_command)
 app.add_typer(maps_app, name="map")
 
 

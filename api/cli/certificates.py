@@ -125,14 +125,16 @@ def show_command(application_id: int, as_json: AsJson = False) -> None:
     def read(s: Session, st: Settings) -> dict[str, Any]:
         app = apps.get(s, ward_code=st.data.ward_code, application_id=application_id)
         last = apps.latest_report(s, app)
-        return {**application_out(app), "latest_verdict": last.verdict if last else None}
+        return {**application_out(app), "latest_verdict": last.verdict if last else None,
+                "version": apps.version_of(s, application_id=application_id)}
 
     out = run_domain(read)
     if as_json:
         _echo(out)
         return
     typer.echo(f"application {out['id']} ({out['application_key']}): {out['procedure']}, "
-               f"{out['state']}, due {out['due_on']}, latest verdict {out['latest_verdict']}")
+               f"{out['state']}, due {out['due_on']}, latest verdict {out['latest_verdict']}, "
+               f"version {out['version']}")
     typer.echo(f"  applicant {out['applicant']['name']}, declared {out['declared_area_m2']} m² "
                f"{out['declared_land_use'] or ''}, certificate {out['certificate_no'] or '-'}")
 
@@ -203,6 +205,9 @@ def decide_command(
     override_warnings: Annotated[bool, typer.Option(
         "--override-warnings", help="approve despite warnings (never despite errors)")] = False,
     certificate_no: Annotated[str | None, typer.Option(help="certificate blank serial")] = None,
+    expected_version: Annotated[int | None, typer.Option(
+        "--expected-version", help="the version `applications show` gave: if another officer "
+        "acted since, nothing is decided (exit 2)")] = None,
     as_user: AsOfficer = None,
 ) -> None:
     """Approve (parcel, right, certificate written atomically) or reject."""
@@ -211,10 +216,16 @@ def decide_command(
 
     decision = apps.Decision(approve=approve, reason=reason,
                              override_warnings=override_warnings, certificate_no=certificate_no)
-    state, cert, parcel = run_domain(
-        lambda s, st: (lambda a: (a.state, a.certificate_no, a.parcel_id))(
-            apps.decide(s, actor=_officer(s, st, as_user), application_id=application_id,
-                        decision=decision, settings=load_settings(st.data.rules_file))))
+
+    def decide(s: Session, st: Settings) -> tuple[str, str | None, int | None]:
+        officer = _officer(s, st, as_user)
+        apps.require_version(s, actor=officer, application_id=application_id,
+                             expected=expected_version)
+        a = apps.decide(s, actor=officer, application_id=application_id, decision=decision,
+                        settings=load_settings(st.data.rules_file))
+        return a.state, a.certificate_no, a.parcel_id
+
+    state, cert, parcel = run_domain(decide)
     typer.echo(f"application {application_id} {state}"
                + (f": parcel {parcel}, certificate {cert}" if cert else ""))
 

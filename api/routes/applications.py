@@ -11,8 +11,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
+from api.concurrency import expected_number
 from api.deps import DbSession, Id, Officer, SettingsDep, actor, allow
 from api.users import User
 from certificates import applications as apps
@@ -78,15 +81,24 @@ def list_applications(
 
 
 @applications.get("/{application_id}")
-def get_application(application_id: Id, user: Officer, session: DbSession) -> dict[str, Any]:
+def get_application(application_id: Id, user: Officer, session: DbSession) -> JSONResponse:
     """One application with its claim (GeoJSON, WGS 84) and its state history."""
     app = apps.get(session, ward_code=user.ward_code, application_id=application_id)
     out = application_out(app)
+    events = apps.events(session, application_id=app.id)
     out["events"] = [{"action": e.action, "from": e.from_state, "to": e.to_state,
                       "at": e.at.isoformat(), "by": e.actor, "reason": e.reason,
-                      "detail": e.detail}
-                     for e in apps.events(session, application_id=app.id)]
-    return out
+                      "detail": e.detail} for e in events]
+    out["version"] = len(events)
+    return JSONResponse(jsonable_encoder(out),
+                        headers={"ETag": apps.application_etag(app.id, len(events))})
+
+
+def _based_on(session: Session, request: Request, user: User, application_id: int) -> None:
+    """An act sent with If-Match acts on that version of the application or not at all
+    (412 with the current one); the locks it takes hold until the act commits."""
+    apps.require_version(session, actor=actor(request, user), application_id=application_id,
+                         expected=expected_number(request, f"application-{application_id}-r"))
 
 
 @applications.post("/{application_id}/verify", status_code=201)
@@ -94,6 +106,7 @@ def verify(application_id: Id, request: Request, user: Officer, session: DbSessi
            settings: SettingsDep) -> dict[str, Any]:
     """Check the claim against the registry now; a new report is stored."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         report = apps.verify(session, actor=actor(request, user), application_id=application_id,
                              settings=load_settings(settings.data.rules_file))
         return report_out(report)
@@ -111,6 +124,7 @@ def field_check(application_id: Id, body: FieldCheckIn, request: Request, user: 
                 session: DbSession, settings: SettingsDep) -> dict[str, Any]:
     """Record the field check (a corrected boundary replaces the claim); re-verifies."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         report = apps.record_field_check(session, actor=actor(request, user),
                                          application_id=application_id, check=body.to_check(),
                                          settings=load_settings(settings.data.rules_file))
@@ -122,6 +136,7 @@ def decide(application_id: Id, body: DecisionIn, request: Request, user: Officer
            session: DbSession, settings: SettingsDep) -> dict[str, Any]:
     """Approve (parcel version, use right, certificate; 409 on a registry conflict) or reject."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.decide(session, actor=actor(request, user), application_id=application_id,
                           decision=body.to_decision(),
                           settings=load_settings(settings.data.rules_file))
@@ -133,6 +148,7 @@ def request_supplement(application_id: Id, body: SupplementIn, request: Request,
                        user: Officer, session: DbSession) -> dict[str, Any]:
     """Ask the applicant for more; the statutory clock stops."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.request_supplement(session, actor=actor(request, user),
                                       application_id=application_id, reason=body.reason,
                                       documents=body.documents)
@@ -144,6 +160,7 @@ def supplement_received(application_id: Id, body: ResumeIn, request: Request, us
                         session: DbSession) -> dict[str, Any]:
     """The file is complete again: the clock restarts and the due date moves."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.supplement_received(session, actor=actor(request, user),
                                        application_id=application_id, note=body.note,
                                        documents=body.documents)
@@ -155,6 +172,7 @@ def issue(application_id: Id, body: IssueIn, request: Request, user: Officer,
           session: DbSession) -> dict[str, Any]:
     """The certificate was handed over: the file is closed."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.issue_certificate(session, actor=actor(request, user),
                                      application_id=application_id, note=body.note)
         return application_out(app, with_geometry=False)
