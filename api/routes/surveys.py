@@ -297,6 +297,7 @@ def amend_neighbour(batch_id: int, finding_id: int, body: ReasonIn, request: Req
     commit (it gives up the overlap); answers the finding with the neighbour's proposed
     boundary (land officers).  Refused (409) where the neighbour would not stay whole."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         found = surveys.amend_neighbour(session, actor=actor(request, user), batch_id=batch_id,
                                         finding_id=finding_id, reason=body.reason)
     return GeoJSONResponse(jsonable_encoder(found))
@@ -308,6 +309,7 @@ def dispute_finding(batch_id: int, finding_id: int, body: DisputeFindingIn, requ
     """Settle an overlap the officer cannot decide as a dispute on both parcels; the batch
     waits (its commit refuses) until the finding is settled otherwise (land officers)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         d, found = disputes.dispute_survey_finding(
             session, actor=actor(request, user), batch_id=batch_id, finding_id=finding_id,
             claimant=body.claimant, description=body.description, respondent=body.respondent,
