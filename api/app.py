@@ -21,10 +21,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, errors, ogc
 from api.responses import SECURITY_HEADERS
-from api.routes import applications, audit, auth, jobs, pages, parcels, projects, surveys
+from api.routes import (
+    applications,
+    audit,
+    auth,
+    jobs,
+    pages,
+    pages_applications,
+    pages_parcels,
+    pages_projects,
+    pages_stats,
+    pages_surveys,
+    parcels,
+    projects,
+    surveys,
+)
 from api.routes import maps as map_routes
 from api.sign_in import SignInThrottle
 from api.user_cache import UserCache
+from config import clock
 from config.settings import Settings
 from db.aio import make_async_pool
 from db.engine import libpq_url, make_engine, read_session_factory, session_factory
@@ -143,7 +158,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ``engine`` lets tests share one pool across apps; ``sessions`` lets them bind
     every request to one connection whose outer transaction is rolled back.
     """
-    settings = settings or Settings()
+    if settings is None:  # a worker process of `cadastre serve --workers N` starts here
+        clock.start_from_environment()
+        settings = Settings()
     owns_engine = engine is None
 
     @asynccontextmanager
@@ -190,7 +207,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                            allow_methods=["GET", "POST"], allow_headers=["Authorization",
                                                                          "Content-Type"])
     app.add_middleware(RequestContext, max_body=settings.server.max_body_bytes,
-                       upload_paths=frozenset({"/api/v1/surveys"}),
+                       upload_paths=frozenset({"/api/v1/surveys", pages_surveys.UPLOAD_PATH}),
                        public_url=settings.server.public_base_url())
 
     @app.get("/health", tags=["health"])
@@ -209,6 +226,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(jobs.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
+    for page_router in (pages_applications, pages_surveys, pages_parcels, pages_projects,
+                        pages_stats):
+        app.include_router(page_router.router)
     app.include_router(map_routes.router)
     app.include_router(docs.router)
     return app

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -24,15 +24,14 @@ from api import jobs
 from api.concurrency import expected_batch
 from api.deps import DbSession, SettingsDep, actor, allow, oauth2
 from api.responses import GeoJSONResponse
+from api.upload_limit import BodyTooLarge, CappedBody, too_large
 from api.users import User
 from certificates import disputes
 from config import clock
-from gis.intake.errors import FileTooLargeError, MappingError
+from gis.intake.errors import MappingError
 from parcels import surveys
 
 PREFIX = "/api/v1/surveys"
-FORM_OVERHEAD_BYTES = 64 * 1024
-"""Multipart boundaries, part headers and the small form fields around the file."""
 
 may_upload = allow("surveyor", "land_officer")
 Uploader = Annotated[User, Depends(may_upload)]
@@ -41,24 +40,10 @@ Officer = Annotated[User, Depends(allow("land_officer"))]
 State = Literal["received", "validated", "committed", "rejected"]
 
 
-class _BodyTooLarge(HTTPException):
-    """Raised inside body parsing; FastAPI re-raises HTTPExceptions from there untouched."""
-
-    def __init__(self) -> None:
-        super().__init__(413, "upload too large")
-
-
 class CappedUpload(APIRoute):
-    """A route whose request body is cut off at the intake size limit while it streams in.
-
-    Starlette spools a multipart file to disk before the endpoint runs, so a cap
-    applied in the endpoint alone would come after the whole upload was received.
-    Here a caller who may not upload is refused before its body is read, a declared
-    Content-Length over the limit is refused before any byte is read, and a body
-    without one (chunked) is counted as it arrives and refused at the first chunk
-    past the limit.  The limit is read from the app's settings
-    on each request, so tests and deployments set it without a new route.
-    """
+    """A route whose request body is cut off at the intake size limit while it streams in
+    (:mod:`api.upload_limit`); a caller who may not upload is refused before its body is
+    read."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -69,37 +54,16 @@ class CappedUpload(APIRoute):
             # "Bearer x" was once read first).  The route's dependency checks again, from
             # the user cache.
             await may_upload(request, await oauth2(request))
-            max_file = request.app.state.settings.intake.max_file_bytes
-            limit = max_file + FORM_OVERHEAD_BYTES
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _too_large(max_file, int(declared))
-            upstream = request.receive
-            seen = 0
-
-            async def counted() -> dict[str, Any]:
-                nonlocal seen
-                message = await upstream()
-                if message["type"] == "http.request":
-                    seen += len(message.get("body", b""))
-                    if seen > limit:
-                        raise _BodyTooLarge()
-                return dict(message)
-
+            body = CappedBody(request)
+            refusal = body.declared_too_large()
+            if refusal is not None:
+                raise refusal
             try:
-                return await handler(Request(request.scope, counted))
-            except _BodyTooLarge as exc:
-                raise _too_large(max_file, None) from exc
+                return await handler(body.request)
+            except BodyTooLarge as exc:
+                raise too_large(body.max_file) from exc
 
         return capped
-
-
-def _too_large(max_bytes: int, size: int | None) -> FileTooLargeError:
-    said = f"{size:,} bytes" if size is not None else "more than that"
-    return FileTooLargeError(
-        f"The upload is {said}; the limit is {max_bytes:,} bytes. Split the survey into "
-        "several files.", vi=f"Tệp vượt quá giới hạn {max_bytes:,} byte.",
-        max_bytes=max_bytes, **({"size": size} if size is not None else {}))
 
 
 class ReasonIn(BaseModel):
@@ -185,18 +149,8 @@ def upload_survey(
     options = surveys.UploadOptions(crs=crs or None, layer=layer or None,
                                     mapping=_mapping(mapping),
                                     former_unit=former_unit or None, swap_axes=swap_axes)
-    who = actor(request, user)
-    # No session.begin(): stage_upload ends its read transaction before the file is read
-    # (no pooled connection held meanwhile) and writes in a second one, committed here
-    # together with the validation job of a large batch.
-    staged = surveys.stage_upload(session, actor=who, stream=file.file,
-                                  filename=file.filename, options=options, settings=settings,
-                                  validate_up_to=settings.intake.validate_inline_up_to)
-    job = None
-    if staged.created and staged.batch["state"] == "received":
-        job = jobs.submit(session, settings=settings, actor=who, kind="survey_validation",
-                          params={"batch_id": staged.batch["id"]})
-    session.commit()
+    staged, job = jobs.stage_survey(session, settings=settings, actor=actor(request, user),
+                                    stream=file.file, filename=file.filename, options=options)
     batch_id = staged.batch["id"]
     if job is not None:
         return JSONResponse(jsonable_encoder({**staged.batch, "job": job.to_dict()}),

@@ -12,6 +12,7 @@ from db.audit import Actor
 from gis.convert import from_db_many
 from gis.geojson import geometries_to_geojson
 from parcels.surveys.batches import batch_row
+from parcels.surveys.checks import resolvable
 from parcels.surveys.errors import FindingNotFound
 
 MAX_PAGE: Final = 10_000
@@ -144,6 +145,8 @@ def finding_feature(r: Any, geom: dict[str, Any] | None) -> dict[str, Any]:
     props = {k: v for k, v in r._mapping.items() if k not in ("wkb", "feature_idx")}
     props["features"] = [i + 1 for i in r.feature_idx]
     props["open"] = r.severity == "error" and r.resolution in (None, "dispute")
+    # an overlap with one registered neighbour: settled by amending it or by a dispute
+    props["settleable"] = resolvable(r.rule, r.severity, r.feature_idx, r.parcel_ids)
     props.update({k: v for k, v in (r.figures or {}).items() if k not in props})
     return {"type": "Feature", "id": r.id, "geometry": geom, "properties": props}
 

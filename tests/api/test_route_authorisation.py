@@ -230,6 +230,14 @@ class Records:
 
     # -------------------------------------------------------------------- pages
 
+    def claim_file(self) -> tuple[str, bytes, str]:
+        """A boundary file (GeoJSON, WGS 84) of one fresh 20 × 20 m claim."""
+        _, geom = self.slot()
+        doc = {"type": "FeatureCollection", "features": [{
+            "type": "Feature", "geometry": mapping(transform(geom, WARD_CRS, 4326)),
+            "properties": {}}]}
+        return "ranh_gioi.geojson", json.dumps(doc).encode(), "application/geo+json"
+
     # ------------------------------------------------------------------ road projects
 
     def _corridor_over_a_parcel(self) -> tuple[int, dict[str, Any]]:
@@ -300,6 +308,48 @@ def _form(csrf: str, **fields: str) -> Request:
     return Request(data={**fields, "csrf_token": csrf}, cookies={CSRF_COOKIE: csrf})
 
 
+def _page_form(r: Records, path: Mapping[str, object] | None = None,
+               files: Mapping[str, tuple[str, bytes, str]] | None = None,
+               **fields: Any) -> Request:
+    """A page's form: its fields, the CSRF field and cookie, maybe files."""
+    csrf = r.csrf()
+    return Request(path=path or {}, data={**fields, "csrf_token": csrf}, files=files,
+                   cookies={CSRF_COOKIE: csrf})
+
+
+def _page_receive(r: Records) -> Request:
+    k, _ = r.slot()
+    return _page_form(r, files={"geometry_file": r.claim_file()},
+                      applicant_name="Nguyễn Thị Hoa", channel="counter",
+                      procedure="first_certificate", declared_area="400",
+                      declared_land_use="ODT", former_unit="kim_long", sheet_no=str(SHEET),
+                      parcel_no=str(50_000 + k))
+
+
+def _page_override_one(r: Records) -> Request:
+    b = r.batch(outside=True)  # an error that may be accepted (an overlap may not)
+    return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                      reason="ranh giới đã đo lại")
+
+
+def _page_override_many(r: Records) -> Request:
+    b = r.batch(outside=True)
+    return _page_form(r, {"batch_id": b}, reason="ranh giới đã đo lại",
+                      finding=[str(i) for i in r.open_errors(b)])
+
+
+def _page_amend_neighbour(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                      reason="thửa bên cạnh nhường phần chồng lấn")
+
+
+def _page_dispute(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                      claimant="Hộ ông Lê Văn B", description="chưa thống nhất ranh")
+
+
 def _upload(r: Records) -> Request:
     return Request(data={"former_unit": "kim_long"}, files={"file": r.survey_file()})
 
@@ -368,8 +418,76 @@ POLICY: dict[tuple[str, str], Route] = {
     ("POST", "/logout"): Route(EVERYONE, 303, lambda r: _form(r.csrf())),
     # Signing out by token: every signed-in user may end their own sessions.
     ("POST", "/api/v1/auth/logout"): Route(SIGNED_IN, 204),
-    # ---- pages (cookie session)
+    # ---- pages (cookie session); their files are public (the sign-in page's style)
     ("GET", "/"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
+    ("GET", "/static/{name}"): Route(EVERYONE, 200, lambda r: Request(path={"name": "site.css"})),
+    ("POST", "/language"): Route(SIGNED_IN, 303, lambda r: _page_form(r, language="en"),
+                                 anonymous=303, cookie=True),
+    ("GET", "/applications"): Route(OFFICER, 200, lambda r: Request(params={"overdue": "1"}),
+                                    anonymous=303, cookie=True),
+    ("GET", "/applications/new"): Route(OFFICER, 200, anonymous=303, cookie=True),
+    ("POST", "/applications/new"): Route(OFFICER, 303, _page_receive, anonymous=303,
+                                         cookie=True),
+    ("GET", "/applications/{application_id}"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("verifying")}),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/verify"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application()}),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/request-supplement"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application()},
+                                           reason="thiếu bản sao giấy tờ"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/supplement-received"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id":
+                                               r.application("waiting_applicant")},
+                                           note="đã bổ sung"), anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/field-check"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("verifying")},
+                                           notes="mốc ranh giới khớp thực địa"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/decision"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("field_check")},
+                                           decision="approve", reason="đủ điều kiện",
+                                           override_warnings="1"), anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/issue"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("approved")},
+                                           note="đã trao"), anonymous=303, cookie=True),
+    ("GET", "/surveys"): Route(UPLOADERS, 200, anonymous=303, cookie=True),
+    ("GET", "/surveys/new"): Route(UPLOADERS, 200, anonymous=303, cookie=True),
+    ("POST", "/surveys/new"): Route(
+        UPLOADERS, 303, lambda r: _page_form(r, files={"file": r.survey_file()},
+                                             former_unit="kim_long"), anonymous=303,
+        cookie=True),
+    ("GET", "/surveys/{batch_id}"): Route(
+        UPLOADERS, 200, lambda r: Request(path={"batch_id": r.batch()}), anonymous=303,
+        cookie=True),
+    ("POST", "/surveys/{batch_id}/findings/{finding_id}/override"): Route(
+        OFFICER, 303, _page_override_one, anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/override"): Route(OFFICER, 303, _page_override_many,
+                                                    anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/findings/{finding_id}/amend-neighbour"): Route(
+        OFFICER, 303, _page_amend_neighbour, anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/findings/{finding_id}/dispute"): Route(
+        OFFICER, 303, _page_dispute, anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/commit"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"batch_id": r.batch()}, reason="đo bổ sung"),
+        anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/reject"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"batch_id": r.batch()}, reason="thiếu chữ ký"),
+        anonymous=303, cookie=True),
+    ("GET", "/parcels"): Route(READERS, 200, lambda r: Request(params={"q": f"{SHEET}/1"}),
+                               anonymous=303, cookie=True),
+    ("GET", "/parcels/{parcel_id}"): Route(
+        READERS, 200, lambda r: Request(path={"parcel_id": r.parcel()}), anonymous=303,
+        cookie=True),
+    ("GET", "/projects"): Route(PROJECT_READERS, 200, anonymous=303, cookie=True),
+    ("GET", "/projects/{code}"): Route(
+        PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()}), anonymous=303,
+        cookie=True),
+    ("GET", "/stats"): Route(
+        PROJECT_READERS, 200, lambda r: Request(params={"from": "2025-07-01", "to": "2025-08-25"}),
+        anonymous=303, cookie=True),
     # ---- who am I
     ("GET", "/api/v1/auth/me"): Route(SIGNED_IN, 200),
     # ---- parcels: read by land readers, written by land officers
@@ -543,16 +661,20 @@ def records(session: Any, settings: Any) -> Records:
 def _send(client: Any, tokens: dict[str, str], method: str, template: str, route: Route,
           req: Request, who: str) -> Any:
     client.cookies.clear()
-    for name, value in req.cookies.items():
-        client.cookies.set(name, value)
+    cookies, data = dict(req.cookies), req.data
     headers = {}
     if who != ANONYMOUS:
         if route.cookie:
-            client.cookies.set(SESSION_COOKIE, tokens[who])
+            cookies[SESSION_COOKIE] = tokens[who]
+            if data and "csrf_token" in data:  # a page form's token is bound to the session
+                csrf = new_csrf_token(client.app.state.settings.auth, session_token=tokens[who])
+                data, cookies[CSRF_COOKIE] = {**data, "csrf_token": csrf}, csrf
         else:
             headers["Authorization"] = f"Bearer {tokens[who]}"
+    for name, value in cookies.items():
+        client.cookies.set(name, value)
     return client.request(method, _url(template, req.path), params=req.params, json=req.json,
-                          data=req.data, files=req.files, headers=headers,
+                          data=data, files=req.files, headers=headers,
                           follow_redirects=False)
 
 
