@@ -475,7 +475,8 @@ def test_an_overlap_is_settled_on_the_batch_page_never_accepted(client: Any, sig
         {"b": batch}).all())
     assert resolutions == {found[0].id: "amend_neighbour", found[1].id: "dispute"}
     page = client.get(f"/surveys/{batch}")
-    assert "ranh thửa liền kề được điều chỉnh" in page.text and "Đã ghi nhận tranh chấp" in page.text
+    assert "ranh thửa liền kề được điều chỉnh" in page.text
+    assert "Đã ghi nhận tranh chấp" in page.text
     r = client.post(f"/surveys/{batch}/commit", data={"csrf_token": csrf},
                     follow_redirects=False)
     assert r.status_code == 409
