@@ -20,8 +20,10 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, errors, ogc
+from api.credentials import CredentialCache
 from api.responses import SECURITY_HEADERS
 from api.routes import (
+    access_tokens,
     applications,
     audit,
     auth,
@@ -32,8 +34,10 @@ from api.routes import (
     pages_projects,
     pages_stats,
     pages_surveys,
+    pages_tokens,
     parcels,
     projects,
+    qgis,
     surveys,
 )
 from api.routes import maps as map_routes
@@ -104,6 +108,9 @@ class RequestContext:
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         state["client_request_id"] = given if REQUEST_ID.fullmatch(given) else None
+        # The scheme this connection really came over, before links take the public
+        # origin's: a password sent as HTTP Basic is judged by it (api/credentials.py).
+        state["transport_scheme"] = scope.get("scheme", "http")
         self._public(scope)
 
         async def send_with_headers(message: Message) -> None:
@@ -200,6 +207,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.user_cache = UserCache(
         libpq_url(app.state.engine), ttl=settings.server.user_cache_seconds,
         application_name=f"{settings.db.application_name}-user-cache")
+    app.state.credential_cache = CredentialCache(app.state.user_cache,
+                                                 ttl=settings.server.user_cache_seconds)
     errors.install(app)
 
     if settings.server.cors_origins:
@@ -218,6 +227,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return {"status": "ok", "database": "ok"}
 
     app.include_router(auth.router)
+    app.include_router(access_tokens.router)
     app.include_router(parcels.router)
     app.include_router(audit.router)
     app.include_router(surveys.router)
@@ -225,9 +235,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(projects.router)
     app.include_router(jobs.router)
     app.include_router(ogc.router)
+    app.include_router(qgis.router)
     app.include_router(pages.router)
     for page_router in (pages_applications, pages_surveys, pages_parcels, pages_projects,
-                        pages_stats):
+                        pages_stats, pages_tokens):
         app.include_router(page_router.router)
     app.include_router(map_routes.router)
     app.include_router(docs.router)

@@ -682,15 +682,16 @@ def events(session: Session, *, application_id: int) -> list[ApplicationEvent]:
 def pending_claims(session: Session, *, ward_code: str,
                    bbox: tuple[float, float, float, float] | None = None,
                    application_id: int | None = None, limit: int = 100,
-                   offset: int = 0) -> tuple[list[Application], bool]:
-    """Pending applications with a claimed geometry, optionally in a WGS 84 bbox (for maps/OGC)."""
+                   offset: int = 0, bbox_srid: int = gcrs.WGS84) -> tuple[list[Application], bool]:
+    """Pending applications with a claimed geometry, optionally in a bbox (for maps/OGC; x/y
+    order in ``bbox_srid``, WGS 84 by default)."""
     q = select(Application).where(Application.ward_code == ward_code,
                                   Application.state.in_(PENDING), Application.geom.is_not(None))
     if application_id is not None:
         q = q.where(Application.id == application_id)
     if bbox is not None:
         q = q.where(Application.geom.op("&&")(func.ST_Transform(
-            func.ST_MakeEnvelope(bbox[0], bbox[1], bbox[2], bbox[3], 4326), gcrs.WARD)))
+            func.ST_MakeEnvelope(bbox[0], bbox[1], bbox[2], bbox[3], bbox_srid), gcrs.WARD)))
     rows = list(session.execute(q.order_by(Application.id).limit(limit + 1).offset(offset))
                 .scalars())
     return rows[:limit], len(rows) > limit

@@ -146,10 +146,8 @@ def audit_registry(session: Session, *, ward_code: str, rules: RuleSet,
         raise InvalidInput(f"sheet number must be positive, got {sheet_no}", field="sheet_no")
     if not ward.ward_exists(session, ward_code):
         raise InvalidInput(f"ward {ward_code} is not in the registry", field="ward_code")
-    known = ward.former_units(session, ward_code) if former_unit is not None else {}
-    if former_unit is not None and former_unit not in known:
-        raise InvalidInput(f"unknown former unit {former_unit!r}; known: {', '.join(known)}",
-                           field="former_unit")
+    if former_unit is not None:
+        ward.require_former_unit(session, ward_code, former_unit)
     started = time.perf_counter()
     say("fetch")
     reg = fetch_registry(session, ward_code=ward_code, rules=rules, sheet_no=sheet_no,

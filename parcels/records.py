@@ -125,5 +125,5 @@ class ParcelRecord(MapParcel):
 def record(m: Mapping[Any, Any], geometry: BaseGeometry,
            holders: list[Holder] | None) -> ParcelRecord:
     """A :class:`ParcelRecord` from a row of ``VERSION_COLUMNS`` (either driver)."""
-    values = {k: m[k] for k in m if k not in ("wkb", "holders_json")}
+    values = {k: m[k] for k in m if k not in ("wkb", "holders_json", "matched")}
     return ParcelRecord(geometry=geometry, holders=holders, **values)

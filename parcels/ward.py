@@ -89,6 +89,15 @@ def former_units(session: Session, ward_code: str) -> dict[str, str]:
     return {str(r.code): str(r.name) for r in rows}
 
 
+def require_former_unit(session: Session, ward_code: str, former_unit: str) -> None:
+    """Refuse a former unit the ward does not have, naming those it has (a parcel's number
+    is only unique within its former unit, so an unknown one is not a number at all)."""
+    known = former_units(session, ward_code)
+    if former_unit not in known:
+        raise InvalidInput(f"unknown former unit {former_unit!r}; known: {', '.join(known)}",
+                           field="former_unit")
+
+
 def former_units_at(session: Session, ward_code: str,
                     points: Sequence[BaseGeometry]) -> dict[int, str]:
     """The former unit whose boundary covers each point (by index; points in no unit are left
@@ -116,6 +125,29 @@ def extent_wgs84(session: Session,
         "SELECT ST_Extent(ST_Transform(boundary, 4326)) AS e FROM ward WHERE code = :w) t"),
         {"w": ward_code}).one()
     return None if x0 is None else (x0, y0, x1, y1)
+
+
+@dataclass(frozen=True)
+class WardSummary:
+    """A ward as a map introduces it."""
+
+    code: str
+    name: str
+    synthetic: bool
+    bounds: tuple[float, float, float, float] | None
+    """Its outline's bounds in EPSG:9214."""
+
+
+def ward_summary(session: Session, *, ward_code: str) -> WardSummary | None:
+    """The ward's name, whether it is synthetic, and its extent in EPSG:9214."""
+    row = session.execute(sql(
+        "SELECT name, synthetic, ST_XMin(boundary) AS x0, ST_YMin(boundary) AS y0, "
+        "ST_XMax(boundary) AS x1, ST_YMax(boundary) AS y1 FROM ward WHERE code = :w"),
+        {"w": ward_code}).one_or_none()
+    if row is None:
+        return None
+    bounds = None if row.x0 is None else (row.x0, row.y0, row.x1, row.y1)
+    return WardSummary(code=ward_code, name=row.name, synthetic=row.synthetic, bounds=bounds)
 
 
 def boundary(session: Session, ward_code: str) -> BaseGeometry | None:

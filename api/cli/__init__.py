@@ -19,8 +19,10 @@ from api.cli.demo import data_app, demo
 from api.cli.maps import maps_app
 from api.cli.parcels import parcels_app
 from api.cli.projects import impact_command, projects_app
+from api.cli.qgis import qgis_project_command
 from api.cli.serve import serve
 from api.cli.surveys import import_survey
+from api.cli.tokens import tokens_app
 from api.cli.users import users_app
 from api.cli.worker import worker_command
 
@@ -28,6 +30,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Kim Long land records / Sổ địa chính phường Kim Long")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(parcels_app, name="parcels")
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
@@ -40,6 +43,7 @@ app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
 app.command("impact")(impact_command)
 app.add_typer(projects_app, name="projects")
+app.command("qgis-project")(qgis_project_command)
 app.command("backup")(backup_command)
 app.add_typer(audit_log_app, name="audit-log")
 app.command("restore")(restore_command)

@@ -66,6 +66,8 @@ NAV: Final = (
     NavItem("/parcels", "Thửa đất", "Parcels", ("surveyor", "land_officer", "official")),
     NavItem("/projects", "Dự án", "Projects", ("land_officer", "official")),
     NavItem("/stats", "Thống kê", "Statistics", ("land_officer", "official")),
+    NavItem("/tokens", "Mã truy cập", "Access tokens",
+            ("surveyor", "land_officer", "official", "admin")),
 )
 """The navigation, each link shown only to the roles whose pages it opens."""
 

@@ -142,6 +142,17 @@ FIGURES: Final[dict[str, Pair]] = {
     "vertices": ("Số đỉnh", "Vertices"),
     "gap_m2": ("Diện tích hở (m²)", "Gap area (m²)"),
 }
+TOKEN_SCOPES: Final[dict[str, Pair]] = {
+    "read": ("Chỉ đọc", "Read only"),
+    "write": ("Đọc và ghi (theo vai trò)", "Read and write (as your role may)"),
+}
+
+TOKEN_STATES: Final[dict[str, Pair]] = {
+    "active": ("Còn hiệu lực", "Active"),
+    "expired": ("Hết hạn", "Expired"),
+    "revoked": ("Đã thu hồi", "Revoked"),
+}
+
 HIDDEN_FIGURES: Final = frozenset({"parcel_id", "parcel_ids", "other_id", "zone_id",
                                    "dispute_id", "defect", "x", "y", "feature_ids"})
 """Figures for machines (ids, coordinates): the sentence and the map say them for people."""
@@ -150,7 +161,8 @@ TABLES: Final[dict[str, dict[str, Pair]]] = {
     "role": ROLES, "state": STATES, "procedure": PROCEDURES, "channel": CHANNELS,
     "verdict": VERDICTS, "severity": SEVERITIES, "action": ACTIONS, "batch_state": BATCH_STATES,
     "match": MATCHES, "project_status": PROJECT_STATUS, "take": TAKES, "right": RIGHTS,
-    "change": CHANGES, "lineage": LINEAGE, "figure": FIGURES,
+    "change": CHANGES, "lineage": LINEAGE, "figure": FIGURES, "token_scope": TOKEN_SCOPES,
+    "token_state": TOKEN_STATES,
 }
 
 

@@ -91,6 +91,8 @@ class Records:
         self.officer = Actor(username="land_officer", role="land_officer", ward_code=WARD)
         self.surveyor = Actor(username="surveyor", role="surveyor", ward_code=WARD)
         self._k = 0
+        self.caller = "official"
+        """Who the next call is built for (records that only their owner may act on)."""
 
     def slot(self) -> tuple[int, Polygon]:
         """A fresh number and a 20 × 20 m square of the test ward nobody else uses."""
@@ -269,6 +271,21 @@ class Records:
         _, corridor = self._corridor_over_a_parcel()
         self._done()
         return {**corridor, "reason": "mở rộng tuyến"}
+
+    # ------------------------------------------------------------ access tokens
+
+    def access_token(self) -> int:
+        """A live personal access token of the caller (only its owner or an admin revokes)."""
+        from api.access_tokens import create_token
+        from api.users import User
+
+        row = self.session.execute(text("SELECT id, role FROM app_user WHERE username = :u"),
+                                   {"u": self.caller}).one()
+        owner = User(id=row.id, username=self.caller, role=row.role, ward_code=WARD)
+        made = create_token(self.session, actor=self.officer, owner=owner,
+                            name=f"route table {self.slot()[0]}")
+        self._done()
+        return made.info.id
 
     # -------------------------------------------------------------------- jobs
 
@@ -490,6 +507,20 @@ POLICY: dict[tuple[str, str], Route] = {
         anonymous=303, cookie=True),
     # ---- who am I
     ("GET", "/api/v1/auth/me"): Route(SIGNED_IN, 200),
+    # ---- personal access tokens: everyone their own, administrators see and revoke all
+    ("POST", "/api/v1/auth/access-tokens"): Route(
+        SIGNED_IN, 201, lambda r: Request(json={"name": f"QGIS {r.slot()[0]}"})),
+    ("GET", "/api/v1/auth/access-tokens"): Route(SIGNED_IN, 200),
+    ("POST", "/api/v1/auth/access-tokens/{token_id}/revoke"): Route(
+        SIGNED_IN, 200, lambda r: Request(path={"token_id": r.access_token()})),
+    ("GET", "/api/v1/admin/access-tokens"): Route(ADMIN, 200),
+    ("GET", "/tokens"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
+    ("POST", "/tokens"): Route(
+        SIGNED_IN, 201, lambda r: _page_form(r, name=f"QGIS page {r.slot()[0]}"),
+        anonymous=303, cookie=True),
+    ("POST", "/tokens/{token_id}/revoke"): Route(
+        SIGNED_IN, 303, lambda r: _page_form(r, {"token_id": r.access_token()}),
+        anonymous=303, cookie=True),
     # ---- parcels: read by land readers, written by land officers
     ("GET", "/api/v1/parcels"): Route(
         READERS, 200, lambda r: Request(params={"sheet_no": str(SHEET)})),
@@ -598,6 +629,8 @@ POLICY: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/projects/{code}/compare"): Route(
         PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()},
                                                 params={"a": "A", "b": "A@1"})),
+    # ---- the ready QGIS project: land readers (it opens the OGC layers)
+    ("GET", "/api/v1/qgis/project.qgz"): Route(READERS, 200),
     # ---- OGC API Features: land readers
     ("GET", "/ogc"): Route(READERS, 200),
     ("GET", "/ogc/conformance"): Route(READERS, 200),
@@ -708,6 +741,7 @@ def test_route(method: str, template: str, client, tokens, records) -> None:
         if who == ANONYMOUS and who not in route.roles:
             continue
         if who in route.roles:
+            records.caller = who  # records only their owner may act on are the caller's
             req = probe if who == ANONYMOUS else route.call(records)  # a fresh record each
             r = _send(client, tokens, method, template, route, req, who)
             assert r.status_code == route.status, \

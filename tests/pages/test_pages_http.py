@@ -482,3 +482,52 @@ def test_an_overlap_is_settled_on_the_batch_page_never_accepted(client: Any, sig
     assert r.status_code == 409
     assert session.execute(text("SELECT state FROM survey_batch WHERE id = :b"),
                            {"b": batch}).scalar_one() == "validated"
+
+
+# ------------------------------------------------------------------------ access tokens
+
+
+def _token_rows(session: Any) -> int:
+    return int(session.execute(text("SELECT count(*) FROM access_token")).scalar_one())
+
+
+@pytest.mark.parametrize(("fields", "status", "said"), [
+    ({"name": "   "}, 422, "name"),
+    ({"name": "QGIS", "scope": "admin"}, 422, "scope"),
+    ({"name": "QGIS", "days": "0"}, 422, "days"),
+    ({"name": "QGIS", "days": "một năm"}, 422, "days"),
+])
+def test_a_bad_token_form_is_refused_and_writes_nothing(client: Any, signed: Any, session: Any,
+                                                       fields: dict[str, str], status: int,
+                                                       said: str) -> None:
+    csrf = signed("official")
+    before, tokens_before = counts(session), _token_rows(session)
+    r = client.post("/tokens", data={"csrf_token": csrf, **fields})
+    error = re.search(r'<p class="error" role="alert">(.*?)</p>', r.text, re.S)
+    assert r.status_code == status and error is not None and said in error.group(1), r.text
+    assert "klpat_" not in r.text
+    assert counts(session) == before and _token_rows(session) == tokens_before
+
+
+def test_a_token_is_shown_once_and_another_users_is_not_revoked(client: Any, signed: Any,
+                                                                session: Any) -> None:
+    """The answer to the form shows the token; the list never does; a surveyor cannot
+    revoke (nor learn of) the official's token: the 404 page, nothing written."""
+    csrf = signed("official")
+    made = client.post("/tokens", data={"csrf_token": csrf, "name": "QGIS phòng họp"})
+    assert made.status_code == 201 and made.headers["cache-control"] == "no-store"
+    value = re.search(r'id="made-value"[^>]*value="(klpat_[^"]+)"', made.text)
+    assert value is not None
+    listed = client.get("/tokens")
+    assert listed.status_code == 200 and value.group(1) not in listed.text
+    assert "QGIS phòng họp" in listed.text
+    token_id = session.execute(text("SELECT id FROM access_token WHERE name = 'QGIS phòng họp'"
+                                    )).scalar_one()
+    csrf = signed("surveyor")
+    before = counts(session)
+    r = client.post(f"/tokens/{token_id}/revoke", data={"csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 404
+    assert counts(session) == before
+    assert session.execute(text("SELECT revoked_at FROM access_token WHERE id = :i"),
+                           {"i": token_id}).scalar_one() is None

@@ -179,7 +179,7 @@ def test_surveyor_uploads_a_geopackage_and_may_not_approve(site: Site, browser: 
     page = browser.page()
     sign_in(page, site.url, "minh", PASSWORD)
     assert [a.inner_text() for a in page.locator("nav.main-nav a").all()] == \
-        ["Đo đạc", "Thửa đất"]
+        ["Đo đạc", "Thửa đất", "Mã truy cập"]
     page.goto(f"{site.url}/surveys/new")
     dropped = page.evaluate_handle(
         "([name, bytes]) => { const t = new DataTransfer(); "
@@ -320,3 +320,52 @@ def test_english_is_remembered_for_the_user(site: Site, browser: Browser) -> Non
     page.get_by_role("button", name="Tiếng Việt").click()
     page.wait_for_url("**/stats?*")
     assert page.locator("h1").inner_text() == "Thống kê giải quyết hồ sơ"
+
+
+# ------------------------------------------------------------------ access tokens
+
+
+def test_official_makes_a_token_for_qgis_and_revokes_it(site: Site, browser: Browser) -> None:
+    """An official makes a read-only token on the page, sees it once, QGIS's way of sending
+    it (Basic: username and token) reads /ogc, a write with it is refused, the list shows
+    only its first characters; revoked on the page, it is refused at once."""
+    page = browser.page()
+    sign_in(page, site.url, "hoa", PASSWORD)
+    page.locator("nav.main-nav").get_by_role("link", name="Mã truy cập").click()
+    page.wait_for_url("**/tokens")
+    page.get_by_label("Tên (dùng ở đâu").fill("QGIS máy văn phòng")
+    page.get_by_role("button", name="Tạo mã").click()
+    value = page.locator("#made-value").input_value()
+    assert value.startswith("klpat_") and len(value) > 30
+    shoot(page, "scenario-token-made")
+    items = f"{site.url}/ogc/collections/parcels/items?limit=3"
+    got = page.request.fetch(items, headers={"Authorization": _basic("hoa", value)})
+    assert got.status == 200 and len(got.json()["features"]) == 3
+    write = page.request.post(f"{site.url}/api/v1/projects", data={},
+                              headers={"Authorization": f"Bearer {value}"})
+    assert write.status == 403 and write.json()["type"] == "/problems/read_only_token"
+
+    page.goto(f"{site.url}/tokens")
+    row = page.locator("table tbody tr", has_text="QGIS máy văn phòng")
+    assert value not in page.content() and value[:12] in row.inner_text()
+    assert "Còn hiệu lực" in row.inner_text()
+    row.get_by_role("button", name="Thu hồi").click()
+    page.wait_for_url("**/tokens?done=revoked")
+    assert "Đã thu hồi" in page.locator("table tbody tr", has_text="QGIS máy văn phòng"
+                                        ).inner_text()
+    refused = page.request.fetch(items, headers={"Authorization": _basic("hoa", value)})
+    assert refused.status == 401
+    with site.engine.connect() as c:
+        actions = c.execute(text(
+            "SELECT action FROM audit_event WHERE entity = 'access_token' AND actor = 'hoa' "
+            "ORDER BY id")).scalars().all()
+    assert [a for a in actions if a != "access_token.use"][-2:] == \
+        ["access_token.create", "access_token.revoke"]
+    assert "access_token.use" in actions  # the read with it is attributable
+    shoot(page, "scenario-token-revoked")
+
+
+def _basic(username: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()

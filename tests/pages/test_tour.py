@@ -59,9 +59,11 @@ def _pages(site: Site) -> list[tuple[str, str, str]]:
         ("hoa", "projects", "/projects"),
         ("hoa", "project", f"/projects/{ids['project']}"),
         ("hoa", "stats", "/stats?from=2025-07-01&to=2025-08-25"),
+        ("hoa", "tokens", "/tokens"),
         ("minh", "upload", "/surveys/new"),
         ("minh", "forbidden", f"/applications/{ids['overlap']}"),
         ("quan", "home-admin", "/"),
+        ("quan", "tokens-admin", "/tokens"),
     ]
 
 

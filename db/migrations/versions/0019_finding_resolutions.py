@@ -1,7 +1,7 @@
 """How an officer settled a survey finding, and what each re-measured parcel changed.
 
-Revision ID: 0018_finding_resolutions
-Revises: 0017_user_preference
+Revision ID: 0019_finding_resolutions
+Revises: 0018_access_tokens
 Create Date: 2026-12-20
 
 An override used to be the only way past an error finding, and overriding an overlap with
@@ -18,8 +18,8 @@ written at validation so the surveyor sees it before the findings.
 
 from alembic import op
 
-revision = "0018_finding_resolutions"
-down_revision = "0017_user_preference"
+revision = "0019_finding_resolutions"
+down_revision = "0018_access_tokens"
 branch_labels = None
 depends_on = None
 
