@@ -17,6 +17,8 @@ from typing import Any, Final
 
 from shapely.geometry.base import BaseGeometry
 
+from gis.labels import ParcelLabel
+
 USE_RIGHT: Final = "use_right"
 
 
@@ -63,6 +65,8 @@ class MapParcel:
     scale: int | None = None
     """The scale of the map sheet it is drawn on (its positional tolerance)."""
     holders: list[Holder] | None = None
+    unit_name: str | None = None
+    """The former unit's name ("Hương Long"), where the read joined it."""
     measured_area: float | None = None
     """m², computed by the database from the stored geometry (a map's popup shows it)."""
     address: str | None = None
@@ -70,6 +74,18 @@ class MapParcel:
     @property
     def label(self) -> str:
         return f"{self.former_unit} tờ {self.sheet_no} thửa {self.parcel_no}"
+
+    @property
+    def ref(self) -> ParcelLabel:
+        """How a sentence names it: "thửa đất số 12, tờ bản đồ số 5 (Hương Long cũ)"."""
+        return ParcelLabel(self.parcel_no, self.sheet_no, self.unit_name or self.former_unit)
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """Who the parcel is, as a finding about it records it."""
+        return {"parcel_id": self.parcel_id, "former_unit": self.former_unit,
+                "sheet_no": self.sheet_no, "parcel_no": self.parcel_no,
+                "land_use": self.land_use}
 
     @property
     def certified(self) -> bool:

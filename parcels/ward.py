@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from config import clock
 from db.engine import sql
-from gis.convert import from_db, to_ewkb
+from gis.convert import from_db, from_db_many, to_ewkb
 from gis.crs import WARD
 from gis.errors import OutsideWard
+from gis.frame import Zone
 from parcels.errors import InvalidInput, WrongCRS
 
 WARD_EDGE_TOLERANCE_M: Final = 1.0
@@ -245,6 +246,22 @@ def _refuse_far(ward_code: str, distance: float, what: str) -> None:
         raise WrongCRS(f"the {what} is {distance / 1000:.0f} km from ward {ward_code}: the "
                        "coordinates are probably in another CRS than stated (swapped axes, "
                        "another zone?)", distance_m=round(float(distance), 1))
+
+
+NEIGHBOUR_REACH_M: Final = 50.0
+"""How near another ward's outline must come to this one's to be its neighbour."""
+
+
+def neighbours(session: Session, ward_code: str) -> list[Zone]:
+    """The other wards of the registry whose outline comes within :data:`NEIGHBOUR_REACH_M`
+    of this one's, as frames a finding can name ("sang phường Phú Xuân")."""
+    rows = session.execute(sql(
+        "SELECT n.code, n.name, ST_AsBinary(n.boundary) AS wkb FROM ward w JOIN ward n "
+        "ON n.code <> w.code AND ST_DWithin(n.boundary, w.boundary, :reach) "
+        "WHERE w.code = :w ORDER BY n.code"), {"w": ward_code, "reach": NEIGHBOUR_REACH_M}).all()
+    return [Zone(id=str(r.code), kind="ward", geometry=g, name=str(r.name))
+            for r, g in zip(rows, from_db_many(r.wkb for r in rows), strict=True)
+            if g is not None]
 
 
 @dataclass(frozen=True)

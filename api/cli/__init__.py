@@ -51,4 +51,29 @@ app.add_typer(maps_app, name="map")
 
 
 def main() -> None:
-    app()
+    """The ``cadastre`` entry point: no command ends in a traceback.
+
+    A database that does not answer, or any fault no command foresaw, is one ``error:``
+    line on standard error and exit 1 (``CADASTRE_DEBUG=1`` shows the traceback).
+    """
+    import os
+
+    from sqlalchemy.exc import OperationalError
+
+    from api.cli.common import database_failure, load_settings
+
+    try:
+        app()
+    except OperationalError as exc:
+        if os.environ.get("CADASTRE_DEBUG"):
+            raise
+        typer.secho(f"error: {database_failure(exc, load_settings())}", err=True,
+                    fg=typer.colors.RED)
+        raise SystemExit(1) from None
+    except Exception as exc:  # the last line of defence: a message, not a traceback
+        if os.environ.get("CADASTRE_DEBUG"):
+            raise
+        text = (str(exc).splitlines() or [""])[0][:300]
+        typer.secho(f"error: {type(exc).__name__}: {text} (CADASTRE_DEBUG=1 shows the "
+                    "traceback)", err=True, fg=typer.colors.RED)
+        raise SystemExit(1) from None

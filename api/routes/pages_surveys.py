@@ -25,6 +25,8 @@ from api.web.access import form_user, page_user
 from api.web.errors import PageRoute, message_for
 from api.web.render import frame, render, svg, translator
 from api.web.uploads import CRS_CHOICES, CappedPageUpload
+from certificates import disputes
+from config import clock
 from config.settings import Settings
 from gis import crs as gcrs
 from gis.errors import DomainError
@@ -43,6 +45,10 @@ CRS_ERRORS = (CRSMissingError, CRSUnknownError, CRSMistakeError)
 DONE = {
     "override": ("Đã chấp nhận phát hiện với lý do đã ghi.", "Finding accepted with the reason."),
     "commit": ("Đã ghi lô đo đạc vào sổ địa chính.", "The batch is in the registry."),
+    "amend_neighbour": ("Thửa liền kề sẽ được điều chỉnh theo số đo mới khi ghi sổ.",
+                        "The neighbour will be amended to the survey on commit."),
+    "dispute": ("Đã ghi nhận tranh chấp trên cả hai thửa; lô chờ giải quyết.",
+                "The dispute is recorded on both parcels; the batch waits."),
     "reject": ("Đã từ chối lô đo đạc.", "The batch was rejected."),
     "uploaded": ("Đã tải lên và kiểm tra tệp.", "The file was uploaded and checked."),
     "again": ("Tệp này đã được tải lên trước đây; đây là lô của nó.",
@@ -175,6 +181,32 @@ def override_many(request: Request, batch_id: Id, user: OfficerForm, session: Db
                                   overrides=[(i, reason) for i in finding])
 
     return _act(request, session, settings, user, batch_id, "override", write)
+
+
+@router.post("/surveys/{batch_id}/findings/{finding_id}/amend-neighbour")
+def amend_neighbour(request: Request, batch_id: Id, finding_id: Id, user: OfficerForm,
+                    session: DbSession, settings: SettingsDep,
+                    reason: Annotated[str, Form(max_length=2000)]) -> Response:
+    """An overlap with a registered neighbour settled by amending the neighbour in the
+    commit (it gives up the overlap); an overlap is never accepted as it is."""
+    return _act(request, session, settings, user, batch_id, "amend_neighbour",
+                lambda who: surveys.amend_neighbour(session, actor=who, batch_id=batch_id,
+                                                    finding_id=finding_id, reason=reason))
+
+
+@router.post("/surveys/{batch_id}/findings/{finding_id}/dispute")
+def dispute(request: Request, batch_id: Id, finding_id: Id, user: OfficerForm,
+            session: DbSession, settings: SettingsDep,
+            claimant: Annotated[str, Form(max_length=500)],
+            description: Annotated[str, Form(max_length=4000)],
+            respondent: Annotated[str | None, Form(max_length=500)] = None) -> Response:
+    """An overlap the officer cannot decide recorded as a dispute on both parcels: the batch
+    waits (its commit refuses) until it is settled."""
+    return _act(request, session, settings, user, batch_id, "dispute",
+                lambda who: disputes.dispute_survey_finding(
+                    session, actor=who, batch_id=batch_id, finding_id=finding_id,
+                    claimant=claimant, description=description,
+                    respondent=respondent or None, opened_on=clock.today()))
 
 
 @router.post("/surveys/{batch_id}/commit")

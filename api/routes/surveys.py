@@ -26,6 +26,8 @@ from api.deps import DbSession, SettingsDep, actor, allow, oauth2
 from api.responses import GeoJSONResponse
 from api.upload_limit import BodyTooLarge, CappedBody, too_large
 from api.users import User
+from certificates import disputes
+from config import clock
 from gis.intake.errors import MappingError
 from parcels import surveys
 
@@ -96,6 +98,15 @@ class CommitIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class DisputeFindingIn(BaseModel):
+    """Who disputes the boundary and what the disagreement is."""
+
+    claimant: str = Field(min_length=1, max_length=500, examples=["Hộ ông Nguyễn Văn An"])
+    description: str = Field(min_length=3, max_length=4000,
+                             examples=["hai bên chưa thống nhất ranh giới phía đông"])
+    respondent: str | None = Field(default=None, max_length=500)
+
+
 upload_router = APIRouter(prefix=PREFIX, tags=["surveys"], route_class=CappedUpload)
 batch_router = APIRouter(prefix=PREFIX, tags=["surveys"])
 
@@ -127,7 +138,10 @@ def upload_survey(
     mapping: Annotated[str | None, Form(max_length=4000, description='JSON, e.g. '
                                         '{"parcel_no": "SoThua"}')] = None,
     former_unit: Annotated[str | None, Form(max_length=80)] = None,
-    swap_axes: Annotated[bool, Form()] = False,
+    swap_axes: Annotated[bool, Form(description=(
+        "read the two coordinates the other way round; only when the service says the axes "
+        "look swapped (a CSV table is already read as VN-2000 writes it: X = northing, "
+        "Y = easting; GeoJSON, Shapefile and GeoPackage as easting, northing)"))] = False,
 ) -> JSONResponse:
     """Stage and validate a survey file as a batch (201); the same file again: its batch (200).
     A batch of more than ``CADASTRE_INTAKE_VALIDATE_INLINE_UP_TO`` features is staged and
@@ -228,6 +242,34 @@ def override_findings(batch_id: int, body: OverridesIn, request: Request, user: 
         _based_on(session, request, user, batch_id)
         return surveys.override_findings(session, actor=actor(request, user),
                                          batch_id=batch_id, overrides=pairs)
+
+
+@batch_router.post("/{batch_id}/findings/{finding_id}/amend-neighbour")
+def amend_neighbour(batch_id: int, finding_id: int, body: ReasonIn, request: Request,
+                    user: Officer, session: DbSession) -> GeoJSONResponse:
+    """Settle an overlap with a registered neighbour by amending the neighbour in the
+    commit (it gives up the overlap); answers the finding with the neighbour's proposed
+    boundary (land officers).  Refused (409) where the neighbour would not stay whole."""
+    with session.begin():
+        _based_on(session, request, user, batch_id)
+        found = surveys.amend_neighbour(session, actor=actor(request, user), batch_id=batch_id,
+                                        finding_id=finding_id, reason=body.reason)
+    return GeoJSONResponse(jsonable_encoder(found))
+
+
+@batch_router.post("/{batch_id}/findings/{finding_id}/dispute")
+def dispute_finding(batch_id: int, finding_id: int, body: DisputeFindingIn, request: Request,
+                    user: Officer, session: DbSession) -> GeoJSONResponse:
+    """Settle an overlap the officer cannot decide as a dispute on both parcels; the batch
+    waits (its commit refuses) until the finding is settled otherwise (land officers)."""
+    with session.begin():
+        _based_on(session, request, user, batch_id)
+        d, found = disputes.dispute_survey_finding(
+            session, actor=actor(request, user), batch_id=batch_id, finding_id=finding_id,
+            claimant=body.claimant, description=body.description, respondent=body.respondent,
+            opened_on=clock.today())
+        found["dispute"] = {"id": d.id, "parcel_ids": list(d.parcel_ids), "state": d.state}
+    return GeoJSONResponse(jsonable_encoder(found))
 
 
 @batch_router.post("/{batch_id}/commit")

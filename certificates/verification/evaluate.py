@@ -13,13 +13,14 @@ from shapely.geometry.base import BaseGeometry
 from certificates.rules import VerificationSettings
 from certificates.verification.inputs import CLAIM, Claim, Surroundings
 from certificates.verification.report import Outcome, finding, outcome, rounded
+from gis import labels as lab
+from gis.findings import Band, Finding, Severity
 from gis.frame import find_outside, find_zone_crossings
 from gis.gaps import gap_polygons_near
 from gis.land_use import is_agricultural
 from gis.measures import band_widths, max_width
 from gis.overlaps import find_overlaps
 from gis.repair import make_valid
-from gis.rules import Band, Finding, Severity
 from gis.snap import snap_to_neighbours
 from gis.topology import Context
 from gis.validity import check_feature, is_ogc_invalid_code
@@ -108,7 +109,8 @@ def _invalid(claim: Claim, found: Sequence[Finding], settings: VerificationSetti
         figures = {"reason": f.figures.get("reason", f.code), "defect": f.code,
                    **{k: f.figures[k] for k in ("x", "y") if k in f.figures}}
         fix = f.fix or (make_valid(claim.geometry) if claim.geometry is not None else None)
-        out.append(finding("invalid_geometry", sev, figures, geometry=f.geometry, fix=fix))
+        out.append(finding("invalid_geometry", sev, figures, geometry=f.geometry, fix=fix,
+                           words={"point": _point(f.figures)}))
     return out
 
 
@@ -158,12 +160,12 @@ def _same_parcels(claim: Claim, geom: BaseGeometry, around: Surroundings,
 
 def _already(nb: MapParcel, dist: float, geom: BaseGeometry,
              settings: VerificationSettings) -> Finding:
-    h = next(h for h in nb.use_rights if h.certificate_no)
-    figures = {"parcel": nb.label, "parcel_id": nb.parcel_id, "holder": h.full_name,
-               "certificate_no": h.certificate_no, "distance_m": rounded(dist),
+    holders, certificates = _holders(nb)
+    figures = {"parcel": str(nb.ref), "parcel_id": nb.parcel_id, "holder": holders,
+               "certificate_no": certificates, "distance_m": rounded(dist),
                "area_m2": rounded(nb.geometry.area, 2)}
     return finding("already_registered", settings.severity("already_registered"), figures,
-                    parcels=(nb.describe(),), geometry=nb.geometry)
+                    parcels=(nb.describe(),), geometry=nb.geometry, words=_words(nb))
 
 
 def _overlap_figures(f: Finding) -> tuple[float, float, Band]:
@@ -188,14 +190,14 @@ def _registry_overlaps(found: Sequence[Finding], by_id: Mapping[Any, MapParcel],
             continue  # reported as overlap_pending against the application claiming it
         else:
             rule = "overlap_uncertified"
-        h = next((h for h in other.use_rights if h.certificate_no), None)
-        figures = {"parcel": other.label, "parcel_id": other.parcel_id, "area_m2": rounded(area, 2),
-                   "width_m": rounded(width), "land_use": other.land_use,
-                   "holder": h.full_name if h else None,
-                   "certificate_no": h.certificate_no if h else None, "kind": f.code}
+        holders, certificates = _holders(other)
+        figures = {"parcel": str(other.ref), "parcel_id": other.parcel_id,
+                   "area_m2": rounded(area, 2), "width_m": rounded(width),
+                   "land_use": other.land_use, "holder": holders or None,
+                   "certificate_no": certificates or None, "kind": f.code}
         out.append(finding(rule, settings.severity(rule, band), figures,
                             parcels=(other.describe(),), geometry=f.geometry, band=band,
-                            tolerance=dict(f.tolerance)))
+                            tolerance=dict(f.tolerance), words=_words(other)))
     return out
 
 
@@ -244,13 +246,13 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
         sev = settings.severity("boundary_gap", band)
         if area < settings.gap_min_area_m2:
             sev = Severity.INFO
-        figures = {"parcel": ", ".join(o.label for o in others),
-                   "parcel_ids": [o.parcel_id for o in others],
+        refs = [o.ref for o in others]
+        figures = {"parcel": lab.join_vi(refs), "parcel_ids": [o.parcel_id for o in others],
                    "area_m2": rounded(area, 3), "width_m": rounded(width, 4)}
         out.append(finding("boundary_gap", sev, figures,
                             parcels=tuple(o.describe() for o in others), geometry=piece,
-                            fix=fix, band=band,
-                            tolerance=tol.as_dict()))
+                            fix=fix, band=band, tolerance=tol.as_dict(),
+                            words={"parcel": lab.Label(lab.join_vi(refs), lab.join_en(refs))}))
     return out
 
 
@@ -263,6 +265,30 @@ def _outside(found: Sequence[Finding], settings: VerificationSettings) -> list[F
         out.append(finding("outside_ward", settings.severity("outside_ward", band), figures,
                             geometry=f.geometry, band=band, tolerance=dict(f.tolerance)))
     return out
+
+
+def _holders(nb: MapParcel) -> tuple[str, str]:
+    """Every co-holder of a parcel's certified use right, and every certificate number:
+    "Lê Văn Bình và Nguyễn Thị Hoa", "CS 000123" (each named once, in record order)."""
+    rights = [h for h in nb.use_rights if h.certificate_no]
+    names = list(dict.fromkeys(h.full_name for h in rights if h.full_name))
+    numbers = list(dict.fromkeys(str(h.certificate_no) for h in rights))
+    return lab.join_vi(names), ", ".join(numbers)
+
+
+def _words(nb: MapParcel) -> dict[str, str]:
+    """How the sentences of a finding about ``nb`` name it and its holders."""
+    holders, _ = _holders(nb)
+    names = list(dict.fromkeys(h.full_name for h in nb.use_rights
+                               if h.certificate_no and h.full_name))
+    return {"parcel": nb.ref, "holder": lab.Label(holders, lab.join_en(names))}
+
+
+def _point(figures: Mapping[str, Any]) -> str:
+    x, y = figures.get("x"), figures.get("y")
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        return lab.Label(lab.point_vi(float(x), float(y)), lab.point_en(float(x), float(y)))
+    return lab.Label("(không rõ)", "(unknown)")
 
 
 PROTECTION_KINDS = {"river_corridor": "hành lang bảo vệ sông / river corridor",
@@ -289,7 +315,8 @@ def _zones(found: Sequence[Finding], around: Surroundings,
                    "width_m": rounded(f.figures["width_m"]),
                    "share_pct": rounded(100 * float(f.figures["share"]), 2)}
         out.append(finding(rule, settings.severity(rule, band), figures, geometry=f.geometry,
-                            band=band, tolerance=dict(f.tolerance)))
+                            band=band, tolerance=dict(f.tolerance),
+                            words={"zone_kind": lab.zone_kind(kind)}))
     return out
 
 
@@ -338,7 +365,9 @@ def _area(claim: Claim, geom: BaseGeometry, scale: int | None,
                "difference_m2": rounded(diff, 2), "allowed_m2": rounded(allowed, 3),
                "difference_pct": rounded(100 * diff / measured, 2) if measured else None,
                "scale": s}
-    return finding("area_mismatch", settings.severity("area_mismatch"), figures)
+    return finding("area_mismatch", settings.severity("area_mismatch"), figures,
+                   words={"difference": lab.Label(lab.difference_vi(diff),
+                                                  lab.difference_en(diff))})
 
 
 def _disputes(geom: BaseGeometry, subject: int | None, around: Surroundings,
@@ -352,10 +381,12 @@ def _disputes(geom: BaseGeometry, subject: int | None, around: Surroundings,
         hit = [p for p in d.parcel_ids if p == subject or p in near]
         if not hit:
             continue
-        labels = [near[p].label if p in near else f"#{p}" for p in hit]
-        figures = {"dispute_id": d.dispute_id, "parcel": ", ".join(labels),
+        refs: list[str] = [near[p].ref if p in near else lab.Label(
+            f"thửa có mã số {p}", f"parcel record {p}") for p in hit]
+        figures = {"dispute_id": d.dispute_id, "parcel": lab.join_vi(refs),
                    "parcel_ids": hit, "claimant": d.claimant,
                    "opened_on": d.opened_on.isoformat(), "state": d.state}
         out.append(finding("dispute_open", settings.severity("dispute_open"), figures,
-                            parcels=tuple(near[p].describe() for p in hit if p in near)))
+                            parcels=tuple(near[p].describe() for p in hit if p in near),
+                            words={"parcel": lab.Label(lab.join_vi(refs), lab.join_en(refs))}))
     return out

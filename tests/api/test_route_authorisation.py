@@ -190,13 +190,20 @@ class Records:
 
     # ------------------------------------------------------------------ surveys
 
-    def survey_file(self, *, on_a_parcel: bool = False) -> tuple[str, bytes, str]:
+    def survey_file(self, *, on_a_parcel: bool = False, beside_a_parcel: bool = False,
+                    outside: bool = False) -> tuple[str, bytes, str]:
         """A GeoJSON survey of one new parcel (a file of its own: its own batch); with
-        ``on_a_parcel`` a registered parcel overlaps it, an error finding to override."""
+        ``on_a_parcel`` a registered parcel lies inside it, with ``beside_a_parcel`` one
+        overlaps its eastern 2 m (an overlap to settle with the neighbour), and with
+        ``outside`` it reaches 10 m beyond the ward's western edge (an error to override)."""
         k, geom = self.slot()
-        if on_a_parcel:
+        if outside:
+            geom = rect(-4_010.0, -3_500 + 60.0 * k, 20, 20)
+        if on_a_parcel or beside_a_parcel:
+            _, y0, x1, y1 = geom.bounds
+            other = geom.buffer(-5) if on_a_parcel else shapely.box(x1 - 2, y0, x1 + 18, y1)
             registry.register_parcel(self.session, actor=self.officer,
-                                     spec=spec(SHEET, 30_000 + k, geom.buffer(-5)),
+                                     spec=spec(SHEET, 30_000 + k, other),
                                      reason="route table fixture")
             self._done()
         doc = {"type": "FeatureCollection", "features": [{
@@ -204,9 +211,10 @@ class Records:
             "properties": {"to": SHEET, "so_thua": 40_000 + k, "loai_dat": "ODT"}}]}
         return f"thua_{k}.geojson", json.dumps(doc).encode(), "application/geo+json"
 
-    def batch(self, *, on_a_parcel: bool = False) -> int:
-        """A survey batch the surveyor uploaded (validated, open)."""
-        name, content, _ = self.survey_file(on_a_parcel=on_a_parcel)
+    def batch(self, **kind: bool) -> int:
+        """A survey batch the surveyor uploaded (validated, open); ``kind`` as for
+        :meth:`survey_file`."""
+        name, content, _ = self.survey_file(**kind)
         staged = surveys.stage_upload(self.session, actor=self.surveyor,
                                       stream=io.BytesIO(content), filename=name,
                                       options=surveys.UploadOptions(former_unit="kim_long"),
@@ -336,15 +344,27 @@ def _page_receive(r: Records) -> Request:
 
 
 def _page_override_one(r: Records) -> Request:
-    b = r.batch(on_a_parcel=True)
+    b = r.batch(outside=True)  # an error that may be accepted (an overlap may not)
     return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
                       reason="ranh giới đã đo lại")
 
 
 def _page_override_many(r: Records) -> Request:
-    b = r.batch(on_a_parcel=True)
+    b = r.batch(outside=True)
     return _page_form(r, {"batch_id": b}, reason="ranh giới đã đo lại",
                       finding=[str(i) for i in r.open_errors(b)])
+
+
+def _page_amend_neighbour(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                      reason="thửa bên cạnh nhường phần chồng lấn")
+
+
+def _page_dispute(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                      claimant="Hộ ông Lê Văn B", description="chưa thống nhất ranh")
 
 
 def _upload(r: Records) -> Request:
@@ -368,15 +388,27 @@ def _tile(r: Records) -> dict[str, int]:
 
 
 def _override_one(r: Records) -> Request:
-    b = r.batch(on_a_parcel=True)
+    b = r.batch(outside=True)
     return Request(path={"batch_id": b, "finding_id": r.open_errors(b)[0]},
                    json={"reason": "ranh giới đã đo lại"})
 
 
 def _override_many(r: Records) -> Request:
-    b = r.batch(on_a_parcel=True)
+    b = r.batch(outside=True)
     return Request(path={"batch_id": b},
                    json={"finding_ids": r.open_errors(b), "reason": "ranh giới đã đo lại"})
+
+
+def _amend_neighbour(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return Request(path={"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                   json={"reason": "thửa bên cạnh nhường phần chồng lấn"})
+
+
+def _dispute_finding(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return Request(path={"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                   json={"claimant": "Hộ ông Lê Văn B", "description": "chưa thống nhất ranh"})
 
 
 POLICY: dict[tuple[str, str], Route] = {
@@ -451,6 +483,10 @@ POLICY: dict[tuple[str, str], Route] = {
         OFFICER, 303, _page_override_one, anonymous=303, cookie=True),
     ("POST", "/surveys/{batch_id}/override"): Route(OFFICER, 303, _page_override_many,
                                                     anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/findings/{finding_id}/amend-neighbour"): Route(
+        OFFICER, 303, _page_amend_neighbour, anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/findings/{finding_id}/dispute"): Route(
+        OFFICER, 303, _page_dispute, anonymous=303, cookie=True),
     ("POST", "/surveys/{batch_id}/commit"): Route(
         OFFICER, 303, lambda r: _page_form(r, {"batch_id": r.batch()}, reason="đo bổ sung"),
         anonymous=303, cookie=True),
@@ -522,6 +558,10 @@ POLICY: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/override"): Route(
         OFFICER, 200, _override_one),
     ("POST", "/api/v1/surveys/{batch_id}/findings/override"): Route(OFFICER, 200, _override_many),
+    ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/amend-neighbour"): Route(
+        OFFICER, 200, _amend_neighbour),
+    ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/dispute"): Route(
+        OFFICER, 200, _dispute_finding),
     ("POST", "/api/v1/surveys/{batch_id}/commit"): Route(
         OFFICER, 200, lambda r: Request(path={"batch_id": r.batch()},
                                         json={"reason": "đo đạc bổ sung"})),

@@ -403,6 +403,90 @@ def test_weekly_figures_by_hand(session: Any) -> None:
     assert weeks[1].on_time_share == 1.0 and weeks[0].on_time_share is None
 
 
+# ------------------------------------------------------------ a survey batch's overlaps
+
+
+def test_an_overlap_is_settled_on_the_batch_page_never_accepted(client: Any, signed: Any,
+                                                               session: Any, settings: Any,
+                                                               tmp_path: Any) -> None:
+    """Parcel 165 re-measured with a corner 1 m into neighbours 214 and 215: the batch page
+    offers no "accept" for the two overlaps but "amend the neighbour" and "record a
+    dispute"; a dispute without its description comes back named and writes nothing; one
+    overlap settled each way is shown so, and the commit waits for the dispute."""
+    import json
+
+    from shapely.geometry import Polygon
+
+    from config.intake import IntakeSettings
+    from gis.geojson import geometry_to_geojson
+    from parcels import surveys
+    from tests.factories import X0, Y0
+
+    x0, y0, sheet = X0 - 2_560.0, Y0 - 4_560.0, 7310  # nobody else's ground or sheet
+
+    def at(*xy: tuple[float, float]) -> Polygon:
+        return Polygon([(x0 + a, y0 + b) for a, b in xy])
+
+    ids = {n: registry.register_parcel(session, actor=OFFICER, reason="fixture",
+                                       spec=spec(sheet, n, g)).parcel_id
+           for n, g in ((165, at((0, 0), (10, 0), (10, 4), (10, 8), (0, 8))),
+                        (214, at((10, 0), (20, 0), (20, 4), (10, 4))),
+                        (215, at((10, 4), (20, 4), (20, 8), (10, 8))))}
+    doc = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"SoTo": sheet, "SoThua": 165, "LoaiDat": "ODT"},
+        "geometry": geometry_to_geojson(at((0, 0), (10, 0), (11, 4), (10, 8), (0, 8)))}]}
+    intake = settings.model_copy(update={"intake": IntakeSettings(work_dir=tmp_path)})
+    staged = surveys.stage_upload(session, actor=Actor(username="surveyor", role="surveyor",
+                                                       ward_code=WARD),
+                                  stream=io.BytesIO(json.dumps(doc).encode()),
+                                  filename="do_lai_165.geojson", settings=intake,
+                                  options=surveys.UploadOptions(former_unit="kim_long"))
+    session.commit()
+    batch = staged.batch["id"]
+    found = session.execute(text(
+        "SELECT id, parcel_ids[1] AS pid FROM survey_finding WHERE batch_id = :b "
+        "AND rule = 'overlap' ORDER BY parcel_ids[1]"), {"b": batch}).all()
+    assert [r.pid for r in found] == [ids[214], ids[215]]
+
+    csrf = signed("land_officer")
+    page = client.get(f"/surveys/{batch}")
+    assert page.status_code == 200
+    for r in found:
+        assert f"/surveys/{batch}/findings/{r.id}/amend-neighbour" in page.text
+        assert f"/surveys/{batch}/findings/{r.id}/dispute" in page.text
+        assert f"/surveys/{batch}/findings/{r.id}/override" not in page.text
+        assert f'name="finding" value="{r.id}"' not in page.text
+
+    before = counts(session)
+    r = client.post(f"/surveys/{batch}/findings/{found[1].id}/dispute",
+                    data={"csrf_token": csrf, "claimant": "Hộ bà Trần Thị Mai",
+                          "description": ""})
+    assert r.status_code == 422 and re.search(r'<ul class="fields"><li>description: ', r.text)
+    assert counts(session) == before
+
+    r = client.post(f"/surveys/{batch}/findings/{found[0].id}/amend-neighbour",
+                    data={"csrf_token": csrf, "reason": "hai hộ đã ký xác nhận ranh mới"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("done=amend_neighbour")
+    r = client.post(f"/surveys/{batch}/findings/{found[1].id}/dispute",
+                    data={"csrf_token": csrf, "claimant": "Hộ bà Trần Thị Mai",
+                          "description": "chưa thống nhất ranh phía đông"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    resolutions = dict(session.execute(text(
+        "SELECT id, resolution FROM survey_finding WHERE batch_id = :b AND rule = 'overlap'"),
+        {"b": batch}).all())
+    assert resolutions == {found[0].id: "amend_neighbour", found[1].id: "dispute"}
+    page = client.get(f"/surveys/{batch}")
+    assert "ranh thửa liền kề được điều chỉnh" in page.text
+    assert "Đã ghi nhận tranh chấp" in page.text
+    r = client.post(f"/surveys/{batch}/commit", data={"csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 409
+    assert session.execute(text("SELECT state FROM survey_batch WHERE id = :b"),
+                           {"b": batch}).scalar_one() == "validated"
+
+
 # ------------------------------------------------------------------------ access tokens
 
 
