@@ -103,6 +103,13 @@ def _snapshot(url: str, columns: dict[str, list[str]], log: dict[str, Any]) -> d
             "events": events, "srid": srid, "revisions": tuple(revisions)}
 
 
+def _stable(report: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Whether a report fails, its subject parcel and its error findings (rule, area)."""
+    verdict, _counts, subject, findings = report
+    return verdict == "fail", subject, sorted((f[0], f[2]) for f in findings
+                                              if f[1] == "error")
+
+
 def _verify_today(engine: Engine, application_ids: list[int]) -> dict[int, tuple[Any, ...]]:
     """Today's verification of each application at head (rolled back: nothing stored)."""
     verdicts = {}
@@ -176,5 +183,12 @@ def test_the_previous_release_upgrades_with_its_data_intact(settings: Settings,
     assert chain.events == chain.head_seq == len(before["events"]) == 20
     assert chained == before["events"]
 
-    # Today's rules reach the verdicts the release stored, with the same findings.
-    assert today == before["reports"]
+    # Today's rules fail what the release failed, on the same subject parcel, with the same
+    # errors.  Warnings and information may be weighed anew by a later release (a gap within
+    # survey noise became information with issue 14, so a claim the release sent to review
+    # for it passes today): a verdict may only move between review and pass.
+    assert {i: _stable(r) for i, r in today.items()} == \
+        {i: _stable(r) for i, r in before["reports"].items()}
+    moved = {(before["reports"][i][0], r[0]) for i, r in today.items()
+             if r[0] != before["reports"][i][0]}
+    assert moved <= {("review", "pass"), ("pass", "review")}, moved
