@@ -141,15 +141,22 @@ def application_facts(app: Application) -> list[tuple[str, str, Any]]:
             ("Loại đất kê khai", "declared land use", app.declared_land_use)]
 
 
-def application_map_input(session: Session, ctx: MapContext, *, application_id: int
-                          ) -> FieldMapInput:
-    """The field map's input for one application (404 when the ward has no such file)."""
+def _claim(session: Session, ctx: MapContext, application_id: int
+           ) -> tuple[Application, BaseGeometry, bool]:
+    """An application of the ward, its claimed boundary (which a map must have) and whether
+    that boundary is a valid polygon (a self-crossing one is drawn as filed)."""
     app = apps.get(session, ward_code=ctx.ward_code, application_id=application_id)
     geom = from_db(app.geom)
     if geom is None or geom.is_empty:
         raise NoClaimGeometry(f"application {app.id} has no claimed boundary to draw",
                               application_id=app.id)
-    valid = bool(app.geom_valid) and geom.is_valid
+    return app, geom, bool(app.geom_valid) and geom.is_valid
+
+
+def application_map_input(session: Session, ctx: MapContext, *, application_id: int
+                          ) -> FieldMapInput:
+    """The field map's input for one application (404 when the ward has no such file)."""
+    app, geom, valid = _claim(session, ctx, application_id)
     report = apps.latest_report(session, app)
     radius = ctx.settings.neighbour_radius_m
     near = near_geometry(session, ward_code=ctx.ward_code, geometry=geom, distance=radius)
@@ -221,12 +228,7 @@ def parcel_extract_input(session: Session, ctx: MapContext, *, parcel_id: int, r
 def application_extract_input(session: Session, ctx: MapContext, *, application_id: int,
                               record_url: str, printed_on: date) -> ExtractInput:
     """The survey extract of an application's claim (the boundary as filed)."""
-    app = apps.get(session, ward_code=ctx.ward_code, application_id=application_id)
-    geom = from_db(app.geom)
-    if geom is None or geom.is_empty:
-        raise NoClaimGeometry(f"application {app.id} has no claimed boundary to draw",
-                              application_id=app.id)
-    valid = bool(app.geom_valid) and geom.is_valid
+    app, geom, valid = _claim(session, ctx, application_id)
     near = near_geometry(session, ward_code=ctx.ward_code, geometry=geom,
                          distance=EXTRACT_RADIUS_M)
     units = registry_ward.former_units(session, ctx.ward_code)
