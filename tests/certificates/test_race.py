@@ -2,7 +2,7 @@
 
 Real concurrency: two threads, each with its own pooled connection and its own committed
 transaction.  The interleaving is not left to the scheduler: the approvals are held at
-``certificates.applications.approval_checked``, the point where an approval has passed its
+``certificates.approval.approval_checked``, the point where an approval has passed its
 re-verification and has written nothing yet.
 
 - With the lock, officer 1 is held there while officer 2's approval is seen waiting on the
@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from certificates import applications as apps
+from certificates import approval
 from certificates.errors import ApprovalConflict
 from db.audit import Actor
 from db.engine import transaction
@@ -135,7 +136,7 @@ def test_the_ward_lock_makes_the_second_approval_wait_and_fail(
     officer 2 is refused with the conflict naming it.  One parcel, one right."""
     ward, officers, ids = _two_reviewed_claims(engine)
     run = Approvals(engine, officers, ids)
-    monkeypatch.setattr(apps, "approval_checked", run.seam)
+    monkeypatch.setattr(approval, "approval_checked", run.seam)
     try:
         run.start(0)
         assert run.checked[ids[0]].wait(WAIT_S), run.results
@@ -164,8 +165,8 @@ def test_without_the_lock_both_approvals_land(engine: Engine,
     lock exists to prevent (the lock the registry write takes later does not help)."""
     ward, officers, ids = _two_reviewed_claims(engine)
     run = Approvals(engine, officers, ids)
-    monkeypatch.setattr(apps, "approval_checked", run.seam)
-    monkeypatch.setattr(apps, "lock_ward", lambda _session, _ward: None)
+    monkeypatch.setattr(approval, "approval_checked", run.seam)
+    monkeypatch.setattr(approval, "lock_ward", lambda _session, _ward: None)
     try:
         run.start(0)
         assert run.checked[ids[0]].wait(WAIT_S), run.results
