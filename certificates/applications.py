@@ -6,7 +6,10 @@ lives in the module named for what it holds:
 - :mod:`certificates.workflow`: states, transitions, reading one application;
 - :mod:`certificates.intake`: receipt at the one-stop desk;
 - :mod:`certificates.review`: verification and the field check, stored reports;
-- :mod:`certificates.supplements`: the file waits for the applicant;
+- :mod:`certificates.supplements`: the clock stops (a supplement, another excluded period);
+- :mod:`certificates.steps`: survey extract, evidence, posting and complaints, eligibility,
+  tax information and financial obligations;
+- :mod:`certificates.backlog`: the inherited backlog verified in one run, its triage;
 - :mod:`certificates.approval`: the decision and the certificate handed over;
 - :mod:`certificates.queue`: the queue, events, pending claims for maps.
 
@@ -24,9 +27,29 @@ from certificates.review import (
     latest_report,
     record_field_check,
     reports,
+    survey_received,
     verify,
 )
-from certificates.supplements import request_supplement, supplement_received
+from certificates.steps import (
+    Evidence,
+    add_evidence,
+    close_posting,
+    complaints,
+    decide_eligibility,
+    obligations_met,
+    open_posting,
+    order_survey,
+    origin_assessment,
+    record_complaint,
+    send_tax_info,
+    settle_complaint,
+)
+from certificates.supplements import (
+    request_supplement,
+    resume_clock,
+    stop_clock,
+    supplement_received,
+)
 from certificates.workflow import (
     CHANNELS,
     FINISHED,
@@ -34,11 +57,18 @@ from certificates.workflow import (
     PENDING,
     PROCEDURES,
     TRANSITIONS,
+    clock_of,
+    clocks_of,
     get,
 )
 
 __all__ = ["CHANNELS", "FINISHED", "OFFICER", "PENDING", "PROCEDURES", "TRANSITIONS", "AppPage",
-           "Decision", "FieldCheck", "Intake", "claim_of", "decide", "events", "get",
-           "issue_certificate", "latest_report", "list_applications", "pending_claims",
-           "prepare_claim", "receive", "record_field_check", "reports", "request_supplement",
-           "supplement_received", "verify"]
+           "Decision", "Evidence", "FieldCheck", "Intake", "add_evidence", "claim_of",
+           "clock_of", "clocks_of", "close_posting", "complaints", "decide",
+           "decide_eligibility", "events", "get", "issue_certificate", "latest_report",
+           "list_applications", "obligations_met", "open_posting", "order_survey",
+           "origin_assessment",
+           "pending_claims", "prepare_claim", "receive", "record_complaint",
+           "record_field_check", "reports", "request_supplement", "resume_clock",
+           "send_tax_info", "settle_complaint", "stop_clock", "supplement_received",
+           "survey_received", "verify"]

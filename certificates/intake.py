@@ -4,37 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from certificates.deadlines import Calendar, DeadlineError, calendar
+from certificates.deadlines import Calendar, calendar, read_settings
 from certificates.errors import (
     DuplicateApplicationKey,
     InvalidApplication,
     InvalidClaim,
 )
 from certificates.models import Application, ApplicationEvent
-from certificates.workflow import (
-    CHANNELS,
-    PROCEDURES,
-    require_officer,
-)
+from certificates.workflow import CHANNELS, PROCEDURES, refresh_clock, require_officer
 from config import clock
 from db import audit
 from db.audit import Actor
 from gis import crs as gcrs
 from gis.convert import to_db
+from parcels.errors import UnknownLandUse
 from parcels.numbers import subject_by_number
+from parcels.registry import check_land_use
+from parcels.rights import PartyDetails
 from parcels.stated import place
 
 
 @dataclass(frozen=True)
 class Intake:
-    """What the one-stop desk records on receipt; geometry in ``srid`` (default WGS 84)."""
+    """What the one-stop desk records on receipt; geometry in ``srid`` (default WGS 84).
+
+    ``received_at`` is the server's clock unless a land officer back-dates it, within
+    ``[receipt] backdate_max_days`` and with ``received_at_reason`` (audited).  An inherited
+    file (``origin="inherited"``) keeps the former unit's receipt: ``inherited_from``,
+    ``old_receipt_no`` and ``old_received_on`` (its clock runs from that day).  A file
+    received incomplete (``complete=False``) waits for the applicant from receipt: the count
+    starts when it is complete.
+    """
 
     procedure: str
     applicant_name: str
@@ -49,9 +56,16 @@ class Intake:
     sheet_no: int | None = None
     parcel_no: int | None = None
     received_at: datetime | None = None
+    received_at_reason: str | None = None
     documents: Sequence[str] = ()
     application_key: str | None = None
     survey_batch_id: int | None = None
+    complete: bool = True
+    origin: str = "desk"
+    inherited_from: str | None = None
+    old_receipt_no: str | None = None
+    old_received_on: date | None = None
+    co_applicants: Sequence[PartyDetails] = ()
 
 
 def prepare_claim(session: Session, *, ward_code: str, geometry: BaseGeometry | None,
@@ -105,17 +119,26 @@ def receive(session: Session, *, actor: Actor, intake: Intake,
     if intake.geometry is not None:
         geom = prepare_claim(session, ward_code=actor.ward_code, geometry=intake.geometry,
                              srid=intake.srid)
-    received_at = intake.received_at or clock.now()
+    received_at, backdated = _received_at(intake, cal)
     received_on = cal.local_date(received_at)
-    try:
-        due = cal.due_date(intake.procedure, received_on)
-    except DeadlineError as exc:
-        raise InvalidApplication(str(exc), field="procedure") from exc
+    if land_use is not None:
+        try:
+            land_use = check_land_use(land_use)
+        except UnknownLandUse as exc:
+            raise InvalidApplication(exc.detail, field="declared_land_use",
+                                     land_use=exc.extra.get("land_use")) from exc
+    co = [{"name": p.full_name.strip(), "id_number": p.id_number, "address": p.address}
+          for p in intake.co_applicants]
+    if any(not c["name"] for c in co):
+        raise InvalidApplication("every co-applicant needs a name", field="co_applicants")
     app = Application(
         ward_code=actor.ward_code, application_key=intake.application_key,
         procedure=intake.procedure, applicant_name=intake.applicant_name.strip(),
         applicant_id_number=intake.applicant_id_number, applicant_address=intake.applicant_address,
-        channel=intake.channel, received_at=received_at, received_on=received_on, due_on=due,
+        channel=intake.channel, received_at=received_at, received_on=received_on,
+        due_on=received_on, origin=intake.origin, inherited_from=intake.inherited_from,
+        old_receipt_no=intake.old_receipt_no, old_received_on=intake.old_received_on,
+        co_applicants=co,
         paused_days=0, state="received", declared_area=declared, declared_land_use=land_use,
         former_unit=intake.former_unit, sheet_no=intake.sheet_no, parcel_no=intake.parcel_no,
         parcel_id=subject_by_number(session, ward_code=actor.ward_code,
@@ -138,12 +161,75 @@ def receive(session: Session, *, actor: Actor, intake: Intake,
         raise
     if app.application_key is None:
         app.application_key = f"{actor.ward_code}-{received_on.year}-{app.id:06d}"
+    state = "received" if intake.complete else "waiting_applicant"
+    if not intake.complete:
+        app.state, app.resume_state, app.waiting_since = state, "received", received_at
+    detail = {"complete": intake.complete, "form": procedure_forms().get("receive"),
+              "origin": intake.origin, **({"backdated": backdated} if backdated else {})}
     session.add(ApplicationEvent(application_id=app.id, ward_code=app.ward_code, action="receive",
-                                 from_state=None, to_state="received", at=received_at,
-                                 actor=actor.username, detail={"due_on": due.isoformat()}))
+                                 from_state=None, to_state=state, at=received_at,
+                                 actor=actor.username, reason=intake.received_at_reason,
+                                 detail=detail))
+    session.flush()
+    refresh_clock(session, app, cal=cal)
     audit.record(session, actor=actor, action="receive", entity="application",
-                 entity_ids=[app.id],
+                 entity_ids=[app.id], reason=intake.received_at_reason,
                  detail={"procedure": app.procedure, "channel": app.channel,
-                         "due_on": due.isoformat(), "valid_geometry": app.geom_valid})
+                         "due_on": app.due_on.isoformat(), "valid_geometry": app.geom_valid,
+                         **detail})
     session.flush()
     return app
+
+
+def _received_at(intake: Intake, cal: Calendar) -> tuple[datetime, dict[str, str] | None]:
+    """The receipt instant: the server's clock, a bounded back-dating with a reason, or an
+    inherited file's old receipt."""
+    now = clock.now()
+    if intake.origin not in ("desk", "inherited"):
+        raise InvalidApplication(f"origin is desk or inherited, not {intake.origin!r}",
+                                 field="origin")
+    if intake.origin == "inherited":
+        missing = [n for n in ("inherited_from", "old_receipt_no", "old_received_on")
+                   if not getattr(intake, n)]
+        if missing:
+            raise InvalidApplication("an inherited file needs " + ", ".join(missing) +
+                                     " (the former unit's receipt)", field=missing[0])
+        assert intake.old_received_on is not None
+        at = intake.received_at or datetime.combine(intake.old_received_on, time(8, 0),
+                                                    clock.WARD_TIMEZONE)
+        if cal.local_date(at) != intake.old_received_on or at > now:
+            raise InvalidApplication("an inherited file's receipt is the former unit's: "
+                                     "received_at must fall on old_received_on, in the past",
+                                     field="received_at")
+        return at, None
+    if intake.inherited_from or intake.old_receipt_no or intake.old_received_on:
+        raise InvalidApplication("a former unit's receipt belongs to an inherited file "
+                                 "(origin=inherited)", field="origin")
+    if intake.received_at is None:
+        return now, None
+    at = intake.received_at
+    if at.tzinfo is None:
+        raise InvalidApplication("received_at needs a UTC offset, e.g. 2025-07-01T09:00+07:00",
+                                 field="received_at")
+    limit = receipt_settings()["backdate_max_days"]
+    if at > now + timedelta(minutes=1):
+        raise InvalidApplication("received_at is in the future", field="received_at")
+    if now - at > timedelta(days=limit):
+        raise InvalidApplication(f"a receipt may be back-dated by at most {limit} days (the "
+                                 "desk's receipt is the server's clock)", field="received_at",
+                                 max_days=limit)
+    if now - at > timedelta(minutes=1) and not (intake.received_at_reason or "").strip():
+        raise InvalidApplication("a back-dated receipt needs a reason (received_at_reason)",
+                                 field="received_at_reason")
+    return at, {"from": now.isoformat(), "to": at.isoformat()}
+
+
+def procedure_forms() -> dict[str, str]:
+    """The form each act records (``[procedure.forms]`` of the certificates settings)."""
+    return {k: str(v) for k, v in read_settings().get("procedure", {}).get("forms", {}).items()
+            if k != "source"}
+
+
+def receipt_settings() -> dict[str, int]:
+    r = read_settings().get("receipt", {})
+    return {"backdate_max_days": int(r.get("backdate_max_days", 3))}

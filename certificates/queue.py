@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from certificates import timeline
 from certificates.deadlines import Calendar, calendar
 from certificates.errors import (
     InvalidApplication,
 )
 from certificates.models import Application, ApplicationEvent
 from certificates.workflow import (
+    CLOCK_STOPPED,
     FINISHED,
+    ORIGINS,
     PENDING,
+    clocks_of,
     ward_today,
 )
 from gis import crs as gcrs
+
+SORTS: Final = ("id", "due", "received")
+"""``due``: by due date, the most overdue first (ties by id); ``received``: oldest first."""
 
 
 @dataclass(frozen=True)
@@ -27,16 +35,25 @@ class AppPage:
     limit: int
     offset: int
     has_more: bool
+    total: int = 0
+    """How many applications match the filters (all pages)."""
+    clocks: dict[int, timeline.Clock] = field(default_factory=dict)
+    """Each item's statutory clock: working days left, overdue, stopped."""
 
 
 def list_applications(session: Session, *, ward_code: str, state: str | None = None,
                       overdue: bool = False, due_within: int | None = None,
                       received_from: date | None = None, received_to: date | None = None,
-                      procedure: str | None = None, today: date | None = None,
+                      procedure: str | None = None, origin: str | None = None,
+                      sort: str | None = None, today: date | None = None,
                       limit: int = 100, offset: int = 0, cal: Calendar | None = None) -> AppPage:
-    """Applications filtered; ``overdue`` and ``due_within`` (working days) look at pending ones.
+    """Applications filtered, with the total that match and each one's clock.
 
-    A file waiting for the applicant is never overdue: its clock is stopped.
+    ``overdue`` and ``due_within`` (working days) look at pending files whose clock runs: a
+    file waiting for the applicant, posted publicly or waiting for the financial
+    obligations is never overdue.  ``origin``: ``desk`` or ``inherited``.  ``sort``: ``id``
+    (default), ``due`` (the most overdue first; the default of the overdue and due-soon
+    lists) or ``received``.
     """
     cal = cal or calendar()
     if not 1 <= limit <= 1000:
@@ -45,6 +62,12 @@ def list_applications(session: Session, *, ward_code: str, state: str | None = N
         raise InvalidApplication("offset must not be negative", field="offset")
     if state is not None and state not in (*PENDING, *FINISHED):
         raise InvalidApplication(f"unknown state {state!r}", field="state")
+    if origin is not None and origin not in ORIGINS:
+        raise InvalidApplication(f"origin is {' or '.join(ORIGINS)}, not {origin!r}",
+                                 field="origin")
+    if sort is not None and sort not in SORTS:
+        raise InvalidApplication(f"sort is one of {', '.join(SORTS)}, not {sort!r}",
+                                 field="sort")
     if due_within is not None and due_within < 0:
         raise InvalidApplication("due_within must not be negative", field="due_within")
     if received_from and received_to and received_from > received_to:
@@ -55,7 +78,9 @@ def list_applications(session: Session, *, ward_code: str, state: str | None = N
         q = q.where(Application.state == state)
     if procedure:
         q = q.where(Application.procedure == procedure)
-    clock_running = [s for s in PENDING if s != "waiting_applicant"]
+    if origin:
+        q = q.where(Application.origin == origin)
+    clock_running = [s for s in PENDING if s not in CLOCK_STOPPED]
     if overdue:
         q = q.where(Application.state.in_(clock_running), Application.due_on < today)
     if due_within is not None:
@@ -65,10 +90,14 @@ def list_applications(session: Session, *, ward_code: str, state: str | None = N
         q = q.where(Application.received_on >= received_from)
     if received_to:
         q = q.where(Application.received_on <= received_to)
-    order = (Application.due_on, Application.id) if overdue or due_within is not None else \
-        (Application.id,)
+    sort = sort or ("due" if overdue or due_within is not None else "id")
+    order = {"id": (Application.id,), "due": (Application.due_on, Application.id),
+             "received": (Application.received_at, Application.id)}[sort]
+    total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
     rows = list(session.execute(q.order_by(*order).limit(limit + 1).offset(offset)).scalars())
-    return AppPage(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit)
+    items = rows[:limit]
+    return AppPage(items=items, limit=limit, offset=offset, has_more=len(rows) > limit,
+                   total=int(total), clocks=clocks_of(session, items, today=today, cal=cal))
 
 
 def events(session: Session, *, application_id: int) -> list[ApplicationEvent]:

@@ -64,7 +64,7 @@ def store_report(session: Session, app: Application, outcome: verification.Outco
     return report
 
 
-def verify(session: Session, *, actor: Actor, application_id: int, purpose: str = "verify",
+def verify(session: Session, *, actor: Actor, application_id: int | str, purpose: str = "verify",
            settings: VerificationSettings | None = None) -> VerificationReport:
     """Check the claim against the registry now and store a new report."""
     require_officer(actor)
@@ -87,11 +87,12 @@ def verify(session: Session, *, actor: Actor, application_id: int, purpose: str 
     return report
 
 
-def reports(session: Session, *, ward_code: str, application_id: int) -> list[VerificationReport]:
+def reports(session: Session, *, ward_code: str,
+            application_id: int | str) -> list[VerificationReport]:
     """Every stored report of the application, newest first."""
-    get(session, ward_code=ward_code, application_id=application_id)
+    app = get(session, ward_code=ward_code, application_id=application_id)
     return list(session.execute(
-        select(VerificationReport).where(VerificationReport.application_id == application_id)
+        select(VerificationReport).where(VerificationReport.application_id == app.id)
         .order_by(VerificationReport.id.desc())).scalars())
 
 
@@ -101,7 +102,49 @@ def latest_report(session: Session, app: Application) -> VerificationReport | No
         .order_by(VerificationReport.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def record_field_check(session: Session, *, actor: Actor, application_id: int, check: FieldCheck,
+def replace_claim(session: Session, app: Application, geometry: BaseGeometry,
+                  srid: int) -> dict[str, Any]:
+    """A re-measured boundary replaces the claim; what was replaced goes into the event."""
+    geom = prepare_claim(session, ward_code=app.ward_code, geometry=geometry, srid=srid)
+    old = from_db(app.geom)
+    app.geom = to_db(geom, gcrs.WARD)
+    app.geom_valid = bool(geom.is_valid)
+    app.claimed_srid = srid
+    return {"previous_geometry_wkt": old.wkt if old is not None else None,
+            "geometry_corrected": True}
+
+
+def survey_received(session: Session, *, actor: Actor, application_id: int | str,
+                    surveyor: str, extract_no: str, geometry: BaseGeometry | None = None,
+                    srid: int = gcrs.WGS84,
+                    settings: VerificationSettings | None = None) -> VerificationReport:
+    """The licensed surveyor's extract is back: its boundary (when given) replaces the
+    claim, and the claim is verified again."""
+    require_officer(actor)
+    if not surveyor.strip() or not extract_no.strip():
+        raise InvalidApplication("name the surveyor and the extract's number",
+                                 field="extract_no")
+    app = get(session, ward_code=actor.ward_code, application_id=application_id,
+              for_update=True)
+    allowed, _ = TRANSITIONS["survey_received"]
+    if app.state not in allowed:  # checked before the geometry is touched
+        transition(session, app, actor=actor, action="survey_received")
+    detail: dict[str, Any] = {"surveyor": surveyor, "extract_no": extract_no}
+    if geometry is not None:
+        detail.update(replace_claim(session, app, geometry, srid))
+    session.flush()
+    settings = settings or load_settings()
+    outcome, ms = verification.run(session, ward_code=app.ward_code, claim=claim_of(app),
+                                   settings=settings)
+    report = store_report(session, app, outcome, actor=actor, purpose="verify", elapsed_ms=ms,
+                          settings=settings)
+    transition(session, app, actor=actor, action="survey_received",
+               detail={**detail, "report_id": report.id, "verdict": report.verdict})
+    return report
+
+
+def record_field_check(session: Session, *, actor: Actor, application_id: int | str,
+                       check: FieldCheck,
                        settings: VerificationSettings | None = None) -> VerificationReport:
     """Record the field visit; a re-measured boundary replaces the claim and is re-verified."""
     require_officer(actor)
@@ -114,14 +157,7 @@ def record_field_check(session: Session, *, actor: Actor, application_id: int, c
         raise InvalidApplication("field-check notes are required", field="notes")
     detail: dict[str, Any] = {"notes": check.notes, **dict(check.extra)}
     if check.geometry is not None:
-        geom = prepare_claim(session, ward_code=actor.ward_code, geometry=check.geometry,
-                             srid=check.srid)
-        old = from_db(app.geom)
-        detail["previous_geometry_wkt"] = old.wkt if old is not None else None
-        app.geom = to_db(geom, gcrs.WARD)
-        app.geom_valid = bool(geom.is_valid)
-        app.claimed_srid = check.srid
-        detail["geometry_corrected"] = True
+        detail.update(replace_claim(session, app, check.geometry, check.srid))
     for name in ("former_unit", "sheet_no", "parcel_no"):
         value = getattr(check, name)
         if value is not None:

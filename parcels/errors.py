@@ -49,3 +49,8 @@ class ParcelRetired(Conflict):
 class InvalidInput(DomainError):
     code = "invalid_input"
     title = "Invalid input"
+
+
+class UnknownLandUse(DomainError):
+    code = "unknown_land_use"
+    title = "Not a land-use code of the list"

@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config import clock
+from config import clock, land_use
 from db import audit
 from db.audit import Actor
 from db.engine import sql
@@ -34,6 +34,7 @@ from parcels.errors import (
     ParcelNotFound,
     ParcelRetired,
     SplitMismatch,
+    UnknownLandUse,
 )
 from parcels.models import ParcelLineage, ParcelVersion, SourceDocument
 from parcels.numbers import require_number_free
@@ -89,10 +90,12 @@ class Amendment:
 
 
 def check_land_use(code: str) -> str:
-    code = code.strip().upper()
-    if not (len(code) == 3 and code.isalpha()) and "+" not in code:
-        raise InvalidInput(f"land-use code {code!r} is not a Vietnamese land-use code (ODT, CLN…)")
-    return code
+    """The code normalised (upper case), or :class:`UnknownLandUse` naming the code that is
+    in neither code set of the land-use list (``config/land_use.toml``)."""
+    try:
+        return land_use.load().normalise(code)
+    except land_use.UnknownLandUse as exc:
+        raise UnknownLandUse(str(exc), land_use=exc.code) from exc
 
 
 def lock_ward(session: Session, ward_code: str) -> None:

@@ -12,7 +12,9 @@ from shapely.geometry.base import BaseGeometry
 from gis.frame import Zone
 from parcels.records import MapParcel
 
-PENDING_STATES: Final = ("received", "verifying", "field_check", "waiting_applicant")
+PENDING_STATES: Final = ("received", "verifying", "survey_extract", "field_check",
+                          "waiting_applicant", "clock_stopped", "posting", "posted", "eligible",
+                          "financial_obligations", "obligations_met")
 CLAIM: Final = "claim"
 """The claim's id among the geometries the gis engine judges."""
 
