@@ -30,7 +30,7 @@ from certificates import approval
 from certificates.errors import ApprovalConflict
 from db.audit import Actor
 from db.engine import transaction
-from tests.certificates.conftest import intake
+from tests.certificates.conftest import intake, to_obligations_met
 from tests.factories import committed_ward, rect
 
 WAIT_S = 30.0
@@ -86,7 +86,8 @@ class Approvals:
 
 def _two_reviewed_claims(engine: Engine) -> tuple[str, list[Actor], list[int]]:
     """Two overlapping claims, each verified and field-checked (verdict review: they
-    overlap each other as pending claims), in a committed ward of their own."""
+    overlap each other as pending claims), posted, eligible and with their obligations met,
+    in a committed ward of their own."""
     ward = committed_ward(engine, "race test ward")
     officers = [Actor(username=f"officer{k}", role="land_officer", ward_code=ward)
                 for k in (1, 2)]
@@ -102,6 +103,7 @@ def _two_reviewed_claims(engine: Engine) -> tuple[str, list[Actor], list[int]]:
             r = apps.record_field_check(s, actor=officers[k], application_id=i,
                                         check=apps.FieldCheck(notes="đã đo"))
             assert r.verdict == "review"  # overlap_pending: a warning, approved with override
+            to_obligations_met(s, officers[k], i)
     return ward, officers, ids
 
 
@@ -155,7 +157,7 @@ def test_the_ward_lock_makes_the_second_approval_wait_and_fail(
     assert first[0] == "approved", run.results
     assert second == ("conflict", [first[1]]), run.results
     assert not run.checked[ids[1]].is_set()
-    assert _registry(engine, ward, ids) == (["approved", "field_check"], 1, 1, 0.0)
+    assert _registry(engine, ward, ids) == (["approved", "obligations_met"], 1, 1, 0.0)
 
 
 def test_without_the_lock_both_approvals_land(engine: Engine,
