@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli import procedure as _procedure  # noqa: F401 (registers the step commands)
 from api.cli.audit import audit_command
 from api.cli.certificates import applications_app, stats_command, verify_command
 from api.cli.database import db_app
