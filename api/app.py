@@ -20,6 +20,7 @@ from api import errors, ogc
 from api.auth import SignInThrottle
 from api.routes import applications, audit, auth, pages, parcels, projects, surveys
 from api.user_cache import UserCache
+from config import clock
 from config.settings import Settings
 from db.aio import make_async_pool
 from db.engine import libpq_url, make_engine, read_session_factory, session_factory
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ``engine`` lets tests share one pool across apps; ``sessions`` lets them bind
     every request to one connection whose outer transaction is rolled back.
     """
+    if settings is None:  # a server process's entry (uvicorn's factory in each worker)
+        clock.start_from_environment()
     settings = settings or Settings()
     owns_engine = engine is None
 

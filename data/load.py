@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -20,6 +22,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from config import clock
 from data.load_applications import load_applications
 from data.people import UNIT_NAMES
 from db import audit
@@ -31,6 +34,11 @@ from parcels.bulk import bulk_register
 from parcels.registry import Source
 
 WARD_CODE = "19774"
+RECORDED_AT = datetime(2024, 8, 1, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+"""The instant the synthetic registry is stamped as recorded (versions, rights, zones,
+corridors): 1 August 2024, the Land Law 2024's first day, before every demo application and
+before the demo's clock, so that a change made while the demo runs closes versions that
+began earlier, whatever the host's date when the ward was loaded."""
 DEMO_ACTOR = Actor(username="demo-loader", role="admin", ward_code=WARD_CODE)
 
 
@@ -77,7 +85,8 @@ def load_demo(engine: Engine, folder: Path, *,
             return LoadResult(False, 0, "the registry already holds other data for ward "
                               f"{WARD_CODE}; not loading the demo over it (use a fresh "
                               "CADASTRE_HOME or database)")
-        _load(s, gpkg, manifest, fingerprint, progress)
+        with clock.running_at(RECORDED_AT):
+            _load(s, gpkg, manifest, fingerprint, progress)
         n = s.execute(text("SELECT count(*) FROM parcel WHERE ward_code = :w"),
                       {"w": WARD_CODE}).scalar_one()
     with engine.connect() as c:
@@ -154,13 +163,14 @@ def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
     rights = _layer(gpkg, "rights")
     s.execute(text(
         "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
-        "issued_on, recorded_by, source_document_id) "
-        "SELECT :w, pk.id, yk.id, 'use_right', t.c, CAST(t.d AS date), :by, "
+        "issued_on, valid_from, recorded_by, source_document_id) "
+        "SELECT :w, pk.id, yk.id, 'use_right', t.c, CAST(t.d AS date), :t, :by, "
         "(SELECT max(id) FROM source_document WHERE kind = 'demo_load') "
         "FROM unnest(CAST(:p AS text[]), CAST(:y AS text[]), CAST(:c AS text[]), "
         "CAST(:d AS text[])) AS t(p, y, c, d) "
         "JOIN demo_parcel_key pk ON pk.key = t.p JOIN demo_party_key yk ON yk.key = t.y"),
-        {"w": WARD_CODE, "by": DEMO_ACTOR.username, "p": list(rights["parcel_key"]),
+        {"w": WARD_CODE, "by": DEMO_ACTOR.username, "t": clock.now(),
+         "p": list(rights["parcel_key"]),
          "y": list(rights["party_key"]), "c": list(rights["certificate_no"]),
          "d": [str(x)[:10] for x in rights["issued_on"]]})
     step("rights", len(rights), len(rights))
@@ -169,9 +179,9 @@ def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
     for z in zones.itertuples():
         s.execute(text(
             "INSERT INTO zone (ward_code, zone_key, kind, name, project_code, geom, synthetic, "
-            "source) VALUES (:w, :k, :kind, :n, :p, ST_Multi(ST_GeomFromEWKB(:g)), true, "
-            "'synthetic demo')"),
-            {"w": WARD_CODE, "k": z.zone_key, "kind": z.kind, "n": z.name,
+            "source, valid_from) VALUES (:w, :k, :kind, :n, :p, ST_Multi(ST_GeomFromEWKB(:g)), "
+            "true, 'synthetic demo', :t)"),
+            {"w": WARD_CODE, "t": clock.now(), "k": z.zone_key, "kind": z.kind, "n": z.name,
              "p": z.project_code if isinstance(z.project_code, str) else None,
              "g": to_ewkb(z.geometry, gcrs.WARD)})
     load_projects(s, gpkg)

@@ -54,3 +54,8 @@ class InvalidInput(DomainError):
 class UnknownLandUse(DomainError):
     code = "unknown_land_use"
     title = "Not a land-use code of the list"
+
+
+class ClockBeforeVersion(Conflict):
+    code = "clock_before_version"
+    title = "The service clock is earlier than the version it would close"

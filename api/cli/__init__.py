@@ -39,4 +39,9 @@ app.add_typer(projects_app, name="projects")
 
 
 def main() -> None:
+    """Every command reads "now" from the service clock, started at ``CADASTRE_CLOCK_START``
+    when that is set (the demo's "today")."""
+    from config import clock
+
+    clock.start_from_environment()
     app()

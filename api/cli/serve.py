@@ -26,7 +26,8 @@ def serve(
               "access_log": access_log}
     if (workers or settings.server.workers) > 1:
         # Several processes need an import string; each builds its app from the environment,
-        # so they must share the signing secret (a development one is made per process).
+        # so they must share the signing secret (a development one is made per process) and
+        # the clock's start (CADASTRE_CLOCK_START stays in the environment they inherit).
         import os
 
         os.environ.setdefault("CADASTRE_AUTH_SECRET", settings.auth.secret)
