@@ -156,3 +156,47 @@ def check_lot(lot: BaseGeometry, roads: Sequence[Road], rule: LotRule, *,
     return LotCheck(area_m2=area, frontage=best,
                     depth_m=round(depth, 3) if depth is not None else None,
                     road_access=best is not None, failures=tuple(failures))
+
+
+def shortfalls(check: LotCheck, rule: LotRule) -> list[dict[str, object]]:
+    """Each failed figure of a checked lot: what was measured, what the rule requires, and
+    the sentence an officer reads (Vietnamese and English)."""
+    out: list[dict[str, object]] = []
+    f = check.frontage
+    for name in check.failures:
+        if name == AREA:
+            out.append({"figure": AREA, "measured": round(check.area_m2, 2),
+                        "required": rule.min_area_m2, "unit": "m²",
+                        "message_vi": f"diện tích {check.area_m2:.1f} m², nhỏ hơn diện tích tối "
+                                      f"thiểu {rule.min_area_m2:g} m²",
+                        "message_en": f"area {check.area_m2:.1f} m², under the minimum "
+                                      f"{rule.min_area_m2:g} m²"})
+        elif name == FRONTAGE:
+            required = f.required_m if f is not None else rule.required_frontage(None)
+            if f is None:
+                out.append({"figure": FRONTAGE, "measured": None, "required": required,
+                            "unit": "m", "message_vi": "không có cạnh tiếp giáp đường (mặt tiền)",
+                            "message_en": "no frontage on a road"})
+            else:
+                out.append({"figure": FRONTAGE, "measured": f.length_m, "required": required,
+                            "unit": "m", "road": f.road,
+                            "redline_width_m": f.redline_width_m,
+                            "message_vi": f"mặt tiền {f.length_m:.2f} m, nhỏ hơn {required:g} m "
+                                          f"(đường có lộ giới {f.redline_width_m or 0:g} m)",
+                            "message_en": f"frontage {f.length_m:.2f} m, under {required:g} m "
+                                          f"(a road {f.redline_width_m or 0:g} m between red "
+                                          "lines)"})
+        elif name == DEPTH:
+            out.append({"figure": DEPTH, "measured": check.depth_m, "required": rule.min_depth_m,
+                        "unit": "m",
+                        "message_vi": "không xác định được chiều sâu (không có mặt tiền)"
+                        if check.depth_m is None else
+                        f"chiều sâu {check.depth_m:.2f} m, nhỏ hơn {rule.min_depth_m:g} m",
+                        "message_en": "no depth (no frontage)" if check.depth_m is None else
+                        f"depth {check.depth_m:.2f} m, under {rule.min_depth_m:g} m"})
+        elif name == ROAD_ACCESS:
+            out.append({"figure": ROAD_ACCESS, "measured": None, "required": rule.access_min_m,
+                        "unit": "m",
+                        "message_vi": "không tiếp giáp đường giao thông công cộng",
+                        "message_en": "no access to a public road"})
+    return out

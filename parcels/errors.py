@@ -59,3 +59,8 @@ class UnknownLandUse(DomainError):
 class ClockBeforeVersion(Conflict):
     code = "clock_before_version"
     title = "The service clock is earlier than the version it would close"
+
+
+class LotBelowMinimum(DomainError):
+    code = "lot_below_minimum"
+    title = "A part of the split is not a lot the rules allow"

@@ -87,10 +87,22 @@ class AmendIn(BaseModel):
                          former_unit=self.former_unit)
 
 
+class MergeWithIn(BaseModel):
+    part: int = Field(ge=1, le=200, description="the part, counted from 1")
+    parcel_id: int = Field(ge=1, description="the neighbouring parcel merged with it")
+
+
 class SplitIn(BaseModel):
     parts: list[ParcelIn] = Field(min_length=2, max_length=200)
     reason: str = Field(min_length=3, max_length=2000)
     source: SourceIn | None = None
+    merge_with: list[MergeWithIn] = Field(
+        default_factory=list, max_length=200,
+        description="parts merged with a neighbour in the same act (Land Law 2024 Art. 220): "
+                    "each such lot is judged merged")
+
+    def merges(self) -> dict[int, int]:
+        return {m.part - 1: m.parcel_id for m in self.merge_with}
 
 
 class MergeIn(BaseModel):

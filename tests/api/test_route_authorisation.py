@@ -114,8 +114,13 @@ class Records:
         pid = registry.register_parcel(self.session, actor=self.officer,
                                        spec=spec(SHEET, k, geom), reason="route table fixture"
                                        ).parcel_id
-        self._done()
         x0, y0, x1, y1 = geom.bounds
+        road, _ = self.slot()  # a lane along the south side: each half has road access
+        registry.register_parcel(self.session, actor=self.officer, reason="route table fixture",
+                                 spec=spec(SHEET, road, Polygon([(x0, y0 - 6), (x1, y0 - 6),
+                                                                 (x1, y0), (x0, y0)]),
+                                           land_use="DGT"))
+        self._done()
         xm = (x0 + x1) / 2
         halves = [Polygon([(a, y0), (b, y0), (b, y1), (a, y1)]) for a, b in ((x0, xm), (xm, x1))]
         # In the ward's CRS: lon/lat rounded to 1e-7° would leave the parts 0.01 m² off.
