@@ -30,7 +30,7 @@ from gis.rules import Band, RuleSet, Severity, load_ruleset
 
 BANDED: Final = frozenset({"outside_ward", "overlap_registered", "overlap_state_land",
                            "overlap_uncertified", "overlap_pending", "boundary_gap",
-                           "road_redline", "protection_zone"})
+                           "road_redline", "protection_zone", "plan_conformity"})
 
 
 class CertificateSettingsError(ValueError):

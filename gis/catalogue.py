@@ -230,6 +230,11 @@ CERTIFICATE_RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
         "({zone_kind}).",
         "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside the protection zone "
         "{zone} ({zone_kind})."),
+    _c("plan_conformity",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong khu quy hoạch {zone}, nơi quy "
+        "hoạch cho phép {planned_vi}; loại đất kê khai là {declared_vi}.",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies in the planning zone {zone}, "
+        "planned for {planned_en}; the declared land use is {declared_en}."),
     _c("dispute_open",
         "Thửa {parcel} có tranh chấp đang giải quyết (số {dispute_id}, từ {opened_on}, "
         "{claimant}).",
