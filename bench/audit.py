@@ -44,7 +44,7 @@ from bench.common import expect
 from gis.audit import audit, audit_frame
 from gis.crs import WARD
 from gis.rules import load_ruleset
-from parcels.queries import count_current
+from parcels.queries import current_totals
 
 SIZES = {"tiny": 2_000, "small": 20_000, "full": 100_000}
 
@@ -238,7 +238,7 @@ def registry_bench(size: str, rules: Any) -> int:
           f"{wall:.2f} s wall (fetch + audit), peak RSS {peak:.0f} MB (+{peak - base:.0f} MB)")
     print(f"  findings by rule {report.counts()}; by severity {sev}")
     with Session(engine) as s:
-        registered = count_current(s, ward_code=ward)
+        registered = current_totals(s, ward_code=ward).parcels
     expect(report.feature_count == registered > 0,
            f"{report.feature_count:,} parcels audited, the {registered:,} registered")
     noisy = [f for f in report.findings if f.code in ("overlap", "gap")

@@ -23,21 +23,20 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
-import shapely
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.project_impact import project_impact
 from bench.common import analyze, bench_engine, demo_folder, peak_mb
-from data.load import load_demo
+from data.load import WARD_CODE, load_demo
 from db.engine import transaction
+from gis import crs as gcrs
+from parcels.nearby import in_force_with_context
 from projects import exports
 from projects.compare import compare
 from projects.impact import Impact
 
-WARD = "19774"
 PROJECT = "RING_ROAD_3"
 SECTION = "NH"
 SEEDS = {"tiny": 7, "small": 11, "full": 2025}
@@ -65,11 +64,11 @@ def main() -> int:
     walls: dict[str | None, float] = {}
     with transaction(engine) as s:
         for section in (None, SECTION):
-            project_impact(s, ward_code=WARD, code=PROJECT, section=section)  # warm caches
+            project_impact(s, ward_code=WARD_CODE, code=PROJECT, section=section)  # warm caches
             samples = []
             for _ in range(runs):
                 t0 = time.perf_counter()
-                results[section] = project_impact(s, ward_code=WARD, code=PROJECT,
+                results[section] = project_impact(s, ward_code=WARD_CODE, code=PROJECT,
                                                   section=section)
                 samples.append(time.perf_counter() - t0)
             walls[section] = statistics.median(samples)
@@ -86,8 +85,8 @@ def main() -> int:
         xlsx = exports.to_xlsx(results[None])
         print(f"XLSX export of the whole project: {len(xlsx):,} bytes in "
               f"{(time.perf_counter() - t0) * 1000:.0f} ms")
-        cmp = compare(project_impact(s, ward_code=WARD, code=PROJECT, alternative="A"),
-                      project_impact(s, ward_code=WARD, code=PROJECT, alternative="B"))
+        cmp = compare(project_impact(s, ward_code=WARD_CODE, code=PROJECT, alternative="A"),
+                      project_impact(s, ward_code=WARD_CODE, code=PROJECT, alternative="B"))
 
     whole = results[None]
     corridor = gpd.GeoDataFrame({"project": [PROJECT]}, geometry=[whole.corridor.redline],
@@ -138,14 +137,10 @@ def main() -> int:
 
 
 def _all_parcels(s: Session) -> gpd.GeoDataFrame:
-    rows = s.execute(text(
-        "SELECT parcel_id, land_use, ST_AsBinary(geom) AS g FROM parcel_version "
-        "WHERE ward_code = :w AND valid_to IS NULL AND status = 'registered'"),
-        {"w": WARD}).all()
-    return gpd.GeoDataFrame({"parcel_id": [r.parcel_id for r in rows],
-                             "land_use": [r.land_use for r in rows]},
-                            geometry=shapely.from_wkb([bytes(r.g) for r in rows]),
-                            crs="EPSG:9214")
+    found, _ = in_force_with_context(s, ward_code=WARD_CODE, reach=0.0)
+    return gpd.GeoDataFrame({"parcel_id": [p.parcel_id for p in found],
+                             "land_use": [p.land_use for p in found]},
+                            geometry=[p.geometry for p in found], crs=f"EPSG:{gcrs.WARD}")
 
 
 def _print_totals(r: Impact) -> None:

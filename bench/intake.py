@@ -248,14 +248,16 @@ def landed(engine: Any, client: Any, hdr: dict[str, dict[str, str]], fmt: str, n
     """The last committed batch is in the registry: committed, and each of its ``n``
     parcels has a current version written from the batch's source document."""
     from sqlalchemy import text
+    from sqlalchemy.orm import Session
 
-    with engine.connect() as c:
-        batch = c.execute(text("SELECT id, state, source_document_id FROM survey_batch "
+    from config.data import DataSettings
+    from parcels.queries import current_totals
+
+    with Session(engine) as s:
+        batch = s.execute(text("SELECT id, state, source_document_id FROM survey_batch "
                                "ORDER BY id DESC LIMIT 1")).one()
-        current = c.execute(text(
-            "SELECT count(*) FROM parcel_version WHERE source_document_id = :s "
-            "AND valid_to IS NULL AND change_kind = 'amend'"),
-            {"s": batch.source_document_id}).scalar_one()
+        current = current_totals(s, ward_code=DataSettings().ward_code,
+                                 source_document_id=batch.source_document_id).parcels
     summary = client.get(f"/api/v1/surveys/{batch.id}", headers=hdr["bench_officer"]).json()
     expect((batch.state, current, summary["committed_parcels"]) == ("committed", n, n),
            f"{fmt}: the commit landed (batch {batch.state}, {current} current versions from "

@@ -22,8 +22,8 @@ from config import lots as lot_settings
 from config import projects as project_settings
 from gis import corridors as gcor
 from gis import lots as glots
-from parcels.corridor_reads import road_parcels_near
 from parcels.errors import LotBelowMinimum
+from parcels.nearby import road_parcels_near
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session
 from db.engine import sql
 from gis.convert import from_db, from_db_many, to_ewkb
 from gis.crs import WARD
-from parcels.queries import in_force
-from parcels.records import MapParcel, holders_from_json, holders_sql
+from parcels.queries import VERSION_COLUMNS, in_force
+from parcels.records import MapParcel, ParcelRecord, holders_from_json, holders_sql, record
 from parcels.ward import FRAME_NEAR
 
 COLUMNS: Final = ("v.parcel_id, v.id AS version_id, v.former_unit, v.sheet_no, v.parcel_no, "
@@ -173,3 +174,59 @@ def in_force_with_context(session: Session, *, ward_code: str, reach: float,
             "AND EXISTS (SELECT 1 FROM focus f WHERE ST_DWithin(v.geom, f.geom, :reach)) "
             "ORDER BY v.parcel_id"), params).all()
     return _parcels(rows), n_focus
+
+
+# ----------------------------------------------------------------- a road corridor
+
+
+def touching(session: Session, *, ward_code: str, area: BaseGeometry,
+             as_of: datetime | None = None) -> list[ParcelRecord]:
+    """Registered parcels in force (now, or at ``as_of``) whose geometry meets ``area`` (its
+    interior or boundary), with the holders of that instant: what a road corridor touches,
+    read as the registry stood on the day of a decision.  One statement, the holders as a
+    JSON array per row."""
+    holders = holders_sql(None if as_of is None else ":as_of")
+    rows = session.execute(sql(
+        f"SELECT {VERSION_COLUMNS}, {holders} AS holders_json FROM parcel_version v "
+        "JOIN parcel p ON p.id = v.parcel_id "
+        f"WHERE v.ward_code = :w AND v.status = 'registered' AND {in_force(as_of)} "
+        "AND v.geom && ST_GeomFromEWKB(:g) AND ST_Intersects(v.geom, ST_GeomFromEWKB(:g)) "
+        "ORDER BY v.parcel_id"),
+        {"w": ward_code, "as_of": as_of, "g": to_ewkb(area, WARD)}).all()
+    geoms = from_db_many(r.wkb for r in rows)
+    return [record(r._mapping, g, holders_from_json(r.holders_json))
+            for r, g in zip(rows, geoms, strict=True)]
+
+
+def road_parcels_near(session: Session, *, ward_code: str, parcels: Sequence[BaseGeometry],
+                      uses: tuple[str, ...], distance_m: float,
+                      as_of: datetime | None = None) -> list[tuple[int, BaseGeometry]]:
+    """Parcels of the given land uses (roads) within ``distance_m`` of any of ``parcels``:
+    the roads the parcels a corridor touches may front.
+
+    One index probe per parcel's bounding box in SQL, the exact distance here: PostGIS's
+    ST_DWithin per pair of parcels cost 0.9 ms each on the full demo ward (300 ms for Ring
+    Road 3), the boxes and a shapely tree a few milliseconds.
+    """
+    if not uses or not parcels:
+        return []
+    bounds = shapely.bounds(np.asarray(parcels, dtype=object))
+    pad = distance_m
+    rows = session.execute(sql(
+        "WITH hit AS (SELECT DISTINCT v.id FROM unnest(CAST(:x0 AS float8[]), "
+        "CAST(:y0 AS float8[]), CAST(:x1 AS float8[]), CAST(:y1 AS float8[])) AS b(x0, y0, x1, y1) "
+        "JOIN parcel_version v ON v.geom && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, :srid) "
+        f"WHERE v.ward_code = :w AND v.status = 'registered' AND {in_force(as_of)} "
+        "AND v.land_use = ANY(:uses)) "
+        "SELECT v.parcel_id, ST_AsBinary(v.geom) AS wkb FROM hit JOIN parcel_version v "
+        "ON v.id = hit.id ORDER BY v.parcel_id"),
+        {"w": ward_code, "as_of": as_of, "uses": list(uses), "srid": WARD,
+         "x0": (bounds[:, 0] - pad).tolist(), "y0": (bounds[:, 1] - pad).tolist(),
+         "x1": (bounds[:, 2] + pad).tolist(), "y1": (bounds[:, 3] + pad).tolist()}).all()
+    if not rows:
+        return []
+    found = [(r.parcel_id, from_db(r.wkb)) for r in rows]
+    tree = shapely.STRtree([g for _, g in found])
+    near = set(tree.query(np.asarray(parcels, dtype=object), predicate="dwithin",
+                          distance=distance_m)[1].tolist())
+    return [found[i] for i in sorted(near)]

@@ -280,8 +280,21 @@ def current_centres(session: Session, *, ward_code: str, land_use: str | None = 
     return [(int(r[0]), float(r[1]), float(r[2])) for r in rows]
 
 
-def count_current(session: Session, *, ward_code: str) -> int:
-    """How many parcels are registered now (what a whole-ward audit must have looked at)."""
-    return int(session.execute(sql(
-        "SELECT count(*) FROM parcel_version WHERE ward_code = :w AND valid_to IS NULL "
-        "AND status = 'registered'"), {"w": ward_code}).scalar_one())
+@dataclass(frozen=True)
+class Totals:
+    """How many parcels are registered now and their measured area."""
+
+    parcels: int
+    area_m2: float
+
+
+def current_totals(session: Session, *, ward_code: str,
+                   source_document_id: int | None = None) -> Totals:
+    """Parcels registered now (resting on one source document when given) and their area:
+    what a whole-ward audit must have looked at, what a commit or a bulk load must have left."""
+    row = session.execute(sql(
+        "SELECT count(*), coalesce(sum(measured_area), 0) FROM parcel_version "
+        "WHERE ward_code = :w AND valid_to IS NULL AND status = 'registered' "
+        "AND (CAST(:s AS bigint) IS NULL OR source_document_id = :s)"),
+        {"w": ward_code, "s": source_document_id}).one()
+    return Totals(int(row[0]), float(row[1]))

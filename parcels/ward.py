@@ -9,6 +9,7 @@ is the record; ``ward_piece`` holds it cut into indexed pieces of at most 128 ve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -151,3 +152,24 @@ def _refuse_far(ward_code: str, distance: float, what: str) -> None:
         raise WrongCRS(f"the {what} is {distance / 1000:.0f} km from ward {ward_code}: the "
                        "coordinates are probably in another CRS than stated (swapped axes, "
                        "another zone?)", distance_m=round(float(distance), 1))
+
+
+@dataclass(frozen=True)
+class WardRelation:
+    """Where a geometry lies against the ward's outline."""
+
+    intersects: bool
+    outside_m2: float
+    distance_m: float
+
+
+def ward_relation(session: Session, *, ward_code: str, geom: BaseGeometry) -> WardRelation:
+    """Whether ``geom`` meets the ward, how much of it lies outside, and how far it is."""
+    row = session.execute(sql(
+        "WITH a AS (SELECT ST_GeomFromEWKB(:g) AS g) "
+        "SELECT ST_Intersects(boundary, a.g), ST_Area(ST_Difference(a.g, boundary)), "
+        "ST_Distance(boundary, a.g) FROM ward, a WHERE code = :w"),
+        {"g": to_ewkb(geom, WARD), "w": ward_code}).one_or_none()
+    if row is None:
+        raise InvalidInput(f"ward {ward_code} is not in the registry")
+    return WardRelation(bool(row[0]), float(row[1] or 0.0), float(row[2] or 0.0))

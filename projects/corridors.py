@@ -11,7 +11,7 @@ beyond the red line.
 
 Land officers create and amend projects (every write audited, in the caller's
 transaction); everyone else reads.  This package owns the project tables; registry reads
-go through ``parcels.corridor_reads``.
+go through ``parcels`` (``parcels.nearby``, ``parcels.ward``).
 """
 
 # ruff: noqa: S608 (only constant SQL fragments are interpolated; values are bound parameters)
@@ -40,7 +40,7 @@ from db.errors import Forbidden
 from gis import corridors as gcor
 from gis.convert import from_db, to_ewkb
 from gis.crs import WARD
-from parcels.corridor_reads import ward_relation
+from parcels.ward import ward_relation
 from projects.errors import (
     CorridorNotFound,
     CorridorOutsideWard,

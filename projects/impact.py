@@ -40,7 +40,8 @@ from config import lots as lot_settings
 from config import projects as project_settings
 from gis import corridors as gcor
 from gis import lots as glots
-from parcels.corridor_reads import AreaParcel, parcels_touching, road_parcels_near
+from parcels.nearby import road_parcels_near, touching
+from parcels.records import ParcelRecord
 from projects.corridors import CorridorVersion, Element, ProjectRecord, corridor, corridor_shapes
 from projects.corridors import get_project as _get_project
 from projects.errors import InvalidProject
@@ -95,7 +96,7 @@ class Inputs:
     elements: tuple[Element, ...]
     redline: MultiPolygon
     safety: MultiPolygon
-    parcels: list[AreaParcel]
+    parcels: list[ParcelRecord]
     roads: list[tuple[int, BaseGeometry]]
     as_of: datetime | None
     on: date
@@ -267,7 +268,7 @@ def gather(session: Session, *, ward_code: str, code: str, alternative: str | No
         redline, safety = cv.redline, cv.safety
     settings = project_settings.load()
     area = shapely.union(redline, safety) if not safety.is_empty else redline
-    parcels = parcels_touching(session, ward_code=ward_code, area=area, as_of=as_of) \
+    parcels = touching(session, ward_code=ward_code, area=area, as_of=as_of) \
         if not area.is_empty else []
     roads = road_parcels_near(session, ward_code=ward_code,
                               parcels=[p.geometry for p in parcels],
@@ -345,14 +346,14 @@ def evaluate(inputs: Inputs, cases: Cases | None = None) -> Impact:
         position = positions[k]
         price = None if state or prices is None else prices.price(use, position)
         holder_keys = tuple(sorted({f"party:{h.party_id}" if h.party_id is not None
-                                    else f"name:{h.full_name}" for h in p.holders}))
+                                    else f"name:{h.full_name}" for h in p.use_rights}))
         out.append(ParcelImpact(
             parcel_id=p.parcel_id, version=p.version, label=p.label, former_unit=p.former_unit,
             sheet_no=p.sheet_no, parcel_no=p.parcel_no, land_use=p.land_use, address=p.address,
-            legal_area=p.legal_area,
-            holders=tuple(dict.fromkeys(h.full_name for h in p.holders if h.full_name)),
+            legal_area=float(p.legal_area) if p.legal_area is not None else None,
+            holders=tuple(dict.fromkeys(h.full_name for h in p.use_rights if h.full_name)),
             holder_keys=holder_keys,
-            certificates=tuple(dict.fromkeys(h.certificate_no for h in p.holders
+            certificates=tuple(dict.fromkeys(h.certificate_no for h in p.use_rights
                                              if h.certificate_no)),
             state_land=state, area_m2=float(geom.area), taken_m2=taken,
             remainder_m2=remainder, safety_m2=safety, sections=sections[k], take=kind,
@@ -424,7 +425,7 @@ def _part(g: Polygon, roads: list[glots.Road], rule: glots.LotRule | None,
                       judged=rule is not None, geometry=g)
 
 
-def _positions(geoms: np.ndarray, parcels: Sequence[AreaParcel], roads: list[glots.Road],
+def _positions(geoms: np.ndarray, parcels: Sequence[ParcelRecord], roads: list[glots.Road],
                road_ids: list[int], tree: STRtree, th: project_settings.Thresholds) -> list[int]:
     """Price position of each parcel before the project: 1 on a road at least
     ``road_width_wide_m`` wide, 2 on a narrower road or lane, 3 without road frontage
@@ -440,7 +441,7 @@ def _positions(geoms: np.ndarray, parcels: Sequence[AreaParcel], roads: list[glo
     return best
 
 
-def _applications_by_parcel(geoms: np.ndarray, parcels: Sequence[AreaParcel],
+def _applications_by_parcel(geoms: np.ndarray, parcels: Sequence[ParcelRecord],
                             pending: Sequence[PendingCase]) -> dict[int, list[int]]:
     """Pending applications per parcel: those naming it, and those whose claim overlaps it."""
     out: dict[int, list[int]] = defaultdict(list)

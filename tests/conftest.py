@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Connection, Engine, make_url, text
@@ -112,14 +114,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TEST_DB] = suite_database(os.environ)
     for name in URL_VARIABLES:
         os.environ.pop(name, None)
+    when = os.environ.get("CADASTRE_TEST_CLOCK")
+    if when:  # the whole run at another hour: CADASTRE_TEST_CLOCK=2026-02-16T16:30Z make pytest
+        traveller = time_machine.travel(datetime.fromisoformat(when), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     db = config.stash[TEST_DB]
+    clock = f"; the service clock runs from {os.environ['CADASTRE_TEST_CLOCK']}" \
+        if os.environ.get("CADASTRE_TEST_CLOCK") else ""
     if db.url:
-        return f"database: TEST_DATABASE_URL {make_url(db.url).render_as_string(True)}"
+        return f"database: TEST_DATABASE_URL {make_url(db.url).render_as_string(True)}{clock}"
     return (f"database: {db.database} on the embedded cluster in {db.state_dir} "
-            "(dropped and created by this run)")
+            f"(dropped and created by this run){clock}")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,8 +76,14 @@ def test_gdal_reads_parcels_through_oapif(live_url, tokens, tmp_path) -> None:
 
 
 def test_gdal_without_token_reads_nothing(live_url) -> None:
-    with pytest.raises(pyogrio.errors.DataSourceError):
+    """GDAL without a token gets the server's 401 problem document, not some other failure
+    (a server that is down or answers 500 also makes GDAL fail)."""
+    with pytest.raises(pyogrio.errors.DataSourceError) as info:
         pyogrio.list_layers(f"OAPIF:{live_url}/ogc")
+    message = str(info.value)
+    assert message.startswith("HTTP error code : 401"), message
+    body = json.loads(re.search(r"\{.*\}", message)[0])  # type: ignore[index]
+    assert (body["status"], body["type"]) == (401, "/problems/unauthorized"), body
 
 
 @pytest.fixture(scope="module")

@@ -23,21 +23,24 @@ import pytest
 import shapely
 import shapely.affinity
 from fastapi.testclient import TestClient
-from shapely.geometry import Polygon, box
+from shapely.geometry import Polygon, box, shape
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli_app
 from config.intake import IntakeSettings
+from gis import crs as gcrs
 from gis.crs import WARD
 from tests.conftest import counts
+from tests.geojson_schema import assert_geojson
 from tests.gis.builders import (
     BILLION_LAUGHS,
     CSV_VN,
     EXTERNAL,
     A,
     B,
+    assert_drawn,
     dxf_file,
     geojson,
     kml_text,
@@ -51,6 +54,23 @@ PROBLEM = "application/problem+json"
 MiB = 1024 * 1024
 PROPS = [{"to": 5, "so_thua": 12, "loai_dat": "ODT", "dien_tich": 300},
          {"to": 5, "so_thua": 13, "loai_dat": "CLN", "dien_tich": 400}]
+
+# What each format of all_formats carries besides the geometry, as the staged feature
+# keeps it: the source layer, and a few of the file's own attributes (name: value).
+CARRIED: dict[str, tuple[str | None, list[dict[str, Any]]]] = {
+    "geojson": (None, PROPS),
+    "shapefile": ("thua", [{"SHBANDO": 5, "SHTHUA": 12, "KHLOAIDAT": "ODT"},
+                           {"SHBANDO": 5, "SHTHUA": 13, "KHLOAIDAT": "cln"}]),
+    "gpkg": ("thua_dat", [{"SHBANDO": 5, "SHTHUA": 12, "KHLOAIDAT": "ODT"},
+                          {"SHBANDO": 5, "SHTHUA": 13, "KHLOAIDAT": "cln"}]),
+    "kml": ("Thửa đất", [{"name": "Thửa 12", "to_ban_do": "5", "so_thua": "12"},
+                         {"name": "Thửa 13", "to_ban_do": "5", "so_thua": "13"}]),
+    "dxf": ("THUA", [{"Layer": "THUA", "SubClasses": "AcDbEntity:AcDbPolyline"},
+                     {"Layer": "THUA", "SubClasses": "AcDbEntity:AcDbHatch"}]),
+    "csv": (None, [{"Tờ": "5", "Số thửa": "12", "points": ["1", "2", "3", "4"]},
+                   {"Tờ": "5", "Số thửa": "13", "points": ["5", "6", "7", "8"]}]),
+}
+CARRIED["kmz"] = CARRIED["kml"]
 
 
 # ------------------------------------------------------------------- file builders
@@ -154,7 +174,9 @@ def api(client_with) -> TestClient:
 
 @pytest.mark.parametrize("fmt", ["geojson", "shapefile", "gpkg", "kml", "kmz", "dxf", "csv"])
 def test_each_format_uploads_and_shows_features_and_findings(api, auth, tmp_path, fmt) -> None:
-    """A surveyor uploads each format: 201, a validated batch, features and findings in WGS 84."""
+    """A surveyor uploads each format: 201, a validated batch, features and findings in WGS 84.
+    Each staged parcel is the one drawn (within 1 cm once back in EPSG:9214), with its sheet,
+    number, land use and declared area, and the attributes the format carries."""
     path, form = all_formats(tmp_path)[fmt]
     r = upload(api, auth("surveyor"), path, **form)
     assert r.status_code == 201, r.text
@@ -165,12 +187,23 @@ def test_each_format_uploads_and_shows_features_and_findings(api, auth, tmp_path
     assert feats.status_code == 200
     assert feats.headers["content-type"].startswith("application/geo+json")
     fc = feats.json()
-    areas = sorted(f["properties"]["measured_area_m2"] for f in fc["features"])
-    assert areas == pytest.approx([300.0, 400.0], abs=0.1)
-    lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0]
-    assert 107.5 < lon < 107.6 and 16.4 < lat < 16.5
+    assert_geojson(fc, "FeatureCollection")
+    staged = sorted(fc["features"], key=lambda f: f["properties"]["source_index"])
+    assert_drawn([shape(f["geometry"]) for f in staged], [A, B], crs=gcrs.WGS84)
+    props = [f["properties"] for f in staged]
+    assert [p["measured_area_m2"] for p in props] == pytest.approx([300.0, 400.0], abs=0.01)
+    identity = [(p["sheet_no"], p["parcel_no"], p["land_use"], p["declared_area"], p["sheet"],
+                 p["number"]) for p in props]
+    if fmt == "dxf":  # a drawing carries no identity, and none is invented
+        assert identity == [(None,) * 6] * 2
+    else:
+        assert identity == [("5", "12", "ODT", 300.0, 5, 12), ("5", "13", "CLN", 400.0, 5, 13)]
+    layer, attributes = CARRIED[fmt]
+    assert [p["source_layer"] for p in props] == [layer, layer]
+    assert [{k: p["attributes"][k] for k in want} for p, want in
+            zip(props, attributes, strict=True)] == attributes
     found = api.get(f"/api/v1/surveys/{b['id']}/findings", headers=auth("surveyor")).json()
-    assert found["type"] == "FeatureCollection"
+    assert_geojson(found, "FeatureCollection")
     if fmt == "dxf":  # no numbers, no land use in a drawing: cannot be new parcels
         rules = {f["properties"]["rule"] for f in found["features"]}
         assert "missing_identity" in rules and not b["can_commit"]
@@ -191,6 +224,8 @@ def test_officer_commits_and_parcels_appear(api, auth, tmp_path) -> None:
     got = api.get("/api/v1/parcels", params={"sheet_no": 5, "parcel_no": 12},
                   headers=auth("land_officer")).json()
     assert [f["properties"]["measured_area_m2"] for f in got["features"]] == [300.0]
+    assert [f["properties"]["land_use"] for f in got["features"]] == ["ODT"]
+    assert_drawn([shape(f["geometry"]) for f in got["features"]], [A], crs=gcrs.WGS84)
     again = api.post(f"/api/v1/surveys/{b['id']}/commit", headers=auth("land_officer"))
     problem_of_conflict = again.json()
     assert again.status_code == 409 and problem_of_conflict["type"] == \
@@ -651,9 +686,12 @@ def test_cli_imports_each_format(cli, engine, tmp_path, fmt) -> None:
     assert r.exit_code == 0, r.output
     assert "committed: 2 parcels" in r.output and "2 new parcels" in r.output
     with engine.connect() as c:
-        n = c.execute(text("SELECT count(*) FROM parcel_version WHERE sheet_no = :s "
-                           "AND valid_to IS NULL"), {"s": sheet}).scalar_one()
-    assert n == 2
+        rows = c.execute(text(
+            "SELECT parcel_no, land_use, ST_AsBinary(geom) AS wkb FROM parcel_version "
+            "WHERE sheet_no = :s AND valid_to IS NULL ORDER BY parcel_no"), {"s": sheet}).all()
+    assert [(r.parcel_no, r.land_use) for r in rows] == [(12, "ODT"), (13, "CLN")]
+    assert_drawn([shapely.from_wkb(bytes(r.wkb)) for r in rows],
+                 [shapely.affinity.translate(g, dx, dy) for g in (A, B)])
 
 
 def test_cli_bad_input_exits_2_with_the_readers_message(cli, tmp_path) -> None:

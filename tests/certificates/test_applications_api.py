@@ -124,6 +124,8 @@ BAD = [
     ("unknown CRS", {"srid": 32648}, 400),
     ("zero area", {"declared_area": 0}, 422),
     ("negative area", {"declared_area": -5}, 422),
+    ("area past what the register holds", {"declared_area": 1e27}, 422),
+    ("area just past numeric(14, 1)", {"declared_area": 1e13}, 422),
     ("degrees as metres", {"srid": 9214}, 422),
     ("no geometry", {"geometry": None}, 422),
     ("bad channel", {"channel": "fax"}, 422),

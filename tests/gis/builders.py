@@ -27,6 +27,23 @@ A = box(559_000, 1_820_000, 559_020, 1_820_015)  # 300 m²
 B = box(559_020, 1_820_000, 559_045, 1_820_016)  # 400 m²
 
 
+DRAWN_TOLERANCE_M = 0.01
+"""A geometry read back is the one drawn when no point of either lies farther than 1 cm
+from the other (Hausdorff distance in EPSG:9214): an offset, a lost or moved vertex,
+swapped axes, a wrong zone or a missing datum shift all show, where equal areas and
+nearby centroids do not."""
+
+
+def assert_drawn(read: Any, drawn: Any, *, crs: int = WARD) -> None:
+    """Each geometry of ``read`` (in ``crs``) is the matching one of ``drawn`` (EPSG:9214),
+    in the same order, within :data:`DRAWN_TOLERANCE_M`."""
+    got = [transform(g, crs, WARD) for g in read]
+    assert len(got) == len(drawn), (len(got), len(drawn))
+    far = [round(float(shapely.hausdorff_distance(g, d, densify=0.25)), 4)
+           for g, d in zip(got, drawn, strict=True)]
+    assert max(far) < DRAWN_TOLERANCE_M, f"Hausdorff distances to the drawn parcels: {far} m"
+
+
 def wgs(geom: Any) -> Any:
     return transform(geom, WARD, 4326)
 

@@ -41,6 +41,7 @@ from tests.gis.builders import (
     FRAME,
     A,
     B,
+    assert_drawn,
     dxf_file,
     geojson,
     kml_text,
@@ -94,13 +95,13 @@ def assert_parcels(result: ReadResult, *, crs: int) -> None:
     f = result.features
     assert f.crs.to_epsg() == WARD
     assert result.source_crs == crs
+    assert_drawn(f.geometry, [A, B])
     assert list(f["parcel_no"]) == ["12", "13"]
     assert list(f["sheet_no"]) == ["5", "5"]
     assert list(f["land_use"]) == ["ODT", "CLN"]
     assert list(f["declared_area"]) == [300.0, 400.0]
     assert list(f["source_index"]) == [0, 1]
     assert f.geometry.area.round(1).tolist() == [300.0, 400.0]
-    assert f.geometry.iloc[0].distance(A.centroid) < 1.0
     json.dumps(list(f["attributes"]))
 
 
@@ -219,7 +220,8 @@ def test_kml_folder_and_closed_line(upload: Path) -> None:
     result = read(path, upload, layer="Ranh giới")
     assert result.layer == "Ranh giới"
     assert list(result.features["source_index"]) == [2]  # the third placemark of the file
-    assert round(result.features.geometry.iloc[0].area, 1) == 300.0
+    assert list(result.features["attributes"]) == [{"name": "14"}]  # the placemark's name
+    assert_drawn(result.features.geometry, [A])
     assert "closed_line_polygonised" in result.warning_codes
     refused("unknown_layer", lambda: read(path, upload, layer="Nhà"))
 
@@ -248,9 +250,12 @@ def test_dxf_closed_polyline_and_hatch(upload: Path) -> None:
     result = read(path, upload)
     f = result.features
     assert result.format == "dxf" and result.source_crs == WARD
-    assert f.geometry.area.round(1).tolist() == [300.0, 400.0]
+    assert_drawn(f.geometry, [A, B])
     assert list(f["source_layer"]) == ["THUA", "THUA"]
-    assert f["attributes"][0]["Layer"] == "THUA"
+    assert [(a["Layer"], a["SubClasses"]) for a in f["attributes"]] == [
+        ("THUA", "AcDbEntity:AcDbPolyline"), ("THUA", "AcDbEntity:AcDbHatch")]
+    # a drawing carries no parcel identity: nothing is invented
+    assert f[["sheet_no", "parcel_no", "land_use"]].isna().all().all()
     assert {"crs_assumed", "skipped_non_polygon"} <= set(result.warning_codes)
 
 
@@ -286,7 +291,7 @@ def test_dxf_polygons_on_several_layers_asks_which(upload: Path) -> None:
     err = refused("layer_required", lambda: read(path, upload))
     assert err.extra["layers"] == ["NHA", "THUA"]
     result = read(path, upload, layer="THUA")
-    assert result.features.geometry.area.round(1).tolist() == [300.0]
+    assert_drawn(result.features.geometry, [A])
     assert list(result.features["source_index"]) == [0]  # the drawing's first entity
     refused("unknown_layer", lambda: read(path, upload, layer="RANH_GIOI"))
 
@@ -328,7 +333,7 @@ def test_csv_english_headers_comma_separated(upload: Path) -> None:
     path.write_text("\n".join(rows))
     result = read(path, upload)
     assert result.features["parcel_no"].tolist() == ["12"]
-    assert round(result.features.geometry.iloc[0].area, 3) == 300.0
+    assert_drawn(result.features.geometry, [A])
 
 
 def test_csv_without_header_row(upload: Path) -> None:
@@ -347,7 +352,7 @@ def test_crs_override(upload: Path) -> None:
     path = geojson(upload / "thua.geojson", [A, B], [{"so_thua": 12}, {"so_thua": 13}])
     result = read(path, upload, crs="EPSG:9214")
     assert result.source_crs == WARD
-    assert result.features.geometry.area.round(1).tolist() == [300.0, 400.0]
+    assert_drawn(result.features.geometry, [A, B])
 
 
 def test_crs_override_of_a_file_crs_is_reported(upload: Path) -> None:
@@ -356,7 +361,7 @@ def test_crs_override_of_a_file_crs_is_reported(upload: Path) -> None:
     path = geojson(upload / "thua.geojson", [utm], crs="EPSG:9214")
     result = read(path, upload, crs=3405)
     assert "crs_overridden" in result.warning_codes
-    assert abs(result.features.geometry.iloc[0].area - 300.0) < 0.5
+    assert_drawn(result.features.geometry, [A])
 
 
 def test_unknown_crs_override(upload: Path) -> None:
@@ -402,7 +407,7 @@ def test_wrong_tm3_zone(upload: Path) -> None:
     err = refused("crs_wrong_zone", lambda: read(path, upload))
     assert err.extra["suggestion"] == {"crs": 9215}
     result = read(path, upload, crs=9215)
-    assert result.features.geometry.iloc[0].distance(A) < 0.01
+    assert_drawn(result.features.geometry, [A])
 
 
 def test_utm_labelled_as_tm3(upload: Path) -> None:
@@ -428,6 +433,7 @@ def test_metres_given_as_degrees(upload: Path) -> None:
     assert err.extra["suggestion"] == {"crs": 9214}
     auto = read(path, upload, auto_fix=True)
     assert auto.source_crs == WARD and "fixed_metres_as_degrees" in auto.warning_codes
+    assert_drawn(auto.features.geometry, [A])
 
 
 def test_outside_the_ward(upload: Path) -> None:
@@ -738,6 +744,7 @@ def test_3d_coordinates_flattened(upload: Path) -> None:
     path = geojson(upload / "thua.geojson", [a3, wgs(B)])
     result = read(path, upload)
     assert not result.features.geometry.has_z.any()
+    assert_drawn(result.features.geometry, [A, B])
     warning = next(w for w in result.warnings if w.code == "flattened_z")
     assert warning.features == (0,)
 
@@ -756,7 +763,7 @@ def test_measured_coordinates_flattened(upload: Path) -> None:
     result = read(path, upload)
     geom = result.features.geometry.iloc[0]
     assert not shapely.has_m(geom) and not geom.has_z
-    assert round(geom.area, 1) == 300.0
+    assert_drawn([geom], [A])
 
 
 def test_measures_reported_when_the_reader_sees_them() -> None:
