@@ -175,71 +175,72 @@ def _c(code: str, vi: str, en: str) -> Rule:
 
 CERTIFICATE_RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
     _c("invalid_geometry",
-        "Ranh giới thửa khai báo không hợp lệ ({reason}) tại ({x:.3f}, {y:.3f}); "
-        "xem hình đã sửa đề xuất.",
-        "The claimed boundary is not a valid polygon ({reason}) at ({x:.3f}, {y:.3f}); "
-        "see the proposed repaired shape."),
+        "Ranh giới thửa đất kê khai không hợp lệ ({reason}) tại điểm {point_vi}; xem hình "
+        "đã sửa được đề xuất.",
+        "The claimed boundary is not a valid polygon ({reason}) at {point_en}; see the "
+        "proposed repaired shape."),
     _c("outside_ward",
-        "{area_m2:.2f} m² của thửa khai báo nằm ngoài ranh giới phường (rộng {width_m:.2f} m).",
+        "{area_m2:.2f} m² của thửa đất kê khai nằm ngoài địa giới phường (rộng {width_m:.2f} m).",
         "{area_m2:.2f} m² of the claim lies outside the ward boundary ({width_m:.2f} m wide)."),
     _c("already_registered",
-        "Thửa khai báo trùng với thửa {parcel} đã cấp giấy chứng nhận số {certificate_no} "
-        "cho {holder} (lệch tối đa {distance_m:.3f} m).",
-        "The claim is the same parcel as {parcel}, already certified to {holder} under "
+        "Thửa đất kê khai trùng với {parcel}, đã được cấp giấy chứng nhận số {certificate_no} "
+        "cho {holder} (lệch nhau tối đa {distance_m:.3f} m).",
+        "The claim is the same parcel as {parcel_en}, already certified to {holder} under "
         "certificate {certificate_no} (at most {distance_m:.3f} m apart)."),
     _c("overlap_registered",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên thửa {parcel} đã cấp "
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel}, đã được cấp "
         "giấy chứng nhận số {certificate_no} cho {holder}.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of parcel {parcel}, "
-        "certified to {holder} under certificate {certificate_no}."),
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel_en}, certified to "
+        "{holder} under certificate {certificate_no}."),
     _c("overlap_state_land",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên đất {land_use} do Nhà "
-        "nước quản lý, thửa {parcel}.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of state land ({land_use}), "
-        "parcel {parcel}."),
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel}, {land_use_vi} do "
+        "Nhà nước quản lý.",
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel_en}, "
+        "{land_use_en} the State manages."),
     _c("overlap_uncertified",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên thửa {parcel} chưa được "
-        "cấp giấy chứng nhận; cần xác minh ranh giới tại thực địa.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of parcel {parcel}, which "
-        "has no certificate; check the boundary in the field."),
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel} ({land_use_vi}), "
+        "chưa được cấp giấy chứng nhận; cần xác minh ranh giới tại thực địa.",
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel_en} "
+        "({land_use_en}), which has no certificate; check the boundary in the field."),
     _c("overlap_pending",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) với hồ sơ {other} đang chờ "
-        "xử lý; hồ sơ {first} nộp trước.",
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) với hồ sơ {other} đang giải "
+        "quyết; hồ sơ {first} nộp trước.",
         "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) with pending application "
         "{other}; {first} was received first."),
     _c("boundary_gap",
-        "Khe hở {area_m2:.2f} m², rộng {width_m:.3f} m giữa thửa khai báo và {parcel}: ranh "
-        "giới có lẽ phải trùng nhau; xem hình đề xuất đã bám ranh.",
-        "A gap of {area_m2:.2f} m², {width_m:.3f} m wide, between the claim and {parcel}: "
-        "the boundaries should probably coincide; see the proposed snapped shape."),
+        "Khe hở {area_m2:.2f} m², rộng {width_m:.3f} m giữa thửa đất kê khai và {parcel}: ranh "
+        "giới hai thửa cần trùng nhau; xem hình đề xuất đã điều chỉnh theo ranh giới thửa liền "
+        "kề.",
+        "A gap of {area_m2:.2f} m², {width_m:.3f} m wide, between the claim and {parcel_en}: "
+        "the two boundaries should coincide; see the proposed shape adjusted to the "
+        "neighbour's boundary."),
     _c("area_mismatch",
-        "Diện tích kê khai {declared_m2:.1f} m² khác diện tích đo {measured_m2:.1f} m² "
-        "({difference_m2:+.1f} m², sai số cho phép 1:{scale} là {allowed_m2:.2f} m²); theo "
-        "Điều 135 khoản 6 Luật Đất đai 2024, diện tích đo được ghi nếu ranh giới không đổi "
-        "và không tranh chấp.",
-        "Declared area {declared_m2:.1f} m² differs from the measured {measured_m2:.1f} m² "
-        "({difference_m2:+.1f} m², allowed at 1:{scale}: {allowed_m2:.2f} m²); under Land Law "
-        "2024 Art. 135(6) the measured area is used if the boundary is unchanged and "
+        "Diện tích kê khai {declared_m2:.1f} m² {sign_vi} diện tích đo {measured_m2:.1f} m² "
+        "{abs_difference_m2:.1f} m² (sai số cho phép ở tỷ lệ 1:{scale} là {allowed_m2:.2f} m²); "
+        "theo khoản 6 Điều 135 Luật Đất đai 2024, ghi diện tích đo được nếu ranh giới không "
+        "thay đổi và không có tranh chấp.",
+        "The declared area {declared_m2:.1f} m² is {abs_difference_m2:.1f} m² {sign_en} the "
+        "measured {measured_m2:.1f} m² (allowed at 1:{scale}: {allowed_m2:.2f} m²); under Land "
+        "Law 2024 Art. 135(6) the measured area is used if the boundary is unchanged and "
         "undisputed."),
     _c("road_redline",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong chỉ giới đường đỏ {zone}.",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside the planned road red "
-        "line {zone}."),
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa đất nằm trong {zone}.",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside {zone} (between the "
+        "planned red lines)."),
     _c("protection_zone",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong vùng bảo vệ {zone} "
-        "({zone_kind}).",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside the protection zone "
-        "{zone} ({zone_kind})."),
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa đất nằm trong {zone_kind_vi}: {zone}.",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside the {zone_kind_en}: "
+        "{zone}."),
     _c("plan_conformity",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong khu quy hoạch {zone}, nơi quy "
-        "hoạch cho phép {planned_vi}; loại đất kê khai là {declared_vi}.",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa đất nằm trong khu quy hoạch {zone}, nơi "
+        "quy hoạch cho phép {planned_vi}; loại đất kê khai là {declared_vi}.",
         "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies in the planning zone {zone}, "
         "planned for {planned_en}; the declared land use is {declared_en}."),
     _c("dispute_open",
-        "Thửa {parcel} có tranh chấp đang giải quyết (số {dispute_id}, từ {opened_on}, "
-        "{claimant}).",
-        "Parcel {parcel} has an open dispute (no. {dispute_id}, since {opened_on}, "
-        "{claimant})."),
+        "Có tranh chấp chưa giải quyết xong đối với {parcel} (số {dispute_id}, từ ngày "
+        "{opened_on}, người yêu cầu: {claimant}).",
+        "There is an open dispute over {parcel_en} (no. {dispute_id}, since {opened_on}, "
+        "raised by {claimant})."),
     _c("shape", "{detail_vi}", "{detail_en}"),
 )})
 """What a certificate verification reports; severities per band in ``config/certificates.toml``."""

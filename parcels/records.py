@@ -17,6 +17,8 @@ from typing import Any, Final
 
 from shapely.geometry.base import BaseGeometry
 
+from gis import labels
+
 USE_RIGHT: Final = "use_right"
 
 
@@ -67,6 +69,15 @@ class MapParcel:
     @property
     def label(self) -> str:
         return f"{self.former_unit} tờ {self.sheet_no} thửa {self.parcel_no}"
+
+    @property
+    def label_vi(self) -> str:
+        """As an officer writes it: "thửa đất số 12, tờ bản đồ số 5 (Kim Long cũ)"."""
+        return labels.parcel(self.former_unit, self.sheet_no, self.parcel_no, "vi")
+
+    @property
+    def label_en(self) -> str:
+        return labels.parcel(self.former_unit, self.sheet_no, self.parcel_no, "en")
 
     @property
     def certified(self) -> bool:

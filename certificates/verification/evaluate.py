@@ -14,6 +14,7 @@ from certificates.rules import VerificationSettings
 from certificates.verification.inputs import CLAIM, Claim, Surroundings
 from certificates.verification.report import Outcome, finding, outcome, rounded
 from config import land_use
+from gis import labels
 from gis.frame import find_outside, find_zone_crossings
 from gis.gaps import gap_polygons_near
 from gis.land_use import is_agricultural
@@ -104,11 +105,15 @@ def _invalid(claim: Claim, found: Sequence[Finding], settings: VerificationSetti
              ) -> list[Finding]:
     sev = settings.severity("invalid_geometry")
     if not found:
-        return [finding("invalid_geometry", sev, {"reason": "not a polygon", "x": "?", "y": "?"})]
+        return [finding("invalid_geometry", sev, {"reason": "not a polygon",
+                                                  "point_vi": "?", "point_en": "?"})]
     out = []
     for f in found:
         figures = {"reason": f.figures.get("reason", f.code), "defect": f.code,
                    **{k: f.figures[k] for k in ("x", "y") if k in f.figures}}
+        if "x" in f.figures and "y" in f.figures:
+            x, y = float(f.figures["x"]), float(f.figures["y"])
+            figures |= {"point_vi": labels.point(x, y, "vi"), "point_en": labels.point(x, y, "en")}
         fix = f.fix or (make_valid(claim.geometry) if claim.geometry is not None else None)
         out.append(finding("invalid_geometry", sev, figures, geometry=f.geometry, fix=fix))
     return out
@@ -161,7 +166,8 @@ def _same_parcels(claim: Claim, geom: BaseGeometry, around: Surroundings,
 def _already(nb: MapParcel, dist: float, geom: BaseGeometry,
              settings: VerificationSettings) -> Finding:
     h = next(h for h in nb.use_rights if h.certificate_no)
-    figures = {"parcel": nb.label, "parcel_id": nb.parcel_id, "holder": h.full_name,
+    figures = {"parcel": nb.label_vi, "parcel_en": nb.label_en, "parcel_id": nb.parcel_id,
+               "holder": h.full_name,
                "certificate_no": h.certificate_no, "distance_m": rounded(dist),
                "area_m2": rounded(nb.geometry.area, 2)}
     return finding("already_registered", settings.severity("already_registered"), figures,
@@ -191,8 +197,10 @@ def _registry_overlaps(found: Sequence[Finding], by_id: Mapping[Any, MapParcel],
         else:
             rule = "overlap_uncertified"
         h = next((h for h in other.use_rights if h.certificate_no), None)
-        figures = {"parcel": other.label, "parcel_id": other.parcel_id, "area_m2": rounded(area, 2),
+        figures = {"parcel": other.label_vi, "parcel_en": other.label_en,
+                   "parcel_id": other.parcel_id, "area_m2": rounded(area, 2),
                    "width_m": rounded(width), "land_use": other.land_use,
+                   **_use_names(other.land_use),
                    "holder": h.full_name if h else None,
                    "certificate_no": h.certificate_no if h else None, "kind": f.code}
         out.append(finding(rule, settings.severity(rule, band), figures,
@@ -246,7 +254,8 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
         sev = settings.severity("boundary_gap", band)
         if area < settings.gap_min_area_m2:
             sev = Severity.INFO
-        figures = {"parcel": ", ".join(o.label for o in others),
+        figures = {"parcel": "; ".join(o.label_vi for o in others),
+                   "parcel_en": "; ".join(o.label_en for o in others),
                    "parcel_ids": [o.parcel_id for o in others],
                    "area_m2": rounded(area, 3), "width_m": rounded(width, 4)}
         out.append(finding("boundary_gap", sev, figures,
@@ -303,10 +312,22 @@ def _zones(found: Sequence[Finding], around: Surroundings, settings: Verificatio
                       if rule == "plan_conformity" and claim_use else {}),
                    "area_m2": rounded(f.figures["area_m2"], 2),
                    "width_m": rounded(f.figures["width_m"]),
-                   "share_pct": rounded(100 * float(f.figures["share"]), 2)}
+                   "share_pct": rounded(100 * float(f.figures["share"]), 2),
+                   "zone_kind_vi": labels.zone_kind(kind, "vi"),
+                   "zone_kind_en": labels.zone_kind(kind, "en")}
         out.append(finding(rule, settings.severity(rule, band), figures, geometry=f.geometry,
                             band=band, tolerance=dict(f.tolerance)))
     return out
+
+
+def _use_names(code: str) -> dict[str, str]:
+    """A land use in words ("đất giao thông (DGT)"), the code only in brackets."""
+    names = land_use.load()
+    try:
+        return {"land_use_vi": f"{names.name(code, 'vi').lower()} ({code})",
+                "land_use_en": f"{names.name(code, 'en').lower()} ({code})"}
+    except land_use.UnknownLandUse:
+        return {"land_use_vi": f"đất {code}", "land_use_en": f"{code} land"}
 
 
 def _plan_figures(declared: str, planned: Sequence[str], names: Any) -> dict[str, Any]:
@@ -362,7 +383,10 @@ def _area(claim: Claim, geom: BaseGeometry, scale: int | None,
     if abs(diff) <= allowed:
         return None
     figures = {"declared_m2": float(claim.declared_area), "measured_m2": rounded(measured, 2),
-               "difference_m2": rounded(diff, 2), "allowed_m2": rounded(allowed, 3),
+               "difference_m2": rounded(diff, 2), "abs_difference_m2": rounded(abs(diff), 2),
+               "sign_vi": "lớn hơn" if diff > 0 else "nhỏ hơn",
+               "sign_en": "more than" if diff > 0 else "less than",
+               "allowed_m2": rounded(allowed, 3),
                "difference_pct": rounded(100 * diff / measured, 2) if measured else None,
                "scale": s}
     return finding("area_mismatch", settings.severity("area_mismatch"), figures)
@@ -379,8 +403,11 @@ def _disputes(geom: BaseGeometry, subject: int | None, around: Surroundings,
         hit = [p for p in d.parcel_ids if p == subject or p in near]
         if not hit:
             continue
-        labels = [near[p].label if p in near else f"#{p}" for p in hit]
-        figures = {"dispute_id": d.dispute_id, "parcel": ", ".join(labels),
+        figures = {"dispute_id": d.dispute_id,
+                   "parcel": "; ".join(near[p].label_vi if p in near else f"thửa đất #{p}"
+                                       for p in hit),
+                   "parcel_en": "; ".join(near[p].label_en if p in near else f"parcel #{p}"
+                                          for p in hit),
                    "parcel_ids": hit, "claimant": d.claimant,
                    "opened_on": d.opened_on.isoformat(), "state": d.state}
         out.append(finding("dispute_open", settings.severity("dispute_open"), figures,
