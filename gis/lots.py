@@ -127,12 +127,25 @@ def frontages(lot: BaseGeometry, roads: Sequence[Road], rule: LotRule, *,
     for road in roads:
         if road.geometry.is_empty or lot.distance(road.geometry) > tolerance_m:
             continue
-        length = shapely.intersection(edge, road.zone(tolerance_m)).length
+        length = _shared_length(edge, road.zone(tolerance_m), tolerance_m)
         if length <= 0:
             continue
         out.append(Frontage(road.ref, round(float(length), 3), road.redline_width_m,
                             rule.required_frontage(road.redline_width_m), road.gives_access))
     return sorted(out, key=lambda f: -f.length_m)
+
+
+def _shared_length(edge: BaseGeometry, zone: BaseGeometry, tolerance_m: float) -> float:
+    """The length of the lot's boundary along the road: the boundary inside the road's zone,
+    less the stub of each side edge that crosses the zone where the frontage ends (``tolerance_m``
+    at each end of each stretch; a 3.5 m frontage measured 3.6 m with them)."""
+    inside = shapely.line_merge(shapely.intersection(edge, zone))
+    total = 0.0
+    for piece in shapely.get_parts(inside):
+        if piece.geom_type != "LineString" or piece.is_empty:
+            continue
+        total += max(0.0, float(piece.length) - 2.0 * tolerance_m)
+    return total
 
 
 def check_lot(lot: BaseGeometry, roads: Sequence[Road], rule: LotRule, *,

@@ -79,3 +79,57 @@ def test_database_url_down_is_reported(run, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody:x@127.0.0.1:1/none")
     r = run("db", "status")
     assert r.exit_code == 1 and ": down" in r.output
+
+
+def _committed_claim(engine, key: str, x: float, **kw) -> int:
+    from certificates import applications as apps
+    from tests.certificates.conftest import intake
+
+    with Session(engine) as s, s.begin():
+        a = apps.receive(s, actor=Actor(username="land_officer", role="land_officer",
+                                        ward_code=WARD),
+                         intake=intake(rect(x, 1700, 20, 20), application_key=key, **kw))
+        return a.id
+
+
+def test_applications_show_by_receipt_number(run, engine) -> None:
+    """An application is named by its receipt number as well as its id; an unverified one
+    says so in words, not "None"."""
+    app_id = _committed_claim(engine, "CLI-17-0001", 0)
+    r = run("applications", "show", "CLI-17-0001")
+    assert r.exit_code == 0, r.output
+    assert f"application {app_id} (CLI-17-0001)" in r.output
+    assert "not verified yet" in r.output and "None" not in r.output
+    assert "working days left" in r.output
+    assert run("applications", "show", str(app_id)).exit_code == 0
+    missing = run("applications", "show", "CLI-NO-SUCH")
+    assert missing.exit_code == 2 and "receipt number" in missing.output
+
+
+def test_verify_names_the_officer_or_says_how(run, engine) -> None:
+    app_id = _committed_claim(engine, "CLI-17-0002", 40)
+    r = run("verify", str(app_id))
+    assert r.exit_code == 2 and "--as" in r.output
+    r = run("verify", "CLI-17-0002", "--as", "land_officer")
+    assert r.exit_code == 0, r.output
+    assert "PASS" in r.output or "REVIEW" in r.output
+
+
+def test_verify_all_inherited_prints_the_triage(run, engine) -> None:
+    """The inherited files are verified in one command, then listed worst first."""
+    from datetime import date
+
+    from config import clock
+
+    old = clock.today().replace(day=1)
+    _committed_claim(engine, "CLI-17-0003", 80, origin="inherited",
+                     inherited_from="UBND quận Phú Xuân (cũ)", old_receipt_no="PX-2025-0007",
+                     old_received_on=old)
+    r = run("applications", "verify-all", "--origin", "inherited", "--as", "land_officer")
+    assert r.exit_code == 0, r.output
+    assert "verified" in r.output and "first rule" in r.output
+    line = next(x for x in r.output.splitlines() if x.startswith("CLI-17-0003"))
+    assert "PX-2025-0007" in line and ("pass" in line or "review" in line)
+    listed = run("applications", "list", "--origin", "inherited", "--sort", "received")
+    assert listed.exit_code == 0 and "applications match" in listed.output
+    assert date.fromisoformat(str(old))
