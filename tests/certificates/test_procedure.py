@@ -118,7 +118,8 @@ def test_a_file_received_incomplete_counts_from_the_day_it_is_complete(client, s
 def test_a_file_completed_on_a_swapped_working_saturday(client, settings, users) -> None:
     """Received incomplete on Thu 20 Aug 2026, completed on Saturday 22 August 2026, a
     working day given in exchange for Monday 31 August: the count starts then.  24–28 Aug,
-    3–4, 7–11, 14–18, 21–23 Sep (31 Aug and 1–2 Sep off): due Wed 23 September."""
+    3–4, 7–11, 14–18, 21–23 Sep (31 Aug and 1–2 Sep off): due Wed 23 September.  A file
+    complete the day before counts that Saturday."""
     with at("2026-08-20T02:00:00", settings, users) as h:
         app = client.post(APPS, json=body(rect(0, 0, 20, 20), complete=False), headers=h).json()
     with at("2026-08-22T02:00:00", settings, users) as h:
@@ -127,6 +128,12 @@ def test_a_file_completed_on_a_swapped_working_saturday(client, settings, users)
         assert r.json()["due_on"] == "2026-09-23"
         same = client.post(APPS, json=body(rect(40, 0, 20, 20), parcel_no=14), headers=h).json()
         assert (same["received_on"], same["due_on"]) == ("2026-08-22", "2026-09-23")
+    with at("2026-08-21T02:00:00", settings, users) as h:
+        # complete on Friday 21 August: the swapped Saturday is its first working day, so
+        # 22, 24–28 Aug, 3–4, 7–11, 14–18, 21–22 Sep: due Tuesday 22 September
+        friday = client.post(APPS, json=body(rect(80, 0, 20, 20), parcel_no=15),
+                             headers=h).json()
+        assert friday["due_on"] == "2026-09-22"
 
 
 def test_approval_without_a_land_use_is_refused(client, settings, users, session,
