@@ -133,3 +133,43 @@ def test_verify_all_inherited_prints_the_triage(run, engine) -> None:
     listed = run("applications", "list", "--origin", "inherited", "--sort", "received")
     assert listed.exit_code == 0 and "applications match" in listed.output
     assert date.fromisoformat(str(old))
+
+
+def test_the_procedure_on_the_command_line_with_the_due_date_at_every_step(run, engine) -> None:
+    """Received Mon 2 Mar 2026: due 30 Mar (3–6, 9–13, 16–20, 23–27, 30 Mar); posted the same
+    day, 3–17 Mar are not counted (11 working days): due 14 Apr; the obligations met the day
+    they were sent: still 14 Apr; the certificate handed over on 18 Mar."""
+    import time_machine
+
+    def at(day: str):
+        return time_machine.travel(f"{day}T02:00:00+00:00", tick=False)
+
+    with at("2026-03-02"):
+        app_id = _committed_claim(engine, "CLI-17-0004", 120, sheet=905, number=4)
+        key, me = "CLI-17-0004", ("--as", "land_officer")
+        steps = [("verify", key, *me),
+                 ("applications", "order-survey", key, "--surveyor", "Công ty Đo đạc A", *me),
+                 ("applications", "survey-received", key, "--surveyor", "Công ty Đo đạc A",
+                  "--extract-no", "TĐ-7", *me),
+                 ("applications", "field-check", key, "--notes", "khớp thực địa", *me)]
+        for args in steps:
+            r = run(*args)
+            assert r.exit_code == 0, (args, r.output)
+        r = run("applications", "post", key, "--place", "Nhà văn hóa tổ 5", *me)
+        assert r.exit_code == 0 and "posting; due 2026-04-14 (clock stopped)" in r.output
+        early = run("applications", "close-posting", key, *me)
+        assert early.exit_code == 2 and "2026-03-17" in early.output
+    with at("2026-03-18"):
+        for args, state in [
+                (("close-posting", key), "posted"),
+                (("eligibility", key, "--reason", "đủ điều kiện"), "eligible"),
+                (("tax-info", key, "--tax-office", "Thuế cơ sở Huế"), "financial_obligations"),
+                (("obligations-met", key, "--receipt", "BL-7"), "obligations_met")]:
+            r = run("applications", *args, *me)
+            assert r.exit_code == 0 and f"{state}; due 2026-04-14" in r.output, r.output
+        r = run("applications", "decide", key, "--reason", "đủ điều kiện", *me)
+        assert r.exit_code == 0 and "approved" in r.output and "MÔ PHỎNG" in r.output, r.output
+        r = run("applications", "issue", key, *me)
+        assert r.exit_code == 0, r.output
+        shown = run("applications", "show", str(app_id))
+        assert "certificate_issued" in shown.output and "due 2026-04-14" in shown.output
