@@ -12,7 +12,7 @@ decided intake file's result went back to the applicant the day it was decided
 A few clean backlog claims get an open dispute in the register over the parcel they
 claim (every ``DISPUTE_EVERY``-th clean one, by key): their truth becomes
 ``dispute_open`` / ``fail``, so the dispute rule is scored like the planted geometry
-defects.  Loading is idempotent: nothing happens when the ward already has applications.
+defects.  Loading is idempotent: nothing happens when the demo's applications are loaded.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def _opt(v: Any) -> Any:
 
 def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> int:
     """Insert the applications layer (once); returns how many were added."""
-    if s.execute(text("SELECT count(*) FROM application WHERE ward_code = :w"),
-                 {"w": ward_code}).scalar_one():
+    if s.execute(text("SELECT count(*) FROM application WHERE ward_code = :w "
+                      "AND created_by = :by"), {"w": ward_code, "by": LOADER}).scalar_one():
         return 0
     if "applications" not in {name for name, _ in pyogrio.list_layers(gpkg)}:
         return 0
@@ -124,14 +124,16 @@ def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> 
                                        at, actor, detail)
         SELECT id, ward_code, 'receive', NULL, 'received', received_at, :by,
                jsonb_build_object('due_on', due_on, 'demo', true)
-        FROM application WHERE ward_code = :w"""), {"w": ward_code, "by": LOADER})
+        FROM application WHERE ward_code = :w AND created_by = :by"""),
+        {"w": ward_code, "by": LOADER})
     s.execute(text("""
         INSERT INTO application_event (application_id, ward_code, action, from_state, to_state,
                                        at, actor, reason, detail)
         SELECT id, ward_code, 'request_supplement', 'verifying', 'waiting_applicant',
                waiting_since, :by, 'bổ sung giấy tờ (dữ liệu mô phỏng)',
                jsonb_build_object('demo', true)
-        FROM application WHERE ward_code = :w AND state = 'waiting_applicant'"""),
+        FROM application WHERE ward_code = :w AND state = 'waiting_applicant'
+          AND created_by = :by"""),
         {"w": ward_code, "by": LOADER})
     s.execute(text("""
         INSERT INTO demo_application_truth (application_id, cohort, parcel_key, expected_rule,
