@@ -116,28 +116,29 @@ def test_verify_names_the_officer_or_says_how(run, engine) -> None:
 
 
 def test_verify_all_inherited_prints_the_triage(run, engine) -> None:
-    """The inherited files are verified in one command, then listed worst first."""
+    """The inherited files are verified in one command, then listed worst first; the file
+    the former unit received on Mon 4 May 2026 is 9 working days old on Fri 15 May."""
     from datetime import date
 
-    from config import clock
+    import time_machine
 
-    old = clock.today().replace(day=1)
-    _committed_claim(engine, "CLI-17-0003", 80, origin="inherited",
-                     inherited_from="UBND quận Phú Xuân (cũ)", old_receipt_no="PX-2025-0007",
-                     old_received_on=old)
-    r = run("applications", "verify-all", "--origin", "inherited", "--as", "land_officer")
-    assert r.exit_code == 0, r.output
-    assert "verified" in r.output and "first rule" in r.output
-    line = next(x for x in r.output.splitlines() if x.startswith("CLI-17-0003"))
-    assert "PX-2025-0007" in line and ("pass" in line or "review" in line)
-    listed = run("applications", "list", "--origin", "inherited", "--sort", "received")
-    assert listed.exit_code == 0 and "applications match" in listed.output
-    assert date.fromisoformat(str(old))
-    # committed rows outlive the test: the file is refused so that no later test's backlog
-    # (the demo ward's, in the same ward) counts it
-    r = run("applications", "decide", "CLI-17-0003", "--reject", "--reason", "thử nghiệm",
-            "--as", "land_officer")
-    assert r.exit_code == 0 and "rejected" in r.output
+    with time_machine.travel("2026-05-15T02:00:00+00:00", tick=False):
+        _committed_claim(engine, "CLI-17-0003", 80, origin="inherited",
+                         inherited_from="UBND quận Phú Xuân (cũ)", old_receipt_no="PX-2025-0007",
+                         old_received_on=date(2026, 5, 4))
+        r = run("applications", "verify-all", "--origin", "inherited", "--as", "land_officer")
+        assert r.exit_code == 0, r.output
+        assert "verified" in r.output and "first rule" in r.output
+        line = next(x for x in r.output.splitlines() if x.startswith("CLI-17-0003"))
+        assert "PX-2025-0007" in line and ("pass" in line or "review" in line)
+        assert " 9 " in f" {line} ", line
+        listed = run("applications", "list", "--origin", "inherited", "--sort", "received")
+        assert listed.exit_code == 0 and "applications match" in listed.output
+        # committed rows outlive the test: the file is refused so that no later test's
+        # backlog (the demo ward's, in the same ward) counts it
+        r = run("applications", "decide", "CLI-17-0003", "--reject", "--reason", "thử nghiệm",
+                "--as", "land_officer")
+        assert r.exit_code == 0 and "rejected" in r.output
 
 
 def test_the_procedure_on_the_command_line_with_the_due_date_at_every_step(run, engine) -> None:

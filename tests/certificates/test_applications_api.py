@@ -21,6 +21,7 @@ from tests.conftest import counts
 from tests.factories import geojson_wgs84, rect
 
 OFFICER = "land_officer"
+APPS = "/api/v1/applications"
 
 
 def body(geom, **kw):
@@ -287,6 +288,75 @@ def test_queue_lists_overdue_and_due_soon(client, settings, users) -> None:
         assert [a["id"] for a in between] == [old["id"]]
         bad = client.get("/api/v1/applications?state=lost", headers=h)
         assert bad.status_code == 422
+
+
+def test_queue_total_and_sorting(client, settings, users, connection) -> None:
+    """The page says how many files match in all (not the page size) and sorts by due date
+    or receipt.  A received Tue 1 Jul 2025 (due 29 Jul); B received incomplete Wed 2 Jul and
+    completed Thu 10 Jul (due Thu 7 Aug: 11–31 Jul are 15 working days, 1–7 Aug 5); C
+    received Thu 3 Jul (due Thu 31 Jul).  On Monday 15 September all three are overdue: A by
+    32 working days (see the test above), C by 30, B by 25 (8–29 Aug 16, 3–15 Sep 9)."""
+    with at("2025-07-01T02:00:00", settings, users) as h:
+        a = client.post(APPS, headers=h, json=body(rect(0, 0, 20, 20))).json()
+    with at("2025-07-02T02:00:00", settings, users) as h:
+        b = client.post(APPS, headers=h, json=body(rect(0, 40, 20, 20), parcel_no=13,
+                                                   complete=False)).json()
+    with at("2025-07-03T02:00:00", settings, users) as h:
+        c = client.post(APPS, headers=h, json=body(rect(0, 80, 20, 20), parcel_no=14)).json()
+    with at("2025-07-10T02:00:00", settings, users) as h:
+        r = client.post(f"{APPS}/{b['id']}/supplement-received", json={}, headers=h)
+        assert r.json()["due_on"] == "2025-08-07"
+    ids = {a["id"]: "A", b["id"]: "B", c["id"]: "C"}
+    with at("2025-09-15T03:00:00", settings, users) as h:
+        page = client.get(f"{APPS}?overdue=true&limit=1", headers=h).json()
+        assert (page["total"], page["count"]) == (3, 1)
+        assert [x["rel"] for x in page["links"]] == ["next"]
+        assert ids[page["items"][0]["id"]] == "A"  # the most overdue first
+        due = client.get(f"{APPS}?overdue=true", headers=h).json()["items"]
+        assert [(ids[x["id"]], x["overdue_working_days"]) for x in due] == \
+            [("A", 32), ("C", 30), ("B", 25)]
+        got = client.get(f"{APPS}?sort=received", headers=h).json()["items"]
+        assert [ids[x["id"]] for x in got] == ["A", "B", "C"]
+        got = client.get(f"{APPS}?sort=due&received_to=2025-07-03", headers=h).json()
+        assert [ids[x["id"]] for x in got["items"]] == ["A", "C", "B"] and got["total"] == 3
+        before = all_counts(connection)
+        bad = client.get(f"{APPS}?sort=soonest", headers=h)
+        assert bad.status_code == 422 and bad.json()["field"] == "sort"
+        assert all_counts(connection) == before
+
+
+def test_triage_of_the_inherited_files_worst_first(client, settings, users) -> None:
+    """GET /applications/triage: the inherited files, each with its latest verdict, first
+    rule and age in working days since the former unit's receipt, worst verdict first.
+    Received by the former unit on Thu 15 May 2025 and Mon 2 Jun 2025, handed to the ward on
+    1 July; on Tuesday 26 August 2025 the first is 73 working days old (16–30 May 11, June
+    21, July 23, 1–26 Aug 18; no day off in between), the second 61 (3–30 June 20)."""
+    def inherited(geom, old_no, old_on, **kw):
+        return body(geom, origin="inherited", inherited_from="UBND phường Kim Long (cũ)",
+                    old_receipt_no=old_no, old_received_on=old_on, **kw)
+
+    with at("2025-07-01T02:00:00", settings, users) as h:
+        mism = client.post(APPS, headers=h, json=inherited(
+            rect(0, 0, 20, 20), "KL-2025-0101", "2025-05-15", declared_area=300)).json()
+        clean = client.post(APPS, headers=h, json=inherited(
+            rect(0, 40, 20, 20), "KL-2025-0230", "2025-06-02", parcel_no=13)).json()
+        waiting = client.post(APPS, headers=h, json=inherited(
+            rect(0, 80, 20, 20), "KL-2025-0231", "2025-06-02", parcel_no=14)).json()
+        desk = client.post(APPS, headers=h, json=body(rect(0, 120, 20, 20), parcel_no=15,
+                                                      declared_area=300)).json()
+        assert mism["received_on"] == "2025-05-15" and mism["origin"] == "inherited"
+        for x in (mism, clean, desk):
+            client.post(f"{APPS}/{x['id']}/verify", headers=h)
+    with at("2025-08-26T03:00:00", settings, users) as h:
+        t = client.get(f"{APPS}/triage", headers=h).json()
+    mine = {mism["id"]: "mismatch", clean["id"]: "clean", waiting["id"]: "waiting"}
+    rows = [(mine[r["application_id"]], r["verdict"], r["first_rule"], r["age_working_days"],
+             r["old_receipt_no"]) for r in t["items"] if r["application_id"] in mine]
+    assert rows == [("mismatch", "review", "area_mismatch", 73, "KL-2025-0101"),
+                    ("waiting", "not verified", None, 61, "KL-2025-0231"),
+                    ("clean", "pass", None, 61, "KL-2025-0230")]
+    assert desk["id"] not in {r["application_id"] for r in t["items"]}
+    assert t["today"] == "2025-08-26" and t["total"] == len(t["items"])
 
 
 def test_statistics_from_stored_applications(client, settings, users) -> None:
