@@ -50,14 +50,19 @@ typecheck: install
 
 # The suite and the benchmarks make databases of their own (on the embedded cluster, or on
 # TEST_DATABASE_URL / BENCH_DATABASE_URL): they never touch the one DATABASE_URL names.
-pytest: install
+pytest: install sysdeps
 	$(BIN)/pytest -q -p no:cacheprovider
 
-# System tools the tests and benchmarks drive (wrk for the HTTP load benchmark).
+# System packages the tests and benchmarks drive: wrk (the HTTP load benchmark), Debian's
+# chromium (the map tests drive it through Playwright; never a downloaded browser) and
+# fonts-dejavu-core (the cadastral extract's font, with Vietnamese letters).
+SYSDEPS := wrk chromium fonts-dejavu-core
 sysdeps:
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk); } || \
-	  { echo "install wrk (apt-get install wrk) for bench/load.py"; exit 1; }
+	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "install$$missing (apt-get install$$missing) for the tests"; exit 1; fi; fi
 
 bench-smoke: install sysdeps
 	$(BIN)/python bench/run_all.py --size tiny

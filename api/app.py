@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
+from urllib.parse import urlsplit
 
 from anyio import to_thread
 from fastapi import FastAPI, HTTPException
@@ -16,9 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, ogc
-from api.auth import SignInThrottle
+from api import docs, errors, ogc
+from api.responses import SECURITY_HEADERS
 from api.routes import applications, audit, auth, pages, parcels, projects, surveys
+from api.routes import maps as map_routes
+from api.sign_in import SignInThrottle
 from api.user_cache import UserCache
 from config import clock
 from config.settings import Settings
@@ -27,27 +32,36 @@ from db.engine import libpq_url, make_engine, read_session_factory, session_fact
 
 log = logging.getLogger("cadastre.api")
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
+REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def public_origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of the service's public base URL (``CADASTRE_SERVER_PUBLIC_URL``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"the public URL {url!r} must be http(s)://host[:port]")
+    return parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
 class RequestContext:
-    """Pure ASGI middleware: request id, security headers, and the request body limit.
+    """Pure ASGI middleware: request id, public origin, security headers, body limit.
 
-    A declared Content-Length over the limit is answered 413 before any byte is
-    read; a chunked body is counted as it streams and cut off at the limit.
-    (Starlette's ``BaseHTTPMiddleware`` costs about a millisecond per request.)
+    Every request gets an id the server makes (a client's ``X-Request-ID`` is kept apart
+    as ``client_request_id``: a caller must not make its request look like another's in
+    the audit trail).  The origin links and redirects are built from is the configured
+    public URL, never the request's ``Host`` header (``Host: evil.example`` once produced
+    links and a 307 to evil.example).  A declared Content-Length over the limit is
+    answered 413 before any byte is read; a chunked body is counted as it streams and
+    cut off at the limit.  (Starlette's ``BaseHTTPMiddleware`` costs about a millisecond
+    per request.)
     """
 
-    def __init__(self, app: ASGIApp, max_body: int, upload_paths: frozenset[str] = frozenset()
-                 ) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, upload_paths: frozenset[str] = frozenset(),
+                 public_url: str | None = None) -> None:
         self.app = app
         self.max_body = max_body
         self.upload_paths = upload_paths
+        self.origin = public_origin(public_url) if public_url else None
 
     def limit_for(self, scope: Scope) -> int | None:
         """The JSON/form cap; None for file uploads, whose route streams to its own cap
@@ -56,13 +70,27 @@ class RequestContext:
             return None
         return self.max_body
 
+    def _public(self, scope: Scope) -> None:
+        if self.origin is None:
+            return
+        scheme, host, port = self.origin
+        default = port == (443 if scheme == "https" else 80)
+        shown = f"[{host}]" if ":" in host else host
+        netloc = shown if default else f"{shown}:{port}"
+        scope["scheme"], scope["server"] = scheme, (host, port)
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"host"] + [
+            (b"host", netloc.encode())]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get("x-request-id", "")[:64]
-        rid = given if given.replace("-", "").isalnum() else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = rid
+        given = Headers(scope=scope).get("x-request-id", "")
+        rid = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        state["client_request_id"] = given if REQUEST_ID.fullmatch(given) else None
+        self._public(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -147,12 +175,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             "Areas in m² measured in VN-2000 / TM-3 107-00 (EPSG:9214); GeoJSON in WGS 84."
         ),
         lifespan=lifespan,
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,  # api/docs.py
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.db)
     app.state.sessions = sessions or session_factory(app.state.engine)
     app.state.read_sessions = sessions or read_session_factory(app.state.engine)
-    app.state.throttle = SignInThrottle()
+    app.state.throttle = SignInThrottle(settings.auth)
     app.state.async_pool = None  # opened by the lifespan of a server that owns its engine
     app.state.user_cache = UserCache(
         libpq_url(app.state.engine), ttl=settings.server.user_cache_seconds,
@@ -164,7 +193,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                            allow_methods=["GET", "POST"], allow_headers=["Authorization",
                                                                          "Content-Type"])
     app.add_middleware(RequestContext, max_body=settings.server.max_body_bytes,
-                       upload_paths=frozenset({"/api/v1/surveys"}))
+                       upload_paths=frozenset({"/api/v1/surveys"}),
+                       public_url=settings.server.public_base_url())
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -181,4 +211,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(projects.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
+    app.include_router(map_routes.router)
+    app.include_router(docs.router)
     return app

@@ -1,16 +1,16 @@
-"""Access tokens and sign-in throttling.
+"""Access tokens and CSRF tokens.
 
 Tokens are short-lived JWTs (HS256, secret from the environment) carrying the
 user id and a *token epoch*; every request re-reads the user row, so a disabled
 user, a changed role or a reset password stops all earlier tokens at once
 without a token store (the reason to prefer this over opaque stored tokens: one
 primary-key read per request either way, and no table of live tokens to guard).
-Failed sign-ins are throttled per user and per address, counted in the database so
-that every worker process enforces the same limit.
+Signing in (the password check, its throttle and audit) is in ``api.sign_in``; signing
+out moves the account's token epoch on, so every token issued before stops at once.
 
 Web pages use the same token in an HttpOnly, SameSite=Strict cookie; requests
-authenticated by that cookie must carry the CSRF token (double submit, signed)
-on every state-changing method.
+authenticated by that cookie must carry the CSRF token (double submit, signed, bound to
+the session and dated) on every state-changing method.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jwt
-from sqlalchemy.orm import Session
 
 from api.users import User
+from config import clock
 from config.auth import AuthSettings
-from db.engine import sql
 
 
 @dataclass(frozen=True)
@@ -76,60 +75,39 @@ def _verified(secret: str, algorithm: str, issuer: str, token: str) -> tuple[Tok
         raise InvalidToken(str(exc)) from exc
 
 
-class SignInThrottle:
-    """At most ``limit`` failed sign-ins per user and per address in ``window`` seconds.
-
-    The failures are rows of ``sign_in_failure`` (migration 0006), so every worker
-    process counts the same attempts.  Two workers checking at the same instant may
-    each let one more attempt through; the limit still holds within one or two.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit, self.window = limit, window
-
-    def retry_after(self, session: Session, *keys: str) -> int:
-        """Seconds to wait before another attempt, 0 when allowed."""
-        rows = session.execute(sql(
-            "SELECT extract(epoch FROM min(at) + make_interval(secs => :w) - clock_timestamp()) "
-            "FROM (SELECT key, at, row_number() OVER (PARTITION BY key ORDER BY at DESC) AS n "
-            "      FROM sign_in_failure WHERE key = ANY(:k) "
-            "      AND at > clock_timestamp() - make_interval(secs => :w)) recent "
-            "WHERE n <= :lim GROUP BY key HAVING count(*) >= :lim"),
-            {"k": list(keys), "w": self.window, "lim": self.limit}).scalars().all()
-        return max((int(w) + 1 for w in rows), default=0)
-
-    def failed(self, session: Session, *keys: str) -> None:
-        """Count a failure against each key (and forget failures outside the window)."""
-        session.execute(sql("DELETE FROM sign_in_failure "
-                            "WHERE at < clock_timestamp() - make_interval(secs => :w)"),
-                        {"w": self.window})
-        session.execute(sql("INSERT INTO sign_in_failure (key) SELECT unnest(CAST(:k AS text[]))"),
-                        {"k": list(keys)})
-
-    def succeeded(self, session: Session, user_key: str) -> None:
-        session.execute(sql("DELETE FROM sign_in_failure WHERE key = :k"), {"k": user_key})
-
-
 SESSION_COOKIE = "kl_session"
 CSRF_COOKIE = "kl_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def new_csrf_token(settings: AuthSettings) -> str:
-    """A random value with its HMAC: a cookie planted by another site cannot be forged."""
-    nonce = secrets.token_urlsafe(18)
-    return f"{nonce}.{_mac(settings, nonce)}"
+def new_csrf_token(settings: AuthSettings, *, session_token: str | None) -> str:
+    """A form token for one session (``None``: the sign-in form, before any session),
+    valid for ``csrf_minutes``: ``expiry.nonce.mac``, the MAC over all three.
+
+    Bound and dated so that a token seen once (in a log, a cached page) is no use with
+    another session or after its time; the double submit (cookie = field) stays, so a
+    cookie planted by another site is not enough either.
+    """
+    expires = int(clock.now().timestamp()) + settings.csrf_minutes * 60
+    nonce = secrets.token_urlsafe(12)
+    return f"{expires}.{nonce}.{_mac(settings, expires, nonce, session_token)}"
 
 
-def csrf_matches(settings: AuthSettings, cookie: str | None, submitted: str | None) -> bool:
-    """Double-submit check: the form field (or header) equals the cookie, and it is ours."""
+def csrf_matches(settings: AuthSettings, cookie: str | None, submitted: str | None, *,
+                 session_token: str | None) -> bool:
+    """The form field (or header) equals the cookie, it is ours, unexpired, and was issued
+    for this session (``session_token``: the session cookie's value, None before sign-in)."""
     if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
         return False
-    nonce, _, mac = cookie.partition(".")
-    return bool(nonce) and hmac.compare_digest(mac, _mac(settings, nonce))
+    expires, _, rest = cookie.partition(".")
+    nonce, _, mac = rest.partition(".")
+    if not (expires.isdigit() and nonce and mac) or int(expires) < clock.now().timestamp():
+        return False
+    return hmac.compare_digest(mac, _mac(settings, int(expires), nonce, session_token))
 
 
-def _mac(settings: AuthSettings, nonce: str) -> str:
-    return hmac.new(settings.secret.encode(), f"csrf:{nonce}".encode(),
+def _mac(settings: AuthSettings, expires: int, nonce: str, session_token: str | None) -> str:
+    bound = hashlib.sha256(session_token.encode()).hexdigest() if session_token else "-"
+    return hmac.new(settings.secret.encode(), f"csrf:{bound}:{expires}:{nonce}".encode(),
                     hashlib.sha256).hexdigest()[:32]

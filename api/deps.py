@@ -28,11 +28,11 @@ from api.auth import (
     csrf_matches,
     read_token,
 )
+from api.sign_in import SignedIn, SignInThrottled, check_sign_in
 from api.user_cache import UserCache
-from api.users import User, active_user, authenticate
+from api.users import User, active_user
 from config.settings import Settings
 from db.audit import Actor
-from db.engine import sql
 
 T = TypeVar("T")
 
@@ -124,7 +124,7 @@ async def _authenticate(request: Request, token: str | None) -> User:
         token = request.cookies.get(SESSION_COOKIE)
         if token and request.method not in SAFE_METHODS and not csrf_matches(
                 settings.auth, request.cookies.get(CSRF_COOKIE),
-                request.headers.get(CSRF_HEADER)):
+                request.headers.get(CSRF_HEADER), session_token=token):
             raise HTTPException(403, "missing or wrong CSRF token for a cookie session: send "
                                 "the X-CSRF-Token header")
     if not token:
@@ -178,27 +178,27 @@ Officer = Annotated[User, Depends(allow("land_officer"))]
 Admin = Annotated[User, Depends(allow("admin"))]
 
 
-def sign_in(request: Request, session: Session, *, username: str,
-            password: str) -> tuple[User, int] | None:
-    """Check a password under the throttle: 429 while locked out, None when wrong."""
-    throttle = request.app.state.throttle
-    address = request.client.host if request.client else "unknown"
-    keys = (f"user:{username.strip().lower()}", f"addr:{address}")
-    # One sign-in per username at a time, across workers, until this transaction ends:
-    # parallel guesses at one account cannot all pass the count before any is recorded.
-    session.execute(sql("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": keys[0]})
-    wait = throttle.retry_after(session, *keys)
-    if wait:
-        session.rollback()
-        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s",
-                            headers={"Retry-After": str(wait)})
-    found = authenticate(session, username=username, password=password)
-    if found is None:
-        throttle.failed(session, *keys)
-    else:
-        throttle.succeeded(session, keys[0])
-    session.commit()  # the count must outlive the 401 that follows
-    return found
+def sign_in(request: Request, session: Session, *, username: str, password: str,
+            via: str) -> SignedIn | None:
+    """:func:`api.sign_in.check_sign_in` for this request's address and ids: 429 with
+    ``Retry-After`` while throttled, None for a wrong username or password."""
+    settings: Settings = request.app.state.settings
+    try:
+        return check_sign_in(
+            session, throttle=request.app.state.throttle, username=username,
+            password=password, address=client_address(request),
+            ward_code=settings.data.ward_code, via=via,
+            request_id=getattr(request.state, "request_id", None),
+            client_request_id=getattr(request.state, "client_request_id", None))
+    except SignInThrottled as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}
+                            ) from exc
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (uvicorn runs without proxy headers: a forwarded address is
+    never believed)."""
+    return request.client.host if request.client else "unknown"
 
 
 async def hot_read(request: Request,
@@ -233,4 +233,5 @@ def actor(request: Request, user: User) -> Actor:
     """The audit identity of this request's user."""
     return Actor(username=user.username, role=user.role, ward_code=user.ward_code,
                  address=request.client.host if request.client else None,
-                 request_id=getattr(request.state, "request_id", None))
+                 request_id=getattr(request.state, "request_id", None),
+                 client_request_id=getattr(request.state, "client_request_id", None))

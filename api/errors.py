@@ -26,6 +26,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as QueuePoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.responses import SECURITY_HEADERS
 from api.users import UserError
 from certificates.errors import (
     ApprovalConflict,
@@ -156,11 +157,14 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    rid = getattr(request.state, "request_id", None)
     log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path,
-                  getattr(request.state, "request_id", None))
+                  rid)
+    # Starlette answers this outside every middleware: the headers come from here.
     return problem(request, status=500, code="internal_error", title="Internal Server Error",
                    detail="An unexpected error occurred; quote the request id to the "
-                   "administrator.")
+                   "administrator.",
+                   headers={**SECURITY_HEADERS, **({"X-Request-ID": rid} if rid else {})})
 
 
 def install(app: FastAPI) -> None:

@@ -31,7 +31,7 @@ from parcels.errors import InvalidInput
 from parcels.schemas import SYNTHETIC_NOTE, feature, features
 from parcels.ward import extent_wgs84
 from parcels.zones import list_zones
-from projects.corridors import list_segments
+from projects.reads import list_segments
 
 router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
 

@@ -6,6 +6,7 @@ and decides, ``official`` reads, ``admin`` manages users and settings.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -173,6 +174,25 @@ def authenticate(session: Session, *, username: str, password: str) -> tuple[Use
     if row is None or row.disabled:
         return None
     return _public(row), row.token_epoch
+
+
+def spend_a_password_check(password: str) -> None:
+    """Verify ``password`` against a dummy hash: a refusal that costs what a real check
+    does, so the time of an answer does not tell which names are accounts."""
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_DUMMY_HASH, password)
+
+
+def end_sessions(session: Session, *, actor: Actor, user_id: int) -> None:
+    """Sign the account out everywhere: every token issued before now stops working (the
+    token epoch moves on, and every worker hears of it, api/user_cache.py)."""
+    row = session.get(AppUser, user_id, with_for_update=True)
+    if row is None:
+        raise UserNotFound(f"no user {user_id}")
+    row.token_epoch += 1
+    row.updated_at = clock.now()
+    audit.record(session, actor=actor, action="sign_out", entity="user", entity_ids=[row.id])
+    session.flush()
 
 
 def active_user_named(session: Session, *, username: str) -> User | None:

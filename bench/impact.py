@@ -35,7 +35,7 @@ from gis import crs as gcrs
 from parcels.nearby import in_force_with_context
 from projects import exports
 from projects.compare import compare
-from projects.impact import Impact
+from projects.results import Impact
 
 PROJECT = "RING_ROAD_3"
 SECTION = "NH"

@@ -147,7 +147,7 @@ def main() -> None:
 
     _, settings = bench_engine_settings()
     stages = Stages()
-    stages.wrap(staging, "read_upload", "read")
+    stages.wrap(staging, "read_survey_file", "read")
     stages.wrap(staging, "_copy_features", "stage")
     stages.wrap(checks, "validate", "validate")
     stages.wrap(validation, "_copy_findings", "store findings")

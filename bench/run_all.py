@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"__init__.py", "common.py", "run_all.py"}
+NOT_BENCHMARKS = {"__init__.py", "common.py", "run_all.py", "hostile_files.py"}
 MORE_RUNS = {"audit.py": [["--registry"]]}
 """Runs of a script besides its plain one (the extra arguments)."""
 

@@ -99,6 +99,8 @@ class Calendar:
     remote_extra_days: int = 0
     due_soon_working_days: int = 5
     timezone: str = "Asia/Ho_Chi_Minh"
+    earliest_receipt: date | None = None
+    """No receipt may be dated before this day (settings ``earliest_receipt``)."""
 
     # -- days ---------------------------------------------------------------------------
 
@@ -199,7 +201,8 @@ def calendar_from(data: dict[str, Any], days: StatutoryCalendar) -> Calendar:
                     excluded_source=str(ex.get("source", "")),
                     remote_extra_days=int(dl.get("remote_extra_days", 0)),
                     due_soon_working_days=int(dl.get("due_soon_working_days", 5)),
-                    timezone=data.get("settings", {}).get("timezone", "Asia/Ho_Chi_Minh"))
+                    timezone=data.get("settings", {}).get("timezone", "Asia/Ho_Chi_Minh"),
+                    earliest_receipt=data.get("settings", {}).get("earliest_receipt"))
 
 
 @lru_cache(maxsize=4)

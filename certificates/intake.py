@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.exc import IntegrityError
@@ -40,8 +41,9 @@ MAX_DECLARED_AREA: Final = Decimal(10) ** 13
 class Intake:
     """What the one-stop desk records on receipt; geometry in ``srid`` (default WGS 84).
 
-    ``received_at`` is the server's clock unless a land officer back-dates it, within
-    ``[receipt] backdate_max_days`` and with ``received_at_reason`` (audited).  An inherited
+    ``received_at`` is the service clock's instant unless a land officer enters a paper file
+    received earlier, with ``received_at_reason`` (audited as ``receive_backdated``), never
+    in the future nor before the settings' ``earliest_receipt``.  An inherited
     file (``origin="inherited"``) keeps the former unit's receipt: ``inherited_from``,
     ``old_receipt_no`` and ``old_received_on`` (its clock runs from that day).  A file
     received incomplete (``complete=False``) waits for the applicant from receipt: the count
@@ -179,18 +181,25 @@ def receive(session: Session, *, actor: Actor, intake: Intake,
                                  detail=detail))
     session.flush()
     refresh_clock(session, app, cal=cal)
-    audit.record(session, actor=actor, action="receive", entity="application",
-                 entity_ids=[app.id], reason=intake.received_at_reason,
+    audit.record(session, actor=actor, action="receive_backdated" if backdated else "receive",
+                 entity="application", entity_ids=[app.id],
+                 reason=intake.received_at_reason if backdated else None,
                  detail={"procedure": app.procedure, "channel": app.channel,
                          "due_on": app.due_on.isoformat(), "valid_geometry": app.geom_valid,
-                         **detail})
+                         **detail, **(backdated or {})})
     session.flush()
     return app
 
 
 def _received_at(intake: Intake, cal: Calendar) -> tuple[datetime, dict[str, str] | None]:
-    """The receipt instant: the server's clock, a bounded back-dating with a reason, or an
-    inherited file's old receipt."""
+    """The receipt instant, and what back-dating it was (None: not back-dated).
+
+    A receipt is the desk's act: the service clock's instant, unless a land officer enters
+    a paper file received earlier, with a reason, no later than now and no earlier than the
+    settings' ``earliest_receipt`` (a client once stored 9999-12-20 and a due date in 9999).
+    An inherited file keeps the former unit's receipt (``old_received_on``, within the same
+    bounds): its clock runs from that day.
+    """
     now = clock.now()
     if intake.origin not in ("desk", "inherited"):
         raise InvalidApplication(f"origin is desk or inherited, not {intake.origin!r}",
@@ -202,41 +211,51 @@ def _received_at(intake: Intake, cal: Calendar) -> tuple[datetime, dict[str, str
             raise InvalidApplication("an inherited file needs " + ", ".join(missing) +
                                      " (the former unit's receipt)", field=missing[0])
         assert intake.old_received_on is not None
-        at = intake.received_at or datetime.combine(intake.old_received_on, time(8, 0),
-                                                    clock.WARD_TIMEZONE)
-        if cal.local_date(at) != intake.old_received_on or at > now:
+        at = _ward_time(intake.received_at, cal) if intake.received_at else datetime.combine(
+            intake.old_received_on, time(8, 0), clock.WARD_TIMEZONE)
+        if cal.local_date(at) != intake.old_received_on:
             raise InvalidApplication("an inherited file's receipt is the former unit's: "
-                                     "received_at must fall on old_received_on, in the past",
+                                     "received_at must fall on old_received_on",
                                      field="received_at")
+        _bounded(at, now, cal)
         return at, None
     if intake.inherited_from or intake.old_receipt_no or intake.old_received_on:
         raise InvalidApplication("a former unit's receipt belongs to an inherited file "
                                  "(origin=inherited)", field="origin")
     if intake.received_at is None:
         return now, None
-    at = intake.received_at
-    if at.tzinfo is None:
-        raise InvalidApplication("received_at needs a UTC offset, e.g. 2025-07-01T09:00+07:00",
-                                 field="received_at")
-    limit = receipt_settings()["backdate_max_days"]
-    if at > now + timedelta(minutes=1):
-        raise InvalidApplication("received_at is in the future", field="received_at")
-    if now - at > timedelta(days=limit):
-        raise InvalidApplication(f"a receipt may be back-dated by at most {limit} days (the "
-                                 "desk's receipt is the server's clock)", field="received_at",
-                                 max_days=limit)
-    if now - at > timedelta(minutes=1) and not (intake.received_at_reason or "").strip():
-        raise InvalidApplication("a back-dated receipt needs a reason (received_at_reason)",
+    at = _ward_time(intake.received_at, cal)
+    if len((intake.received_at_reason or "").strip()) < 3:
+        raise InvalidApplication("a receipt is dated by the service's clock; a back-dated one "
+                                 "(a paper file entered later) needs received_at_reason",
                                  field="received_at_reason")
-    return at, {"from": now.isoformat(), "to": at.isoformat()}
+    _bounded(at, now, cal)
+    return at, {"received_at": at.isoformat(), "entered_at": now.isoformat()}
+
+
+def _ward_time(at: datetime, cal: Calendar) -> datetime:
+    """A wall-clock time at the desk without an offset is the ward's."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=ZoneInfo(cal.timezone))
+
+
+def _bounded(at: datetime, now: datetime, cal: Calendar) -> None:
+    """A receipt is never in the future, nor before the settings' ``earliest_receipt``
+    (the first day the statutory times in the settings cover)."""
+    try:
+        future = at > now
+    except OverflowError:  # 9999-12-31T23:59-12:00 is past what a datetime holds in UTC
+        future = True
+    if future:
+        raise InvalidApplication(f"received_at {at.isoformat()} is in the future",
+                                 field="received_at", now=now.isoformat())
+    earliest = cal.earliest_receipt
+    if earliest is not None and cal.local_date(at) < earliest:
+        raise InvalidApplication(f"received_at {at.isoformat()} is before "
+                                 f"{earliest.isoformat()}, the earliest receipt the settings "
+                                 "allow", field="received_at", earliest=earliest.isoformat())
 
 
 def procedure_forms() -> dict[str, str]:
     """The form each act records (``[procedure.forms]`` of the certificates settings)."""
     return {k: str(v) for k, v in read_settings().get("procedure", {}).get("forms", {}).items()
             if k != "source"}
-
-
-def receipt_settings() -> dict[str, int]:
-    r = read_settings().get("receipt", {})
-    return {"backdate_max_days": int(r.get("backdate_max_days", 3))}

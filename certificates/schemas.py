@@ -17,7 +17,7 @@ from gis.convert import from_db
 from gis.errors import DomainError
 from gis.geojson import geometry_to_geojson
 from parcels.rights import PartyDetails
-from parcels.schemas import GeoJSONGeometry
+from parcels.schemas import Area, GeoJSONGeometry
 
 LAND_USE = r"^[A-Za-z]{3}(\+[A-Za-z]{3})*$"
 """The shape of a code; whether it is in the land-use list is the domain's check (a 422
@@ -43,7 +43,7 @@ class ApplicationIn(BaseModel):
     applicant_id_number: str | None = Field(default=None, max_length=40)
     applicant_address: str | None = Field(default=None, max_length=500)
     channel: Literal["online", "counter"]
-    declared_area: float | None = Field(default=None, gt=0, description="m², as on the papers")
+    declared_area: Area | None = Field(default=None, description="m², as on the papers")
     declared_land_use: str | None = Field(default=None, pattern=LAND_USE)
     geometry: ClaimGeometry | None = None
     srid: int = Field(default=gcrs.WGS84, description="EPSG code of the geometry's coordinates")
@@ -51,9 +51,10 @@ class ApplicationIn(BaseModel):
     sheet_no: int | None = Field(default=None, gt=0, lt=100_000)
     parcel_no: int | None = Field(default=None, gt=0, lt=1_000_000)
     received_at: datetime | None = Field(
-        default=None, description="back-dated receipt (at most [receipt] backdate_max_days, "
-        "with received_at_reason); an inherited file's old receipt; else the server's clock")
-    received_at_reason: str | None = Field(default=None, max_length=1000)
+        default=None, description="only to enter a paper file received earlier (land "
+        "officers, with received_at_reason), or an inherited file's old receipt: otherwise "
+        "the service clock dates the receipt")
+    received_at_reason: str | None = Field(default=None, min_length=3, max_length=2000)
     documents: list[str] = Field(default_factory=list, max_length=100)
     application_key: str | None = Field(default=None, max_length=60)
     complete: bool = Field(default=True, description="false: the file waits for the "

@@ -23,3 +23,15 @@ class AuthSettings(BaseSettings):
     token_minutes: int = 30
     algorithm: Literal["HS256"] = "HS256"
     issuer: str = "kimlong-cadastre"
+    csrf_minutes: int = 120
+    """How long a form's CSRF token is accepted (it is also bound to the session)."""
+    throttle_window_seconds: int = 900
+    """Failed sign-ins count for this long (README, "Sign-in throttling")."""
+    throttle_per_address_and_user: int = 5
+    """Failures of one account from one address before that address waits for that account."""
+    throttle_per_address: int = 20
+    """Failures from one address, any accounts, before the address waits (password spraying)."""
+    throttle_per_user: int = 50
+    """Failures of one account from every address before the account waits everywhere (a
+    distributed guess); the account's owner and the administrators are told (audit event
+    ``sign_in.account_throttled``; the owner sees the count at the next sign-in)."""

@@ -21,7 +21,16 @@ class IntakeSettings(BaseSettings):
     max_uncompressed_bytes: int = 500 * 1024 * 1024
     max_compression_ratio: float = 200.0
     max_features: int = 100_000
-    max_vertices: int = 5_000_000
+    max_vertices: int = 1_000_000
+    """A ward's largest real batch is about 10,000 parcels of 10-30 vertices; a GeoJSON at
+    this cap costs the worker 220 MiB and 5 s of CPU (bench/hostile.py)."""
+    worker_cpu_seconds: float = 30.0
+    """Processor time one upload's read may take in its worker process (gis.intake.worker)."""
+    worker_memory_mb: int = 384
+    """Memory above the worker's idle size one upload's read may take: a file at every
+    cap above fits (a 99,000-parcel GeoPackage 172 MiB, GeoJSON 217 MiB)."""
+    worker_wall_seconds: float = 120.0
+    """Clock time before the worker is killed, whatever it is waiting for."""
     work_dir: Path | None = None
     """Parent of the per-upload temporary folders (default: the system's temp folder)."""
     frame_margin_m: float = 250.0

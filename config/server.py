@@ -12,6 +12,10 @@ class ServerSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    public_url: str | None = None
+    """The origin clients reach the service at (``https://dia-chinh.example.vn``): every
+    link and redirect is built from it, never from a request's ``Host`` header.  Unset:
+    ``http://host:port`` of this server."""
     workers: int = 1
     max_body_bytes: int = 5 * 1024 * 1024
     """Largest JSON/form request body; survey uploads get the intake file cap instead."""
@@ -21,6 +25,16 @@ class ServerSettings(BaseSettings):
     """Worker threads per process for route bodies (the database work).  More threads than
     cores only fight over the GIL: at 32 connections 40 threads cost a fifth more CPU per
     request than 8."""
+    run_as: str = "cadastre"
+    """The system user ``cadastre serve`` switches to when started as root (as the embedded
+    database does); ``root`` keeps root, on purpose only."""
     user_cache_seconds: float = 30.0
     """How long a worker trusts its memory of a signed-in user (api/user_cache.py); every
     committed change to the account is heard at once regardless.  0 re-reads per request."""
+
+    def public_base_url(self) -> str:
+        """``public_url``, or this server's own address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

@@ -3,7 +3,8 @@
 Each concern has its own module and prefix so that a deployment sets only what it needs:
 ``DATABASE_URL`` (or the embedded cluster under ``CADASTRE_HOME``, ``config.database``),
 ``CADASTRE_AUTH_*`` for sign-in (``config.auth``), ``CADASTRE_SERVER_*`` (``config.server``),
-``CADASTRE_INTAKE_*`` for survey uploads (``config.intake``), the ward and its tables
+``CADASTRE_INTAKE_*`` for survey uploads (``config.intake``), ``CADASTRE_MAPS_*`` for maps
+(``config.maps``), the ward and its tables
 (``config.data``).  Tests build a :class:`Settings` explicitly and pass it to ``create_app``.
 """
 
@@ -18,6 +19,7 @@ from config.auth import DEV_SECRET_PREFIX, AuthSettings
 from config.data import DataSettings
 from config.database import DatabaseSettings
 from config.intake import IntakeSettings
+from config.maps import MapSettings
 from config.server import ServerSettings
 
 
@@ -32,6 +34,7 @@ class Settings(BaseSettings):
     data: DataSettings = Field(default_factory=DataSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
+    maps: MapSettings = Field(default_factory=MapSettings)
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -29,9 +28,12 @@ from db import audit
 from db.audit import Actor
 from db.engine import transaction
 from gis import crs as gcrs
-from gis.convert import to_ewkb
 from parcels.bulk import bulk_register
-from parcels.registry import Source
+from parcels.queries import count_parcels
+from parcels.registry import Source, latest_source_number, record_source
+from parcels.rights import PartyDetails, UseRight, add_parties, grant_use_rights
+from parcels.ward import FormerUnit, MapSheet, record_frame
+from parcels.zones import NewZone, record_zones
 
 WARD_CODE = "19774"
 RECORDED_AT = datetime(2024, 8, 1, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -53,16 +55,8 @@ def _layer(path: Path, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
     return pyogrio.read_dataframe(path, layer=name)
 
 
-def _multi(geom: Any) -> MultiPolygon:
-    if isinstance(geom, Polygon):
-        return MultiPolygon([geom])
-    return geom
-
-
 def loaded_fingerprint(session: Session) -> str | None:
-    return session.execute(text(
-        "SELECT number FROM source_document WHERE kind = 'demo_load' AND ward_code = :w "
-        "ORDER BY id DESC LIMIT 1"), {"w": WARD_CODE}).scalar_one_or_none()
+    return latest_source_number(session, ward_code=WARD_CODE, kind="demo_load")
 
 
 def load_demo(engine: Engine, folder: Path, *,
@@ -74,21 +68,17 @@ def load_demo(engine: Engine, folder: Path, *,
     with transaction(engine) as s:
         found = loaded_fingerprint(s)
         if found == fingerprint:
-            n = s.execute(text("SELECT count(*) FROM parcel WHERE ward_code = :w"),
-                          {"w": WARD_CODE}).scalar_one()
+            n = count_parcels(s, ward_code=WARD_CODE)
             added = load_applications(s, gpkg)  # a ward loaded before applications existed
             return LoadResult(added > 0, n, f"demo ward already loaded ({n} parcels)"
                               + (f"; {added} applications added" if added else ""))
-        if found is not None or s.execute(text(
-                "SELECT count(*) FROM parcel WHERE ward_code = :w"), {"w": WARD_CODE}
-        ).scalar_one():
+        if found is not None or count_parcels(s, ward_code=WARD_CODE):
             return LoadResult(False, 0, "the registry already holds other data for ward "
                               f"{WARD_CODE}; not loading the demo over it (use a fresh "
                               "CADASTRE_HOME or database)")
         with clock.running_at(RECORDED_AT):
             _load(s, gpkg, manifest, fingerprint, progress)
-        n = s.execute(text("SELECT count(*) FROM parcel WHERE ward_code = :w"),
-                      {"w": WARD_CODE}).scalar_one()
+        n = count_parcels(s, ward_code=WARD_CODE)
     with engine.connect() as c:
         c.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     return LoadResult(True, n, f"loaded {n} synthetic parcels")
@@ -100,28 +90,16 @@ def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
         if progress:
             progress(name, done, total)
 
-    ward = _layer(gpkg, "ward")
-    s.execute(text(
-        "INSERT INTO ward (code, name, boundary, synthetic) VALUES (:c, :n, "
-        "ST_GeomFromEWKB(:g), true) ON CONFLICT (code) DO NOTHING"),
-        {"c": WARD_CODE, "n": "Phường Kim Long (dữ liệu mô phỏng / synthetic demo)",
-         "g": to_ewkb(_multi(ward.geometry.iloc[0]), gcrs.WARD)})
     units = _layer(gpkg, "former_units")
-    present = set(units["code"])
-    for code, name in UNIT_NAMES.items():
-        row = units[units["code"] == code]
-        geom = to_ewkb(_multi(row.geometry.iloc[0]), gcrs.WARD) if code in present else None
-        s.execute(text("INSERT INTO former_unit (ward_code, code, name, boundary) VALUES "
-                       "(:w, :c, :n, ST_GeomFromEWKB(:g)) ON CONFLICT DO NOTHING"),
-                  {"w": WARD_CODE, "c": code, "n": name, "g": geom})
+    boundaries = dict(zip(units["code"], units.geometry, strict=True))
     sheets = _layer(gpkg, "map_sheets")
-    s.execute(text("INSERT INTO map_sheet (ward_code, former_unit, sheet_no, scale, extent) "
-                   "SELECT :w, u, n, sc, ST_GeomFromEWKB(g) FROM unnest("
-                   "CAST(:u AS text[]), CAST(:n AS int[]), CAST(:sc AS int[]), "
-                   "CAST(:g AS bytea[])) AS t(u, n, sc, g)"),
-              {"w": WARD_CODE, "u": list(sheets["former_unit"]),
-               "n": [int(x) for x in sheets["sheet_no"]], "sc": [int(x) for x in sheets["scale"]],
-               "g": [to_ewkb(g, gcrs.WARD) for g in sheets.geometry]})
+    record_frame(
+        s, ward_code=WARD_CODE, name="Phường Kim Long (dữ liệu mô phỏng / synthetic demo)",
+        boundary=_layer(gpkg, "ward").geometry.iloc[0], synthetic=True,
+        units=[FormerUnit(code, name, boundaries.get(code)) for code, name in UNIT_NAMES.items()],
+        sheets=[MapSheet(u, int(n), int(sc), g) for u, n, sc, g in zip(
+            sheets["former_unit"], sheets["sheet_no"], sheets["scale"], sheets.geometry,
+            strict=True)])
 
     parcels = _layer(gpkg, "parcels")
     parcels = parcels.set_crs(gcrs.WARD, allow_override=True)
@@ -133,57 +111,33 @@ def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
         done += k
         step("parcels", done, total)
 
-    ids = bulk_register(
-        s, actor=DEMO_ACTOR, parcels=parcels, reason="synthetic demo ward load",
-        source=Source(kind="demo_load", number=fingerprint,
-                      description=f"{manifest['notice']}; seed {manifest['seed']}, "
-                                  f"size {manifest['size']}"),
-        progress=tick)
-    key_to_id = dict(zip(parcels["parcel_key"], ids, strict=True))
-    s.execute(text("CREATE TEMP TABLE demo_parcel_key (key text PRIMARY KEY, id bigint) "
-                   "ON COMMIT DROP"))
-    s.execute(text("INSERT INTO demo_parcel_key SELECT * FROM unnest(CAST(:k AS text[]), "
-                   "CAST(:i AS bigint[]))"),
-              {"k": list(key_to_id), "i": list(key_to_id.values())})
+    source_id = record_source(s, DEMO_ACTOR, Source(
+        kind="demo_load", number=fingerprint,
+        description=f"{manifest['notice']}; seed {manifest['seed']}, size {manifest['size']}"))
+    ids = bulk_register(s, actor=DEMO_ACTOR, parcels=parcels, source_id=source_id,
+                        reason="synthetic demo ward load", progress=tick)
+    parcel_id = dict(zip(parcels["parcel_key"], ids, strict=True))
 
     parties = _layer(gpkg, "parties")
-    s.execute(text("CREATE TEMP TABLE demo_party_key (key text PRIMARY KEY, id bigint) "
-                   "ON COMMIT DROP"))
-    s.execute(text(
-        "WITH ins AS (INSERT INTO party (ward_code, kind, full_name, id_number, address) "
-        "SELECT :w, 'person', n, i, a FROM unnest(CAST(:n AS text[]), CAST(:i AS text[]), "
-        "CAST(:a AS text[]), CAST(:k AS text[])) WITH ORDINALITY AS t(n, i, a, k, o) ORDER BY o "
-        "RETURNING id, id_number) "
-        "INSERT INTO demo_party_key SELECT t.k, ins.id FROM ins JOIN unnest(CAST(:i AS text[]), "
-        "CAST(:k AS text[])) AS t(i, k) ON t.i = ins.id_number"),
-        {"w": WARD_CODE, "n": list(parties["full_name"]), "i": list(parties["id_number"]),
-         "a": list(parties["address"]), "k": list(parties["party_key"])})
+    party_id = dict(zip(parties["party_key"], add_parties(s, ward_code=WARD_CODE, parties=[
+        PartyDetails(n, i, a) for n, i, a in zip(
+            parties["full_name"], parties["id_number"], parties["address"], strict=True)]),
+        strict=True))
     step("parties", len(parties), len(parties))
 
     rights = _layer(gpkg, "rights")
-    s.execute(text(
-        "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
-        "issued_on, valid_from, recorded_by, source_document_id) "
-        "SELECT :w, pk.id, yk.id, 'use_right', t.c, CAST(t.d AS date), :t, :by, "
-        "(SELECT max(id) FROM source_document WHERE kind = 'demo_load') "
-        "FROM unnest(CAST(:p AS text[]), CAST(:y AS text[]), CAST(:c AS text[]), "
-        "CAST(:d AS text[])) AS t(p, y, c, d) "
-        "JOIN demo_parcel_key pk ON pk.key = t.p JOIN demo_party_key yk ON yk.key = t.y"),
-        {"w": WARD_CODE, "by": DEMO_ACTOR.username, "t": clock.now(),
-         "p": list(rights["parcel_key"]),
-         "y": list(rights["party_key"]), "c": list(rights["certificate_no"]),
-         "d": [str(x)[:10] for x in rights["issued_on"]]})
+    grant_use_rights(s, ward_code=WARD_CODE, source_id=source_id,
+                     recorded_by=DEMO_ACTOR.username, rights=[
+                         UseRight(parcel_id[p], party_id[y], c, date.fromisoformat(str(d)[:10]))
+                         for p, y, c, d in zip(rights["parcel_key"], rights["party_key"],
+                                               rights["certificate_no"], rights["issued_on"],
+                                               strict=True)])
     step("rights", len(rights), len(rights))
 
-    zones = _layer(gpkg, "zones")
-    for z in zones.itertuples():
-        s.execute(text(
-            "INSERT INTO zone (ward_code, zone_key, kind, name, project_code, geom, synthetic, "
-            "source, valid_from) VALUES (:w, :k, :kind, :n, :p, ST_Multi(ST_GeomFromEWKB(:g)), "
-            "true, 'synthetic demo', :t)"),
-            {"w": WARD_CODE, "t": clock.now(), "k": z.zone_key, "kind": z.kind, "n": z.name,
-             "p": z.project_code if isinstance(z.project_code, str) else None,
-             "g": to_ewkb(z.geometry, gcrs.WARD)})
+    record_zones(s, ward_code=WARD_CODE, source="synthetic demo", synthetic=True, zones=[
+        NewZone(z.zone_key, z.kind, z.name, z.geometry,
+                z.project_code if isinstance(z.project_code, str) else None)
+        for z in _layer(gpkg, "zones").itertuples()])
     load_projects(s, gpkg)
     step("applications", load_applications(s, gpkg), 1)
     audit.record(s, actor=DEMO_ACTOR, action="demo_load", entity="ward", entity_ids=[WARD_CODE],
@@ -199,6 +153,7 @@ def load_projects(s: Session, gpkg: Path) -> None:
     """Ring Road 3 with its sections and both alternatives' corridors (version 1 each),
     through the same domain functions a land officer's request uses."""
     from projects import corridors as pc
+    from projects.records import ProjectSpec, SectionSpec
 
     projects = _layer(gpkg, "projects")
     sections = _layer(gpkg, "project_sections")
@@ -206,10 +161,10 @@ def load_projects(s: Session, gpkg: Path) -> None:
     for p in projects.itertuples():
         mine = segments[segments["project_code"] == p.project_code]
 
-        spec = pc.ProjectSpec(
+        spec = ProjectSpec(
             code=p.project_code, name_vi=p.name_vi, name_en=p.name_en,
             description=p.description, status=p.status, synthetic=True,
-            sections=[pc.SectionSpec(r.code, r.name_vi, r.name_en, int(r.phase), r.description)
+            sections=[SectionSpec(r.code, r.name_vi, r.name_en, int(r.phase), r.description)
                       for r in sections[sections["project_code"] == p.project_code]
                       .itertuples()],
             corridor=_corridor(p.adopted, mine[mine["alternative"] == p.adopted], p.adopted))
@@ -223,11 +178,11 @@ def load_projects(s: Session, gpkg: Path) -> None:
 
 
 def _corridor(alternative: str, rows: pd.DataFrame, adopted: str) -> Any:
-    from projects import corridors as pc
+    from projects.records import CorridorSpec, ElementSpec
 
-    return pc.CorridorSpec(alternative=alternative, label=(
+    return CorridorSpec(alternative=alternative, label=(
         "phương án chọn (giả lập)" if alternative == adopted
-        else f"phương án {alternative} (giả lập)"), elements=[pc.ElementSpec(
+        else f"phương án {alternative} (giả lập)"), elements=[ElementSpec(
             section_code=g.section_code, name=g.name, centreline=g.geometry,
             left_width_m=float(g.left_width_m), right_width_m=float(g.right_width_m),
             existing_width_m=None if pd.isna(g.existing_width_m) else float(g.existing_width_m),

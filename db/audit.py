@@ -29,6 +29,9 @@ class Actor:
     role: str | None = None
     address: str | None = None
     request_id: str | None = None
+    """The id the server gave the request (never one a client chose)."""
+    client_request_id: str | None = None
+    """The ``X-Request-ID`` the client sent, if any: recorded, never trusted as ours."""
 
 
 def system_actor(ward_code: str) -> Actor:
@@ -51,6 +54,7 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     address: Mapped[str | None] = mapped_column(String)
     request_id: Mapped[str | None] = mapped_column(String)
+    client_request_id: Mapped[str | None] = mapped_column(String)
 
 
 def record(
@@ -75,6 +79,7 @@ def record(
         detail=dict(detail or {}),
         address=actor.address,
         request_id=actor.request_id,
+        client_request_id=actor.client_request_id,
     )
     session.add(event)
     return event

@@ -99,12 +99,16 @@ def install_packages() -> None:
 
 
 def _ensure_service_user() -> str:
+    return ensure_user(SERVICE_USER)
+
+
+def ensure_user(name: str) -> str:
+    """The system user ``name``, created (no home, no shell) when missing; needs root."""
     try:
-        pwd.getpwnam(SERVICE_USER)
+        pwd.getpwnam(name)
     except KeyError:
-        _run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-              SERVICE_USER])
-    return SERVICE_USER
+        _run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+    return name
 
 
 def _reachable_by(user: str, path: Path) -> bool:

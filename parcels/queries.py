@@ -280,6 +280,12 @@ def current_centres(session: Session, *, ward_code: str, land_use: str | None = 
     return [(int(r[0]), float(r[1]), float(r[2])) for r in rows]
 
 
+def count_parcels(session: Session, *, ward_code: str) -> int:
+    """Every parcel the ward has registered, retired ones too (is the registry empty?)."""
+    return int(session.execute(sql("SELECT count(*) FROM parcel WHERE ward_code = :w"),
+                               {"w": ward_code}).scalar_one())
+
+
 @dataclass(frozen=True)
 class Totals:
     """How many parcels are registered now and their measured area."""

@@ -122,6 +122,13 @@ def record_source(session: Session, actor: Actor, source: Source | None) -> int 
     return doc.id
 
 
+def latest_source_number(session: Session, *, ward_code: str, kind: str) -> str | None:
+    """The number of the ward's latest source document of a kind (None when there is none)."""
+    return session.execute(sql(
+        "SELECT number FROM source_document WHERE kind = :k AND ward_code = :w "
+        "ORDER BY id DESC LIMIT 1"), {"k": kind, "w": ward_code}).scalar_one_or_none()
+
+
 def current_version(session: Session, parcel_id: int, *, for_update: bool = True) -> ParcelVersion:
     q = select(ParcelVersion).where(
         ParcelVersion.parcel_id == parcel_id, ParcelVersion.valid_to.is_(None)

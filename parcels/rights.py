@@ -91,3 +91,55 @@ def _party(session: Session, ward_code: str, holder: PartyDetails) -> int:
     session.add(party)
     session.flush()
     return party.id
+
+
+@dataclass(frozen=True)
+class UseRight:
+    """One certified use right of a bulk grant: the parcel, its holder's party, the
+    certificate."""
+
+    parcel_id: int
+    party_id: int
+    certificate_no: str
+    issued_on: date
+
+
+def add_parties(session: Session, *, ward_code: str,
+                parties: Sequence[PartyDetails]) -> list[int]:
+    """Record new persons at once (a whole ward's holders in one statement); their ids in
+    the order given.
+
+    The ids are drawn from the sequence first, as :func:`parcels.versions.insert_parcels`
+    does, so the caller ties its rows to them without relying on the order of RETURNING.
+    """
+    if not parties:
+        return []
+    ids = [int(i) for i in session.execute(sql(
+        "SELECT nextval('party_id_seq') FROM generate_series(1, :n)"),
+        {"n": len(parties)}).scalars()]
+    session.execute(sql(
+        "INSERT INTO party (id, ward_code, kind, full_name, id_number, address, created_at) "
+        "SELECT t.id, :w, 'person', t.n, t.i, t.a, :t FROM unnest(CAST(:id AS bigint[]), "
+        "CAST(:n AS text[]), CAST(:i AS text[]), CAST(:a AS text[])) AS t(id, n, i, a)"),
+        {"w": ward_code, "t": clock.now(), "id": ids, "n": [p.full_name for p in parties],
+         "i": [p.id_number for p in parties], "a": [p.address for p in parties]})
+    return ids
+
+
+def grant_use_rights(session: Session, *, ward_code: str, rights: Sequence[UseRight],
+                     source_id: int | None, recorded_by: str) -> int:
+    """Record many certified use rights in one statement (a ward's load: one INSERT per
+    right would cost seconds); returns how many.  The parties exist already
+    (:func:`add_parties`)."""
+    if not rights:
+        return 0
+    session.execute(sql(
+        "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
+        "issued_on, recorded_by, source_document_id, valid_from) "
+        "SELECT :w, t.p, t.y, 'use_right', t.c, t.d, :by, :src, :t "
+        "FROM unnest(CAST(:p AS bigint[]), CAST(:y AS bigint[]), CAST(:c AS text[]), "
+        "CAST(:d AS date[])) AS t(p, y, c, d)"),
+        {"w": ward_code, "by": recorded_by, "src": source_id, "t": clock.now(),
+         "p": [r.parcel_id for r in rights], "y": [r.party_id for r in rights],
+         "c": [r.certificate_no for r in rights], "d": [r.issued_on for r in rights]})
+    return len(rights)

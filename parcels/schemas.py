@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import date
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
@@ -17,6 +17,12 @@ from parcels.records import ParcelRecord
 from parcels.registry import Amendment, ParcelSpec, Source
 
 SYNTHETIC_NOTE = "Synthetic demo data: not real cadastral records / Dữ liệu mô phỏng"
+MAX_AREA_M2: Final = 100_000_000.0
+"""100 km²: more than the whole ward (about 90 km²), so no real parcel is refused."""
+Area = Annotated[float, Field(gt=0, le=MAX_AREA_M2, allow_inf_nan=False,
+                              description="m², at most 100 km²")]
+"""An area a person states (legal, declared): positive, finite, at most the ward's size.
+``1e308`` and ``Infinity`` once passed ``gt=0`` and answered 500."""
 
 
 class GeoJSONGeometry(BaseModel):
@@ -51,7 +57,7 @@ class ParcelIn(BaseModel):
     sheet_no: int = Field(gt=0, lt=100_000)
     parcel_no: int = Field(gt=0, lt=1_000_000)
     land_use: str = Field(pattern=r"^[A-Za-z]{3}(\+[A-Za-z]{3})*$", examples=["ODT"])
-    legal_area: float | None = Field(default=None, gt=0)
+    legal_area: Area | None = None
     address: str | None = Field(default=None, max_length=500)
     geometry: GeoJSONGeometry
     srid: int = Field(default=gcrs.WGS84, description="EPSG code of the geometry's coordinates")
@@ -72,7 +78,7 @@ class AmendIn(BaseModel):
     geometry: GeoJSONGeometry | None = None
     srid: int = gcrs.WGS84
     land_use: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}(\+[A-Za-z]{3})*$")
-    legal_area: float | None = Field(default=None, gt=0)
+    legal_area: Area | None = None
     address: str | None = Field(default=None, max_length=500)
     sheet_no: int | None = Field(default=None, gt=0, lt=100_000)
     parcel_no: int | None = Field(default=None, gt=0, lt=1_000_000)
@@ -111,7 +117,7 @@ class MergeIn(BaseModel):
     sheet_no: int | None = Field(default=None, gt=0)
     parcel_no: int | None = Field(default=None, gt=0)
     land_use: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}(\+[A-Za-z]{3})*$")
-    legal_area: float | None = Field(default=None, gt=0)
+    legal_area: Area | None = None
     address: str | None = None
     reason: str = Field(min_length=3, max_length=2000)
     source: SourceIn | None = None

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config import clock
 from db.engine import sql
 from gis import crs as gcrs
 from gis.convert import to_ewkb
@@ -97,12 +98,13 @@ def _copy(raw: Any, *, ward_code: str, ids: list[int], parcels: NewParcels, wkb:
           change_kind: str, progress: Callable[[int], None] | None) -> None:
     n = len(ids)
     with raw.cursor() as cur:
-        with cur.copy("COPY parcel (id, ward_code) FROM STDIN") as cp:
+        recorded = clock.now()
+        with cur.copy("COPY parcel (id, ward_code, created_at) FROM STDIN") as cp:
             for pid in ids:
-                cp.write_row((pid, ward_code))
+                cp.write_row((pid, ward_code, recorded))
         cols = ("parcel_id, ward_code, version, former_unit, sheet_no, parcel_no, land_use, geom, "
-                "legal_area, address, status, change_kind, valid_from, recorded_by, reason, "
-                "source_document_id")
+                "legal_area, address, status, change_kind, valid_from, recorded_at, recorded_by, "
+                "reason, source_document_id")
         done = 0
         with cur.copy(f"COPY parcel_version ({cols}) FROM STDIN") as cp:
             for i, row in enumerate(zip(ids, parcels.former_unit, parcels.sheet_no,
@@ -113,7 +115,7 @@ def _copy(raw: Any, *, ward_code: str, ids: list[int], parcels: NewParcels, wkb:
                               str(use).upper(), g,
                               None if area is None or area != area else round(float(area), 1),
                               addr if isinstance(addr, str) else None, "registered", change_kind,
-                              start, recorded_by, reason, source_id))
+                              start, recorded, recorded_by, reason, source_id))
                 if progress and (i + 1) % CHUNK == 0:
                     progress(i + 1 - done)
                     done = i + 1
@@ -183,12 +185,12 @@ def write_successors(session: Session, *, versions: Sequence[int], now: datetime
         rows = session.execute(sql(
             "INSERT INTO parcel_version (parcel_id, ward_code, version, former_unit, sheet_no, "
             "parcel_no, land_use, geom, legal_area, address, status, change_kind, valid_from, "
-            "recorded_by, reason, source_document_id) "
+            "recorded_at, recorded_by, reason, source_document_id) "
             "SELECT o.parcel_id, o.ward_code, o.version + 1, COALESCE(t.unit, o.former_unit), "
             "COALESCE(t.sheet, o.sheet_no), COALESCE(t.num, o.parcel_no), "
             "COALESCE(t.use, o.land_use), COALESCE(ST_GeomFromEWKB(t.g), o.geom), "
             "COALESCE(t.area, o.legal_area), COALESCE(t.addr, o.address), :status, :kind, :t, "
-            ":by, :r, :s FROM unnest(CAST(:ids AS bigint[]), CAST(:unit AS text[]), "
+            ":t, :by, :r, :s FROM unnest(CAST(:ids AS bigint[]), CAST(:unit AS text[]), "
             "CAST(:sheet AS int[]), CAST(:num AS int[]), CAST(:use AS text[]), "
             "CAST(:g AS bytea[]), CAST(:area AS numeric[]), CAST(:addr AS text[])) "
             "AS t(id, unit, sheet, num, use, g, area, addr) JOIN parcel_version o ON o.id = t.id "

@@ -1,6 +1,7 @@
 """The ward: its outline (the frame every parcel lies in), and whether a geometry is inside.
 
-Every statement on the ``ward`` and ``ward_piece`` tables lives here.  The outline row
+Every statement on the ``ward``, ``ward_piece``, ``former_unit`` and ``map_sheet`` tables
+lives here (:func:`record_frame` sets them up).  The outline row
 is the record; ``ward_piece`` holds it cut into indexed pieces of at most 128 vertices
 (rebuilt by a trigger), so that a check near one claim clips only the pieces around it.
 """
@@ -18,6 +19,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from config import clock
 from db.engine import sql
 from gis.convert import from_db, to_ewkb
 from gis.crs import WARD
@@ -28,6 +30,49 @@ WARD_EDGE_TOLERANCE_M: Final = 1.0
 """A parcel may stick out of the ward outline by this much (digitising noise of the outline)."""
 WRONG_CRS_DISTANCE_M: Final = 10_000.0
 """A geometry this far from the ward is in another CRS than stated, not a real parcel."""
+
+
+@dataclass(frozen=True)
+class FormerUnit:
+    """A former commune or ward merged into this one; sheet numbering restarts in each."""
+
+    code: str
+    name: str
+    boundary: BaseGeometry | None = None  # EPSG:9214
+
+
+@dataclass(frozen=True)
+class MapSheet:
+    former_unit: str
+    sheet_no: int
+    scale: int
+    extent: BaseGeometry | None = None  # EPSG:9214
+
+
+def record_frame(session: Session, *, ward_code: str, name: str, boundary: BaseGeometry,
+                 synthetic: bool, units: Sequence[FormerUnit],
+                 sheets: Sequence[MapSheet]) -> None:
+    """Record a ward's outline, its former units and its map sheets, set-based.  A ward or
+    former unit already recorded is kept as it is (a test database seeds the ward first)."""
+    session.execute(sql(
+        "INSERT INTO ward (code, name, boundary, synthetic, created_at) VALUES (:c, :n, "
+        "ST_Multi(ST_GeomFromEWKB(:g)), :syn, :t) ON CONFLICT (code) DO NOTHING"),
+        {"c": ward_code, "n": name, "g": to_ewkb(boundary, WARD), "syn": synthetic,
+         "t": clock.now()})
+    session.execute(sql(
+        "INSERT INTO former_unit (ward_code, code, name, boundary) "
+        "SELECT :w, t.c, t.n, ST_Multi(ST_GeomFromEWKB(t.g)) FROM unnest(CAST(:c AS text[]), "
+        "CAST(:n AS text[]), CAST(:g AS bytea[])) AS t(c, n, g) ON CONFLICT DO NOTHING"),
+        {"w": ward_code, "c": [u.code for u in units], "n": [u.name for u in units],
+         "g": [to_ewkb(u.boundary, WARD) if u.boundary is not None else None for u in units]})
+    session.execute(sql(
+        "INSERT INTO map_sheet (ward_code, former_unit, sheet_no, scale, extent) "
+        "SELECT :w, u, n, sc, ST_GeomFromEWKB(g) FROM unnest("
+        "CAST(:u AS text[]), CAST(:n AS int[]), CAST(:sc AS int[]), "
+        "CAST(:g AS bytea[])) AS t(u, n, sc, g)"),
+        {"w": ward_code, "u": [m.former_unit for m in sheets],
+         "n": [m.sheet_no for m in sheets], "sc": [m.scale for m in sheets],
+         "g": [to_ewkb(m.extent, WARD) if m.extent is not None else None for m in sheets]})
 
 
 def ward_exists(session: Session, ward_code: str) -> bool:

@@ -2,7 +2,7 @@
 
 One read, :func:`zones_in_force`, serves the OGC listing, the registry audit, survey
 intake and certificate verification; each asks for its window (a WGS 84 bbox, a
-geometry it must intersect) and the moment.
+geometry it must intersect) and the moment.  :func:`record_zones` writes them.
 """
 
 # ruff: noqa: S608 (only constant SQL fragments are interpolated; values are bound parameters)
@@ -16,10 +16,40 @@ from typing import Any, Literal
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from config import clock
 from db.engine import sql
 from gis.convert import from_db_many, to_ewkb
 from gis.crs import WARD
 from gis.frame import Zone
+
+
+@dataclass(frozen=True)
+class NewZone:
+    """A zone to record; its geometry in EPSG:9214 (a polygon is stored as a multipolygon)."""
+
+    zone_key: str
+    kind: str
+    name: str
+    geometry: BaseGeometry
+    project_code: str | None = None
+
+
+def record_zones(session: Session, *, ward_code: str, zones: Sequence[NewZone],
+                 source: str, synthetic: bool) -> None:
+    """Record zones in force from now, in one statement (ids in the order given)."""
+    if not zones:
+        return
+    session.execute(sql(
+        "INSERT INTO zone (ward_code, zone_key, kind, name, project_code, geom, synthetic, "
+        "source, valid_from) SELECT :w, t.k, t.kind, t.n, t.p, ST_Multi(ST_GeomFromEWKB(t.g)), "
+        ":syn, :src, :t "
+        "FROM unnest(CAST(:k AS text[]), CAST(:kind AS text[]), CAST(:n AS text[]), "
+        "CAST(:p AS text[]), CAST(:g AS bytea[])) WITH ORDINALITY AS t(k, kind, n, p, g, o) "
+        "ORDER BY t.o"),
+        {"w": ward_code, "syn": synthetic, "src": source, "t": clock.now(),
+         "k": [z.zone_key for z in zones],
+         "kind": [z.kind for z in zones], "n": [z.name for z in zones],
+         "p": [z.project_code for z in zones], "g": [to_ewkb(z.geometry, WARD) for z in zones]})
 
 
 @dataclass(frozen=True)

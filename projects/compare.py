@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projects.impact import Impact
+from projects.results import Impact
 from projects.schemas import impact_header
 
 

@@ -1,33 +1,20 @@
-"""Road projects and their corridors: sections, alternatives, versions.
-
-A project (Ring Road 3) has sections and phases (its Nguyễn Hoàng section inside the ward,
-a later phase further north) and, per alternative ("A", "B" …), a corridor that is
-versioned like a parcel: a new version closes the one in force (``valid_to``) and nothing
-is overwritten, so the corridor in force on any day can be read back.  A corridor version
-is a list of elements, each either a red-line polygon (the approved plan's authoritative
-form) or a centreline with the planned width on each side, with the section it belongs to,
-whether it gives road access (a bridge deck does not) and an optional safety corridor
-beyond the red line.
+"""Road projects and their corridors: checking what a land officer states, building the
+red line and safety band, and the audited writes.
 
 Land officers create and amend projects (every write audited, in the caller's
-transaction); everyone else reads.  This package owns the project tables; registry reads
-go through ``parcels`` (``parcels.nearby``, ``parcels.ward``).
+transaction); everyone else reads (``projects.reads``).  The types are in
+``projects.records``.  This package owns the project tables; registry reads go through
+``parcels`` (``parcels.nearby``, ``parcels.ward``).
 """
 
-# ruff: noqa: S608 (only constant SQL fragments are interpolated; values are bound parameters)
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,142 +25,28 @@ from db.audit import Actor
 from db.engine import sql
 from db.errors import Forbidden
 from gis import corridors as gcor
-from gis.convert import from_db, to_ewkb
+from gis.convert import to_ewkb
 from gis.crs import WARD
 from parcels.ward import ward_relation
 from projects.errors import (
-    CorridorNotFound,
     CorridorOutsideWard,
     DuplicateProject,
     InvalidCorridor,
     InvalidProject,
     ProjectNotFound,
 )
-
-CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
-STATUSES = ("proposed", "planned", "approved", "under_construction", "completed", "suspended",
-            "cancelled")
-
-
-# ------------------------------------------------------------------------------ types
-
-
-@dataclass(frozen=True)
-class ElementSpec:
-    """One element of a corridor as stated, geometries in EPSG:9214 (schemas convert)."""
-
-    section_code: str | None = None
-    name: str | None = None
-    centreline: BaseGeometry | None = None
-    left_width_m: float | None = None
-    right_width_m: float | None = None
-    existing_width_m: float | None = None
-    redline: BaseGeometry | None = None
-    redline_width_m: float | None = None
-    gives_access: bool = True
-    safety_m: float | None = None
-
-
-@dataclass(frozen=True)
-class CorridorSpec:
-    elements: Sequence[ElementSpec]
-    alternative: str = "A"
-    label: str | None = None
-    safety_m: float | None = None
-    """Safety corridor width for elements that do not state their own."""
-    source_document: str | None = None
-
-
-@dataclass(frozen=True)
-class SectionSpec:
-    code: str
-    name_vi: str
-    name_en: str | None = None
-    phase: int = 1
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class ProjectSpec:
-    code: str
-    name_vi: str
-    name_en: str
-    description: str | None = None
-    status: str = "planned"
-    sections: Sequence[SectionSpec] = ()
-    corridor: CorridorSpec | None = None
-    synthetic: bool = False
-
-
-@dataclass(frozen=True)
-class Element:
-    """A stored element; ``polygon`` is its red line (built from the centreline when that
-    is how it was given)."""
-
-    segment_no: int
-    section_code: str | None
-    name: str | None
-    centreline: LineString | None
-    left_width_m: float | None
-    right_width_m: float | None
-    existing_width_m: float | None
-    polygon: MultiPolygon
-    width_m: float
-    """Red-line width: left + right for a centreline, as stated (or estimated) for a polygon."""
-    width_estimated: bool
-    gives_access: bool
-    safety_m: float | None
-
-    @property
-    def form(self) -> str:
-        return "centreline" if self.centreline is not None else "redline"
-
-
-@dataclass(frozen=True)
-class CorridorVersion:
-    id: int
-    project_code: str
-    alternative: str
-    version: int
-    label: str | None
-    redline: MultiPolygon
-    safety: MultiPolygon
-    valid_from: datetime
-    valid_to: datetime | None
-    recorded_at: datetime
-    recorded_by: str
-    reason: str
-    source_document: str | None
-    elements: tuple[Element, ...] = ()
-
-    @property
-    def ref(self) -> str:
-        return f"{self.alternative}@{self.version}"
-
-
-@dataclass(frozen=True)
-class Section:
-    code: str
-    name_vi: str
-    name_en: str | None
-    phase: int
-    description: str | None
-
-
-@dataclass(frozen=True)
-class ProjectRecord:
-    code: str
-    name_vi: str
-    name_en: str
-    description: str | None
-    status: str
-    adopted_alternative: str
-    synthetic: bool
-    created_at: datetime
-    sections: tuple[Section, ...] = ()
-    corridors: tuple[CorridorVersion, ...] = field(default_factory=tuple)
-    """The version in force of each alternative, adopted one first."""
-
+from projects.reads import corridor, get_project
+from projects.records import (
+    CODE_RE,
+    STATUSES,
+    CorridorSpec,
+    CorridorVersion,
+    Element,
+    ElementSpec,
+    ProjectRecord,
+    ProjectSpec,
+    SectionSpec,
+)
 
 # ----------------------------------------------------------------------- validation
 
@@ -479,167 +352,3 @@ def _lock(session: Session, ward: str, code: str) -> str:
     if found is None:
         raise ProjectNotFound(f"no road project {code!r} in ward {ward}", project=code)
     return str(found)
-
-
-# ---------------------------------------------------------------------------- reads
-
-_VERSION_COLUMNS = (
-    "c.id, c.project_code, c.alternative, c.version, c.label, ST_AsBinary(c.redline) AS r, "
-    "ST_AsBinary(c.safety) AS s, c.valid_from, c.valid_to, c.recorded_at, c.recorded_by, "
-    "c.reason, c.source_document")
-
-
-def _versions(session: Session, rows: Sequence[Any]) -> list[CorridorVersion]:
-    ids = [r.id for r in rows]
-    elements: dict[int, list[Element]] = {i: [] for i in ids}
-    if ids:
-        for e in session.execute(sql(
-                "SELECT corridor_version_id AS v, segment_no, section_code, name, "
-                "ST_AsBinary(centreline) AS cl, left_width_m, right_width_m, existing_width_m, "
-                "ST_AsBinary(redline) AS rl, redline_width_m, gives_access, safety_m "
-                "FROM project_segment WHERE corridor_version_id = ANY(:ids) "
-                "ORDER BY corridor_version_id, segment_no"), {"ids": ids}):
-            elements[e.v].append(_element(e))
-    out = []
-    for r in rows:
-        out.append(CorridorVersion(
-            id=r.id, project_code=r.project_code, alternative=r.alternative,
-            version=r.version, label=r.label,
-            redline=gcor.as_multipolygon(from_db(r.r)),
-            safety=gcor.as_multipolygon(from_db(r.s)) if r.s
-            else MultiPolygon(), valid_from=r.valid_from,
-            valid_to=r.valid_to, recorded_at=r.recorded_at,
-            recorded_by=r.recorded_by, reason=r.reason,
-            source_document=r.source_document,
-            elements=tuple(elements[r.id])))
-    return out
-
-
-def _element(e: Any) -> Element:
-    cl = from_db(e.cl)
-    if cl is not None:
-        left, right = float(e.left_width_m), float(e.right_width_m)
-        polygon = gcor.as_multipolygon(gcor.segment_redline(gcor.Segment(cl, left, right)))
-        return Element(e.segment_no, e.section_code, e.name, cl, left, right,
-                       e.existing_width_m, polygon, left + right, False,
-                       e.gives_access, e.safety_m)
-    polygon = gcor.as_multipolygon(from_db(e.rl))
-    width = e.redline_width_m
-    return Element(e.segment_no, e.section_code, e.name, None, None, None,
-                   e.existing_width_m, polygon,
-                   float(width) if width is not None else round(gcor.strip_width(polygon), 2),
-                   width is None, e.gives_access, e.safety_m)
-
-
-def corridor(session: Session, *, ward_code: str, code: str, alternative: str | None = None,
-             version: int | None = None, as_of: datetime | None = None) -> CorridorVersion:
-    """One corridor version: a given version, or the one in force now or at ``as_of``, of
-    the given alternative (default: the one the project adopted)."""
-    project = get_project_row(session, ward_code=ward_code, code=code)
-    alt = (alternative or project.adopted_alternative).strip().upper()
-    params: dict[str, Any]
-    if version is not None:
-        when, params = "c.version = :v", {"v": version}
-    elif as_of is not None:
-        when = "c.valid_from <= :t AND (c.valid_to IS NULL OR c.valid_to > :t)"
-        params = {"t": as_of}
-    else:
-        when, params = "c.valid_to IS NULL", {}
-    rows = session.execute(sql(
-        f"SELECT {_VERSION_COLUMNS} FROM corridor_version c WHERE c.ward_code = :w "
-        f"AND c.project_code = :c AND c.alternative = :a AND {when}"),
-        {"w": ward_code, "c": project.code, "a": alt, **params}).all()
-    if not rows:
-        what = (f"version {version}" if version is not None else
-                f"in force on {as_of.isoformat()}" if as_of is not None else "in force")
-        raise CorridorNotFound(f"project {project.code} has no corridor of alternative {alt} "
-                               f"{what}", project=project.code, alternative=alt)
-    return _versions(session, rows)[0]
-
-
-def corridor_history(session: Session, *, ward_code: str, code: str) -> list[CorridorVersion]:
-    """Every corridor version of the project, by alternative then version."""
-    project = get_project_row(session, ward_code=ward_code, code=code)
-    rows = session.execute(sql(
-        f"SELECT {_VERSION_COLUMNS} FROM corridor_version c WHERE c.ward_code = :w "
-        "AND c.project_code = :c ORDER BY c.alternative, c.version"),
-        {"w": ward_code, "c": project.code}).all()
-    return _versions(session, rows)
-
-
-def get_project_row(session: Session, *, ward_code: str, code: str) -> ProjectRecord:
-    """The project's own fields, without sections and corridors."""
-    row = session.execute(sql(
-        "SELECT code, name_vi, name_en, description, status, adopted_alternative, synthetic, "
-        "created_at FROM project WHERE ward_code = :w AND code = :c"),
-        {"w": ward_code, "c": (code or "").strip().upper()}).one_or_none()
-    if row is None:
-        raise ProjectNotFound(f"no road project {code!r} in ward {ward_code}", project=code)
-    return ProjectRecord(*row)
-
-
-def get_project(session: Session, *, ward_code: str, code: str,
-                corridors: bool = True) -> ProjectRecord:
-    """The project with its sections and (unless ``corridors`` is False) the corridor in
-    force of each alternative."""
-    p = get_project_row(session, ward_code=ward_code, code=code)
-    sections = tuple(Section(*r) for r in session.execute(sql(
-        "SELECT code, name_vi, name_en, phase, description FROM project_section "
-        "WHERE ward_code = :w AND project_code = :c ORDER BY phase, code"),
-        {"w": ward_code, "c": p.code}))
-    rows = session.execute(sql(
-        f"SELECT {_VERSION_COLUMNS} FROM corridor_version c WHERE c.ward_code = :w "
-        "AND c.project_code = :c AND c.valid_to IS NULL "
-        "ORDER BY c.alternative <> :a, c.alternative"),
-        {"w": ward_code, "c": p.code, "a": p.adopted_alternative}).all() if corridors else []
-    return ProjectRecord(p.code, p.name_vi, p.name_en, p.description, p.status,
-                         p.adopted_alternative, p.synthetic, p.created_at, sections,
-                         tuple(_versions(session, rows)))
-
-
-def list_projects(session: Session, *, ward_code: str) -> list[ProjectRecord]:
-    codes = session.execute(text("SELECT code FROM project WHERE ward_code = :w ORDER BY code"),
-                            {"w": ward_code}).scalars().all()
-    return [get_project(session, ward_code=ward_code, code=c) for c in codes]
-
-
-# ------------------------------------------------------------- OGC corridor segments
-
-
-@dataclass(frozen=True)
-class SegmentRecord:
-    id: int
-    project_code: str
-    project_name: str
-    segment_no: int
-    name: str | None
-    left_width_m: float
-    right_width_m: float
-    existing_width_m: float | None
-    synthetic: bool
-    centreline: BaseGeometry  # EPSG:9214
-
-
-def list_segments(session: Session, *, ward_code: str,
-                  bbox: tuple[float, float, float, float] | None = None,
-                  segment_id: int | None = None, limit: int = 100,
-                  offset: int = 0) -> tuple[list[SegmentRecord], bool]:
-    """Centreline segments of the corridor in force of each project's adopted alternative."""
-    rows = session.execute(text(
-        "SELECT s.id, s.project_code, p.name_vi, s.segment_no, s.name, s.left_width_m, "
-        "s.right_width_m, s.existing_width_m, p.synthetic, ST_AsBinary(s.centreline) AS wkb "
-        "FROM project_segment s JOIN project p ON p.ward_code = s.ward_code "
-        "AND p.code = s.project_code JOIN corridor_version c ON c.id = s.corridor_version_id "
-        "AND c.valid_to IS NULL AND c.alternative = p.adopted_alternative "
-        "WHERE s.ward_code = :w AND s.centreline IS NOT NULL "
-        "AND (CAST(:id AS bigint) IS NULL OR s.id = :id) "
-        "AND (CAST(:x0 AS float8) IS NULL OR s.centreline && ST_Transform("
-        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :srid)) "
-        "ORDER BY s.id LIMIT :lim OFFSET :off"),
-        {"w": ward_code, "id": segment_id, "lim": limit + 1, "off": offset, "srid": WARD,
-         "x0": bbox[0] if bbox else None, "y0": bbox[1] if bbox else None,
-         "x1": bbox[2] if bbox else None, "y1": bbox[3] if bbox else None}).all()
-    out = [SegmentRecord(r.id, r.project_code, r.name_vi, r.segment_no, r.name,
-                         r.left_width_m, r.right_width_m, r.existing_width_m, r.synthetic,
-                         from_db(r.wkb)) for r in rows[:limit]]
-    return out, len(rows) > limit

@@ -30,7 +30,7 @@ from gis import crs as gcrs
 from gis import lots as glots
 from gis.geojson import geometries_to_geojson
 from projects.errors import NoImpact
-from projects.impact import ESTIMATE_NOTICE, SYNTHETIC_NOTICE, Impact, ParcelImpact
+from projects.results import ESTIMATE_NOTICE, SYNTHETIC_NOTICE, Impact, ParcelImpact
 from projects.schemas import impact_header
 
 FORMATS = {"csv": "text/csv; charset=utf-8",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import re
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field
 from shapely.geometry.base import BaseGeometry
@@ -21,8 +21,8 @@ from gis import crs as gcrs
 from gis.geojson import geometries_to_geojson
 from parcels.errors import UnknownCRS
 from parcels.schemas import SYNTHETIC_NOTE, GeoJSONGeometry
-from projects import impact as im
-from projects.corridors import (
+from projects.errors import InvalidCorridor, InvalidProject
+from projects.records import (
     CorridorSpec,
     CorridorVersion,
     ElementSpec,
@@ -30,7 +30,13 @@ from projects.corridors import (
     ProjectSpec,
     SectionSpec,
 )
-from projects.errors import InvalidCorridor, InvalidProject
+from projects.results import (
+    ESTIMATE_NOTICE,
+    SYNTHETIC_NOTICE,
+    Impact,
+    ParcelImpact,
+    Totals,
+)
 
 REF_RE = re.compile(r"^(?P<alt>[A-Za-z0-9][A-Za-z0-9_-]{0,31})(@(?P<version>[1-9][0-9]{0,5}))?$")
 
@@ -47,21 +53,26 @@ def to_ward(geom: BaseGeometry, srid: int) -> BaseGeometry:
     return geom if srid == gcrs.WARD else gcrs.to_ward(geom, srid)
 
 
+Width = Annotated[float, Field(ge=-1000, le=1000, allow_inf_nan=False)]
+"""Metres across a road or its safety corridor: finite, at most a kilometre (a negative
+width is the corridor rules' to refuse, with their own problem type)."""
+
+
 class ElementIn(BaseModel):
     """A centreline with ``left_width_m``/``right_width_m``, or a red-line polygon."""
 
     section: str | None = Field(default=None, max_length=32, examples=["NH"])
     name: str | None = Field(default=None, max_length=200)
     centreline: CorridorGeometry | None = None
-    left_width_m: float | None = Field(default=None, description="planned width left of the "
+    left_width_m: Width | None = Field(default=None, description="planned width left of the "
                                        "line as drawn, metres")
-    right_width_m: float | None = None
-    existing_width_m: float | None = None
+    right_width_m: Width | None = None
+    existing_width_m: Width | None = None
     redline: CorridorGeometry | None = None
-    redline_width_m: float | None = Field(default=None, description="width between the red "
+    redline_width_m: Width | None = Field(default=None, description="width between the red "
                                           "lines of a polygon (estimated when absent)")
     gives_access: bool = True
-    safety_m: float | None = Field(default=None, description="safety corridor beyond the red "
+    safety_m: Width | None = Field(default=None, description="safety corridor beyond the red "
                                    "line, metres")
 
     def to_spec(self, srid: int) -> ElementSpec:
@@ -79,7 +90,7 @@ class CorridorIn(BaseModel):
     alternative: str = Field(default="A", max_length=32)
     label: str | None = Field(default=None, max_length=200)
     srid: int = Field(default=gcrs.WGS84, description="EPSG code of the geometries")
-    safety_m: float | None = None
+    safety_m: Width | None = None
     source_document: str | None = Field(default=None, max_length=200)
     elements: list[ElementIn] = Field(min_length=1, max_length=500)
 
@@ -195,7 +206,7 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def parcel_impact_out(p: im.ParcelImpact) -> dict[str, Any]:
+def parcel_impact_out(p: ParcelImpact) -> dict[str, Any]:
     return {
         "parcel_id": p.parcel_id, "version": p.version, "label": p.label,
         "former_unit": p.former_unit, "sheet_no": p.sheet_no, "parcel_no": p.parcel_no,
@@ -224,7 +235,7 @@ def parcel_impact_out(p: im.ParcelImpact) -> dict[str, Any]:
     }
 
 
-def totals_out(t: im.Totals) -> dict[str, Any]:
+def totals_out(t: Totals) -> dict[str, Any]:
     return {
         "parcels_affected": t.parcels_affected, "state_land_parcels": t.state_land_parcels,
         "holders_affected": t.holders_affected,
@@ -245,11 +256,11 @@ def totals_out(t: im.Totals) -> dict[str, Any]:
     }
 
 
-def impact_header(i: im.Impact) -> dict[str, Any]:
+def impact_header(i: Impact) -> dict[str, Any]:
     price = i.price_table
-    notice = {"estimate": im.ESTIMATE_NOTICE}
+    notice = {"estimate": ESTIMATE_NOTICE}
     if i.project.synthetic:
-        notice["synthetic"] = im.SYNTHETIC_NOTICE
+        notice["synthetic"] = SYNTHETIC_NOTICE
     return {
         "project": {"code": i.project.code, "name_vi": i.project.name_vi,
                     "name_en": i.project.name_en, "status": i.project.status,
@@ -268,7 +279,7 @@ def impact_header(i: im.Impact) -> dict[str, Any]:
     }
 
 
-def impact_out(i: im.Impact, *, include_noise: bool = True) -> dict[str, Any]:
+def impact_out(i: Impact, *, include_noise: bool = True) -> dict[str, Any]:
     return {
         **impact_header(i),
         "totals": totals_out(i.totals),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.parse
+import urllib.request
 import uuid
 
 from shapely.geometry import MultiPolygon, Polygon, box
@@ -45,3 +48,14 @@ def committed_ward(engine: Engine, name: str) -> str:
         c.execute(text("INSERT INTO former_unit (ward_code, code, name) VALUES "
                        "(:w, 'kim_long', 'Kim Long')"), {"w": code})
     return code
+
+
+def sign_in(base_url: str, username: str, password: str) -> str:
+    """A bearer token from a live server's own sign-in (``POST /api/v1/auth/token``).
+
+    A server in another process dates its tokens by its own clock; a token this process
+    signed would carry this process's clock, which a test may have moved.
+    """
+    form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    with urllib.request.urlopen(f"{base_url}/api/v1/auth/token", data=form, timeout=30) as r:
+        return str(json.loads(r.read())["access_token"])

@@ -15,6 +15,7 @@ from api.cli.audit import audit_command
 from api.cli.certificates import applications_app, stats_command, verify_command
 from api.cli.database import db_app
 from api.cli.demo import data_app, demo
+from api.cli.maps import maps_app
 from api.cli.parcels import parcels_app
 from api.cli.projects import impact_command, projects_app
 from api.cli.serve import serve
@@ -36,6 +37,7 @@ app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
 app.command("impact")(impact_command)
 app.add_typer(projects_app, name="projects")
+app.add_typer(maps_app, name="map")
 
 
 def main() -> None:

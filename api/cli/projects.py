@@ -147,11 +147,11 @@ def impact_command(
 @projects_app.command("list")
 def list_command(as_json: AsJson = False) -> None:
     """The ward's road projects, their sections and corridors in force."""
-    from projects import corridors
+    from projects import reads
     from projects.schemas import project_out
 
     items = run_domain(lambda s, st: [project_out(p, geometry=False) for p in
-                                corridors.list_projects(s, ward_code=st.data.ward_code)])
+                                reads.list_projects(s, ward_code=st.data.ward_code)])
     if as_json:
         _echo(items)
         return
@@ -167,10 +167,10 @@ def list_command(as_json: AsJson = False) -> None:
 @projects_app.command("show")
 def show_command(code: str, as_json: AsJson = True) -> None:
     """One project as JSON (corridor geometries in WGS 84)."""
-    from projects import corridors
+    from projects import reads
     from projects.schemas import project_out
 
-    _echo(run_domain(lambda s, st: project_out(corridors.get_project(
+    _echo(run_domain(lambda s, st: project_out(reads.get_project(
         s, ward_code=st.data.ward_code, code=code))))
 
 

@@ -40,7 +40,7 @@ def import_survey(
     """Upload a survey file: stage, validate, print the findings; --commit writes it."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from db.engine import transaction
+    from db.engine import session_factory, transaction
     from gis.errors import DomainError
     from gis.intake.errors import ReadError
     from parcels import surveys
@@ -67,9 +67,12 @@ def import_survey(
             def say(stage: str) -> None:
                 bar.update(task, description=stage)
 
-            with transaction(engine) as s, file.open("rb") as stream:
+            # stage_upload ends its read transaction before the file is read, then writes
+            # in a second one (committed here), so it gets a session, not a transaction.
+            with session_factory(engine)() as s, file.open("rb") as stream:
                 staged = surveys.stage_upload(s, actor=who, stream=stream, filename=file.name,
                                               options=options, settings=settings, progress=say)
+                s.commit()
             batch = staged.batch
             if commit and batch["state"] == "validated":
                 with transaction(engine) as s:

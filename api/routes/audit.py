@@ -38,7 +38,7 @@ def list_events(
             {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "role": e.role,
              "action": e.action, "entity": e.entity, "entity_ids": e.entity_ids,
              "reason": e.reason, "detail": e.detail, "address": e.address,
-             "request_id": e.request_id}
+             "request_id": e.request_id, "client_request_id": e.client_request_id}
             for e in rows
         ],
         "links": links,

@@ -17,24 +17,26 @@ from api.auth import (
     issue_token,
     new_csrf_token,
 )
-from api.deps import DbSession, SettingsDep, sign_in, token_user
-from api.users import User
+from api.deps import DbSession, SettingsDep, actor, sign_in, token_user
+from api.users import User, end_sessions
 from parcels.ward import is_synthetic
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "pages")
 
 
-def _csrf(request: Request, settings: SettingsDep) -> str:
+def _csrf(request: Request, settings: SettingsDep, session_token: str | None) -> str:
+    """The page's CSRF token: the cookie's while it is still valid for this session (the
+    sign-in form's: no session yet), a new one otherwise."""
     current = request.cookies.get(CSRF_COOKIE)
-    if current and csrf_matches(settings.auth, current, current):
+    if current and csrf_matches(settings.auth, current, current, session_token=session_token):
         return current
-    return new_csrf_token(settings.auth)
+    return new_csrf_token(settings.auth, session_token=session_token)
 
 
-def _page(request: Request, name: str, settings: SettingsDep, *, status: int = 200,
-          **context: object) -> HTMLResponse:
-    csrf = _csrf(request, settings)
+def _page(request: Request, name: str, settings: SettingsDep, *, session_token: str | None,
+          status: int = 200, **context: object) -> HTMLResponse:
+    csrf = _csrf(request, settings, session_token)
     response = templates.TemplateResponse(request, name, {"csrf": csrf, **context},
                                           status_code=status)
     _set_cookie(response, CSRF_COOKIE, csrf, settings, http_only=False)
@@ -65,7 +67,7 @@ def _cookie_user(request: Request) -> User | None:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, settings: SettingsDep, session: DbSession) -> HTMLResponse:
-    return _page(request, "login.html", settings, user=None,
+    return _page(request, "login.html", settings, session_token=None, user=None,
                  synthetic=_synthetic(session, settings.data.ward_code))
 
 
@@ -74,27 +76,38 @@ def login(request: Request, settings: SettingsDep, session: DbSession,
           username: Annotated[str, Form(max_length=64)],
           password: Annotated[str, Form(max_length=256)],
           csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
-    if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token):
+    if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token,
+                        session_token=None):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
-    found = sign_in(request, session, username=username, password=password)
+    found = sign_in(request, session, username=username, password=password, via="page")
     if found is None:
-        return _page(request, "login.html", settings, status=401, user=None,
+        return _page(request, "login.html", settings, session_token=None, status=401,
+                     user=None,
                      error="Sai tên đăng nhập hoặc mật khẩu / Wrong username or password")
-    user, epoch = found
-    token, ttl = issue_token(settings.auth, user, epoch)
+    token, ttl = issue_token(settings.auth, found.user, found.epoch)
     response = RedirectResponse("/", status_code=303)
     _set_cookie(response, SESSION_COOKIE, token, settings, max_age=ttl)
-    _set_cookie(response, CSRF_COOKIE, new_csrf_token(settings.auth), settings, http_only=False)
+    _set_cookie(response, CSRF_COOKIE, new_csrf_token(settings.auth, session_token=token),
+                settings, http_only=False)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, settings: SettingsDep,
+def logout(request: Request, settings: SettingsDep, session: DbSession,
            csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
-    if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token):
+    """Sign out: the session's token, and every other token of the account, stop working
+    on every worker (the token epoch moves on), not merely the cookie here."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token,
+                        session_token=token):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+    user = _cookie_user(request)
+    if user is not None:
+        with session.begin():
+            end_sessions(session, actor=actor(request, user), user_id=user.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
 
@@ -103,5 +116,5 @@ def home(request: Request, settings: SettingsDep, session: DbSession) -> Respons
     user = _cookie_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    return _page(request, "home.html", settings, user=user,
-                 synthetic=_synthetic(session, user.ward_code))
+    return _page(request, "home.html", settings, session_token=request.cookies.get(SESSION_COOKIE),
+                 user=user, synthetic=_synthetic(session, user.ward_code))

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from api.deps import DbSession, actor, allow
 from api.project_impact import project_impact
 from api.users import User
-from projects import corridors, exports
+from projects import corridors, exports, reads
 from projects.compare import compare
 from projects.schemas import (
     NewCorridorIn,
@@ -48,7 +48,7 @@ Section = Annotated[str | None, Query(max_length=32, description="only this sect
 def list_projects(user: ProjectReader, session: DbSession,
                   geometry: bool = False) -> dict[str, Any]:
     """The ward's road projects with their sections and corridors in force."""
-    items = corridors.list_projects(session, ward_code=user.ward_code)
+    items = reads.list_projects(session, ward_code=user.ward_code)
     return {"projects": [project_out(p, geometry=geometry) for p in items]}
 
 
@@ -66,7 +66,7 @@ def create_project(body: ProjectIn, request: Request, user: ProjectOfficer,
 @router.get("/{code}")
 def get_project(code: Code, user: ProjectReader, session: DbSession) -> dict[str, Any]:
     """A project: status, sections, and the corridor in force of each alternative."""
-    return project_out(corridors.get_project(session, ward_code=user.ward_code, code=code))
+    return project_out(reads.get_project(session, ward_code=user.ward_code, code=code))
 
 
 @router.post("/{code}/status")
@@ -94,7 +94,7 @@ def add_section(code: Code, body: NewSectionIn, request: Request, user: ProjectO
 def corridor_history(code: Code, user: ProjectReader, session: DbSession,
                      geometry: bool = True) -> dict[str, Any]:
     """Every corridor version of every alternative, oldest first: nothing is overwritten."""
-    versions = corridors.corridor_history(session, ward_code=user.ward_code, code=code)
+    versions = reads.corridor_history(session, ward_code=user.ward_code, code=code)
     return {"project": code.upper(),
             "versions": [corridor_out(c, geometry=geometry) for c in versions]}
 

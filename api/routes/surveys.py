@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import UNAUTHORIZED, DbSession, SettingsDep, actor, allow
+from api.deps import DbSession, SettingsDep, actor, allow, oauth2
 from api.responses import GeoJSONResponse
 from api.users import User
 from gis.intake.errors import FileTooLargeError, MappingError
@@ -29,7 +29,8 @@ PREFIX = "/api/v1/surveys"
 FORM_OVERHEAD_BYTES = 64 * 1024
 """Multipart boundaries, part headers and the small form fields around the file."""
 
-Uploader = Annotated[User, Depends(allow("surveyor", "land_officer"))]
+may_upload = allow("surveyor", "land_officer")
+Uploader = Annotated[User, Depends(may_upload)]
 SurveyReader = Annotated[User, Depends(allow("surveyor", "land_officer"))]
 Officer = Annotated[User, Depends(allow("land_officer"))]
 State = Literal["received", "validated", "committed", "rejected"]
@@ -47,7 +48,7 @@ class CappedUpload(APIRoute):
 
     Starlette spools a multipart file to disk before the endpoint runs, so a cap
     applied in the endpoint alone would come after the whole upload was received.
-    Here an anonymous request is refused before its body is read, a declared
+    Here a caller who may not upload is refused before its body is read, a declared
     Content-Length over the limit is refused before any byte is read, and a body
     without one (chunked) is counted as it arrives and refused at the first chunk
     past the limit.  The limit is read from the app's settings
@@ -58,9 +59,11 @@ class CappedUpload(APIRoute):
         handler = super().get_route_handler()
 
         async def capped(request: Request) -> Response:
-            if not request.headers.get("authorization"):  # before reading a byte of the body
-                raise HTTPException(401, "sign in first: send 'Authorization: Bearer <token>'",
-                                    headers=UNAUTHORIZED)
+            # Who is asking, before a byte of the body is read: a missing, forged or expired
+            # token, or a role that may not upload, is refused at once (a 50 MB body with
+            # "Bearer x" was once read first).  The route's dependency checks again, from
+            # the user cache.
+            await may_upload(request, await oauth2(request))
             max_file = request.app.state.settings.intake.max_file_bytes
             limit = max_file + FORM_OVERHEAD_BYTES
             declared = request.headers.get("content-length", "")
@@ -162,10 +165,11 @@ def upload_survey(
     options = surveys.UploadOptions(crs=crs or None, layer=layer or None,
                                     mapping=_mapping(mapping),
                                     former_unit=former_unit or None, swap_axes=swap_axes)
-    with session.begin():
-        staged = surveys.stage_upload(session, actor=actor(request, user), stream=file.file,
-                                      filename=file.filename, options=options,
-                                      settings=settings)
+    # No session.begin(): stage_upload ends its read transaction before the file is read
+    # (no pooled connection held meanwhile) and writes in a second one, committed here.
+    staged = surveys.stage_upload(session, actor=actor(request, user), stream=file.file,
+                                  filename=file.filename, options=options, settings=settings)
+    session.commit()
     batch_id = staged.batch["id"]
     return JSONResponse(jsonable_encoder(staged.batch), status_code=201 if staged.created else 200,
                         headers={"Location": f"{PREFIX}/{batch_id}"})

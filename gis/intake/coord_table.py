@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -97,6 +99,18 @@ def _number(text: str, line: int, column: str) -> float:
         ) from exc
 
 
+def _rows(rows: Iterable[list[str]], *, lazy: bool = False) -> Any:
+    """The CSV rows (a list, or as they come), with a reading error named as a table's."""
+
+    def each() -> Iterator[list[str]]:
+        try:
+            yield from rows
+        except csv.Error as exc:  # an overlong field, a stray quote in strict places
+            raise TableError(f"The table cannot be read as CSV ({exc}).",
+                             vi=f"Không đọc được bảng CSV ({exc}).") from exc
+    return each() if lazy else list(each())
+
+
 def read_coordinate_table(path: Path, *, max_features: int, max_vertices: int) -> RawFeatures:
     """Parcels from a CSV coordinate table, in the order they first appear.
 
@@ -105,17 +119,21 @@ def read_coordinate_table(path: Path, *, max_features: int, max_vertices: int) -
     that fills them.  Raises ``TableError`` (``bad_table``) naming the line.
     """
     text = _decode(path.read_bytes())
-    try:  # newline="": a bare CR (an old Mac export) ends a line, as csv expects
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
-    except csv.Error as exc:  # an overlong field, a stray quote in strict places
-        raise TableError(f"The table cannot be read as CSV ({exc}).",
-                         vi=f"Không đọc được bảng CSV ({exc}).") from exc
-    start, cols, header = _header(rows)
+    lines = max(text.count("\n"), text.count("\r"))
+    if lines > max_vertices + HEADER_SEARCH_ROWS:  # counted before a row is parsed
+        raise TooManyVerticesError(
+            f"The table has {lines:,} lines: more than {max_vertices:,} points.",
+            vi=f"Bảng có hơn {max_vertices:,} điểm.", max_vertices=max_vertices)
+    # newline="": a bare CR (an old Mac export) ends a line, as csv expects.  Rows are read
+    # as they are used, not listed first (a million rows as lists took 300 MiB).
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    head = _rows(itertools.islice(reader, HEADER_SEARCH_ROWS))
+    start, cols, header = _header(head)
     others = [i for i in range(len(header)) if i not in cols.values() and header[i].strip()]
     parcels: dict[tuple[str | None, str], _Parcel] = {}
     current: _Parcel | None = None
     vertices = 0
-    for offset, row in enumerate(rows[start + 1:]):
+    for offset, row in enumerate(_rows(itertools.chain(head[start + 1:], reader), lazy=True)):
         line = start + 2 + offset
         cells = [c.strip() for c in row] + [""] * (len(header) - len(row))
         if not any(cells):

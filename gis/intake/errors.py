@@ -180,6 +180,22 @@ class MetresAsDegreesError(CRSMistakeError):
     default_vi = "Tọa độ là mét nhưng được khai báo là độ (kinh/vĩ độ)."
 
 
+class UploadTooCostlyError(ReadError):
+    """Reading the file was stopped at the worker's CPU, memory or time limit
+    (``gis.intake.worker``): no survey file of an accepted size needs that much."""
+
+    code = "upload_too_costly"
+    default_vi = "Tệp cần quá nhiều tài nguyên để đọc."
+
+
+class UnsafeGeoPackageError(ReadError):
+    """A GeoPackage holding SQL that would run while it is read (views, computed columns,
+    virtual tables other than the spatial index)."""
+
+    code = "unsafe_geopackage"
+    default_vi = "GeoPackage chứa lệnh SQL (view, cột tính toán) không được phép."
+
+
 class OutsideWardError(ReadError, OutsideWard):
     """No feature of the file lies in the ward: a refused file, and geometry outside the ward."""
 
@@ -194,6 +210,6 @@ ERROR_CLASSES: tuple[type[ReadError], ...] = (
     UnknownLayerError, MappingError, TableError, NoFeaturesError, TooManyFeaturesError,
     TooManyVerticesError, NotPolygonError, NonFiniteCoordinatesError, CRSMissingError,
     CRSUnknownError, AxesSwappedError, WrongZoneError, DegreesAsMetresError,
-    MetresAsDegreesError, OutsideWardError,
+    MetresAsDegreesError, OutsideWardError, UploadTooCostlyError, UnsafeGeoPackageError,
 )
 """Every concrete error, for the API's one table from code to HTTP status."""

@@ -17,6 +17,7 @@ import shapely
 
 from gis.crs import CRSError, epsg_of
 from gis.intake.crs_guess import projection_match
+from gis.intake.dxf_scan import check_dxf_vertices
 from gis.intake.errors import (
     CRSUnknownError,
     FormatMismatchError,
@@ -27,6 +28,7 @@ from gis.intake.errors import (
     UnknownLayerError,
 )
 from gis.intake.gdal_sandbox import list_layers, read_frame, read_info
+from gis.intake.gpkg_guard import check_geopackage
 from gis.intake.sniff import HEAD_BYTES, LABELS, sniff_bytes
 from gis.intake.types import Limits, RawFeatures, ReadWarning
 
@@ -129,6 +131,7 @@ def _read_layer(path: Path, root: Path, layer: str, *, label: str,
 def read_gpkg(path: Path, root: Path, *, layer: str | None, limits: Limits) -> RawFeatures:
     """One layer of a GeoPackage; with several polygon layers the caller must name one."""
     label = "GeoPackage"
+    check_geopackage(path)  # before GDAL runs any of the file's SQL
     chosen = choose_layer(list_layers(path, root, driver="GPKG", label=label), layer,
                           label=label)
     info, frame = _read_layer(path, root, chosen, label=label, limits=limits)
@@ -188,6 +191,7 @@ def read_dxf(path: Path, root: Path, *, layer: str | None, limits: Limits) -> Ra
     the caller assumes the ward's zone unless told otherwise.
     """
     label = "DXF drawing"
+    check_dxf_vertices(path, max_vertices=limits.max_vertices)  # before GDAL draws the arcs
     names = [n for n, _ in list_layers(path, root, driver="DXF", label=label)]
     if "entities" not in names:
         raise NotPolygonError("The DXF drawing has no entities.", layers=names)

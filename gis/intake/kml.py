@@ -10,12 +10,15 @@ longitude, latitude[, altitude] (the KML 2.2 standard).
 
 from __future__ import annotations
 
+import re
+import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
+import numpy as np
 import shapely
 import shapely.errors
 from shapely.geometry import LinearRing, LineString, Point, Polygon
@@ -24,7 +27,9 @@ from shapely.geometry.base import BaseGeometry
 from gis.intake.errors import (
     CorruptFileError,
     FormatMismatchError,
+    ReadError,
     TooManyFeaturesError,
+    TooManyVerticesError,
     XmlEntityError,
 )
 from gis.intake.types import RawFeatures
@@ -34,11 +39,82 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _coords(elem: ET.Element | None) -> list[tuple[float, ...]]:
-    if elem is None or not elem.text:
-        return []
+_TAG: Final = re.compile(rb"<(/?)(?:[\w.-]+:)?coordinates\b[^>]*>")
+CHUNK: Final = 8 * 1024 * 1024
+
+
+def tuples_at_least(path: Path) -> int:
+    """A lower bound of the coordinate tuples in the file, from its bytes: half the commas
+    inside ``<coordinates>`` elements (a tuple has one or two).  Counted a chunk at a time
+    before the XML is parsed, because the parser holds a whole coordinate list as one
+    string: an 83 MB list passed 336 MiB before it could be counted."""
+    commas, inside, carry = 0, False, b""
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            data = carry + chunk
+            cut = data.rfind(b"<")
+            if cut >= 0 and data.find(b">", cut) < 0:  # a tag cut by the chunk's end
+                data, carry = data[:cut], data[cut:]
+            else:
+                carry = b""
+            at = 0
+            for tag in _TAG.finditer(data):
+                if inside:
+                    commas += data.count(b",", at, tag.start())
+                inside, at = not tag.group(1), tag.end()
+            if inside:
+                commas += data.count(b",", at)
+    return commas // 2
+
+
+class _Vertices:
+    """The running count of coordinate tuples, checked before each list is parsed."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.seen = cap, 0
+
+    def take(self, n: int) -> None:
+        self.seen += n
+        if self.seen > self.cap:
+            raise TooManyVerticesError(
+                f"The KML has more than {self.cap:,} coordinate tuples; at most {self.cap:,} "
+                "vertices are accepted.", vi=f"Tệp KML có hơn {self.cap:,} đỉnh.",
+                max_vertices=self.cap)
+
+
+_SPACE: Final = np.frombuffer(b" \t\r\n", dtype=np.uint8)
+
+
+def _tuples(text: str) -> int:
+    """How many whitespace-separated tuples ``text`` holds, counted without splitting it."""
+    b = np.frombuffer(text.encode("ascii", errors="replace"), dtype=np.uint8)
+    space = np.isin(b, _SPACE)
+    return int(np.count_nonzero(space[:-1] & ~space[1:])) + int(not space[0])
+
+
+def _coords(elem: ET.Element | None, budget: _Vertices) -> np.ndarray:
+    """The coordinate tuples of a ``<coordinates>`` element as an (n, 2|3) float array.
+
+    Counted before parsing (a 5.6 MB coordinate list as Python tuples took 150 MB), then
+    parsed by numpy at 16-24 bytes a vertex; a list that numpy cannot read as uniform
+    tuples is read tuple by tuple to name the bad one.
+    """
+    text = elem.text.strip() if elem is not None and elem.text else ""
+    if not text:
+        return np.empty((0, 2))
+    n = _tuples(text)
+    budget.take(n)
+    commas = text.count(",")
+    try:
+        with warnings.catch_warnings():  # numpy < 2.3 warned where it now raises
+            warnings.simplefilter("error", DeprecationWarning)
+            values = np.fromstring(text.replace(",", " "), sep=" ")
+    except (ValueError, DeprecationWarning):
+        values = np.empty(0)
+    if len(values) == commas + n and commas in (n, 2 * n):
+        return values.reshape(n, commas // n + 1)
     out = []
-    for token in elem.text.split():
+    for token in text.split():
         try:
             out.append(tuple(float(v) for v in token.split(",") if v != ""))
         except ValueError as exc:
@@ -46,7 +122,10 @@ def _coords(elem: ET.Element | None) -> list[tuple[float, ...]]:
                 f"The KML coordinate {token[:40]!r} is not a number.",
                 vi="Tọa độ trong KML không phải là số.",
             ) from exc
-    return out
+    if any(len(t) < 2 for t in out):
+        raise CorruptFileError("A KML coordinate tuple needs a longitude and a latitude.",
+                               vi="Tọa độ KML cần kinh độ và vĩ độ.")
+    return np.asarray([t[:2] for t in out], dtype=float) if out else np.empty((0, 2))
 
 
 def _child(elem: ET.Element, name: str) -> ET.Element | None:
@@ -56,30 +135,30 @@ def _child(elem: ET.Element, name: str) -> ET.Element | None:
     return None
 
 
-def _ring_coords(boundary: ET.Element) -> list[tuple[float, ...]]:
+def _ring_coords(boundary: ET.Element, budget: _Vertices) -> np.ndarray:
     ring = _child(boundary, "LinearRing")
-    return _coords(_child(ring, "coordinates")) if ring is not None else []
+    return _coords(_child(ring, "coordinates"), budget) if ring is not None else np.empty((0, 2))
 
 
-def _geometry(elem: ET.Element) -> list[BaseGeometry]:
+def _geometry(elem: ET.Element, budget: _Vertices) -> list[BaseGeometry]:
     name = _local(elem.tag)
     if name == "Polygon":
         outer = _child(elem, "outerBoundaryIs")
-        shell = _ring_coords(outer) if outer is not None else []
-        holes = [_ring_coords(b) for b in elem if _local(b.tag) == "innerBoundaryIs"]
+        shell = _ring_coords(outer, budget) if outer is not None else np.empty((0, 2))
+        holes = [_ring_coords(b, budget) for b in elem if _local(b.tag) == "innerBoundaryIs"]
         if len(shell) < 3:
             return [LineString(shell)] if len(shell) >= 2 else []
         return [Polygon(shell, [h for h in holes if len(h) >= 3])]
     if name in ("LineString", "LinearRing"):
-        pts = _coords(_child(elem, "coordinates"))
+        pts = _coords(_child(elem, "coordinates"), budget)
         if name == "LinearRing" and len(pts) >= 3:
             return [LinearRing(pts)]
         return [LineString(pts)] if len(pts) >= 2 else []
     if name == "Point":
-        pts = _coords(_child(elem, "coordinates"))
-        return [Point(pts[0])] if pts else []
+        pts = _coords(_child(elem, "coordinates"), budget)
+        return [Point(pts[0])] if len(pts) else []
     if name == "MultiGeometry":
-        return [g for c in elem for g in _geometry(c)]
+        return [g for c in elem for g in _geometry(c, budget)]
     return []
 
 
@@ -112,7 +191,7 @@ def _combine(parts: list[BaseGeometry]) -> BaseGeometry | None:
     return shapely.geometrycollections(parts)
 
 
-def read_kml(path: Path, *, max_features: int) -> RawFeatures:
+def read_kml(path: Path, *, max_features: int, max_vertices: int = 1_000_000) -> RawFeatures:
     """Placemarks of a KML file, in document order, with their folder as layer.
 
     Raises ``XmlEntityError`` for any DOCTYPE/ENTITY declaration,
@@ -124,6 +203,9 @@ def read_kml(path: Path, *, max_features: int) -> RawFeatures:
     layers: list[str | None] = []
     stack: list[str] = []
     folders: list[str | None] = []
+    budget = _Vertices(max_vertices)
+    budget.take(tuples_at_least(path))  # refused here, unparsed, when surely over the cap
+    budget.seen = 0
 
     try:
         for event, elem in SafeET.iterparse(str(path), events=("start", "end"),
@@ -152,7 +234,9 @@ def read_kml(path: Path, *, max_features: int) -> RawFeatures:
                         vi=f"Tệp có hơn {max_features:,} đối tượng.", max_features=max_features,
                     )
                 try:
-                    parts = [g for c in elem for g in _geometry(c)]
+                    parts = [g for c in elem for g in _geometry(c, budget)]
+                except ReadError:
+                    raise
                 except (ValueError, TypeError, shapely.errors.ShapelyError) as exc:
                     raise CorruptFileError(
                         f"Placemark {len(geometries) + 1} has malformed coordinates.",

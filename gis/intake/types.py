@@ -26,7 +26,7 @@ class Limits:
     """Per member, and only for members larger than ``ratio_floor_bytes``."""
     ratio_floor_bytes: int = 1 * MiB
     max_features: int = 100_000
-    max_vertices: int = 5_000_000
+    max_vertices: int = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,11 @@ def _staged_copy(src: Path, stage: Path, suffix: str) -> Path:
 def _read_kind(kind: str, src: Path, name: str, stage: Path, root: Path,
                layer: str | None, limits: Limits) -> RawFeatures:
     if kind == "geojson":
-        return read_geojson(src, max_features=limits.max_features)
+        return read_geojson(src, max_features=limits.max_features,
+                            max_vertices=limits.max_vertices)
     if kind == "xml":
-        return _filter_folder(read_kml(src, max_features=limits.max_features), layer)
+        return _filter_folder(read_kml(src, max_features=limits.max_features,
+                                       max_vertices=limits.max_vertices), layer)
     if kind == "csv":
         return read_coordinate_table(src, max_features=limits.max_features,
                                      max_vertices=limits.max_vertices)
@@ -150,7 +152,8 @@ def _read_zip(src: Path, name: str, stage: Path, root: Path, layer: str | None,
                                          vi="Tệp KMZ không chứa tài liệu .kml.")
         doc = next((f for f in kmls if f.name.lower() == "doc.kml"), kmls[0])
         check_kind(doc.name, sniff_file(doc))
-        raw = _filter_folder(read_kml(doc, max_features=limits.max_features), layer)
+        raw = _filter_folder(read_kml(doc, max_features=limits.max_features,
+                                          max_vertices=limits.max_vertices), layer)
         raw.format = "kmz"
         return raw
     if shps:

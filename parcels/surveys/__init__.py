@@ -32,7 +32,6 @@ from parcels.surveys.errors import (
     BatchClosed,
     BatchNotFound,
     CommitBlocked,
-    DuplicateUpload,
     FindingNotFound,
     NotOverridable,
     OfficersOnly,
@@ -57,7 +56,7 @@ from parcels.surveys.staging import (
 from parcels.surveys.validation import validate_batch
 
 __all__ = [
-    "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked", "DuplicateUpload",
+    "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked",
     "FindingNotFound", "NotOverridable", "OfficersOnly", "RegistryChanged", "Staged",
     "UploadOptions", "batch_features", "batch_findings", "batch_summary", "check_file_name",
     "commit_batch", "finding", "intake_limits", "list_batches", "override_finding",

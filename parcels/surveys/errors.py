@@ -35,11 +35,6 @@ class NotOverridable(Conflict):
     title = "This finding cannot be overridden"
 
 
-class DuplicateUpload(Conflict):
-    code = "survey_duplicate_upload"
-    title = "This file was already uploaded"
-
-
 class OfficersOnly(Forbidden):
     code = "survey_officers_only"
     title = "Only a land officer may decide on a survey batch"

@@ -1,7 +1,8 @@
 """Staging an upload: the file is streamed into a folder of its own (size-capped while
-copying), read with :func:`gis.intake.upload.read_upload` (framed by the ward boundary, limits
-from settings), and stored as a batch and its features in staging, never in the registry;
-the same file again returns the batch it already made."""
+copying), read with :func:`gis.intake.upload.read_upload` in a limited worker process
+(:mod:`gis.intake.worker`; framed by the ward boundary, limits from settings), and stored
+as a batch and its features in staging, never in the registry; the same file again returns
+the batch it already made."""
 
 from __future__ import annotations
 
@@ -32,10 +33,9 @@ from gis.intake.archives import copy_limited
 from gis.intake.errors import ForbiddenPathError
 from gis.intake.gdal_sandbox import looks_like_path_or_url
 from gis.intake.types import Limits, ReadResult
-from gis.intake.upload import read_upload
+from gis.intake.worker import Budget, read_isolated
 from parcels.errors import InvalidInput
-from parcels.surveys.batches import raw_connection, visible
-from parcels.surveys.errors import DuplicateUpload
+from parcels.surveys.batches import raw_connection
 from parcels.surveys.reads import batch_summary
 from parcels.surveys.validation import validate_batch
 from parcels.ward import boundary
@@ -114,7 +114,14 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
     """Stage an uploaded file as a validated survey batch (or return the batch it already is).
 
     Raises a ``gis.intake.errors.ReadError`` for a file that cannot be read as
-    parcels; nothing is written then.  Works in the caller's transaction.
+    parcels; nothing is written then.
+
+    The file is read in a limited worker process (:func:`gis.intake.worker.read_isolated`),
+    and no database connection is held meanwhile: after the two registry reads the file
+    needs (its batch if it was staged before, the ward's outline), the session's
+    transaction is *committed* (it has written nothing), which hands the connection back to
+    the pool; the batch is then written in a new transaction that the caller commits.  So
+    call it with a session that holds nothing uncommitted, outside ``session.begin()``.
     """
     say = progress or (lambda _m: None)
     name = check_file_name(filename)
@@ -130,11 +137,10 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
         frame = boundary(session, actor.ward_code)
         if frame is None:
             raise InvalidInput(f"ward {actor.ward_code} is not in the registry")
+        session.commit()  # nothing written yet: the connection goes back to the pool
         say("reading")
-        result = read_upload(path, workdir=folder, filename=name, layer=options.layer,
-                             crs=options.crs, mapping=options.mapping,
-                             swap_axes=options.swap_axes, frame=frame,
-                             frame_margin=intake.frame_margin_m, limits=intake_limits(intake))
+        result = read_survey_file(path, folder=folder, name=name, options=options,
+                                  frame=frame, intake=intake)
     say("staging")
     batch_id = _insert_batch(session, actor, name=name, sha=sha, size=size, result=result,
                              options=options)
@@ -152,16 +158,33 @@ def stage_upload(session: Session, *, actor: Actor, stream: BinaryIO, filename: 
     return Staged(batch_summary(session, actor=actor, batch_id=batch_id), created=True)
 
 
+def read_survey_file(path: Path, *, folder: Path, name: str, options: UploadOptions,
+                     frame: Any, intake: IntakeSettings) -> ReadResult:
+    """The upload read in its limited worker process, with the limits from settings."""
+    result, _cost = read_isolated(
+        path, workdir=folder, budget=worker_budget(intake), filename=name,
+        layer=options.layer, crs=options.crs, mapping=options.mapping,
+        swap_axes=options.swap_axes, frame=frame, frame_margin=intake.frame_margin_m,
+        limits=intake_limits(intake))
+    return result
+
+
+def worker_budget(settings: IntakeSettings) -> Budget:
+    return Budget(cpu_seconds=settings.worker_cpu_seconds,
+                  memory_bytes=settings.worker_memory_mb * 1024 * 1024,
+                  wall_seconds=settings.worker_wall_seconds)
+
+
 def _by_hash(session: Session, actor: Actor, sha: str, options: UploadOptions) -> int | None:
-    row = session.execute(text("SELECT id, uploaded_by FROM survey_batch WHERE ward_code = :w "
-                               "AND sha256 = :s AND options_key = :k"),
-                          {"w": actor.ward_code, "s": sha, "k": options.key()}).one_or_none()
-    if row is None:
-        return None
-    if not visible(actor, row.uploaded_by):
-        raise DuplicateUpload("this exact file was already uploaded by another surveyor; ask a "
-                              "land officer about it")
-    return int(row.id)
+    """The uploader's own batch of these bytes read this way.  Each uploader has their own
+    (the unique key includes ``uploaded_by``, migration 0014): whether another surveyor sent
+    the same file is none of a surveyor's business, so it is never answered."""
+    found = session.execute(text(
+        "SELECT id FROM survey_batch WHERE ward_code = :w AND uploaded_by = :by "
+        "AND sha256 = :s AND options_key = :k"),
+        {"w": actor.ward_code, "by": actor.username, "s": sha,
+         "k": options.key()}).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def _insert_batch(session: Session, actor: Actor, *, name: str, sha: str, size: int,
@@ -175,7 +198,7 @@ def _insert_batch(session: Session, actor: Actor, *, name: str, sha: str, size: 
         "feature_count, warnings, extent, uploaded_at) VALUES (:w, :by, :name, :sha, :key, "
         ":size, :fmt, :layer, :crs, :override, :swap, :unit, CAST(:mapping AS jsonb), :n, "
         "CAST(:warnings AS jsonb), ST_GeomFromEWKB(:extent), :now) "
-        "ON CONFLICT (ward_code, sha256, options_key) DO NOTHING RETURNING id"),
+        "ON CONFLICT (ward_code, uploaded_by, sha256, options_key) DO NOTHING RETURNING id"),
         {"w": actor.ward_code, "by": actor.username, "name": name, "sha": sha, "now": clock.now(),
          "key": options.key(), "size": size,
          "fmt": result.format, "layer": result.layer, "crs": result.source_crs,

@@ -29,6 +29,7 @@ from db.audit import Actor
 from gis import crs as gcrs
 from parcels import registry
 from projects import corridors as pc
+from projects.records import CorridorSpec, ElementSpec, ProjectSpec, SectionSpec
 from tests.conftest import WARD
 from tests.factories import X0, Y0, geojson_wgs84, rect, spec
 from tests.geojson_schema import assert_geojson, geojson_errors
@@ -192,10 +193,10 @@ def _ogc_records(c: Ctx) -> dict[str, int]:
 def _road(c: Ctx) -> str:
     """A road project whose 12 m corridor runs along y = 295, taking a 1 m strip of the
     scenario lots' southern edges: its code."""
-    pc.create_project(c.session, actor=c.actor, reason="GeoJSON test", spec=pc.ProjectSpec(
+    pc.create_project(c.session, actor=c.actor, reason="GeoJSON test", spec=ProjectSpec(
         code="GJ1", name_vi="Đường thử", name_en="Test road",
-        sections=[pc.SectionSpec("S1", "Đoạn 1")],
-        corridor=pc.CorridorSpec(elements=[pc.ElementSpec(
+        sections=[SectionSpec("S1", "Đoạn 1")],
+        corridor=CorridorSpec(elements=[ElementSpec(
             section_code="S1", centreline=shapely.LineString([(X0, Y0 + 295),
                                                               (X0 + 100, Y0 + 295)]),
             left_width_m=6, right_width_m=6)])))

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
 from config import clock
 from db.audit import Actor
 from parcels import queries, registry
+from parcels.rights import PartyDetails, grant_use_right
 from parcels.schemas import feature
 from tests.conftest import WARD
 from tests.factories import rect, spec
@@ -46,12 +47,10 @@ def committed(engine: Engine) -> dict[str, Any]:
     time.sleep(0.01)
     with Session(engine) as s, s.begin():
         before = clock.now()
-        party = s.execute(text("INSERT INTO party (ward_code, full_name) VALUES "
-                               "(:w, 'Trần Thị Bình') RETURNING id"), {"w": WARD}).scalar_one()
-        s.execute(text("INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, "
-                       "certificate_no, issued_on, recorded_by) VALUES (:w, :p, :y, 'use_right', "
-                       "'CS 009951', '2025-03-04', 'test')"),
-                  {"w": WARD, "p": ids[0], "y": party})
+        grant_use_right(s, ward_code=WARD, parcel_id=ids[0],
+                        holder=PartyDetails(full_name="Trần Thị Bình"), party_id=None,
+                        certificate_no="CS 009951", issued_on=date(2025, 3, 4), source_id=None,
+                        recorded_by="test")
         registry.amend_parcel(s, actor=ACTOR, parcel_id=ids[0],
                               amendment=registry.Amendment(geometry=rect(3000, -2500, 20, 31)),
                               reason="re-measured")

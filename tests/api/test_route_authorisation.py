@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,9 +31,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import shapely
 import time_machine
 from fastapi.routing import iter_route_contexts
 from shapely.geometry import Polygon, mapping
+from sqlalchemy import text
 
 from api.auth import CSRF_COOKIE, SESSION_COOKIE, new_csrf_token
 from certificates import applications as apps
@@ -56,6 +59,7 @@ OFFICER = ("land_officer",)
 UPLOADERS = ("surveyor", "land_officer")
 ADMIN = ("admin",)
 PROJECT_READERS = ("land_officer", "official")
+OVERVIEW = ("land_officer", "official")
 SHEET = 900
 """Sheet of every record built here (no other test uses it)."""
 DAY = date(2025, 9, 1)
@@ -155,7 +159,8 @@ class Records:
         return {"applicant_name": "Nguyễn Thị Hoa", "channel": "online",
                 "declared_area": 400.0, "declared_land_use": "ODT",
                 "geometry": geojson_wgs84(geom), "former_unit": "kim_long",
-                "sheet_no": SHEET, "parcel_no": k}
+                "sheet_no": SHEET, "parcel_no": k, "received_at": RECEIVED.isoformat(),
+                "received_at_reason": "hồ sơ giấy nhập sau"}
 
     ORDER = ("received", "verifying", "survey_extract", "field_check", "posting", "posted",
              "eligible", "financial_obligations", "obligations_met", "approved")
@@ -288,7 +293,7 @@ class Records:
 
     def csrf(self) -> str:
         """A CSRF token as the sign-in page hands out (cookie and form field)."""
-        return new_csrf_token(self.settings.auth)
+        return new_csrf_token(self.settings.auth, session_token=None)
 
 
 Call = Callable[[Records], Request]
@@ -321,6 +326,17 @@ def _split(r: Records) -> Request:
     return Request(path={"parcel_id": pid}, json={"parts": parts, "reason": "tách thửa"})
 
 
+def _tile(r: Records) -> dict[str, int]:
+    """The zoom-17 tile over a fresh parcel (the parcel-tile and raster-tile calls)."""
+    wkb = r.session.execute(text(
+        "SELECT ST_AsBinary(ST_PointOnSurface(geom)) FROM parcel_version "
+        "WHERE parcel_id = :p AND valid_to IS NULL"), {"p": r.parcel()}).scalar_one()
+    lon, lat = transform(shapely.from_wkb(bytes(wkb)), WARD_CRS, 4326).coords[0]
+    n = 2**17
+    return {"z": 17, "x": int((lon + 180) / 360 * n),
+            "y": int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)}
+
+
 def _override_one(r: Records) -> Request:
     b = r.batch(on_a_parcel=True)
     return Request(path={"batch_id": b, "finding_id": r.open_errors(b)[0]},
@@ -337,8 +353,9 @@ POLICY: dict[tuple[str, str], Route] = {
     # ---- public: the documentation, health and signing in and out
     ("GET", "/openapi.json"): Route(EVERYONE, 200),
     ("GET", "/docs"): Route(EVERYONE, 200),
-    ("GET", "/docs/oauth2-redirect"): Route(EVERYONE, 200),
-    ("GET", "/redoc"): Route(EVERYONE, 200),
+    ("GET", "/docs/swagger-ui-bundle.js"): Route(EVERYONE, 200),
+    ("GET", "/docs/swagger-ui.css"): Route(EVERYONE, 200),
+    ("GET", "/docs/init.js"): Route(EVERYONE, 200),
     ("GET", "/health"): Route(EVERYONE, 200),
     ("POST", "/api/v1/auth/token"): Route(
         EVERYONE, 200, lambda r: Request(data={"username": "official", "password": PASSWORD})),
@@ -347,6 +364,8 @@ POLICY: dict[tuple[str, str], Route] = {
         EVERYONE, 303, lambda r: _form(r.csrf(), username="official", password=PASSWORD)),
     # Ending a session needs none (a form with the CSRF token; nothing to refuse).
     ("POST", "/logout"): Route(EVERYONE, 303, lambda r: _form(r.csrf())),
+    # Signing out by token: every signed-in user may end their own sessions.
+    ("POST", "/api/v1/auth/logout"): Route(SIGNED_IN, 204),
     # ---- pages (cookie session)
     ("GET", "/"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
     # ---- who am I
@@ -508,6 +527,30 @@ POLICY: dict[tuple[str, str], Route] = {
     ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): Route(
         READERS, 200, lambda r: Request(path={"collection_id": "parcels",
                                               "feature_id": r.parcel()})),
+    # ---- maps: the Leaflet assets for every land reader; application maps, field
+    # packages and extracts for land officers; the ward overview, its tiles and parcel
+    # popups for officials and land officers; a survey batch's map for its surveyor
+    ("GET", "/maps/assets/{path:path}"): Route(
+        READERS, 200, lambda r: Request(path={"path": "vendor/leaflet/1.9.4/dist/leaflet.js"})),
+    ("GET", "/maps/applications/{application_id}"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()})),
+    ("GET", "/maps/applications/{application_id}/field.gpkg"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()})),
+    ("GET", "/api/v1/parcels/{parcel_id}/extract.pdf"): Route(
+        OFFICER, 200, lambda r: Request(path={"parcel_id": r.parcel()})),
+    ("GET", "/api/v1/applications/{application_id}/extract.pdf"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()})),
+    ("GET", "/maps/ward"): Route(OVERVIEW, 200),
+    ("GET", "/maps/tiles/parcels/{z}/{x}/{y}.mvt"): Route(
+        OVERVIEW, 200, lambda r: Request(path=_tile(r))),
+    ("GET", "/maps/tiles/{layer}/{z}/{x}/{y}.png"): Route(
+        OVERVIEW, 200, lambda r: Request(path={"layer": "hillshade", **_tile(r)})),
+    ("GET", "/maps/parcels/{parcel_id}"): Route(
+        OVERVIEW, 200, lambda r: Request(path={"parcel_id": r.parcel()})),
+    ("GET", "/maps/projects/{code}"): Route(
+        OVERVIEW, 200, lambda r: Request(path={"code": r.project()})),
+    ("GET", "/maps/surveys/{batch_id}"): Route(
+        UPLOADERS, 200, lambda r: Request(path={"batch_id": r.batch()})),
 }
 
 

@@ -330,12 +330,29 @@ def test_same_file_twice_returns_the_same_batch(api, auth, tmp_path, connection)
     again = upload(api, auth("surveyor"), path, name="renamed.zip")
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     assert counts(connection) == before
-    other = upload(api, auth("surveyor2"), path)
-    problem_of_dup = other.json()
-    assert other.status_code == 409 and problem_of_dup["type"] == \
-        "/problems/survey_duplicate_upload"
-    bid = str(first.json()["id"])
-    assert "batch_id" not in problem_of_dup and bid not in problem_of_dup["detail"].split()
+    bid = first.json()["id"]
+    mine = upload(api, auth("surveyor2"), path)
+    assert mine.status_code == 201 and mine.json()["id"] != bid
+    assert mine.json()["uploaded_by"] == "surveyor2"
+
+
+def test_a_surveyor_cannot_learn_whether_another_uploaded_a_file(api, auth, tmp_path,
+                                                                  connection) -> None:
+    """Issue 20, finding 14: surveyor2 sends the very bytes surveyor already sent.  The
+    answer is exactly what a new file gets (201 and a batch of surveyor2's own), never a
+    409 saying the file exists; the first batch stays invisible to surveyor2 (404)."""
+    path, _ = all_formats(tmp_path)["shapefile"]
+    first = upload(api, auth("surveyor"), path).json()
+    (tmp_path / "other").mkdir()
+    fresh, _ = all_formats(tmp_path / "other")["geojson"]
+    control = upload(api, auth("surveyor2"), fresh)
+    same = upload(api, auth("surveyor2"), path)
+    assert (same.status_code, control.status_code) == (201, 201)
+    assert same.headers["content-type"] == control.headers["content-type"]
+    body = same.json()
+    assert body["id"] != first["id"] and body["uploaded_by"] == "surveyor2"
+    assert api.get(f"/api/v1/surveys/{first['id']}",
+                   headers=auth("surveyor2")).status_code == 404
 
 
 def test_same_file_with_a_crs_override_is_a_new_batch(api, auth, tmp_path, connection) -> None:
@@ -475,8 +492,8 @@ HOSTILE: list[tuple[str, Callable[[Path], Path], dict[str, Any], int, str]] = [
     ("points and lines", lambda d: geojson(d / "thua.geojson", [
         wgs(A), shapely.Point(wgs(A).exterior.coords[0]),
         shapely.LineString(wgs(A).exterior.coords)]), {}, 422, "not_polygon"),
-    ("NaN coordinates", lambda d: _nan_geojson(d / "thua.geojson"), {}, 422,
-     "non_finite_coordinates"),
+    # NaN is not JSON (RFC 8259): refused by the streaming parser before any geometry
+    ("NaN coordinates", lambda d: _nan_geojson(d / "thua.geojson"), {}, 422, "corrupt_file"),
     ("bad mapping JSON", lambda d: geojson(d / "thua.geojson", [wgs(A)], PROPS[:1]),
      {"mapping": "{not json"}, 422, "bad_mapping"),
     ("unknown CRS", lambda d: geojson(d / "thua.geojson", [wgs(A)], PROPS[:1]),

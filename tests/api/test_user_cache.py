@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from api.auth import issue_token
 from api.user_cache import MISS, UserCache
 from api.users import User, add_user, set_disabled, set_role
 from bench.common import served
 from db.engine import libpq_url
 from tests.conftest import PASSWORD, SYSTEM, WARD
+from tests.factories import sign_in
 
 ALICE = User(id=10_001, username="alice", role="official", ward_code=WARD)
 
@@ -106,7 +106,7 @@ def test_a_disabled_user_is_refused_by_a_running_server(settings, engine: Engine
     """Through a real uvicorn with two workers (each with its own cache): the token works,
     the account is disabled from another process, and the very next requests fail."""
     user = _committed_user(engine, "cache-server")
-    token = issue_token(settings.auth, user, 0)[0]
+    token = ""
 
     def status() -> int:
         req = urllib.request.Request(f"{url}/api/v1/parcels?limit=1",
@@ -118,6 +118,7 @@ def test_a_disabled_user_is_refused_by_a_running_server(settings, engine: Engine
             return int(exc.code)
 
     with served(settings, workers=2) as url:
+        token = sign_in(url, user.username, PASSWORD)
         for _ in range(20):  # both workers have answered and remember the user
             assert status() == 200
         with Session(engine) as s, s.begin():

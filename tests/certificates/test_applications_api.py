@@ -7,6 +7,7 @@ the conflicting parcel.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -22,6 +23,8 @@ from tests.factories import geojson_wgs84, rect
 
 OFFICER = "land_officer"
 APPS = "/api/v1/applications"
+PAPER = "hồ sơ giấy nhận tại quầy, nhập sau"
+"""The reason a land officer gives for a back-dated receipt (a paper file entered later)."""
 
 
 def body(geom, **kw):
@@ -400,3 +403,101 @@ def test_field_check_with_a_remeasured_boundary_reverifies(client, auth, session
     assert fixed.json()["measured_area_m2"] == pytest.approx(300.0, abs=0.05)
     got = client.get(url, headers=h).json()
     assert got["field_check"]["geometry_corrected"] is True
+
+
+# ---------------------------------------------------- issue 20, findings 7 and 8
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"received_at": "9999-12-20T09:00:00+07:00", "received_at_reason": PAPER}, "received_at"),
+    ({"received_at": "9999-12-31T23:59:59-12:00", "received_at_reason": PAPER}, "received_at"),
+    ({"declared_area": 1e308}, "declared_area"),
+    ({"declared_area": -1.0}, "declared_area"),
+])
+def test_extreme_values_on_receipt_are_422_and_write_nothing(client, auth, connection, change,
+                                                             field) -> None:
+    """Year 9999 and 1e308 were 500s (or stored, with a due date in 9999)."""
+    before = all_counts(connection)
+    r = client.post("/api/v1/applications", headers=auth(OFFICER),
+                    json=body(rect(0, 0, 20, 20)) | change)
+    assert r.status_code == 422, r.text
+    assert r.json()["type"] in ("/problems/validation_error", "/problems/invalid_application")
+    assert field in r.text
+    assert all_counts(connection) == before
+
+
+def test_infinity_is_not_an_area(client, auth, connection) -> None:
+    """``Infinity`` (which Python's JSON reads) passed ``gt=0``: now 422, nothing written."""
+    before = all_counts(connection)
+    raw = json.dumps(body(rect(0, 0, 20, 20))).replace('"declared_area": 400.0',
+                                                       '"declared_area": Infinity')
+    r = client.post("/api/v1/applications", headers={**auth(OFFICER),
+                                                     "Content-Type": "application/json"},
+                    content=raw)
+    assert r.status_code == 422 and "declared_area" in r.text
+    assert all_counts(connection) == before
+
+
+def test_a_receipt_is_dated_by_the_service_clock(client, auth, settings, users,
+                                                 connection) -> None:
+    """Without received_at the file is received now (the service clock), whatever the
+    client's clock says; the due date counts from that day."""
+    with at("2025-09-15T03:00:00", settings, users) as h:  # Monday 10:00 in Huế
+        r = client.post("/api/v1/applications", headers=h, json=body(rect(0, 0, 20, 20)))
+    assert r.status_code == 201
+    app = r.json()
+    assert app["received_on"] == "2025-09-15" and app["received_at"].startswith("2025-09-15T03:00")
+    assert app["due_on"] == "2025-10-13"  # 20 working days
+    assert connection.execute(text(
+        "SELECT action FROM audit_event WHERE entity = 'application' AND entity_ids @> "
+        "CAST(:i AS jsonb)"), {"i": f"[{app['id']}]"}).scalar_one() == "receive"
+
+
+@pytest.mark.parametrize(("change", "expect"), [
+    ({"received_at": "2025-09-01T09:00:00+07:00"}, "received_at_reason"),
+    ({"received_at": "2025-09-16T09:00:00+07:00", "received_at_reason": PAPER}, "future"),
+    ({"received_at": "2024-07-31T09:00:00+07:00", "received_at_reason": PAPER}, "2024-08-01"),
+])
+def test_a_back_dated_receipt_is_bounded_and_needs_a_reason(client, settings, users, connection,
+                                                            change, expect) -> None:
+    """A back-dated receipt (a paper file entered later) needs a reason, may not be in the
+    future, nor before the settings' earliest receipt; refused ones write nothing."""
+    with at("2025-09-15T03:00:00", settings, users) as h:
+        before = all_counts(connection)
+        r = client.post("/api/v1/applications", headers=h,
+                        json=body(rect(0, 0, 20, 20)) | change)
+    assert r.status_code == 422 and r.json()["type"] == "/problems/invalid_application"
+    assert expect in r.json()["detail"]
+    assert all_counts(connection) == before
+
+
+def test_a_back_dated_receipt_is_audited_as_such(client, settings, users, connection) -> None:
+    with at("2025-09-15T03:00:00", settings, users) as h:
+        r = client.post("/api/v1/applications", headers=h, json=body(
+            rect(0, 0, 20, 20), received_at="2025-09-01T09:00:00+07:00",
+            received_at_reason=PAPER))
+    assert r.status_code == 201 and r.json()["received_on"] == "2025-09-01"
+    event = connection.execute(text(
+        "SELECT action, actor, role, reason, detail FROM audit_event WHERE entity = "
+        "'application' AND entity_ids @> CAST(:i AS jsonb)"), {"i": f"[{r.json()['id']}]"}).one()
+    assert (event.action, event.actor, event.role, event.reason) == (
+        "receive_backdated", "land_officer", "land_officer", PAPER)
+    assert event.detail["received_at"] == "2025-09-01T09:00:00+07:00"
+    assert event.detail["entered_at"].startswith("2025-09-15T03:00")
+
+
+@pytest.mark.parametrize("area", [1e308, "Infinity"])
+def test_extreme_legal_area_on_amend_is_422(client, auth, connection, area) -> None:
+    """``legal_area: 1e308`` on an amendment was a 500."""
+    h = auth(OFFICER)
+    reg = client.post("/api/v1/parcels", headers=h, json={
+        "former_unit": "kim_long", "sheet_no": 41, "parcel_no": 1, "land_use": "ODT",
+        "geometry": geojson_wgs84(rect(2000, 0, 10, 10)), "reason": "đăng ký"})
+    assert reg.status_code == 201
+    before = all_counts(connection)
+    raw = json.dumps({"legal_area": 0.5, "reason": "sửa diện tích"}).replace(
+        "0.5", str(area))
+    r = client.post(f"/api/v1/parcels/{reg.json()['id']}/versions",
+                    headers={**h, "Content-Type": "application/json"}, content=raw)
+    assert r.status_code == 422 and "legal_area" in r.text
+    assert all_counts(connection) == before

@@ -26,7 +26,7 @@ import pyogrio
 import pytest
 import shapely
 from pyogrio.errors import DataSourceError
-from shapely.geometry import Polygon, box, mapping
+from shapely.geometry import Polygon, box
 
 from gis.crs import WARD, transform
 from gis.intake import gdal_sandbox
@@ -800,20 +800,29 @@ def test_dxf_with_only_open_lines(upload: Path) -> None:
     refused("not_polygon", lambda: read(path, upload))
 
 
-@pytest.mark.parametrize("bad", ["NaN", "Infinity"])
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
 def test_non_finite_coordinates(upload: Path, bad: str) -> None:
-    """NaN or infinite coordinates name the feature."""
-    coords = [list(p) for p in wgs(A).exterior.coords]
-    text = json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": mapping(wgs(B))},
-        {"type": "Feature", "properties": {},
-         "geometry": {"type": "Polygon", "coordinates": [coords]}}]})
-    first = json.dumps(coords[1])
-    text = text.replace(first[1:-1], f"{bad}, {coords[1][1]}", 1)
-    path = upload / "thua.geojson"
-    path.write_text(text)
+    """NaN or infinite coordinates (here in a KML, whose numbers are free text) name the
+    feature."""
+    x, y = wgs(B).exterior.coords[1]
+    path = upload / "thua.kml"
+    path.write_text(kml_text().replace(f"{x:.9f},{y:.9f},0", f"{bad},{y:.9f},0", 1),
+                    encoding="utf-8")
     err = refused("non_finite_coordinates", lambda: read(path, upload))
     assert err.extra["features"] == [1]
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "1e999"])
+def test_non_finite_numbers_are_not_json(upload: Path, bad: str) -> None:
+    """``NaN`` and ``Infinity`` are JavaScript, not JSON (RFC 8259), and 1e999 overflows a
+    double: a GeoJSON carrying them is refused as damaged JSON before any geometry is
+    built."""
+    coords = [list(p) for p in wgs(A).exterior.coords]
+    text = json.dumps({"type": "Feature", "properties": {},
+                       "geometry": {"type": "Polygon", "coordinates": [coords]}})
+    path = upload / "thua.geojson"
+    path.write_text(text.replace(json.dumps(coords[1][0]), bad, 1))
+    refused("corrupt_file", lambda: read(path, upload))
 
 
 def test_upload_larger_than_limit_refused_while_streaming(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from shapely.geometry import Polygon
@@ -24,6 +24,7 @@ from parcels.errors import (
     WrongCRS,
 )
 from parcels.registry import Amendment, Source
+from parcels.rights import PartyDetails, grant_use_right
 from tests.conftest import WARD, counts
 from tests.factories import X0, Y0, rect, spec
 
@@ -97,18 +98,18 @@ def test_a_version_may_only_be_closed(session, actor) -> None:
                                  reason="registration")
     session.flush()
     for sql in (
-        "UPDATE parcel_version SET valid_to = clock_timestamp(), "
+        "UPDATE parcel_version SET valid_to = :t, "
         "geom = ST_Translate(geom, 0.001, 0) WHERE parcel_id = :p",
-        "UPDATE parcel_version SET valid_to = clock_timestamp(), land_use = 'CLN' "
+        "UPDATE parcel_version SET valid_to = :t, land_use = 'CLN' "
         "WHERE parcel_id = :p",
         "UPDATE parcel_version SET reason = 'rewritten' WHERE parcel_id = :p",
     ):
         nested = session.begin_nested()
         with pytest.raises(DBAPIError, match=r"immutable|permission denied"):
-            session.execute(text(sql), {"p": v.parcel_id})
+            session.execute(text(sql), {"p": v.parcel_id, "t": clock.now()})
         nested.rollback()
-    session.execute(text("UPDATE parcel_version SET valid_to = clock_timestamp() "
-                         "WHERE parcel_id = :p"), {"p": v.parcel_id})
+    session.execute(text("UPDATE parcel_version SET valid_to = :t WHERE parcel_id = :p"),
+                    {"p": v.parcel_id, "t": clock.now()})
     nested = session.begin_nested()
     with pytest.raises(DBAPIError, match=r"immutable"):
         session.execute(text("UPDATE parcel_version SET valid_to = NULL WHERE parcel_id = :p"),
@@ -308,13 +309,11 @@ def test_parcel_reads_with_its_holders_now_and_then(session, actor) -> None:
     v = registry.register_parcel(session, actor=actor, spec=spec(14, 1, rect(900, 0, 10, 10)),
                                  reason="r")
     before = clock.now()
-    party = session.execute(text(
-        "INSERT INTO party (ward_code, full_name) VALUES (:w, 'Nguyễn Văn An') RETURNING id"),
-        {"w": WARD}).scalar_one()
-    session.execute(text(
-        "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
-        "issued_on, recorded_by) VALUES (:w, :p, :y, 'use_right', 'CS 000123', '2024-05-06', "
-        "'test')"), {"w": WARD, "p": v.parcel_id, "y": party})
+    grant_use_right(session, ward_code=WARD, parcel_id=v.parcel_id,
+                    holder=PartyDetails(full_name="Nguyễn Văn An"), party_id=None,
+                    certificate_no="CS 000123", issued_on=date(2024, 5, 6), source_id=None,
+                    recorded_by="test")
+    session.flush()
     rec = queries.get_parcel(session, ward_code=WARD, parcel_id=v.parcel_id)
     assert [(h.full_name, h.certificate_no, str(h.issued_on)) for h in rec.holders] == [
         ("Nguyễn Văn An", "CS 000123", "2024-05-06")]

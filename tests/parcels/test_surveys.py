@@ -172,15 +172,16 @@ def test_findings_within_the_batch(session, intake_settings, tmp_path) -> None:
 
 
 def test_same_file_twice_is_the_same_batch(session, intake_settings, tmp_path) -> None:
-    """The same bytes again return the existing batch; another surveyor is told it exists."""
+    """The same bytes again return the existing batch; another surveyor's upload of them is
+    a batch of their own (nothing tells them someone sent the file before)."""
     path = geojson(tmp_path / "thua.geojson", [wgs(A), wgs(B)], PROPS)
     first = stage(session, intake_settings, path)
     before = counts(session)
     again = stage(session, intake_settings, path)
     assert not again.created and again.batch["id"] == first.batch["id"]
     assert counts(session) == before
-    with pytest.raises(surveys.DuplicateUpload):
-        stage(session, intake_settings, path, actor=SURVEYOR2)
+    theirs = stage(session, intake_settings, path, actor=SURVEYOR2)
+    assert theirs.created and theirs.batch["id"] != first.batch["id"]
 
 
 def test_the_same_file_read_another_way_is_another_batch(session, intake_settings,

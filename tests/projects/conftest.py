@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from db.audit import Actor
 from parcels import registry
+from parcels.rights import PartyDetails, grant_use_right
 from projects import corridors as pc
+from projects.records import CorridorSpec, ElementSpec, ProjectRecord, ProjectSpec, SectionSpec
 from tests.conftest import WARD, require_external
 from tests.factories import X0, Y0, committed_ward, rect, spec
 
@@ -47,29 +49,26 @@ def lot(session: Session, sheet: int, number: int, geom: Polygon, *, land_use: s
                                  spec=spec(sheet, number, geom, land_use=land_use),
                                  reason="road project test")
     if holder:
-        party = session.execute(text(
-            "INSERT INTO party (ward_code, full_name) VALUES (:w, :n) RETURNING id"),
-            {"w": WARD, "n": holder}).scalar_one()
-        session.execute(text(
-            "INSERT INTO parcel_right (ward_code, parcel_id, party_id, kind, certificate_no, "
-            "recorded_by) VALUES (:w, :p, :y, 'use_right', :c, 'test')"),
-            {"w": WARD, "p": v.parcel_id, "y": party, "c": f"CT-{sheet}-{number}"})
+        grant_use_right(session, ward_code=WARD, parcel_id=v.parcel_id,
+                        holder=PartyDetails(full_name=holder), party_id=None,
+                        certificate_no=f"CT-{sheet}-{number}", issued_on=date(2024, 1, 2),
+                        source_id=None, recorded_by="test")
     return v.parcel_id
 
 
-def project(session: Session, code: str, *elements: pc.ElementSpec,
-            sections: tuple[str, ...] = ("S1",), alternative: str = "A") -> pc.ProjectRecord:
+def project(session: Session, code: str, *elements: ElementSpec,
+            sections: tuple[str, ...] = ("S1",), alternative: str = "A") -> ProjectRecord:
     return pc.create_project(session, actor=OFFICER, reason="road project test",
-                             spec=pc.ProjectSpec(
+                             spec=ProjectSpec(
         code=code, name_vi=f"Dự án thử {code}", name_en=f"Test project {code}",
-        sections=[pc.SectionSpec(s, f"Đoạn {s}") for s in sections],
-        corridor=pc.CorridorSpec(elements=list(elements), alternative=alternative)))
+        sections=[SectionSpec(s, f"Đoạn {s}") for s in sections],
+        corridor=CorridorSpec(elements=list(elements), alternative=alternative)))
 
 
 def centre(points: list[tuple[float, float]], left: float, right: float, *,
            section: str | None = "S1", access: bool = True,
-           safety: float | None = None) -> pc.ElementSpec:
-    return pc.ElementSpec(section_code=section, centreline=line(*points), left_width_m=left,
+           safety: float | None = None) -> ElementSpec:
+    return ElementSpec(section_code=section, centreline=line(*points), left_width_m=left,
                           right_width_m=right, gives_access=access, safety_m=safety)
 
 
@@ -127,9 +126,9 @@ def run_cli(settings: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> A
         for n, x in ((1, 0.0), (2, 20.0)):
             registry.register_parcel(s, actor=officer, reason="cli test",
                                      spec=spec(1, n, rect(x, 0, 20, 30)))
-        pc.create_project(s, actor=officer, reason="cli test", spec=pc.ProjectSpec(
+        pc.create_project(s, actor=officer, reason="cli test", spec=ProjectSpec(
             code="CLI_RR", name_vi="Dự án thử", name_en="Test project",
-            corridor=pc.CorridorSpec(elements=[pc.ElementSpec(
+            corridor=CorridorSpec(elements=[ElementSpec(
                 centreline=line((20, -10), (20, 40)), left_width_m=5, right_width_m=5)])))
     monkeypatch.setenv("CADASTRE_DATABASE", settings.db.database)
     monkeypatch.setenv("CADASTRE_WARD_CODE", code)

@@ -16,7 +16,8 @@ from certificates.disputes import open_dispute
 from gis import lots as glots
 from parcels import registry
 from projects import corridors as pc
-from projects.impact import Impact, ParcelImpact
+from projects.records import CorridorSpec, ElementSpec
+from projects.results import Impact, ParcelImpact
 from tests.conftest import WARD
 from tests.factories import rect
 from tests.projects.conftest import JAN_2026, OFFICER, Demo, centre, lot, poly, project
@@ -56,7 +57,7 @@ def test_a_corner_clip_of_02_m2_is_boundary_noise(session: Session) -> None:
     a = (0.4 ** 0.5)  # legs of a right triangle of 0.2 m²
     with time_machine.travel(JAN_2026):
         pid = lot(session, 702, 1, rect(100, 0, 20, 20))
-        project(session, "T_NOISE", pc.ElementSpec(section_code="S1", redline=poly(
+        project(session, "T_NOISE", ElementSpec(section_code="S1", redline=poly(
             (120 - a, 20), (120, 20 - a), (130, 20 - a), (130, 30), (120 - a, 30))))
         r = _impact(session, "T_NOISE")
     p = _of(r, pid)
@@ -178,7 +179,7 @@ def test_impact_as_of_a_date_uses_the_registry_and_corridor_of_that_day(
                               amendment=registry.Amendment(geometry=rect(800, 0, 20, 30)),
                               reason="re-survey")
         pc.new_corridor_version(session, actor=OFFICER, code="T_ASOF", reason="widened",
-                                spec=pc.CorridorSpec(elements=[centre([(800, -10), (800, 40)],
+                                spec=CorridorSpec(elements=[centre([(800, -10), (800, 40)],
                                                                       8, 8)]))
     with time_machine.travel(datetime(2026, 3, 2, 3, 0, tzinfo=UTC)):
         then = _impact(session, "T_ASOF", as_of=datetime(2026, 2, 15, tzinfo=UTC))
@@ -198,7 +199,7 @@ def test_alternatives_compare_side_by_side(session: Session) -> None:
         east = lot(session, 710, 2, rect(930, 0, 20, 20))
         project(session, "T_ALT", centre([(925, -10), (925, 30)], 10, 10))
         pc.new_corridor_version(session, actor=OFFICER, code="T_ALT", reason="option B",
-                                spec=pc.CorridorSpec(alternative="B",
+                                spec=CorridorSpec(alternative="B",
                                                      elements=[centre([(915, -10), (915, 30)],
                                                                       5, 5)]))
         out = compare(_impact(session, "T_ALT", alternative="A"),

@@ -1,7 +1,7 @@
 """The first-certificate procedure as the law runs it; certificates' fields; the inherited backlog.
 
-Revision ID: 0014_procedure
-Revises: 0010_projects_corridors
+Revision ID: 0015_procedure
+Revises: 0014_hardening
 Create Date: 2026-12-20
 
 - ``application.state`` gains the ward's steps: the survey extract ordered from a licensed
@@ -23,8 +23,8 @@ Create Date: 2026-12-20
 
 from alembic import op
 
-revision = "0014_procedure"
-down_revision = "0010_projects_corridors"
+revision = "0015_procedure"
+down_revision = "0014_hardening"
 branch_labels = None
 depends_on = None
 
