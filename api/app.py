@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, errors, ogc
 from api.responses import SECURITY_HEADERS
-from api.routes import applications, audit, auth, pages, parcels, projects, surveys
+from api.routes import applications, audit, auth, jobs, pages, parcels, projects, surveys
 from api.routes import maps as map_routes
 from api.sign_in import SignInThrottle
 from api.user_cache import UserCache
@@ -209,6 +209,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(surveys.router)
     app.include_router(applications.router)
     app.include_router(projects.router)
+    app.include_router(jobs.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
     app.include_router(map_routes.router)

@@ -61,7 +61,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        session.close()
+        try:
+            session.close()
+        except DBAPIError:
+            # The database went away mid-request (a restart): the answer, a 503, has been
+            # sent; rolling back on the dead connection fails.  Raised here, after the
+            # answer, it made the server drop the client's keep-alive connection, and the
+            # client's next request failed unanswered (seen by bench/soak.py).
+            session.invalidate()
 
 
 MAX_ID = 2**63 - 1

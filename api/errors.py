@@ -35,7 +35,7 @@ from certificates.errors import (
     NotVerified,
     WrongState,
 )
-from db.errors import Conflict, Forbidden, NotFound
+from db.errors import Conflict, Forbidden, NotFound, StaleVersion
 from gis.errors import DomainError
 from gis.intake.errors import (
     FileTooLargeError,
@@ -51,6 +51,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
+    StaleVersion: 412,
     Forbidden: 403,
     InvalidInput: 400,
     UnknownCRS: 400,
@@ -102,8 +103,10 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     refused file's layers and suggested fix; a fact never hides a member RFC 9457 defines."""
     assert isinstance(exc, DomainError)
     facts = {k if k not in _PROBLEM_KEYS else f"error_{k}": v for k, v in exc.extra.items()}
+    # A stale If-Match: the answer carries the current version's tag, as a read would.
+    headers = {"ETag": str(exc.extra["etag"])} if isinstance(exc, StaleVersion) else None
     return problem(request, status=status_for(exc), code=exc.code, title=exc.title,
-                   detail=exc.detail, **facts)
+                   detail=exc.detail, headers=headers, **facts)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

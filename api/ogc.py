@@ -44,7 +44,8 @@ CONFORMANCE = [
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 
 Bbox = tuple[float, float, float, float] | None
-Page = tuple[list[dict[str, Any]], bool]
+Page = tuple[list[dict[str, Any]], bool, datetime | None]
+"""Features, whether more follow, and the registry instant a paged listing pinned."""
 Fetch = Callable[[Session, User, Bbox, datetime | None, int | None, int, int], Page]
 FetchAsync = Callable[[AsyncConnection[Any], User, Bbox, datetime | None, int | None, int, int],
                       Awaitable[Page]]
@@ -82,13 +83,13 @@ async def _parcels_async(conn: AsyncConnection[Any], u: User, bbox: Bbox, when: 
 
 
 def _parcel_page(record: queries.ParcelRecord) -> Page:
-    return [feature(record)], False
+    return [feature(record)], False, None
 
 
 def _parcels_page(page: queries.Page) -> Page:
     # GIS clients want flat attributes: a listing carries no holders (a list), the
     # single-item view does.
-    return features(page.items), page.has_more
+    return features(page.items), page.has_more, page.as_of
 
 
 def _zones(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None, limit: int,
@@ -98,7 +99,7 @@ def _zones(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | No
     return [{"type": "Feature", "id": z.id, "geometry": geometry_to_geojson(z.geometry, WARD),
              "properties": {"zone_key": z.zone_key, "kind": z.kind, "name": z.name,
                             "project_code": z.project_code, "area_m2": round(z.area_m2, 1),
-                            "synthetic": z.synthetic}} for z in rows], more
+                            "synthetic": z.synthetic}} for z in rows], more, None
 
 
 def _corridors(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None,
@@ -111,7 +112,7 @@ def _corridors(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int 
                             "left_width_m": g.left_width_m, "right_width_m": g.right_width_m,
                             "existing_width_m": g.existing_width_m,
                             "length_m": round(g.centreline.length, 1),
-                            "synthetic": g.synthetic}} for g in rows], more
+                            "synthetic": g.synthetic}} for g in rows], more, None
 
 
 def _pending(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None,
@@ -133,7 +134,7 @@ def _pending(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | 
                           "declared_area_m2": float(a.declared_area) if a.declared_area else None,
                           "declared_land_use": a.declared_land_use,
                           "geometry_valid": a.geom_valid}})
-    return feats, more
+    return feats, more, None
 
 
 COLLECTIONS: dict[str, Collection] = {
@@ -275,14 +276,17 @@ async def items(
     if when is not None and not c.temporal:
         raise InvalidInput(f"collection {c.id} has no time dimension", field="datetime")
     box = queries.parse_bbox(bbox) if bbox else None
-    feats, more = await _fetch(request, c, user, box, when, None, limit, offset)
+    feats, more, pinned = await _fetch(request, c, user, box, when, None, limit, offset)
     self_url = str(request.url)
     links = [{"href": self_url, "rel": "self", "type": "application/geo+json"},
              {"href": f"{_base(request)}/collections/{c.id}", "rel": "collection",
               "type": "application/json"}]
     if more:
-        links.append({"href": str(request.url.include_query_params(offset=offset + limit,
-                                                                   limit=limit)),
+        # A listing of the registry now pins the instant it showed (``datetime``), so the
+        # pages that follow show the same registry, each parcel once (parcels.queries).
+        pinned_at = {"datetime": pinned.isoformat()} if pinned is not None else {}
+        links.append({"href": str(request.url.include_query_params(
+            offset=offset + limit, limit=limit, **pinned_at)),
                       "rel": "next", "type": "application/geo+json"})
     return GeoJSONResponse({
         "type": "FeatureCollection", "features": feats, "links": links,
@@ -296,7 +300,7 @@ async def item(collection_id: str, feature_id: Id, request: Request, user: Reade
                ) -> GeoJSONResponse:
     c = _collection(collection_id, user)
     when = _parse_datetime(datetime_)
-    feats, _ = await _fetch(request, c, user, None, when, feature_id, 1, 0)
+    feats, _, _ = await _fetch(request, c, user, None, when, feature_id, 1, 0)
     if not feats:
         raise HTTPException(404, f"no feature {feature_id} in {c.id}")
     f = feats[0]

@@ -57,18 +57,22 @@ from certificates.workflow import (
     PENDING,
     PROCEDURES,
     TRANSITIONS,
+    application_etag,
     clock_of,
     clocks_of,
     get,
+    require_version,
+    version_of,
 )
 
 __all__ = ["CHANNELS", "FINISHED", "OFFICER", "PENDING", "PROCEDURES", "TRANSITIONS", "AppPage",
-           "Decision", "Evidence", "FieldCheck", "Intake", "add_evidence", "claim_of",
+           "Decision", "Evidence", "FieldCheck", "Intake", "add_evidence", "application_etag",
+           "claim_of",
            "clock_of", "clocks_of", "close_posting", "complaints", "decide",
            "decide_eligibility", "events", "get", "issue_certificate", "latest_report",
            "list_applications", "obligations_met", "open_posting", "order_survey",
            "origin_assessment",
            "pending_claims", "prepare_claim", "receive", "record_complaint",
-           "record_field_check", "reports", "request_supplement", "resume_clock",
+           "record_field_check", "reports", "request_supplement", "require_version", "resume_clock",
            "send_tax_info", "settle_complaint", "stop_clock", "supplement_received",
-           "survey_received", "verify"]
+           "survey_received", "verify", "version_of"]

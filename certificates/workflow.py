@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from certificates import timeline, verification
@@ -32,7 +32,8 @@ from certificates.models import Application, ApplicationEvent
 from config import clock
 from db import audit
 from db.audit import Actor
-from db.errors import Forbidden
+from db.errors import Forbidden, StaleVersion
+from parcels.registry import lock_ward
 
 PROCEDURES: Final = ("first_certificate", "transfer", "split_merge", "correction", "exchange",
                      "reissue")
@@ -107,6 +108,40 @@ def get(session: Session, *, ward_code: str, application_id: int | str,
         raise ApplicationNotFound(f"no application {ref} in ward {ward_code} (neither an id "
                                   "nor a receipt number of the ward)", application_id=ref)
     return app
+
+
+def version_of(session: Session, *, application_id: int) -> int:
+    """The application's version: how many events it has (every act writes one, and
+    events are never changed or deleted)."""
+    return int(session.execute(select(func.count()).select_from(ApplicationEvent).where(
+        ApplicationEvent.application_id == application_id)).scalar_one())
+
+
+def application_etag(application_id: int, version: int) -> str:
+    """The entity tag of an application's version (HTTP ETag / If-Match)."""
+    return f'"application-{application_id}-r{version}"'
+
+
+def require_version(session: Session, *, actor: Actor, application_id: int | str,
+                    expected: int | None) -> None:
+    """Refuse an act based on another version of the application than the current one.
+
+    Takes the ward's lock and then the application's row, the order an approval takes
+    them in, and holds both until the caller's transaction ends: the act that follows in
+    that transaction works on the version checked here.
+    """
+    if expected is None:
+        return
+    lock_ward(session, actor.ward_code)
+    app = get(session, ward_code=actor.ward_code, application_id=application_id,
+              for_update=True)
+    current = version_of(session, application_id=app.id)
+    if current != expected:
+        raise StaleVersion(
+            f"application {app.id} is at version {current}, not {expected}: another "
+            "officer acted on it since you read it; read it again",
+            application_id=app.id, current_version=current, expected_version=expected,
+            etag=application_etag(app.id, current))
 
 
 def transition(session: Session, app: Application, *, actor: Actor, action: str,

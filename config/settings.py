@@ -3,8 +3,9 @@
 Each concern has its own module and prefix so that a deployment sets only what it needs:
 ``DATABASE_URL`` (or the embedded cluster under ``CADASTRE_HOME``, ``config.database``),
 ``CADASTRE_AUTH_*`` for sign-in (``config.auth``), ``CADASTRE_SERVER_*`` (``config.server``),
-``CADASTRE_INTAKE_*`` for survey uploads (``config.intake``), ``CADASTRE_MAPS_*`` for maps
-(``config.maps``), the ward and its tables
+``CADASTRE_INTAKE_*`` for survey uploads (``config.intake``), ``CADASTRE_JOBS_*`` for the
+job workers (``config.jobs``), ``CADASTRE_MAPS_*`` for maps (``config.maps``), the ward and its
+tables
 (``config.data``).  Tests build a :class:`Settings` explicitly and pass it to ``create_app``.
 """
 
@@ -19,6 +20,7 @@ from config.auth import DEV_SECRET_PREFIX, AuthSettings
 from config.data import DataSettings
 from config.database import DatabaseSettings
 from config.intake import IntakeSettings
+from config.jobs import JobSettings
 from config.maps import MapSettings
 from config.server import ServerSettings
 
@@ -34,6 +36,7 @@ class Settings(BaseSettings):
     data: DataSettings = Field(default_factory=DataSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
     maps: MapSettings = Field(default_factory=MapSettings)
 
     @model_validator(mode="after")

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Text
+from sqlalchemy import BigInteger, String, Text, column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from db import testhooks
 from db.base import Base, stamped
 
 
@@ -82,6 +83,8 @@ def record(
         client_request_id=actor.client_request_id,
     )
     session.add(event)
+    if testhooks.PAUSE_AT is not None:  # the crash tests' pause (db/testhooks.py)
+        testhooks.pause_point(session, f"{entity}:{action}")
     return event
 
 
@@ -97,11 +100,26 @@ def find(
     until: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> tuple[list[AuditEvent], bool]:
-    """Audit events newest first, filtered; the flag says whether more follow."""
-    from sqlalchemy import select
+    before: int | None = None,
+    through: int | None = None,
+) -> tuple[list[tuple[AuditEvent, int]], bool, int]:
+    """Audit events newest first (by their place in the ward's chain), filtered.
 
-    q = select(AuditEvent).where(AuditEvent.ward_code == ward_code)
+    ``before`` is a keyset cursor (events before that place in the chain); ``through``
+    pins the newest event a paging started from, so events written meanwhile do not push
+    older ones onto the next page.  Returns the events with their places, whether more
+    follow, and the place it was pinned at (the chain's newest committed event when not
+    given).
+    """
+    from sqlalchemy import func, select
+
+    if through is None:
+        through = int(session.execute(select(func.coalesce(func.max(event_seq), 0)).where(
+            AuditEvent.ward_code == ward_code)).scalar_one())
+    q = select(AuditEvent, event_seq).where(AuditEvent.ward_code == ward_code,
+                                            event_seq <= through)
+    if before is not None:
+        q = q.where(event_seq < before)
     if actor:
         q = q.where(AuditEvent.actor == actor)
     if action:
@@ -115,6 +133,11 @@ def find(
         q = q.where(AuditEvent.at >= since)
     if until:
         q = q.where(AuditEvent.at < until)
-    q = q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1).offset(offset)
-    rows = list(session.execute(q).scalars())
-    return rows[:limit], len(rows) > limit
+    q = q.order_by(event_seq.desc()).limit(limit + 1).offset(offset)
+    rows = session.execute(q).all()
+    return [(row[0], int(row[1])) for row in rows[:limit]], len(rows) > limit, through
+
+
+event_seq = column("seq", BigInteger)
+"""The event's place in its ward's chain, written by the database (migration
+0015_audit_chain); not mapped, so that inserts leave it to the trigger."""

@@ -131,7 +131,12 @@ def free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on ``port``.  With SO_REUSEADDR, as PostgreSQL binds:
+    after a crash the port's old connections linger in TIME_WAIT, and a plain bind would
+    call it taken, so the cluster came back on another port, out of reach of every running
+    server that had read the old one (found by tests/db/test_crash.py)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -23,3 +23,12 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     code = "forbidden"
     title = "Not allowed for this role"
+
+
+class StaleVersion(Conflict):
+    """The change was based on a version of the record that is no longer the current one:
+    someone else changed it first.  Nothing was written; ``extra`` names the current
+    version and its ETag, so the caller can read it again and decide."""
+
+    code = "stale_version"
+    title = "The record changed since you read it"

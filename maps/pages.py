@@ -1,8 +1,8 @@
 """The map products, one function each, called alike by the HTTP routes and the command line.
 
 Each reads through :mod:`maps.sources` and renders with the pure builders; none sees a
-request.  ``base_url`` is where the record lives for the extract's QR code (the request's
-own base URL, or ``CADASTRE_MAPS_PUBLIC_URL``).
+request.  ``base_url`` is where the record lives for the extract's QR code (the service's public
+address, ``CADASTRE_SERVER_PUBLIC_URL``).
 """
 
 from __future__ import annotations

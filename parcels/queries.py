@@ -17,6 +17,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from sqlalchemy.orm import Session
 
+from config import clock
 from db.engine import sql
 from gis.convert import from_db
 from gis.crs import WARD
@@ -56,6 +57,30 @@ class Page:
     limit: int
     offset: int
     has_more: bool
+    as_of: datetime | None = None
+    """The registry instant the page shows: given, or pinned when more pages follow (the
+    ``next`` link carries it, so every page shows the same registry)."""
+
+    @property
+    def last_id(self) -> int | None:
+        """The keyset cursor: the next page starts after this parcel id."""
+        return self.items[-1].parcel_id if self.items else None
+
+
+WAIT_FOR_WRITERS = "SELECT pg_advisory_xact_lock_shared(hashtext(%(k)s))"
+"""Wait until no registry write of the ward is in flight (the shared side of
+``parcels.registry.lock_ward``), in a statement of its own (autocommit: released at once)."""
+
+
+def pin_instant(ward_code: str) -> tuple[datetime, str, dict[str, Any]]:
+    """The instant a listing pins, and the statement that makes it safe to pin.
+
+    The instant is read first, then the statement waits for any write in flight.  Every
+    write stamps its versions after taking the ward lock, so one that stamped at or before
+    the instant has committed once the wait is over, and one that comes later stamps after
+    it: the registry "as of the instant" is then the same for every page read later.
+    """
+    return clock.now(), WAIT_FOR_WRITERS, {"k": f"registry:{ward_code}"}
 
 
 @dataclass(frozen=True)
@@ -164,7 +189,8 @@ def _finite(x: float) -> bool:
 def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] | None,
                     sheet_no: int | None, parcel_no: int | None, land_use: str | None,
                     former_unit: str | None, as_of: datetime | None, include_retired: bool,
-                    limit: int, offset: int) -> tuple[str, dict[str, Any]]:
+                    limit: int, offset: int, after: int | None = None
+                    ) -> tuple[str, dict[str, Any]]:
     """The listing query in the driver's parameter style, shared by both reads."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
@@ -174,6 +200,9 @@ def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] |
     params: dict[str, Any] = {"w": ward_code, "as_of": as_of, "lim": limit + 1, "off": offset}
     if not include_retired:
         where.append("v.status = 'registered'")
+    if after is not None:
+        where.append("v.parcel_id > %(after)s")
+        params["after"] = after
     if bbox is not None:
         envelope = "ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), %(srid)s)"
         where.append(f"v.geom && {envelope} AND ST_Intersects(v.geom, {envelope})")
@@ -192,9 +221,10 @@ def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] |
             f"JOIN parcel p ON p.id = v.parcel_id ORDER BY v.parcel_id"), params
 
 
-def _page(rows: Sequence[Mapping[Any, Any]], limit: int, offset: int) -> Page:
+def _page(rows: Sequence[Mapping[Any, Any]], limit: int, offset: int,
+          as_of: datetime | None = None) -> Page:
     return Page(items=[_record(r) for r in rows[:limit]], limit=limit, offset=offset,
-                has_more=len(rows) > limit)
+                has_more=len(rows) > limit, as_of=as_of)
 
 
 def list_parcels(session: Session, *, ward_code: str,
@@ -202,14 +232,26 @@ def list_parcels(session: Session, *, ward_code: str,
                  sheet_no: int | None = None, parcel_no: int | None = None,
                  land_use: str | None = None, former_unit: str | None = None,
                  as_of: datetime | None = None, include_retired: bool = False,
-                 limit: int = 100, offset: int = 0) -> Page:
-    """Parcels in force, filtered; ordered by id so paging is stable."""
-    statement, params = _list_statement(
-        ward_code=ward_code, bbox=bbox, sheet_no=sheet_no, parcel_no=parcel_no,
-        land_use=land_use, former_unit=former_unit, as_of=as_of,
-        include_retired=include_retired, limit=limit, offset=offset)
-    rows = session.connection().exec_driver_sql(statement, params).mappings().all()
-    return _page(rows, limit, offset)
+                 limit: int = 100, offset: int = 0, after: int | None = None) -> Page:
+    """Parcels in force, filtered, ordered by id; ``after`` a parcel id (keyset paging).
+
+    A listing of the registry now that has more pages is read again as of a pinned
+    instant (:func:`pin_instant`), which its ``next`` link carries: page after page shows
+    the registry of that instant, each parcel once, whatever is split or retired meanwhile.
+    """
+    def read(when: datetime | None) -> Sequence[Mapping[Any, Any]]:
+        statement, params = _list_statement(
+            ward_code=ward_code, bbox=bbox, sheet_no=sheet_no, parcel_no=parcel_no,
+            land_use=land_use, former_unit=former_unit, as_of=when,
+            include_retired=include_retired, limit=limit, offset=offset, after=after)
+        return session.connection().exec_driver_sql(statement, params).mappings().all()
+
+    rows = read(as_of)
+    if as_of is None and len(rows) > limit:
+        as_of, wait, params = pin_instant(ward_code)
+        session.connection().exec_driver_sql(wait, params)
+        rows = read(as_of)
+    return _page(rows, limit, offset, as_of)
 
 
 async def list_parcels_async(conn: AsyncConnection[Any], *, ward_code: str,
@@ -217,16 +259,23 @@ async def list_parcels_async(conn: AsyncConnection[Any], *, ward_code: str,
                              sheet_no: int | None = None, parcel_no: int | None = None,
                              land_use: str | None = None, former_unit: str | None = None,
                              as_of: datetime | None = None, limit: int = 100,
-                             offset: int = 0) -> Page:
+                             offset: int = 0, after: int | None = None) -> Page:
     """:func:`list_parcels` on an asynchronous connection (the API's map views)."""
-    statement, params = _list_statement(
-        ward_code=ward_code, bbox=bbox, sheet_no=sheet_no, parcel_no=parcel_no,
-        land_use=land_use, former_unit=former_unit, as_of=as_of, include_retired=False,
-        limit=limit, offset=offset)
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(statement, params)
-        rows = await cur.fetchall()
-    return _page(rows, limit, offset)
+    async def read(when: datetime | None) -> list[dict[str, Any]]:
+        statement, params = _list_statement(
+            ward_code=ward_code, bbox=bbox, sheet_no=sheet_no, parcel_no=parcel_no,
+            land_use=land_use, former_unit=former_unit, as_of=when, include_retired=False,
+            limit=limit, offset=offset, after=after)
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(statement, params)
+            return await cur.fetchall()
+
+    rows = await read(as_of)
+    if as_of is None and len(rows) > limit:
+        as_of, wait, params = pin_instant(ward_code)
+        await conn.execute(wait, params)
+        rows = await read(as_of)
+    return _page(rows, limit, offset, as_of)
 
 
 def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelRecord]:

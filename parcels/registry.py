@@ -25,6 +25,7 @@ from config import clock, land_use
 from db import audit
 from db.audit import Actor
 from db.engine import sql
+from db.errors import StaleVersion
 from gis import crs as gcrs
 from gis.convert import from_db
 from parcels.errors import (
@@ -141,6 +142,25 @@ def current_version(session: Session, parcel_id: int, *, for_update: bool = True
     return v
 
 
+def parcel_etag(parcel_id: int, version: int) -> str:
+    """The entity tag of a parcel's version (HTTP ETag / If-Match; the CLI's field)."""
+    return f'"parcel-{parcel_id}-v{version}"'
+
+
+def require_version(current: ParcelVersion, expected: int | None) -> None:
+    """Refuse a change based on another version than the current one (no lost update).
+
+    Called after the ward lock and the row lock: two officers who read version 3 and both
+    send "based on 3" go one after the other, and the second finds version 4.
+    """
+    if expected is not None and current.version != expected:
+        raise StaleVersion(
+            f"parcel {current.parcel_id} is at version {current.version}, not {expected}: "
+            "someone changed it since you read it; read it again and redo your change",
+            parcel_id=current.parcel_id, current_version=current.version,
+            expected_version=expected, etag=parcel_etag(current.parcel_id, current.version))
+
+
 def _area(value: float | Decimal | None) -> Decimal | None:
     if value is None:
         return None
@@ -197,10 +217,13 @@ def register_parcel(session: Session, *, actor: Actor, spec: ParcelSpec, reason:
 
 
 def amend_parcel(session: Session, *, actor: Actor, parcel_id: int, amendment: Amendment,
-                 reason: str, source: Source | None = None) -> Written:
-    """Write a new version with the amended fields; the old one is closed, not changed."""
+                 reason: str, source: Source | None = None,
+                 expected_version: int | None = None) -> Written:
+    """Write a new version with the amended fields; the old one is closed, not changed.
+    ``expected_version``: the version the change was based on (stale: StaleVersion)."""
     lock_ward(session, actor.ward_code)
     old = current_version(session, parcel_id)
+    require_version(old, expected_version)
     if old.status != "registered":
         raise ParcelRetired(f"parcel {parcel_id} is retired and cannot be amended")
     geom = None
@@ -241,10 +264,11 @@ def amend_parcel(session: Session, *, actor: Actor, parcel_id: int, amendment: A
 
 
 def retire_parcel(session: Session, *, actor: Actor, parcel_id: int, reason: str,
-                  source: Source | None = None) -> Written:
+                  source: Source | None = None, expected_version: int | None = None) -> Written:
     """Retire a parcel: a final version with status 'retired'; nothing is deleted."""
     lock_ward(session, actor.ward_code)
     old = current_version(session, parcel_id)
+    require_version(old, expected_version)
     if old.status != "registered":
         raise ParcelRetired(f"parcel {parcel_id} is already retired")
     source_id = record_source(session, actor, source)
@@ -258,7 +282,8 @@ def retire_parcel(session: Session, *, actor: Actor, parcel_id: int, reason: str
 def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
                  children: Sequence[ParcelSpec], reason: str,
                  source: Source | None = None,
-                 merge_with: Mapping[int, int] | None = None) -> list[Written]:
+                 merge_with: Mapping[int, int] | None = None,
+                 expected_version: int | None = None) -> list[Written]:
     """Split a parcel into children that cover it exactly; the parent is retired.
 
     Each resulting lot must meet the minimum-lot figures of its land use in force today
@@ -266,6 +291,7 @@ def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
     or the split is refused naming the failed figures.  ``merge_with`` maps a child (its
     index) to a neighbouring parcel merged with it in the same act (Land Law 2024
     Art. 220(2)(a)): the neighbour is retired and the lot judged is the merged one.
+    ``expected_version``: the parent's version the split is based on (If-Match).
     """
     if len(children) < 2:
         raise InvalidInput("a split needs at least two parts")
@@ -277,6 +303,7 @@ def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
                            "parent")
     lock_ward(session, actor.ward_code)
     parent = current_version(session, parcel_id)
+    require_version(parent, expected_version)
     if parent.status != "registered":
         raise ParcelRetired(f"parcel {parcel_id} is retired and cannot be split")
     parent_geom = from_db(parent.geom)
@@ -363,17 +390,21 @@ def merge_parcels(session: Session, *, actor: Actor, parcel_ids: Sequence[int],
                   sheet_no: int | None = None, parcel_no: int | None = None,
                   land_use: str | None = None, legal_area: float | None = None,
                   address: str | None = None, reason: str,
-                  source: Source | None = None) -> Written:
+                  source: Source | None = None,
+                  expected_versions: Mapping[int, int] | None = None) -> Written:
     """Merge adjacent parcels into one new parcel; the originals are retired.
 
     The merged geometry is the union of the parents (it must be one polygon);
-    numbering and land use default to the first parent's.
+    numbering and land use default to the first parent's.  ``expected_versions``: the
+    version of each parent the merge was based on.
     """
     ids = list(dict.fromkeys(parcel_ids))
     if len(ids) < 2:
         raise InvalidInput("a merge needs at least two different parcels")
     lock_ward(session, actor.ward_code)
     parents = [current_version(session, pid) for pid in ids]
+    for p in parents:
+        require_version(p, (expected_versions or {}).get(p.parcel_id))
     for p in parents:
         if p.status != "registered":
             raise ParcelRetired(f"parcel {p.parcel_id} is retired and cannot be merged")

@@ -85,6 +85,9 @@ class AmendIn(BaseModel):
     former_unit: str | None = Field(default=None, min_length=2, max_length=40)
     reason: str = Field(min_length=3, max_length=2000)
     source: SourceIn | None = None
+    expected_version: int | None = Field(
+        default=None, ge=1, description="the version your change is based on (or send "
+        "If-Match with the ETag of your read): a stale one gets 412 and nothing is written")
 
     def to_amendment(self) -> Amendment:
         return Amendment(geometry=self.geometry.to_shape() if self.geometry else None,
@@ -102,6 +105,9 @@ class SplitIn(BaseModel):
     parts: list[ParcelIn] = Field(min_length=2, max_length=200)
     reason: str = Field(min_length=3, max_length=2000)
     source: SourceIn | None = None
+    expected_version: int | None = Field(
+        default=None, ge=1, description="the version your change is based on (or send "
+        "If-Match with the ETag of your read): a stale one gets 412 and nothing is written")
     merge_with: list[MergeWithIn] = Field(
         default_factory=list, max_length=200,
         description="parts merged with a neighbour in the same act (Land Law 2024 Art. 220): "
@@ -121,11 +127,17 @@ class MergeIn(BaseModel):
     address: str | None = None
     reason: str = Field(min_length=3, max_length=2000)
     source: SourceIn | None = None
+    expected_versions: dict[int, int] | None = Field(
+        default=None, description="parcel id → the version the merge is based on (or send "
+        "If-Match with the ETags of your reads)")
 
 
 class RetireIn(BaseModel):
     reason: str = Field(min_length=3, max_length=2000)
     source: SourceIn | None = None
+    expected_version: int | None = Field(
+        default=None, ge=1, description="the version your change is based on (or send "
+        "If-Match with the ETag of your read): a stale one gets 412 and nothing is written")
 
 
 class Feature(BaseModel):

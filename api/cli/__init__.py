@@ -12,6 +12,8 @@ import typer
 
 from api.cli import procedure as _procedure  # noqa: F401 (registers the step commands)
 from api.cli.audit import audit_command
+from api.cli.audit_log import audit_log_app
+from api.cli.backup import backup_command, restore_command
 from api.cli.certificates import applications_app, stats_command, verify_command
 from api.cli.database import db_app
 from api.cli.demo import data_app, demo
@@ -21,6 +23,7 @@ from api.cli.projects import impact_command, projects_app
 from api.cli.serve import serve
 from api.cli.surveys import import_survey
 from api.cli.users import users_app
+from api.cli.worker import worker_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Kim Long land records / Sổ địa chính phường Kim Long")
@@ -30,6 +33,7 @@ app.add_typer(parcels_app, name="parcels")
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("worker")(worker_command)
 app.command("audit")(audit_command)
 app.command("import")(import_survey)
 app.command("verify")(verify_command)
@@ -37,6 +41,9 @@ app.command("stats")(stats_command)
 app.add_typer(applications_app, name="applications")
 app.command("impact")(impact_command)
 app.add_typer(projects_app, name="projects")
+app.command("backup")(backup_command)
+app.add_typer(audit_log_app, name="audit-log")
+app.command("restore")(restore_command)
 app.add_typer(maps_app, name="map")
 
 

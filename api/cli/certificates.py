@@ -140,7 +140,8 @@ def show_command(application_id: AppRef, as_json: AsJson = False) -> None:
         last = apps.latest_report(s, app)
         return {**application_out(app, clock=apps.clock_of(s, app)),
                 "latest_verdict": last.verdict if last else None,
-                "origin_assessment": apps.origin_assessment(s, app).as_dict()}
+                "origin_assessment": apps.origin_assessment(s, app).as_dict(),
+                "version": apps.version_of(s, application_id=app.id)}
 
     out = run_domain(read)
     if as_json:
@@ -149,7 +150,7 @@ def show_command(application_id: AppRef, as_json: AsJson = False) -> None:
     verdict = out["latest_verdict"] or "not verified yet / chưa kiểm tra"
     c = out["clock"]
     typer.echo(f"application {out['id']} ({out['application_key']}): {out['procedure']}, "
-               f"{out['state']}, latest verdict {verdict}")
+               f"{out['state']}, latest verdict {verdict}, version {out['version']}")
     typer.echo(f"  received {out['received_on']}, due {out['due_on']}: "
                + ("clock stopped (" + str(c["stopped_by"]) + ")" if not c["clock_running"] else
                   f"{c['working_days_left']} working days left" if c["working_days_left"] >= 0
@@ -235,6 +236,9 @@ def decide_command(
     override_warnings: Annotated[bool, typer.Option(
         "--override-warnings", help="approve despite warnings (never despite errors)")] = False,
     certificate_no: Annotated[str | None, typer.Option(help="certificate blank serial")] = None,
+    expected_version: Annotated[int | None, typer.Option(
+        "--expected-version", help="the version `applications show` gave: if another officer "
+        "acted since, nothing is decided (exit 2)")] = None,
     as_user: AsOfficer = None,
 ) -> None:
     """Approve (parcel, right, certificate written atomically) or reject."""
@@ -243,10 +247,16 @@ def decide_command(
 
     decision = apps.Decision(approve=approve, reason=reason,
                              override_warnings=override_warnings, certificate_no=certificate_no)
-    state, cert, parcel = run_domain(
-        lambda s, st: (lambda a: (a.state, a.certificate_no, a.parcel_id))(
-            apps.decide(s, actor=officer(s, st, as_user), application_id=application_id,
-                        decision=decision, settings=load_settings(st.data.rules_file))))
+
+    def decide(s: Session, st: Settings) -> tuple[str, str | None, int | None]:
+        me = officer(s, st, as_user)
+        apps.require_version(s, actor=me, application_id=application_id,
+                             expected=expected_version)
+        a = apps.decide(s, actor=me, application_id=application_id, decision=decision,
+                        settings=load_settings(st.data.rules_file))
+        return a.state, a.certificate_no, a.parcel_id
+
+    state, cert, parcel = run_domain(decide)
     typer.echo(f"application {application_id} {state}"
                + (f": parcel {parcel}, certificate {cert}" if cert else ""))
 

@@ -1,7 +1,8 @@
 """``cadastre demo`` and ``cadastre data generate``: the SYNTHETIC demo ward.
 
 ``demo`` brings the database up, generates the ward once (cached by size and seed),
-loads it, creates one demo user per role (passwords kept in the state folder) and serves.
+loads it, creates one demo user per role (passwords kept in the state folder) and serves,
+with a job worker (``cadastre worker``) beside the server.
 """
 
 from __future__ import annotations
@@ -145,4 +146,22 @@ def demo(
     for name in (f"demo_{r}" for r in DEMO_ROLES):
         typer.echo(f"  {name:20} {creds[name]}")
     if serve_after:
+        _serve_with_worker(port)
+
+
+def _serve_with_worker(port: int | None) -> None:
+    """Serve, with one job worker beside the server (stopped with it): the whole-ward
+    audit, impact and backlog jobs the API queues need someone to run them."""
+    import subprocess
+    import sys
+
+    worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+    typer.echo(f"job worker started (process {worker.pid})")
+    try:
         serve(port=port, host=None)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()

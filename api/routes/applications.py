@@ -11,8 +11,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
+from api.concurrency import expected_number
 from api.deps import DbSession, Id, Officer, SettingsDep, actor, allow
 from api.users import User
 from certificates import applications as apps
@@ -108,17 +111,32 @@ def triage(user: Officer, session: DbSession,
 
 
 @applications.get("/{application_id}")
-def get_application(application_id: AppRef, user: Officer, session: DbSession) -> dict[str, Any]:
-    """One application with its claim (GeoJSON, WGS 84) and its state history."""
+def get_application(application_id: AppRef, user: Officer, session: DbSession) -> JSONResponse:
+    """One application with its claim (GeoJSON, WGS 84), its clock and its state history;
+    the ETag names its version (send it back as If-Match with an act)."""
     app = apps.get(session, ward_code=user.ward_code, application_id=application_id)
     out = application_out(app, clock=apps.clock_of(session, app))
     out["complaints"] = apps.complaints(session, app)
     out["origin_assessment"] = apps.origin_assessment(session, app).as_dict()
+    events = apps.events(session, application_id=app.id)
     out["events"] = [{"action": e.action, "from": e.from_state, "to": e.to_state,
                       "at": e.at.isoformat(), "by": e.actor, "reason": e.reason,
-                      "detail": e.detail}
-                     for e in apps.events(session, application_id=app.id)]
-    return out
+                      "detail": e.detail} for e in events]
+    out["version"] = len(events)
+    return JSONResponse(jsonable_encoder(out),
+                        headers={"ETag": apps.application_etag(app.id, len(events))})
+
+
+def _based_on(session: Session, request: Request, user: User, application_id: int | str) -> None:
+    """An act sent with If-Match acts on that version of the application or not at all
+    (412 with the current one); the locks it takes hold until the act commits.  A receipt
+    number is resolved to the id the ETag names."""
+    if request.headers.get("if-match") is None:
+        return
+    app_id = application_id if isinstance(application_id, int) else apps.get(
+        session, ward_code=user.ward_code, application_id=application_id).id
+    apps.require_version(session, actor=actor(request, user), application_id=app_id,
+                         expected=expected_number(request, f"application-{app_id}-r"))
 
 
 @applications.post("/{application_id}/verify", status_code=201)
@@ -126,6 +144,7 @@ def verify(application_id: AppRef, request: Request, user: Officer, session: DbS
            settings: SettingsDep) -> dict[str, Any]:
     """Check the claim against the registry now; a new report is stored."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         report = apps.verify(session, actor=actor(request, user), application_id=application_id,
                              settings=load_settings(settings.data.rules_file))
         return report_out(report)
@@ -143,6 +162,7 @@ def field_check(application_id: AppRef, body: FieldCheckIn, request: Request, us
                 session: DbSession, settings: SettingsDep) -> dict[str, Any]:
     """Record the field check (a corrected boundary replaces the claim); re-verifies."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         report = apps.record_field_check(session, actor=actor(request, user),
                                          application_id=application_id, check=body.to_check(),
                                          settings=load_settings(settings.data.rules_file))
@@ -154,6 +174,7 @@ def decide(application_id: AppRef, body: DecisionIn, request: Request, user: Off
            session: DbSession, settings: SettingsDep) -> dict[str, Any]:
     """Approve (parcel version, use right, certificate; 409 on a registry conflict) or reject."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.decide(session, actor=actor(request, user), application_id=application_id,
                           decision=body.to_decision(),
                           settings=load_settings(settings.data.rules_file))
@@ -165,6 +186,7 @@ def request_supplement(application_id: AppRef, body: SupplementIn, request: Requ
                        user: Officer, session: DbSession) -> dict[str, Any]:
     """Ask the applicant for more; the statutory clock stops."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.request_supplement(session, actor=actor(request, user),
                                       application_id=application_id, reason=body.reason,
                                       documents=body.documents)
@@ -176,6 +198,7 @@ def supplement_received(application_id: AppRef, body: ResumeIn, request: Request
                         session: DbSession) -> dict[str, Any]:
     """The file is complete again: the clock restarts and the due date moves."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.supplement_received(session, actor=actor(request, user),
                                        application_id=application_id, note=body.note,
                                        documents=body.documents)
@@ -187,15 +210,19 @@ def issue(application_id: AppRef, body: IssueIn, request: Request, user: Officer
           session: DbSession) -> dict[str, Any]:
     """The certificate was handed over: the file is closed."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.issue_certificate(session, actor=actor(request, user),
                                      application_id=application_id, note=body.note)
         return application_out(app, with_geometry=False)
 
 
-def _act(session: DbSession, fn: Any, **kw: Any) -> dict[str, Any]:
-    """Run one act in a transaction and answer the application with its clock."""
+def _act(session: DbSession, request: Request, user: User, fn: Any, *,
+         application_id: int | str, **kw: Any) -> dict[str, Any]:
+    """Run one act in a transaction (on the version If-Match names, when sent) and answer
+    the application with its clock."""
     with session.begin():
-        app = fn(session, **kw)
+        _based_on(session, request, user, application_id)
+        app = fn(session, actor=actor(request, user), application_id=application_id, **kw)
         return application_out(app, with_geometry=False, clock=apps.clock_of(session, app))
 
 
@@ -203,7 +230,7 @@ def _act(session: DbSession, fn: Any, **kw: Any) -> dict[str, Any]:
 def order_survey(application_id: AppRef, body: SurveyOrderIn, request: Request, user: Officer,
                  session: DbSession) -> dict[str, Any]:
     """Order the survey extract from a licensed surveyor (due in 5 working days)."""
-    return _act(session, apps.order_survey, actor=actor(request, user),
+    return _act(session, request, user, apps.order_survey,
                 application_id=application_id, surveyor=body.surveyor, reason=body.reason)
 
 
@@ -212,6 +239,7 @@ def survey_received(application_id: AppRef, body: SurveyReceivedIn, request: Req
                     user: Officer, session: DbSession, settings: SettingsDep) -> dict[str, Any]:
     """The survey extract is back (its boundary replaces the claim): verified again."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         report = apps.survey_received(
             session, actor=actor(request, user), application_id=application_id,
             surveyor=body.surveyor, extract_no=body.extract_no,
@@ -225,6 +253,7 @@ def add_evidence(application_id: AppRef, body: EvidenceIn, request: Request, use
                  session: DbSession) -> dict[str, Any]:
     """Record a dated document of origin or stable use."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.add_evidence(session, actor=actor(request, user),
                                 application_id=application_id, evidence=body.to_evidence())
         return {"application_id": app.id,
@@ -235,7 +264,7 @@ def add_evidence(application_id: AppRef, body: EvidenceIn, request: Request, use
 def open_posting(application_id: AppRef, body: PostingIn, request: Request, user: Officer,
                  session: DbSession) -> dict[str, Any]:
     """Post the result publicly (form 17): 15 calendar days outside the count."""
-    return _act(session, apps.open_posting, actor=actor(request, user),
+    return _act(session, request, user, apps.open_posting,
                 application_id=application_id, place=body.place)
 
 
@@ -243,7 +272,7 @@ def open_posting(application_id: AppRef, body: PostingIn, request: Request, user
 def close_posting(application_id: AppRef, body: NoteIn, request: Request, user: Officer,
                   session: DbSession) -> dict[str, Any]:
     """End the posting (after its 15th day, every complaint settled)."""
-    return _act(session, apps.close_posting, actor=actor(request, user),
+    return _act(session, request, user, apps.close_posting,
                 application_id=application_id, note=body.note)
 
 
@@ -252,6 +281,7 @@ def record_complaint(application_id: AppRef, body: ComplaintIn, request: Request
                      user: Officer, session: DbSession) -> dict[str, Any]:
     """A complaint received during the posting."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.record_complaint(session, actor=actor(request, user),
                                     application_id=application_id,
                                     complainant=body.complainant, text=body.text)
@@ -264,6 +294,7 @@ def settle_complaint(application_id: AppRef, complaint_no: Annotated[int, Path(g
                      session: DbSession) -> dict[str, Any]:
     """How a complaint was settled."""
     with session.begin():
+        _based_on(session, request, user, application_id)
         app = apps.settle_complaint(session, actor=actor(request, user),
                                     application_id=application_id, complaint_no=complaint_no,
                                     outcome=body.outcome, upheld=body.upheld)
@@ -274,7 +305,7 @@ def settle_complaint(application_id: AppRef, complaint_no: Annotated[int, Path(g
 def decide_eligibility(application_id: AppRef, body: EligibilityIn, request: Request,
                        user: Officer, session: DbSession) -> dict[str, Any]:
     """Eligible for a certificate, or not (form 16; not eligible rejects the file)."""
-    return _act(session, apps.decide_eligibility, actor=actor(request, user),
+    return _act(session, request, user, apps.decide_eligibility,
                 application_id=application_id, eligible=body.eligible, reason=body.reason,
                 override_warnings=body.override_warnings)
 
@@ -283,7 +314,7 @@ def decide_eligibility(application_id: AppRef, body: EligibilityIn, request: Req
 def send_tax_info(application_id: AppRef, body: TaxInfoIn, request: Request, user: Officer,
                   session: DbSession) -> dict[str, Any]:
     """Send the tax information (form 19): the clock stops for the financial obligations."""
-    return _act(session, apps.send_tax_info, actor=actor(request, user),
+    return _act(session, request, user, apps.send_tax_info,
                 application_id=application_id, tax_office=body.tax_office, note=body.note)
 
 
@@ -291,7 +322,7 @@ def send_tax_info(application_id: AppRef, body: TaxInfoIn, request: Request, use
 def obligations_met(application_id: AppRef, body: ObligationsIn, request: Request,
                     user: Officer, session: DbSession) -> dict[str, Any]:
     """The applicant paid (receipt) or is exempt: the clock runs again."""
-    return _act(session, apps.obligations_met, actor=actor(request, user),
+    return _act(session, request, user, apps.obligations_met,
                 application_id=application_id, receipt=body.receipt,
                 exempt_reason=body.exempt_reason)
 
@@ -300,7 +331,7 @@ def obligations_met(application_id: AppRef, body: ObligationsIn, request: Reques
 def stop_clock(application_id: AppRef, body: ClockStopIn, request: Request, user: Officer,
                session: DbSession) -> dict[str, Any]:
     """Stop the clock for violation handling, expert assessment or inheritance division."""
-    return _act(session, apps.stop_clock, actor=actor(request, user),
+    return _act(session, request, user, apps.stop_clock,
                 application_id=application_id, kind=body.kind, reason=body.reason)
 
 
@@ -308,7 +339,7 @@ def stop_clock(application_id: AppRef, body: ClockStopIn, request: Request, user
 def resume_clock(application_id: AppRef, body: NoteIn, request: Request, user: Officer,
                  session: DbSession) -> dict[str, Any]:
     """The excluded period is over: the clock runs again."""
-    return _act(session, apps.resume_clock, actor=actor(request, user),
+    return _act(session, request, user, apps.resume_clock,
                 application_id=application_id, note=body.note)
 
 

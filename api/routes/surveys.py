@@ -18,7 +18,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
 
+from api import jobs
+from api.concurrency import expected_batch
 from api.deps import DbSession, SettingsDep, actor, allow, oauth2
 from api.responses import GeoJSONResponse
 from api.users import User
@@ -148,7 +151,8 @@ def _mapping(raw: str | None) -> dict[str, str] | None:
     return value
 
 
-@upload_router.post("", status_code=201)
+@upload_router.post("", status_code=201, responses={202: {"description": "staged; a job "
+                                                        "validates it (large batches)"}})
 def upload_survey(
     request: Request, user: Uploader, session: DbSession, settings: SettingsDep,
     file: Annotated[UploadFile, File(description="GeoJSON, zipped Shapefile, GeoPackage, "
@@ -161,16 +165,28 @@ def upload_survey(
     former_unit: Annotated[str | None, Form(max_length=80)] = None,
     swap_axes: Annotated[bool, Form()] = False,
 ) -> JSONResponse:
-    """Stage and validate a survey file as a batch (201); the same file again: its batch (200)."""
+    """Stage and validate a survey file as a batch (201); the same file again: its batch (200).
+    A batch of more than ``CADASTRE_INTAKE_VALIDATE_INLINE_UP_TO`` features is staged and
+    validated by a job: 202 with the batch (``received``) and the job's URL to follow."""
     options = surveys.UploadOptions(crs=crs or None, layer=layer or None,
                                     mapping=_mapping(mapping),
                                     former_unit=former_unit or None, swap_axes=swap_axes)
+    who = actor(request, user)
     # No session.begin(): stage_upload ends its read transaction before the file is read
-    # (no pooled connection held meanwhile) and writes in a second one, committed here.
-    staged = surveys.stage_upload(session, actor=actor(request, user), stream=file.file,
-                                  filename=file.filename, options=options, settings=settings)
+    # (no pooled connection held meanwhile) and writes in a second one, committed here
+    # together with the validation job of a large batch.
+    staged = surveys.stage_upload(session, actor=who, stream=file.file,
+                                  filename=file.filename, options=options, settings=settings,
+                                  validate_up_to=settings.intake.validate_inline_up_to)
+    job = None
+    if staged.created and staged.batch["state"] == "received":
+        job = jobs.submit(session, settings=settings, actor=who, kind="survey_validation",
+                          params={"batch_id": staged.batch["id"]})
     session.commit()
     batch_id = staged.batch["id"]
+    if job is not None:
+        return JSONResponse(jsonable_encoder({**staged.batch, "job": job.to_dict()}),
+                            status_code=202, headers={"Location": job.to_dict()["href"]})
     return JSONResponse(jsonable_encoder(staged.batch), status_code=201 if staged.created else 200,
                         headers={"Location": f"{PREFIX}/{batch_id}"})
 
@@ -188,9 +204,19 @@ def list_surveys(
 
 @batch_router.get("/{batch_id}")
 def get_survey(batch_id: int, request: Request, user: SurveyReader,
-               session: DbSession) -> dict[str, Any]:
-    """State, file facts, match counts and findings summary of one batch."""
-    return surveys.batch_summary(session, actor=actor(request, user), batch_id=batch_id)
+               session: DbSession) -> JSONResponse:
+    """State, file facts, match counts and findings summary of one batch, with its ETag
+    (send it back in If-Match with a decision: a batch changed since answers 412)."""
+    summary = surveys.batch_summary(session, actor=actor(request, user), batch_id=batch_id)
+    version = surveys.batch_version(session, batch_id=batch_id)
+    return JSONResponse(jsonable_encoder({**summary, "version": version}),
+                        headers={"ETag": surveys.batch_etag(batch_id, version)})
+
+
+def _based_on(session: Session, request: Request, user: User, batch_id: int) -> None:
+    """A decision sent with If-Match is taken on that version of the batch or not at all."""
+    surveys.require_batch_version(session, actor=actor(request, user), batch_id=batch_id,
+                                  expected=expected_batch(request, batch_id))
 
 
 @batch_router.get("/{batch_id}/features")
@@ -222,6 +248,7 @@ def validate_survey(batch_id: int, request: Request, user: Officer, session: DbS
                     settings: SettingsDep) -> dict[str, Any]:
     """Validate an open batch again against the registry as it is now (overrides carry over)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         return surveys.validate_batch(session, actor=actor(request, user), batch_id=batch_id,
                                       settings=settings)
 
@@ -231,6 +258,7 @@ def override_finding(batch_id: int, finding_id: int, body: ReasonIn, request: Re
                      user: Officer, session: DbSession) -> GeoJSONResponse:
     """Accept one error finding with a reason (land officers)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         found = surveys.override_finding(session, actor=actor(request, user), batch_id=batch_id,
                                          finding_id=finding_id, reason=body.reason)
     return GeoJSONResponse(jsonable_encoder(found))
@@ -243,6 +271,7 @@ def override_findings(batch_id: int, body: OverridesIn, request: Request, user: 
     for ``finding_ids``, or ``overrides`` with a reason each.  Answers the batch summary."""
     pairs = body.pairs()
     with session.begin():
+        _based_on(session, request, user, batch_id)
         return surveys.override_findings(session, actor=actor(request, user),
                                          batch_id=batch_id, overrides=pairs)
 
@@ -252,6 +281,7 @@ def commit_survey(batch_id: int, request: Request, user: Officer, session: DbSes
                   settings: SettingsDep, body: CommitIn | None = None) -> dict[str, Any]:
     """Write every feature into the registry in one transaction (land officers)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         return surveys.commit_batch(session, actor=actor(request, user), batch_id=batch_id,
                                     settings=settings, reason=body.reason if body else None)
 
@@ -261,6 +291,7 @@ def reject_survey(batch_id: int, body: ReasonIn, request: Request, user: Officer
                   session: DbSession) -> dict[str, Any]:
     """Close a batch without touching the registry (land officers)."""
     with session.begin():
+        _based_on(session, request, user, batch_id)
         return surveys.reject_batch(session, actor=actor(request, user), batch_id=batch_id,
                                     reason=body.reason)
 

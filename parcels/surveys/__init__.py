@@ -21,7 +21,12 @@ that batch numbers reveal nothing about other surveyors' work.
 
 from __future__ import annotations
 
-from parcels.surveys.batches import ruleset
+from parcels.surveys.batches import (
+    batch_etag,
+    batch_version,
+    require_batch_version,
+    ruleset,
+)
 from parcels.surveys.decisions import (
     commit_batch,
     override_finding,
@@ -58,8 +63,8 @@ from parcels.surveys.validation import validate_batch
 __all__ = [
     "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked",
     "FindingNotFound", "NotOverridable", "OfficersOnly", "RegistryChanged", "Staged",
-    "UploadOptions", "batch_features", "batch_findings", "batch_summary", "check_file_name",
-    "commit_batch", "finding", "intake_limits", "list_batches", "override_finding",
-    "override_findings", "reject_batch", "ruleset", "stage_upload", "upload_folder",
-    "validate_batch",
+    "UploadOptions", "batch_etag", "batch_features", "batch_findings", "batch_summary",
+    "batch_version", "check_file_name", "commit_batch", "finding", "intake_limits",
+    "list_batches", "override_finding", "override_findings", "reject_batch",
+    "require_batch_version", "ruleset", "stage_upload", "upload_folder", "validate_batch",
 ]

@@ -64,6 +64,48 @@ def batch_row(session: Session, actor: Actor, batch_id: int, *, lock: bool = Fal
     return row
 
 
+def batch_version(session: Session, *, batch_id: int) -> str:
+    """A digest of what an officer decides on: the batch's state and validation, and every
+    override of its findings.  Validating again, an override, a commit or a rejection
+    changes it."""
+    import hashlib
+
+    row = session.execute(text(
+        "SELECT b.state, b.validated_at, b.decided_at, b.registry_stamp, "
+        "(SELECT count(*) FROM survey_finding f WHERE f.batch_id = b.id), "
+        "(SELECT count(*) FROM survey_finding f WHERE f.batch_id = b.id "
+        "AND f.override_by IS NOT NULL), "
+        "(SELECT max(override_at) FROM survey_finding f WHERE f.batch_id = b.id) "
+        "FROM survey_batch b WHERE b.id = :b"), {"b": batch_id}).one()
+    return hashlib.sha256("|".join(map(str, row)).encode()).hexdigest()[:16]
+
+
+def batch_etag(batch_id: int, version: str) -> str:
+    """The entity tag of a batch's version (HTTP ETag / If-Match)."""
+    return f'"survey-batch-{batch_id}-{version}"'
+
+
+def require_batch_version(session: Session, *, actor: Actor, batch_id: int,
+                          expected: str | None) -> None:
+    """Refuse a decision based on another version of the batch than the current one.
+    Takes the ward's lock and the batch's row (the commit's order) until the transaction
+    ends, so the decision that follows works on the version checked here."""
+    if expected is None:
+        return
+    from db.errors import StaleVersion
+    from parcels.registry import lock_ward
+
+    lock_ward(session, actor.ward_code)
+    batch_row(session, actor, batch_id, lock=True)
+    current = batch_version(session, batch_id=batch_id)
+    if current != expected:
+        raise StaleVersion(
+            f"survey batch {batch_id} changed since you read it (validated again, a finding "
+            "overridden, or decided); read it again", batch_id=batch_id,
+            current_version=current, expected_version=expected,
+            etag=batch_etag(batch_id, current))
+
+
 def open_batch_row(session: Session, actor: Actor, batch_id: int) -> Row[Any]:
     row = batch_row(session, actor, batch_id, lock=True)
     if row.state in DECIDED:

@@ -145,8 +145,9 @@ def test_the_pooled_ogc_items_answer_what_the_session_read_does(
     bbox = gcrs.to_wgs84(rect(2990, -2510, 60, 50)).bounds
     official = users["official"][0]
     with Session(engine) as s:
-        expected, more = COLLECTIONS["parcels"].fetch(s, official, bbox, None, None, 10, 0)
-        single, _ = COLLECTIONS["parcels"].fetch(s, official, None, None, committed["a"], 1, 0)
+        expected, more, _ = COLLECTIONS["parcels"].fetch(s, official, bbox, None, None, 10, 0)
+        single, _, _ = COLLECTIONS["parcels"].fetch(s, official, None, None, committed["a"], 1,
+                                                    0)
     r = server_app.get("/ogc/collections/parcels/items",
                        params={"bbox": ",".join(map(str, bbox))}, headers=auth("official"))
     assert r.status_code == 200 and not more

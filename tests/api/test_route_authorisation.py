@@ -291,6 +291,18 @@ class Records:
         self._done()
         return {**corridor, "reason": "mở rộng tuyến"}
 
+    # -------------------------------------------------------------------- jobs
+
+    def job(self) -> int:
+        """The validation job of the surveyor's upload (officers and officials see every job
+        of the ward, a surveyor their own)."""
+        from api.jobs import submit
+
+        job = submit(self.session, settings=self.settings, actor=self.surveyor,
+                     kind="survey_validation", params={"batch_id": self.batch()})
+        self._done()
+        return job.id
+
     def csrf(self) -> str:
         """A CSRF token as the sign-in page hands out (cookie and form field)."""
         return new_csrf_token(self.settings.auth, session_token=None)
@@ -350,6 +362,13 @@ def _override_many(r: Records) -> Request:
 
 
 POLICY: dict[tuple[str, str], Route] = {
+    # ---- long work as jobs (202 and the job's URL; the job's page)
+    ("GET", "/api/v1/jobs/{job_id}"): Route(
+        READERS, 200, lambda r: Request(path={"job_id": r.job()})),
+    ("POST", "/api/v1/jobs/ward-audit"): Route(OFFICER, 202, lambda r: Request(json={})),
+    ("POST", "/api/v1/jobs/verify-backlog"): Route(OFFICER, 202),
+    ("POST", "/api/v1/jobs/impact"): Route(
+        PROJECT_READERS, 202, lambda r: Request(json={"code": r.project()})),
     # ---- public: the documentation, health and signing in and out
     ("GET", "/openapi.json"): Route(EVERYONE, 200),
     ("GET", "/docs"): Route(EVERYONE, 200),

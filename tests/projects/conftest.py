@@ -87,7 +87,12 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """The tiny synthetic ward (the Nguyễn Hoàng bridge window) loaded, then rolled back."""
+    """The tiny synthetic ward (the Nguyễn Hoàng bridge window) loaded, then rolled back.
+
+    Its transaction stays open until the module ends, holding ward 19774's registry lock
+    and audit-chain lock (it wrote parcels and audit events there): a test of the module
+    that writes in ward 19774 on another connection must come before the first test that
+    uses this fixture, or it waits for those locks until its statement times out."""
     from data.generate import generate
     from data.load import _load
     from data.outline import FILE_NAME, SUBFOLDER, load_outline

@@ -212,6 +212,22 @@ def test_alternatives_compare_side_by_side(session: Session) -> None:
     assert {x["parcel_id"] for x in out["changed_in_both"]} == {west}
 
 
+def test_corridor_versions_are_never_changed_or_deleted(session: Session) -> None:
+    """History is kept: a stored version's red line cannot be edited, nor its elements, nor
+    can a version be deleted; only closing the version in force is allowed."""
+    import sqlalchemy.exc
+
+    with time_machine.travel(JAN_2026):
+        project(session, "T_KEEP", centre([(1100, -10), (1100, 30)], 5, 5))
+    for statement in ("UPDATE corridor_version SET label = 'edited' WHERE project_code = "
+                      "'T_KEEP'",
+                      "DELETE FROM corridor_version WHERE project_code = 'T_KEEP'",
+                      "UPDATE project_segment SET left_width_m = 1 WHERE project_code = "
+                      "'T_KEEP'"):
+        with pytest.raises(sqlalchemy.exc.DBAPIError), session.begin_nested():
+            session.execute(text(statement))
+
+
 def test_conservation_on_the_demo_ward(demo: Demo) -> None:
     """On the synthetic ward: the areas taken add up to the red line ∩ the parcels (within
     0.01%), and taken + remainder = the parcel's area for every parcel."""
@@ -231,19 +247,3 @@ def test_conservation_on_the_demo_ward(demo: Demo) -> None:
     assert river and all(p.state_land and p.cost_taken is None for p in river)
     assert r.totals.state_land_parcels >= len(river)
     assert any("NH" in p.sections for p in r.affected)
-
-
-def test_corridor_versions_are_never_changed_or_deleted(session: Session) -> None:
-    """History is kept: a stored version's red line cannot be edited, nor its elements, nor
-    can a version be deleted; only closing the version in force is allowed."""
-    import sqlalchemy.exc
-
-    with time_machine.travel(JAN_2026):
-        project(session, "T_KEEP", centre([(1100, -10), (1100, 30)], 5, 5))
-    for statement in ("UPDATE corridor_version SET label = 'edited' WHERE project_code = "
-                      "'T_KEEP'",
-                      "DELETE FROM corridor_version WHERE project_code = 'T_KEEP'",
-                      "UPDATE project_segment SET left_width_m = 1 WHERE project_code = "
-                      "'T_KEEP'"):
-        with pytest.raises(sqlalchemy.exc.DBAPIError), session.begin_nested():
-            session.execute(text(statement))
