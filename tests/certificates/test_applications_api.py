@@ -297,8 +297,11 @@ def test_queue_total_and_sorting(client, settings, users, connection) -> None:
     """The page says how many files match in all (not the page size) and sorts by due date
     or receipt.  A received Tue 1 Jul 2025 (due 29 Jul); B received incomplete Wed 2 Jul and
     completed Thu 10 Jul (due Thu 7 Aug: 11–31 Jul are 15 working days, 1–7 Aug 5); C
-    received Thu 3 Jul (due Thu 31 Jul).  On Monday 15 September all three are overdue: A by
-    32 working days (see the test above), C by 30, B by 25 (8–29 Aug 16, 3–15 Sep 9)."""
+    received Thu 3 Jul (due Thu 31 Jul); D entered on 10 Jul from a paper file received Fri
+    27 Jun, before Decree 151/2025: Decree 101/2024's 23 working days (30 Jun, 1–4, 7–11,
+    14–18, 21–25, 28–30 Jul): due Wed 30 Jul.  On Monday 15 September all four are overdue:
+    A by 32 working days (see the test above), D by 31, C by 30, B by 25 (8–29 Aug 16, 3–15
+    Sep 9)."""
     with at("2025-07-01T02:00:00", settings, users) as h:
         a = client.post(APPS, headers=h, json=body(rect(0, 0, 20, 20))).json()
     with at("2025-07-02T02:00:00", settings, users) as h:
@@ -309,19 +312,27 @@ def test_queue_total_and_sorting(client, settings, users, connection) -> None:
     with at("2025-07-10T02:00:00", settings, users) as h:
         r = client.post(f"{APPS}/{b['id']}/supplement-received", json={}, headers=h)
         assert r.json()["due_on"] == "2025-08-07"
-    ids = {a["id"]: "A", b["id"]: "B", c["id"]: "C"}
+        d = client.post(APPS, headers=h, json=body(
+            rect(0, 120, 20, 20), parcel_no=15, received_at="2025-06-27T09:00:00+07:00",
+            received_at_reason=PAPER)).json()
+        assert d["due_on"] == "2025-07-30"
+    ids = {a["id"]: "A", b["id"]: "B", c["id"]: "C", d["id"]: "D"}
     with at("2025-09-15T03:00:00", settings, users) as h:
-        page = client.get(f"{APPS}?overdue=true&limit=1", headers=h).json()
-        assert (page["total"], page["count"]) == (3, 1)
+        mine = "received_to=2025-07-03"  # committed files of other tests came later
+        page = client.get(f"{APPS}?overdue=true&limit=1&{mine}", headers=h).json()
+        assert (page["total"], page["count"]) == (4, 1)
         assert [x["rel"] for x in page["links"]] == ["next"]
         assert ids[page["items"][0]["id"]] == "A"  # the most overdue first
-        due = client.get(f"{APPS}?overdue=true", headers=h).json()["items"]
+        due = client.get(f"{APPS}?overdue=true&{mine}", headers=h).json()["items"]
         assert [(ids[x["id"]], x["overdue_working_days"]) for x in due] == \
-            [("A", 32), ("C", 30), ("B", 25)]
-        got = client.get(f"{APPS}?sort=received", headers=h).json()["items"]
-        assert [ids[x["id"]] for x in got] == ["A", "B", "C"]
-        got = client.get(f"{APPS}?sort=due&received_to=2025-07-03", headers=h).json()
-        assert [ids[x["id"]] for x in got["items"]] == ["A", "C", "B"] and got["total"] == 3
+            [("A", 32), ("D", 31), ("C", 30), ("B", 25)]
+        got = client.get(f"{APPS}?sort=received&{mine}", headers=h).json()["items"]
+        assert [ids[x["id"]] for x in got] == ["D", "A", "B", "C"]
+        got = client.get(f"{APPS}?{mine}", headers=h).json()["items"]  # by id
+        assert [ids[x["id"]] for x in got] == ["A", "B", "C", "D"]
+        got = client.get(f"{APPS}?sort=due&{mine}", headers=h).json()
+        assert [ids[x["id"]] for x in got["items"]] == ["A", "D", "C", "B"]
+        assert got["total"] == 4
         before = all_counts(connection)
         bad = client.get(f"{APPS}?sort=soonest", headers=h)
         assert bad.status_code == 422 and bad.json()["field"] == "sort"
