@@ -186,7 +186,9 @@ def properties(rec: ParcelRecord) -> dict[str, Any]:
         out["holders"] = [
             {"name": h.full_name, "right": h.right, "share": float(h.share),
              "certificate_no": h.certificate_no,
-             "issued_on": h.issued_on.isoformat() if h.issued_on else None}
+             "issued_on": h.issued_on.isoformat() if h.issued_on else None,
+             "register_no": h.register_no, "term_of_use": h.term_of_use,
+             "use_origin": h.use_origin, "use_form": h.use_form}
             for h in rec.holders
         ]
     return out

@@ -44,9 +44,11 @@ def all_counts(conn) -> dict[str, int]:
 
 def test_receipt_to_certificate(client, settings, users, session, connection) -> None:
     """Receive, verify, field check, posting, eligibility, tax information, approve, issue:
-    the parcel, right and certificate exist, and every act is an event and an audit row."""
+    the parcel, right and certificate exist (both spouses named, the certificate's fields on
+    each right and in the parcel's record), and every act is an event and an audit row."""
     with at("2025-07-01T02:00:00", settings, users) as h:
-        r = client.post("/api/v1/applications", json=body(rect(0, 0, 20, 20)), headers=h)
+        r = client.post("/api/v1/applications", headers=h, json=body(
+            rect(0, 0, 20, 20), co_applicants=[{"name": "Lê Văn Hùng", "id_number": "046080001"}]))
         assert r.status_code == 201, r.text
         app = r.json()
         assert app["state"] == "received" and app["due_on"] == "2025-07-29"  # 20 working days
@@ -83,15 +85,21 @@ def test_receipt_to_certificate(client, settings, users, session, connection) ->
         approved = dec.json()
         assert approved["state"] == "approved" and approved["certificate_no"] == "DX 123456"
         parcel = client.get(f"/api/v1/parcels/{approved['parcel_id']}", headers=h).json()
-        holder = parcel["properties"]["holders"][0]
+        holder, spouse = parcel["properties"]["holders"]
         assert holder["certificate_no"] == "DX 123456" and holder["name"] == "Nguyễn Thị Hoa"
+        assert spouse["name"] == "Lê Văn Hùng" and spouse["certificate_no"] == "DX 123456"
+        assert re.fullmatch(r"CS\d{5}", holder["register_no"])
+        assert spouse["register_no"] == holder["register_no"]
+        # a married couple is one user: "sử dụng riêng" (Circular 23/2014 Art. 6, kept)
+        assert (holder["term_of_use"], holder["use_form"]) == ("Lâu dài", "rieng")
+        assert holder["use_origin"]
         assert parcel["properties"]["legal_area_m2"] == pytest.approx(400.0)
         src = connection.execute(text("SELECT kind, number FROM source_document WHERE id = :i"),
                                  {"i": parcel["properties"]["source_document_id"]}).one()
         assert tuple(src) == ("certificate", "DX 123456")
         right = connection.execute(text(
             "SELECT serial, register_no, term_of_use, use_origin, use_form FROM parcel_right "
-            "WHERE parcel_id = :p"), {"p": approved["parcel_id"]}).one()
+            "WHERE parcel_id = :p ORDER BY id LIMIT 1"), {"p": approved["parcel_id"]}).one()
         assert right.serial == "DX 123456" and re.fullmatch(r"CS\d{5}", right.register_no)
         assert (right.term_of_use, right.use_form) == ("Lâu dài", "rieng")
         issued = client.post(f"{url}/issue", json={"note": "đã trao"}, headers=h)
