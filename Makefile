@@ -54,8 +54,10 @@ pytest: install sysdeps
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # System packages the tests and benchmarks drive: wrk (the HTTP load benchmark), Debian's
-# chromium (the map tests drive it through Playwright; never a downloaded browser) and
-# fonts-dejavu-core (the cadastral extract's font, with Vietnamese letters).
+# chromium (the map tests drive it through Playwright; never a downloaded browser),
+# fonts-dejavu-core (the cadastral extract's font, with Vietnamese letters) and Debian's QGIS
+# (python3-qgis, run with the system /usr/bin/python3), whose own OGC API Features provider
+# tests/api/test_qgis.py signs in with.  Installed with apt-get where missing, as root.
 SYSDEPS := wrk chromium fonts-dejavu-core
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -63,6 +65,10 @@ sysdeps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "install$$missing (apt-get install$$missing) for the tests"; exit 1; fi; fi
+	@/usr/bin/python3 -c 'import qgis.core' 2>/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	   --no-install-recommends python3-qgis); } || \
+	  echo "python3-qgis is missing (apt-get install python3-qgis): the QGIS tests will skip"
 
 bench-smoke: install sysdeps
 	$(BIN)/python bench/run_all.py --size tiny

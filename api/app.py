@@ -20,8 +20,26 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, errors, ogc
+from api.credentials import CredentialCache
 from api.responses import SECURITY_HEADERS
-from api.routes import applications, audit, auth, jobs, pages, parcels, projects, surveys
+from api.routes import (
+    access_tokens,
+    applications,
+    audit,
+    auth,
+    jobs,
+    pages,
+    pages_applications,
+    pages_parcels,
+    pages_projects,
+    pages_stats,
+    pages_surveys,
+    pages_tokens,
+    parcels,
+    projects,
+    qgis,
+    surveys,
+)
 from api.routes import maps as map_routes
 from api.sign_in import SignInThrottle
 from api.user_cache import UserCache
@@ -90,6 +108,9 @@ class RequestContext:
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         state["client_request_id"] = given if REQUEST_ID.fullmatch(given) else None
+        # The scheme this connection really came over, before links take the public
+        # origin's: a password sent as HTTP Basic is judged by it (api/credentials.py).
+        state["transport_scheme"] = scope.get("scheme", "http")
         self._public(scope)
 
         async def send_with_headers(message: Message) -> None:
@@ -144,9 +165,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ``engine`` lets tests share one pool across apps; ``sessions`` lets them bind
     every request to one connection whose outer transaction is rolled back.
     """
-    if settings is None:  # a server process's entry (uvicorn's factory in each worker)
+    if settings is None:  # a worker process of `cadastre serve --workers N` starts here
         clock.start_from_environment()
-    settings = settings or Settings()
+        settings = Settings()
     owns_engine = engine is None
 
     @asynccontextmanager
@@ -186,6 +207,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.user_cache = UserCache(
         libpq_url(app.state.engine), ttl=settings.server.user_cache_seconds,
         application_name=f"{settings.db.application_name}-user-cache")
+    app.state.credential_cache = CredentialCache(app.state.user_cache,
+                                                 ttl=settings.server.user_cache_seconds)
     errors.install(app)
 
     if settings.server.cors_origins:
@@ -193,7 +216,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                            allow_methods=["GET", "POST"], allow_headers=["Authorization",
                                                                          "Content-Type"])
     app.add_middleware(RequestContext, max_body=settings.server.max_body_bytes,
-                       upload_paths=frozenset({"/api/v1/surveys"}),
+                       upload_paths=frozenset({"/api/v1/surveys", pages_surveys.UPLOAD_PATH}),
                        public_url=settings.server.public_base_url())
 
     @app.get("/health", tags=["health"])
@@ -204,6 +227,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return {"status": "ok", "database": "ok"}
 
     app.include_router(auth.router)
+    app.include_router(access_tokens.router)
     app.include_router(parcels.router)
     app.include_router(audit.router)
     app.include_router(surveys.router)
@@ -211,7 +235,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(projects.router)
     app.include_router(jobs.router)
     app.include_router(ogc.router)
+    app.include_router(qgis.router)
     app.include_router(pages.router)
+    for page_router in (pages_applications, pages_surveys, pages_parcels, pages_projects,
+                        pages_stats, pages_tokens):
+        app.include_router(page_router.router)
     app.include_router(map_routes.router)
     app.include_router(docs.router)
     return app

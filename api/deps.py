@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api import credentials
 from api.auth import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -127,6 +128,9 @@ async def _authenticate(request: Request, token: str | None) -> User:
     reads the row in a worker thread, so the loop never waits on the database.
     """
     settings: Settings = request.app.state.settings
+    if other := await credentials.resolve(request, token):  # HTTP Basic, access tokens
+        request.state.user = other
+        return other
     if not token:
         token = request.cookies.get(SESSION_COOKIE)
         if token and request.method not in SAFE_METHODS and not csrf_matches(
@@ -241,4 +245,5 @@ def actor(request: Request, user: User) -> Actor:
     return Actor(username=user.username, role=user.role, ward_code=user.ward_code,
                  address=request.client.host if request.client else None,
                  request_id=getattr(request.state, "request_id", None),
-                 client_request_id=getattr(request.state, "client_request_id", None))
+                 client_request_id=getattr(request.state, "client_request_id", None),
+                 credential=getattr(request.state, "credential", None))

@@ -23,7 +23,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, BinaryIO
 
 import procrastinate
 import psycopg
@@ -38,6 +38,7 @@ from db.audit import Actor
 from db.backup import libpq_params
 from db.engine import database_url, make_engine, transaction
 from gis.errors import DomainError
+from parcels import surveys
 
 log = logging.getLogger("cadastre.jobs")
 TASK = "cadastre.run_job"
@@ -118,8 +119,6 @@ def verify_backlog(session: Session, settings: Settings, job: records.Job, say: 
 def survey_validation(session: Session, settings: Settings, job: records.Job, say: Say) -> Any:
     """Validate a large uploaded survey batch against the registry (its upload only staged
     it); the uploader is the one who validates, as the upload would have."""
-    from parcels import surveys
-
     batch = surveys.validate_batch(session, actor=_actor(job), batch_id=job.params["batch_id"],
                                    settings=settings, progress=lambda step: say(step))
     return {"batch_id": batch["id"], "state": batch["state"], "matches": batch["matches"],
@@ -162,6 +161,27 @@ def submit(session: Session, *, settings: Settings, actor: Actor, kind: str,
     queue_id = task.configure(connection=raw).defer(job_id=job_id, database=settings.db.database)
     records.set_queue_id(session, job_id, queue_id)
     return records.get(session, job_id=job_id)
+
+
+def stage_survey(session: Session, *, settings: Settings, actor: Actor, stream: BinaryIO,
+                 filename: str | None, options: surveys.UploadOptions
+                 ) -> tuple[surveys.Staged, records.Job | None]:
+    """Stage an uploaded survey file (the API's upload and the pages' form alike) and
+    commit: a batch of more than ``CADASTRE_INTAKE_VALIDATE_INLINE_UP_TO`` features stays
+    ``received`` and is validated by the ``survey_validation`` job returned with it.
+
+    No ``session.begin()`` around it: :func:`parcels.surveys.stage_upload` ends its read
+    transaction before the file is read (no pooled connection held meanwhile) and writes in
+    a second one, committed here together with the job."""
+    staged = surveys.stage_upload(session, actor=actor, stream=stream, filename=filename,
+                                  options=options, settings=settings,
+                                  validate_up_to=settings.intake.validate_inline_up_to)
+    job = None
+    if staged.created and staged.batch["state"] == "received":
+        job = submit(session, settings=settings, actor=actor, kind="survey_validation",
+                     params={"batch_id": staged.batch["id"]})
+    session.commit()
+    return staged, job
 
 
 _worker_settings: dict[str, Settings] = {}

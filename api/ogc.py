@@ -1,10 +1,13 @@
-"""OGC API – Features (Part 1: Core, GeoJSON) under ``/ogc``, so QGIS and GDAL read the registry.
+"""OGC API – Features (Part 1: Core, GeoJSON; Part 2: CRS by reference) under ``/ogc``, so
+QGIS and GDAL read the registry.
 
 Collections are declared once in :data:`COLLECTIONS`: each names the roles that
-may read it and how to fetch a page of features from the domain packages.
-Coordinates are CRS84 (longitude, latitude); ``datetime`` is an instant and
-means "the registry as it stood then" (intervals are refused: the registry has
-one state per instant).
+may read it and how to fetch a page of rows (id, geometry in EPSG:9214, attributes)
+from the domain packages.  The coordinates sent are CRS84 (longitude, latitude)
+unless ``crs`` asks for another CRS the collection offers (``api/ogc_crs.py``):
+an officer's QGIS project in EPSG:9214 then gets the stored coordinates, to the
+0.1 mm.  ``datetime`` is an instant and means "the registry as it stood then"
+(intervals are refused: the registry has one state per instant).
 """
 
 from __future__ import annotations
@@ -16,39 +19,53 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from psycopg import AsyncConnection
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from api import ogc_crs
 from api.deps import DbSession, Id, Reader, hot_read
+from api.ogc_crs import CRS84, Crs
 from api.responses import GeoJSONResponse
 from api.users import User
 from certificates.applications import pending_claims
 from config import clock
 from gis.convert import from_db
 from gis.crs import WARD
-from gis.geojson import geometry_to_geojson
+from gis.geojson import geometries_to_geojson
 from parcels import queries
 from parcels.errors import InvalidInput
-from parcels.schemas import SYNTHETIC_NOTE, feature, features
+from parcels.schemas import SYNTHETIC_NOTE, properties
 from parcels.ward import extent_wgs84
 from parcels.zones import list_zones
 from projects.reads import list_segments
 
 router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    ogc_crs.CONFORMANCE,
 ]
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 
-Bbox = tuple[float, float, float, float] | None
-Page = tuple[list[dict[str, Any]], bool, datetime | None]
-"""Features, whether more follow, and the registry instant a paged listing pinned."""
-Fetch = Callable[[Session, User, Bbox, datetime | None, int | None, int, int], Page]
-FetchAsync = Callable[[AsyncConnection[Any], User, Bbox, datetime | None, int | None, int, int],
-                      Awaitable[Page]]
+
+@dataclass(frozen=True)
+class Window:
+    """A bbox in x/y order and the EPSG code of its coordinates."""
+
+    bbox: tuple[float, float, float, float]
+    srid: int
+
+
+Row = tuple[int, BaseGeometry, dict[str, Any]]
+"""A feature before encoding: its id, its geometry in EPSG:9214, its attributes."""
+Page = tuple[list[Row], bool, int | None, datetime | None]
+"""A page of rows, whether more follow, how many match in all (when counted), and the
+registry instant a paged listing pinned."""
+Fetch = Callable[[Session, User, Window | None, datetime | None, int | None, int, int], Page]
+FetchAsync = Callable[[AsyncConnection[Any], User, Window | None, datetime | None, int | None,
+                       int, int], Awaitable[Page]]
 
 
 @dataclass(frozen=True)
@@ -64,77 +81,91 @@ class Collection:
     through all day (see api.deps.hot_read)."""
 
 
-def _parcels(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None,
+def _box(w: Window | None) -> dict[str, Any]:
+    """A window as the domain reads take it."""
+    return {"bbox": w.bbox, "bbox_srid": w.srid} if w else {"bbox": None}
+
+
+def _parcels(s: Session, u: User, w: Window | None, when: datetime | None, fid: int | None,
              limit: int, offset: int) -> Page:
     if fid is not None:
         return _parcel_page(queries.get_parcel(s, ward_code=u.ward_code, parcel_id=fid,
                                                as_of=when))
-    return _parcels_page(queries.list_parcels(s, ward_code=u.ward_code, bbox=bbox, as_of=when,
-                                              limit=limit, offset=offset))
+    return _parcels_page(queries.list_parcels(s, ward_code=u.ward_code, as_of=when,
+                                              limit=limit, offset=offset, **_box(w)))
 
 
-async def _parcels_async(conn: AsyncConnection[Any], u: User, bbox: Bbox, when: datetime | None,
-                         fid: int | None, limit: int, offset: int) -> Page:
+async def _parcels_async(conn: AsyncConnection[Any], u: User, w: Window | None,
+                         when: datetime | None, fid: int | None, limit: int,
+                         offset: int) -> Page:
     if fid is not None:
         return _parcel_page(await queries.get_parcel_async(
             conn, ward_code=u.ward_code, parcel_id=fid, as_of=when))
     return _parcels_page(await queries.list_parcels_async(
-        conn, ward_code=u.ward_code, bbox=bbox, as_of=when, limit=limit, offset=offset))
+        conn, ward_code=u.ward_code, as_of=when, limit=limit, offset=offset, **_box(w)))
 
 
 def _parcel_page(record: queries.ParcelRecord) -> Page:
-    return [feature(record)], False, None
+    return [(record.parcel_id, record.geometry, properties(record))], False, None, None
 
 
 def _parcels_page(page: queries.Page) -> Page:
     # GIS clients want flat attributes: a listing carries no holders (a list), the
     # single-item view does.
-    return features(page.items), page.has_more, page.as_of
+    return ([(r.parcel_id, r.geometry, properties(r)) for r in page.items], page.has_more,
+            page.matched, page.as_of)
 
 
-def _zones(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None, limit: int,
-           offset: int) -> Page:
-    rows, more = list_zones(s, ward_code=u.ward_code, bbox=bbox, as_of=when, zone_id=fid,
-                            limit=limit, offset=offset)
-    return [{"type": "Feature", "id": z.id, "geometry": geometry_to_geojson(z.geometry, WARD),
-             "properties": {"zone_key": z.zone_key, "kind": z.kind, "name": z.name,
-                            "project_code": z.project_code, "area_m2": round(z.area_m2, 1),
-                            "synthetic": z.synthetic}} for z in rows], more, None
+def _zones(s: Session, u: User, w: Window | None, when: datetime | None, fid: int | None,
+           limit: int, offset: int) -> Page:
+    rows, more = list_zones(s, ward_code=u.ward_code, as_of=when, zone_id=fid,
+                            limit=limit, offset=offset, **_box(w))
+    return [(z.id, z.geometry,
+             {"zone_key": z.zone_key, "kind": z.kind, "name": z.name,
+              "project_code": z.project_code, "area_m2": round(z.area_m2, 1),
+              "synthetic": z.synthetic}) for z in rows], more, None, None
 
 
-def _corridors(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None,
+def _corridors(s: Session, u: User, w: Window | None, when: datetime | None, fid: int | None,
                limit: int, offset: int) -> Page:
-    rows, more = list_segments(s, ward_code=u.ward_code, bbox=bbox, segment_id=fid,
-                               limit=limit, offset=offset)
-    return [{"type": "Feature", "id": g.id, "geometry": geometry_to_geojson(g.centreline, WARD),
-             "properties": {"project_code": g.project_code, "project_name": g.project_name,
-                            "segment_no": g.segment_no, "name": g.name,
-                            "left_width_m": g.left_width_m, "right_width_m": g.right_width_m,
-                            "existing_width_m": g.existing_width_m,
-                            "length_m": round(g.centreline.length, 1),
-                            "synthetic": g.synthetic}} for g in rows], more, None
+    rows, more = list_segments(s, ward_code=u.ward_code, segment_id=fid,
+                               limit=limit, offset=offset, **_box(w))
+    return [(g.id, g.centreline,
+             {"project_code": g.project_code, "project_name": g.project_name,
+              "segment_no": g.segment_no, "name": g.name,
+              "left_width_m": g.left_width_m, "right_width_m": g.right_width_m,
+              "existing_width_m": g.existing_width_m,
+              "length_m": round(g.centreline.length, 1),
+              "synthetic": g.synthetic}) for g in rows], more, None, None
 
 
-def _pending(s: Session, u: User, bbox: Bbox, when: datetime | None, fid: int | None,
+def _pending(s: Session, u: User, w: Window | None, when: datetime | None, fid: int | None,
              limit: int, offset: int) -> Page:
-    rows, more = pending_claims(s, ward_code=u.ward_code, bbox=bbox, application_id=fid,
-                                limit=limit, offset=offset)
-    feats = []
+    rows, more = pending_claims(s, ward_code=u.ward_code, application_id=fid,
+                                limit=limit, offset=offset, **_box(w))
+    out: list[Row] = []
     for a in rows:
         geom = from_db(a.geom)
         if geom is None:
             continue
-        feats.append({"type": "Feature", "id": a.id, "geometry": geometry_to_geojson(geom, WARD),
-                      "properties": {
-                          "application_key": a.application_key, "procedure": a.procedure,
-                          "state": a.state, "channel": a.channel,
-                          "received_on": a.received_on.isoformat(),
-                          "due_on": a.due_on.isoformat(), "former_unit": a.former_unit,
-                          "sheet_no": a.sheet_no, "parcel_no": a.parcel_no,
-                          "declared_area_m2": float(a.declared_area) if a.declared_area else None,
-                          "declared_land_use": a.declared_land_use,
-                          "geometry_valid": a.geom_valid}})
-    return feats, more, None
+        out.append((a.id, geom, {
+            "application_key": a.application_key, "procedure": a.procedure,
+            "state": a.state, "channel": a.channel,
+            "received_on": a.received_on.isoformat(),
+            "due_on": a.due_on.isoformat(), "former_unit": a.former_unit,
+            "sheet_no": a.sheet_no, "parcel_no": a.parcel_no,
+            "declared_area_m2": float(a.declared_area) if a.declared_area else None,
+            "declared_land_use": a.declared_land_use,
+            "geometry_valid": a.geom_valid}))
+    return out, more, None, None
+
+
+def _features(rows: list[Row], out: Crs) -> list[dict[str, Any]]:
+    """GeoJSON features in the CRS asked for: the page's geometries reprojected together."""
+    geoms = geometries_to_geojson([g for _, g, _ in rows], WARD, target=out.epsg,
+                                  northing_first=out.northing_first)
+    return [{"type": "Feature", "id": fid, "geometry": g, "properties": p}
+            for (fid, _, p), g in zip(rows, geoms, strict=True)]
 
 
 COLLECTIONS: dict[str, Collection] = {
@@ -222,9 +253,10 @@ def _describe(c: Collection, request: Request, session: Session, user: User) -> 
     bbox = extent_wgs84(session, user.ward_code)
     out: dict[str, Any] = {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
-        # Part 1 only: CRS84 out.  Advertising storageCrs (9214) would make clients such as
-        # GDAL ask for it and then label our lon/lat as metres.
-        "crs": [CRS84],
+        # Part 2: every CRS a client may ask for with ``crs``; the stored one is EPSG:9214,
+        # so a client working in it (GDAL picks the storage CRS) gets the stored coordinates.
+        "crs": ogc_crs.SUPPORTED_URIS,
+        "storageCrs": ogc_crs.STORAGE.uri,
         "links": [
             {"href": f"{base}/collections/{c.id}", "rel": "self", "type": "application/json"},
             {"href": f"{base}/collections/{c.id}/items", "rel": "items",
@@ -251,32 +283,51 @@ def collection(collection_id: str, request: Request, user: Reader,
     return _describe(_collection(collection_id, user), request, session, user)
 
 
-async def _fetch(request: Request, c: Collection, u: User, bbox: Bbox, when: datetime | None,
-                 fid: int | None, limit: int, offset: int) -> Page:
+async def _fetch(request: Request, c: Collection, u: User, w: Window | None,
+                 when: datetime | None, fid: int | None, limit: int, offset: int) -> Page:
     on_loop = c.fetch_async
     return await hot_read(
         request,
-        (lambda conn: on_loop(conn, u, bbox, when, fid, limit, offset)) if on_loop else None,
-        lambda session: c.fetch(session, u, bbox, when, fid, limit, offset))
+        (lambda conn: on_loop(conn, u, w, when, fid, limit, offset)) if on_loop else None,
+        lambda session: c.fetch(session, u, w, when, fid, limit, offset))
+
+
+CrsParam = Annotated[str | None, Query(
+    description="CRS of the coordinates sent (OGC API Features Part 2), a URI from the "
+                "collection's `crs` list; CRS84 (longitude, latitude) when absent. "
+                "Coordinates follow the CRS's axis order: latitude first for EPSG:4326.",
+    examples=[ogc_crs.STORAGE.uri])]
 
 
 @router.get("/collections/{collection_id}/items")
 async def items(
     collection_id: str, request: Request, user: Reader,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
+    bbox: Annotated[str | None, Query(
+        description="lower corner, upper corner in the axis order of `bbox-crs` "
+                    "(CRS84 by default: minlon,minlat,maxlon,maxlat)")] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs",
+                                          description="CRS of `bbox` (a URI)")] = None,
+    crs: CrsParam = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0)] = 0,
     datetime_: Annotated[str | None, Query(alias="datetime",
                                            description="RFC 3339 instant: the registry then")]
     = None,
 ) -> GeoJSONResponse:
-    """A page of features in CRS84, with a ``next`` link while more remain."""
+    """A page of features in CRS84 or the CRS asked for, with a ``next`` link while more
+    remain and, on the first page of a bbox query of parcels, ``numberMatched``."""
     c = _collection(collection_id, user)
+    out = ogc_crs.parse_crs(crs)
+    box_crs = ogc_crs.parse_crs(bbox_crs, field="bbox-crs")
+    if bbox_crs is not None and bbox is None:
+        raise InvalidInput("bbox-crs names the CRS of a bbox, but no bbox was given",
+                           field="bbox-crs")
     when = _parse_datetime(datetime_)
     if when is not None and not c.temporal:
         raise InvalidInput(f"collection {c.id} has no time dimension", field="datetime")
-    box = queries.parse_bbox(bbox) if bbox else None
-    feats, more, pinned = await _fetch(request, c, user, box, when, None, limit, offset)
+    window = Window(ogc_crs.parse_bbox(bbox, box_crs), box_crs.epsg) if bbox else None
+    rows, more, matched, pinned = await _fetch(request, c, user, window, when, None, limit,
+                                               offset)
     self_url = str(request.url)
     links = [{"href": self_url, "rel": "self", "type": "application/geo+json"},
              {"href": f"{_base(request)}/collections/{c.id}", "rel": "collection",
@@ -288,27 +339,31 @@ async def items(
         links.append({"href": str(request.url.include_query_params(
             offset=offset + limit, limit=limit, **pinned_at)),
                       "rel": "next", "type": "application/geo+json"})
-    return GeoJSONResponse({
-        "type": "FeatureCollection", "features": feats, "links": links,
-        "numberReturned": len(feats), "timeStamp": clock.now().isoformat(),
-    })
+    body: dict[str, Any] = {
+        "type": "FeatureCollection", "features": _features(rows, out), "links": links,
+        "numberReturned": len(rows), "timeStamp": clock.now().isoformat(),
+    }
+    if matched is not None:
+        body["numberMatched"] = matched
+    return GeoJSONResponse(body, headers={"Content-Crs": out.header})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
 async def item(collection_id: str, feature_id: Id, request: Request, user: Reader,
+               crs: CrsParam = None,
                datetime_: Annotated[str | None, Query(alias="datetime")] = None
                ) -> GeoJSONResponse:
     c = _collection(collection_id, user)
+    out = ogc_crs.parse_crs(crs)
     when = _parse_datetime(datetime_)
-    feats, _, _ = await _fetch(request, c, user, None, when, feature_id, 1, 0)
-    if not feats:
+    rows, _, _, _ = await _fetch(request, c, user, None, when, feature_id, 1, 0)
+    if not rows:
         raise HTTPException(404, f"no feature {feature_id} in {c.id}")
-    f = feats[0]
+    f = _features(rows, out)[0]
     base = _base(request)
     f["links"] = [
         {"href": f"{base}/collections/{c.id}/items/{feature_id}", "rel": "self",
          "type": "application/geo+json"},
         {"href": f"{base}/collections/{c.id}", "rel": "collection", "type": "application/json"},
     ]
-    return GeoJSONResponse(f)
-
+    return GeoJSONResponse(f, headers={"Content-Crs": out.header})

@@ -62,6 +62,12 @@ class UserCache:
         self._listening = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._subscribers: list[Callable[[str], None]] = []
+
+    def subscribe(self, forget: Callable[[str], None]) -> None:
+        """Pass every change heard to ``forget`` as well (a user id, or ``*``): the cache of
+        verified credentials (api/credentials.py) keeps its entries by user too."""
+        self._subscribers.append(forget)
 
     @property
     def listening(self) -> bool:
@@ -93,6 +99,8 @@ class UserCache:
                 self._entries.pop(int(payload), None)
             else:
                 self._entries.clear()
+            for forget in self._subscribers:
+                forget(payload)
 
     def start(self) -> None:
         """Listen in a daemon thread; the cache answers once LISTEN has succeeded."""

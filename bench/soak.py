@@ -201,7 +201,7 @@ def _serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",
                                                             "CADASTRE_DATABASE_URL")}
     env |= {"CADASTRE_DATABASE": DATABASE, "CADASTRE_AUTH_SECRET": settings.auth.secret,
-            "CADASTRE_HOME": str(settings.db.home)}
+            "CADASTRE_HOME": str(settings.db.state_dir)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--no-access-log"],

@@ -11,7 +11,8 @@ lives in the module named for what it holds:
   tax information and financial obligations;
 - :mod:`certificates.backlog`: the inherited backlog verified in one run, its triage;
 - :mod:`certificates.approval`: the decision and the certificate handed over;
-- :mod:`certificates.queue`: the queue, events, pending claims for maps.
+- :mod:`certificates.listing`: the API's listing with each file's clock, events, pending
+  claims for maps (the pages' keyset queue is :mod:`certificates.queue`).
 
 The approval's test seam (``approval_checked``) is :mod:`certificates.approval`'s.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from certificates.approval import Decision, decide, issue_certificate
 from certificates.intake import Intake, prepare_claim, receive
-from certificates.queue import AppPage, events, list_applications, pending_claims
+from certificates.listing import AppPage, events, list_applications, pending_claims
 from certificates.review import (
     FieldCheck,
     claim_of,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from certificates.models import Dispute
 from db import audit
 from db.audit import Actor
 from db.errors import Forbidden
+from parcels import surveys
 from parcels.numbers import current_ids
 
 OPEN = ("open", "mediation")
@@ -83,3 +85,19 @@ def list_disputes(session: Session, *, ward_code: str, open_only: bool = True,
     if parcel_id is not None:
         q = q.where(Dispute.parcel_ids.contains([parcel_id]))
     return list(session.execute(q.order_by(Dispute.id)).scalars())
+
+
+def dispute_survey_finding(session: Session, *, actor: Actor, batch_id: int, finding_id: int,
+                           claimant: str, description: str, opened_on: date,
+                           respondent: str | None = None) -> tuple[Dispute, dict[str, Any]]:
+    """An overlap between a surveyed parcel and its registered neighbour the officer cannot
+    decide: a dispute entered on both parcels (the neighbour and the parcel re-measured),
+    recorded on the finding, so that the batch waits (its commit refuses) until the finding
+    is settled otherwise.  Returns the dispute and the finding."""
+    parcel_ids = surveys.disputed_parcels(session, actor=actor, batch_id=batch_id,
+                                          finding_id=finding_id)
+    d = open_dispute(session, actor=actor, parcel_ids=parcel_ids, claimant=claimant,
+                     description=description, opened_on=opened_on, respondent=respondent)
+    found = surveys.record_dispute(session, actor=actor, batch_id=batch_id,
+                                   finding_id=finding_id, dispute_id=d.id, reason=description)
+    return d, found

@@ -26,7 +26,8 @@ from typing import Any, Final
 from certificates.deadlines import read_settings
 from config import land_use
 from gis.catalogue import CERTIFICATE_RULES
-from gis.rules import Band, RuleSet, Severity, load_ruleset
+from gis.findings import Band, Severity
+from gis.rules import RuleSet, load_ruleset
 
 BANDED: Final = frozenset({"outside_ward", "overlap_registered", "overlap_state_land",
                            "overlap_uncertified", "overlap_pending", "boundary_gap",

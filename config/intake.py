@@ -42,3 +42,9 @@ class IntakeSettings(BaseSettings):
     position_match_min_iou: float = 0.9
     """An unnumbered feature takes the identity of the one current parcel it overlaps
     this much (intersection over union), e.g. a CAD drawing of re-measured parcels."""
+    noise_floor_m: float = 0.001
+    """A survey finding between two boundaries (overlap, gap, vertex off the neighbour's
+    edge) no wider than this is the rounding of coordinates, not a discrepancy: the API
+    writes 8 decimals of a degree (about 1 mm), so a parcel downloaded and uploaded again
+    moves by up to half of that.  The same floor says a re-measured corner did not move.
+    Project decision, 2026-12-20."""

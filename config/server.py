@@ -31,6 +31,10 @@ class ServerSettings(BaseSettings):
     user_cache_seconds: float = 30.0
     """How long a worker trusts its memory of a signed-in user (api/user_cache.py); every
     committed change to the account is heard at once regardless.  0 re-reads per request."""
+    tls_proxy: bool = False
+    """A TLS-terminating proxy sits in front and clients reach it only over https.  In
+    production, HTTP Basic (a password in every request) is refused over plain HTTP unless
+    this is set."""
 
     def public_base_url(self) -> str:
         """``public_url``, or this server's own address."""

@@ -2,18 +2,20 @@
 
 The parcels are cut by independent overlays, each rounded to the 1 mm grid on its own,
 so two neighbours cut from different blocks disagree along their common edge by up to a
-millimetre: T-junctions (a vertex of one lying near, not on, the other's edge) and
-rounding leave tens of thousands of micro-overlaps and micro-gaps in a full ward.  A
-topology audit rightly reports each one, which makes the demo ward useless as the
-"clean" baseline and very slow to audit.
+millimetre: T-junctions (a vertex of one lying near, not on, the other's edge),
+micro-overlaps and micro-gaps.  Noding them on the 1 mm grid (what this module did until
+generator 1.4.0) turned every such disagreement into a millimetre zig-zag: a full ward
+carried 11,000 edges shorter than 5 cm, 4,700 runs of duplicate vertices and 800 needle
+"spikes" of a hundredth of a degree, which no real registry has (the French cadastre of
+``tests/gis/test_external.py`` has 1 to 4 short edges per 1,000 parcels).
 
-The fix is to node all parcel boundaries once, snap-rounded to the same grid
-(``union_all(..., grid_size=GRID)``), and polygonize: every face of that arrangement is
-bounded by edges that exist once, so faces share exact vertices.  Each face then goes
-back to its parcel: to the one parcel containing it when there is one, otherwise (a
-sliver lying in two parcels, or a micro-gap in none) to the parcel it shares the
-longest boundary with.  Parcels are reassembled with ``coverage_union_all``, which
-dissolves shared edges without moving a vertex.  Deterministic: same input, same output.
+GEOS's coverage cleaner (``shapely.coverage_clean``, GEOS 3.14) does the whole job in one
+call: it snaps vertices closer than :data:`SNAP_M` together before noding (so the two
+drawings of one edge become one edge), gives each overlap to the parcel it shares the
+longest border with, and fills gaps narrower than :data:`GAP_WIDTH_M` the same way;
+wider gaps are land left unparcelled on purpose and stay out.  Coordinates are then
+rounded back to the 1 mm grid, which keeps shared vertices shared.  Deterministic: same
+input, same output.
 """
 
 from __future__ import annotations
@@ -22,87 +24,105 @@ from collections.abc import Sequence
 
 import numpy as np
 import shapely
-from numpy.typing import NDArray
 from shapely.geometry import Polygon
 
 from data.geometry import GRID
 
-GAP_WIDTH_M = 0.2
-"""A face in no parcel thinner than this (2·area/perimeter) is rounding residue and
-is given to a neighbour; a wider one is land left unparcelled on purpose and stays out."""
+GAP_WIDTH_M = 1.0
+"""A gap narrower than this is given to a neighbour; a wider one is land left unparcelled on
+purpose and stays out.  The gap rule's own width (``config/rules.toml`` ``gap.max_width_m``):
+the generator leaves no gap the audit would call a defect."""
+
+MIN_PART_M2 = 5.0
+"""A part smaller than this left by the cleaning is a crumb, not a parcel: it joins the
+neighbour it shares the longest border with."""
+
+SNAP_M = 0.05
+"""Vertices closer than this are one point (the shortest edge a 1:500 map can show,
+``config/rules.toml`` ``short_segment.length_m``): no generated edge is shorter."""
 
 
-def clean_coverage(geoms: Sequence[Polygon]) -> list[Polygon | None]:
-    """The parcels rebuilt on a common noded linework (None where nothing is left).
+def clean_coverage(geoms: Sequence[Polygon], area: Polygon | None = None
+                   ) -> list[list[Polygon]]:
+    """The parcels rebuilt as one clean coverage: the polygons each input became.
 
-    Areas change by at most the millimetre slivers traded between neighbours.  A parcel
-    whose faces do not form one polygon after reassembly keeps its largest part (the
-    rest is never produced by the generator's cuts, but the output must stay single).
+    Usually one; none where an input was swallowed by its neighbours, two or more where
+    the cleaning cut it (each part is then a parcel of its own, so that the coverage keeps
+    every square metre).  Areas change by at most the slivers traded between neighbours.
+    Snapping can pull an edge along ``area``'s outline a few centimetres inwards: such a
+    sliver of ``area`` left uncovered is given back to the parcel beside it.
     """
     g = np.asarray(geoms, dtype=object)
-    n = len(g)
-    if n == 0:
+    if len(g) == 0:
         return []
-    lines = shapely.union_all(shapely.boundary(g), grid_size=GRID)
-    faces = np.asarray(shapely.get_parts(shapely.polygonize(shapely.get_parts(lines))),
-                       dtype=object)
-    owner = _owners(g, faces)
-    out: list[Polygon | None] = [None] * n
-    keep = owner >= 0
-    order = np.flatnonzero(keep)[np.argsort(owner[keep], kind="stable")]
-    if len(order) == 0:
-        return out
-    splits = np.flatnonzero(np.diff(owner[order])) + 1
-    for grp in np.split(order, splits):
-        p = int(owner[grp[0]])
-        merged = faces[grp[0]] if len(grp) == 1 else shapely.coverage_union_all(faces[grp])
-        if merged.geom_type != "Polygon":
-            parts = shapely.get_parts(merged)
-            merged = parts[int(np.argmax(shapely.area(parts)))]
-        out[p] = merged
+    cleaned = shapely.coverage_clean(g, gap_width=GAP_WIDTH_M, snapping_distance=SNAP_M)
+    rounded = shapely.set_precision(cleaned, GRID)
+    if shapely.coverage_is_valid(rounded) and shapely.is_valid(rounded).all():
+        cleaned = rounded
+    out: list[list[Polygon]] = []
+    for geom in cleaned:
+        parts = [] if geom is None or shapely.is_empty(geom) else [
+            p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and p.area > 0]
+        out.append(parts)
+    if area is not None:
+        out = _fill_outline(out, area)
+    return _fold_crumbs(out)
+
+
+def _fill_outline(parcels: list[list[Polygon]], area: Polygon) -> list[list[Polygon]]:
+    """Slivers of ``area`` narrower than :data:`GAP_WIDTH_M` that no parcel covers, each
+    merged into the part it shares the longest border with."""
+    flat = [(i, k) for i, parts in enumerate(parcels) for k in range(len(parts))]
+    if not flat:
+        return parcels
+    geoms = np.asarray([parcels[i][k] for i, k in flat], dtype=object)
+    left = shapely.get_parts(shapely.difference(area, shapely.union_all(geoms), grid_size=GRID))
+    thin = [p for p in left if isinstance(p, Polygon) and p.area > 0
+            and 2 * p.area / p.length < GAP_WIDTH_M]
+    if not thin:
+        return parcels
+    tree = shapely.STRtree(geoms)
+    for piece in thin:
+        near = tree.query(piece, predicate="intersects").tolist()
+        shared = [float(shapely.length(shapely.intersection(
+            shapely.boundary(piece), shapely.boundary(geoms[j])))) for j in near]
+        if not near or max(shared) <= 0:
+            continue
+        j = near[int(np.argmax(shared))]
+        merged = shapely.union(geoms[j], piece, grid_size=GRID)
+        if merged.geom_type == "Polygon":
+            geoms[j] = merged
+    out: list[list[Polygon]] = [list(parts) for parts in parcels]
+    for (i, k), g in zip(flat, geoms, strict=True):
+        out[i][k] = g
     return out
 
 
-def _owners(g: NDArray[np.object_], faces: NDArray[np.object_]) -> NDArray[np.intp]:
-    """Parcel index of each face (-1: a wide face in no parcel, left out)."""
-    tree = shapely.STRtree(g)
-    pts = shapely.point_on_surface(faces)
-    fi, pi = tree.query(pts, predicate="intersects")
-    count = np.bincount(fi, minlength=len(faces))
-    owner = np.full(len(faces), -1, dtype=np.intp)
-    single = count[fi] == 1
-    owner[fi[single]] = pi[single]
-    area, perim = shapely.area(faces), shapely.length(faces)
-    thin = 2.0 * area / np.maximum(perim, 1e-12)
-    containers: dict[int, set[int]] = {}
-    for f, p in zip(fi[~single].tolist(), pi[~single].tolist(), strict=True):
-        containers.setdefault(f, set()).add(p)
-    todo = np.flatnonzero((owner < 0) & ((count > 1) | (thin < GAP_WIDTH_M)))
-    if len(todo) == 0:
-        return owner
-    ftree = shapely.STRtree(faces)
-    bounds = shapely.boundary(faces)
-    # Slivers can border only other slivers: hand them out in rounds, the ones touching an
-    # owned face first, until nothing changes.
-    while len(todo):
-        a, b = ftree.query(faces[todo], predicate="intersects")
-        f, nb = todo[a], b
-        ok = (owner[nb] >= 0) & (nb != f)
-        f, nb = f[ok], nb[ok]
-        if len(f) == 0:
+def _fold_crumbs(parcels: list[list[Polygon]]) -> list[list[Polygon]]:
+    """Every part under :data:`MIN_PART_M2` merged into the neighbouring part it shares the
+    longest border with (a coverage union: shared edges dissolve, no vertex moves)."""
+    flat = [(i, p) for i, parts in enumerate(parcels) for p in parts]
+    if not flat:
+        return parcels
+    geoms = np.asarray([p for _, p in flat], dtype=object)
+    owner = [i for i, _ in flat]
+    tree = shapely.STRtree(geoms)
+    alive = np.ones(len(flat), dtype=bool)
+    for k in np.argsort(shapely.area(geoms), kind="stable").tolist():
+        if geoms[k].area >= MIN_PART_M2:
             break
-        shared = shapely.length(shapely.intersection(bounds[f], bounds[nb]))
-        total: dict[tuple[int, int], float] = {}
-        for fk, o, s in zip(f.tolist(), owner[nb].tolist(), shared.tolist(), strict=True):
-            total[(fk, o)] = total.get((fk, o), 0.0) + s
-        best: dict[int, tuple[int, float, int]] = {}
-        for (fk, o), s in sorted(total.items()):
-            rank = (int(o in containers.get(fk, ())), s, -o)  # a containing parcel first
-            if s > 0 and (fk not in best or rank > best[fk]):
-                best[fk] = rank
-        if not best:
-            break
-        for fk, (_, _, neg_o) in best.items():
-            owner[fk] = -neg_o
-        todo = np.asarray([x for x in todo.tolist() if owner[x] < 0], dtype=np.intp)
-    return owner
+        near = [j for j in tree.query(geoms[k], predicate="intersects").tolist()
+                if j != k and alive[j]]
+        shared = [float(shapely.length(shapely.intersection(
+            shapely.boundary(geoms[k]), shapely.boundary(geoms[j])))) for j in near]
+        if not near or max(shared) <= 0:
+            continue
+        j = near[int(np.argmax(shared))]
+        merged = shapely.coverage_union_all(np.asarray([geoms[j], geoms[k]], dtype=object))
+        if merged.geom_type != "Polygon":
+            continue
+        geoms[j], alive[k] = merged, False
+    out: list[list[Polygon]] = [[] for _ in parcels]
+    for k in np.flatnonzero(alive).tolist():
+        out[owner[k]].append(geoms[k])
+    return out

@@ -32,7 +32,7 @@ ANCHOR: Final = (557_800.0, 1_820_050.0)
 
 WINDOWS: Final[dict[str, tuple[float, float, float, float] | None]] = {
     "tiny": (557_790.0, 1_819_620.0, 558_060.0, 1_820_400.0),
-    "small": (556_600.0, 1_819_450.0, 558_000.0, 1_821_000.0),
+    "small": (556_600.0, 1_819_450.0, 558_400.0, 1_821_000.0),
     "full": None,
 }
 """Generation windows by size (whole outline at full)."""

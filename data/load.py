@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from config import clock
 from data.load_applications import load_applications
+from data.outline import neighbour_wards
 from data.people import UNIT_NAMES
 from db import audit
 from db.audit import Actor
@@ -32,7 +33,7 @@ from parcels.bulk import bulk_register
 from parcels.queries import count_parcels
 from parcels.registry import Source, latest_source_number, record_source
 from parcels.rights import PartyDetails, UseRight, add_parties, grant_use_rights
-from parcels.ward import FormerUnit, MapSheet, record_frame
+from parcels.ward import FormerUnit, MapSheet, record_frame, ward_exists
 from parcels.zones import NewZone, record_zones
 
 WARD_CODE = "19774"
@@ -57,6 +58,20 @@ def _layer(path: Path, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
 
 def loaded_fingerprint(session: Session) -> str | None:
     return latest_source_number(session, ward_code=WARD_CODE, kind="demo_load")
+
+
+def load_neighbour_wards(engine: Engine, external_dir: Path) -> int:
+    """Enter the real outlines of the wards around Kim Long (not synthetic; no parcels) so
+    that a parcel reaching out of the ward names the ward it reaches into; returns how many
+    were new."""
+    added = 0
+    with transaction(engine) as s:
+        for n in neighbour_wards(external_dir):
+            if not ward_exists(s, n.code):
+                record_frame(s, ward_code=n.code, name=n.name, boundary=n.boundary,
+                             synthetic=False, units=(), sheets=())
+                added += 1
+    return added
 
 
 def load_demo(engine: Engine, folder: Path, *,

@@ -17,7 +17,7 @@ import geopandas as gpd
 import shapely
 
 NOTICE: Final = "SYNTHETIC — not real cadastral data"
-GENERATOR_VERSION: Final = "1.3.0"
+GENERATOR_VERSION: Final = "1.4.0"
 """Bump on any change to what is generated: cached wards are keyed on it."""
 
 

@@ -104,3 +104,31 @@ def _download(url: str, target: Path, timeout: float) -> OutlineSource:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NeighbourWard:
+    """A ward around Kim Long, from the same published boundary set (real, not synthetic)."""
+
+    code: str
+    name: str
+    boundary: Polygon
+
+
+def neighbour_wards(external_dir: Path) -> list[NeighbourWard]:
+    """The other wards' outlines kept beside Kim Long's (``<code>_<name>.geojson``, e.g.
+    Phú Xuân), in EPSG:9214: so that a parcel reaching out of the ward can name the ward it
+    reaches into.  None where the folder holds no such file."""
+    folder = external_dir / SUBFOLDER
+    out = []
+    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9][0-9]_*.geojson")):
+        if path.name == FILE_NAME:
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data.get("features") or []
+        props = features[0].get("properties", {}) if features else {}
+        out.append(NeighbourWard(code=str(props.get("code") or path.name[:5]),
+                                 name=str(props.get("fullName") or props.get("name")
+                                          or path.stem),
+                                 boundary=load_outline(path)))
+    return out

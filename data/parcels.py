@@ -111,16 +111,17 @@ def build_parcels(
             blocks = polygons(shapely.intersection(region, ug, grid_size=GRID), 0.5)
             for block in blocks:
                 _block(out, block, cls, unit.code, frame, rng, river_near)
-    return _shared_vertices(out)
+    return _shared_vertices(out, frame.area)
 
 
-def _shared_vertices(pieces: Pieces) -> Pieces:
-    """The same parcels as an exact coverage (see :mod:`data.coverage`); lost ones dropped."""
-    clean = clean_coverage(pieces.geometry)
+def _shared_vertices(pieces: Pieces, area: BaseGeometry) -> Pieces:
+    """The same parcels as an exact coverage (see :mod:`data.coverage`); lost ones dropped,
+    one cut in two by the cleaning kept as two parcels of the same use."""
+    clean = clean_coverage(pieces.geometry, area if isinstance(area, Polygon) else None)
     out = Pieces()
-    for g, use, unit, kind in zip(clean, pieces.land_use, pieces.unit, pieces.kind, strict=True):
-        if g is not None:
-            out.add([g], [use], unit, kind)
+    for parts, use, unit, kind in zip(clean, pieces.land_use, pieces.unit, pieces.kind,
+                                      strict=True):
+        out.add(parts, [use] * len(parts), unit, kind)
     return out
 
 

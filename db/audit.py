@@ -33,6 +33,9 @@ class Actor:
     """The id the server gave the request (never one a client chose)."""
     client_request_id: str | None = None
     """The ``X-Request-ID`` the client sent, if any: recorded, never trusted as ours."""
+    credential: str | None = None
+    """What the actor signed in with, when it is not a session: ``token:<id>`` (a personal
+    access token) or ``basic`` (a password sent as HTTP Basic)."""
 
 
 def system_actor(ward_code: str) -> Actor:
@@ -55,6 +58,7 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     address: Mapped[str | None] = mapped_column(String)
     request_id: Mapped[str | None] = mapped_column(String)
+    credential: Mapped[str | None] = mapped_column(String)
     client_request_id: Mapped[str | None] = mapped_column(String)
 
 
@@ -81,6 +85,7 @@ def record(
         address=actor.address,
         request_id=actor.request_id,
         client_request_id=actor.client_request_id,
+        credential=actor.credential,
     )
     session.add(event)
     if testhooks.PAUSE_AT is not None:  # the crash tests' pause (db/testhooks.py)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.database import DatabaseSettings
+from config.database import CLUSTER_FILE, STATE_FOLDER, DatabaseSettings
 from db.cluster import Cluster, ClusterError
 
 
@@ -23,9 +24,14 @@ def database_url(settings: DatabaseSettings) -> str:
         return url
     info = Cluster(settings.state_dir).info()
     if info is None:
+        where = (f"CADASTRE_HOME is {settings.state_dir}, which holds none" if settings.home
+                 else f"looked for {STATE_FOLDER}/{CLUSTER_FILE} in {Path.cwd().resolve()} and "
+                      "every folder above it")
         raise ClusterError(
-            f"no database: run `cadastre db up` (embedded cluster in {settings.state_dir}) "
-            "or set DATABASE_URL"
+            f"no embedded database cluster found ({where}). Run the command from the "
+            "checkout whose cluster you mean (or a folder inside it), set CADASTRE_HOME to "
+            "its state folder, or set DATABASE_URL; `cadastre db up` creates a new cluster "
+            f"in {settings.state_dir}"
         )
     return info.url(settings.database)
 

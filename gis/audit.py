@@ -10,6 +10,7 @@ parcels costs about two passes of GEOS over it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,12 +19,13 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from gis.findings import Finding, Report, fingerprint
 from gis.frame import Zone, find_outside, find_zone_crossings
 from gis.gaps import find_gaps
 from gis.mismatches import find_mismatches
 from gis.overlaps import find_overlaps
 from gis.repair import orient_all
-from gis.rules import Finding, Report, RuleSet, fingerprint
+from gis.rules import RuleSet
 from gis.shape import shape_findings
 from gis.topology import Context
 from gis.validity import diagnose
@@ -40,13 +42,17 @@ def audit(geoms: Sequence[BaseGeometry | None] | NDArray[Any], ids: Sequence[Any
           rules: RuleSet, scales: Sequence[int | None] | int | None = None,
           agricultural: Sequence[bool] | bool = False, labels: Sequence[str] | None = None,
           frame: BaseGeometry | None = None, zones: Sequence[Zone] = (),
-          progress: Progress | None = None) -> Report:
+          land_uses: Sequence[str | None] | None = None,
+          neighbours: Sequence[Zone] = (), progress: Progress | None = None) -> Report:
     """Audit a set of polygons in one metric CRS (EPSG:9214 for the ward; any metric CRS).
 
     ``scales`` gives each feature's map scale (or one for all; default the settings'
-    ``default_scale``); a pair is judged at the coarser of its two scales.  The report's
-    findings are sorted, and its fingerprint covers the inputs and the settings, so the
-    same input always yields the same report.
+    ``default_scale``); a pair is judged at the coarser of its two scales.  ``land_uses``
+    (codes) let the shape rules know a road from a house lot; ``neighbours`` are the
+    wards around the frame, to name the one a parcel reaches into.  The report's findings
+    are ranked (:meth:`gis.findings.Finding.sort_key`), each defect counted once
+    (:func:`once`), and its fingerprint covers the inputs and the settings, so the same
+    input always yields the same report.
     """
     say = progress or (lambda _msg: None)
     g = np.asarray(geoms, dtype=object)
@@ -85,9 +91,11 @@ def audit(geoms: Sequence[BaseGeometry | None] | NDArray[Any], ids: Sequence[Any
         [scales[i] for i in keep]
     sub_agri = agricultural if isinstance(agricultural, bool) else \
         [agricultural[i] for i in keep]
+    sub_uses = None if land_uses is None else [land_uses[i] for i in keep]
 
     say("shape")
-    findings += shape_findings(sub, sub_ids, rules=rules, labels=sub_labels)
+    findings += shape_findings(sub, sub_ids, rules=rules, labels=sub_labels,
+                               land_uses=sub_uses)
 
     say("coverage")
     ctx = Context.build(sub, sub_ids, rules=rules, scales=sub_scales, agricultural=sub_agri,
@@ -99,7 +107,7 @@ def audit(geoms: Sequence[BaseGeometry | None] | NDArray[Any], ids: Sequence[Any
     findings += find_mismatches(ctx, focus)
     if frame is not None:
         say("frame")
-        findings += find_outside(ctx, frame)
+        findings += find_outside(ctx, frame, neighbours=neighbours)
     if zones:
         say("zones")
         findings += find_zone_crossings(ctx, zones)
@@ -108,9 +116,24 @@ def audit(geoms: Sequence[BaseGeometry | None] | NDArray[Any], ids: Sequence[Any
              "agricultural": agricultural if isinstance(agricultural, bool)
              else list(agricultural),
              "frame": None if frame is None else _hex(frame),
-             "zones": [(z.id, z.kind, _hex(z.geometry)) for z in zones]}
+             "zones": [(z.id, z.kind, _hex(z.geometry)) for z in zones],
+             "land_uses": None if land_uses is None else list(land_uses)}
     fp = fingerprint(g, ids, extra=extra)
-    return Report.build(findings, rules=rules, fingerprint=fp, feature_count=n)
+    return Report.build(once(findings), rules=rules, fingerprint=fp, feature_count=n)
+
+
+PAIR_RULES = frozenset({"overlap", "gap", "contained", "duplicate"})
+"""Rules whose finding already describes where two boundaries disagree."""
+
+
+def once(findings: Sequence[Finding]) -> list[Finding]:
+    """Each defect counted once: a corner pushed into a neighbour is an overlap, and the
+    vertices it moved off the neighbour's edge are that same overlap, not a second defect
+    (the boundary mismatch of a pair with an overlap, gap or containment is dropped)."""
+    paired = {frozenset(pair) for f in findings if f.code in PAIR_RULES
+              for pair in itertools.combinations(f.feature_ids, 2)}
+    return [f for f in findings if f.code != "boundary_mismatch"
+            or frozenset(f.feature_ids) not in paired]
 
 
 def suspects(geoms: NDArray[Any], rules: RuleSet) -> NDArray[np.intp]:
@@ -145,8 +168,9 @@ def _plainly_fine(g: NDArray[Any]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]
 
 def audit_frame(gdf: Any, *, rules: RuleSet, id_column: str | None = None,
                 label_column: str | None = None, scale_column: str | None = None,
-                agricultural_column: str | None = None, frame: BaseGeometry | None = None,
-                zones: Sequence[Zone] = (), progress: Progress | None = None) -> Report:
+                agricultural_column: str | None = None, land_use_column: str | None = None,
+                frame: BaseGeometry | None = None, zones: Sequence[Zone] = (),
+                progress: Progress | None = None) -> Report:
     """Audit a GeoDataFrame; its CRS must be projected in metres (raise otherwise)."""
     crs = gdf.crs
     if crs is None or not crs.is_projected or crs.axis_info[0].unit_name not in (
@@ -159,6 +183,8 @@ def audit_frame(gdf: Any, *, rules: RuleSet, id_column: str | None = None,
         if scale_column else None
     agri: Sequence[bool] | bool = [bool(x) for x in gdf[agricultural_column]] \
         if agricultural_column else False
+    uses = [None if u is None or u != u else str(u) for u in gdf[land_use_column]] \
+        if land_use_column else None
     return audit(np.asarray(gdf.geometry.values, dtype=object), ids, rules=rules,
                  scales=scales, agricultural=agri, labels=labels, frame=frame, zones=zones,
-                 progress=progress)
+                 land_uses=uses, progress=progress)

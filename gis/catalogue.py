@@ -56,18 +56,18 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
        "(closing point included)."),
     _r("unclosed_ring", "validity", "Unclosed ring",
        "{features}: vòng ranh giới không khép kín (điểm đầu khác điểm cuối, cách "
-       "{distance_m:.3f} m).",
+       "{distance}).",
        "{features}: a boundary ring is not closed (first and last points "
-       "{distance_m:.3f} m apart)."),
+       "{distance} apart)."),
     _r("self_intersection", "validity", "Self-intersection",
-       "{features}: ranh giới tự cắt tại điểm ({x:.3f}, {y:.3f}).",
-       "{features}: the boundary crosses itself at ({x:.3f}, {y:.3f})."),
+       "{features}: ranh giới tự cắt tại điểm {point}.",
+       "{features}: the boundary crosses itself at {point}."),
     _r("ring_self_touch", "validity", "Ring touches itself",
-       "{features}: vòng ranh giới tự chạm tại điểm ({x:.3f}, {y:.3f}).",
-       "{features}: a boundary ring touches itself at ({x:.3f}, {y:.3f})."),
+       "{features}: vòng ranh giới tự chạm tại điểm {point}.",
+       "{features}: a boundary ring touches itself at {point}."),
     _r("invalid_rings", "validity", "Invalid ring arrangement",
-       "{features}: các vòng ranh giới sai cấu trúc ({reason}) tại ({x:.3f}, {y:.3f}).",
-       "{features}: the rings are wrongly arranged ({reason}) at ({x:.3f}, {y:.3f})."),
+       "{features}: các vòng ranh giới sai cấu trúc ({reason}) tại điểm {point}.",
+       "{features}: the rings are wrongly arranged ({reason}) at {point}."),
     _r("non_finite", "validity", "NaN or infinite coordinate",
        "{features}: có {count} tọa độ không hợp lệ (NaN hoặc vô hạn).",
        "{features}: {count} coordinates are NaN or infinite."),
@@ -86,21 +86,24 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
        "{features}: thửa gồm {parts} phần rời nhau; một thửa phải là một vùng liền.",
        "{features}: the parcel has {parts} separate parts; a parcel must be one piece."),
     _r("duplicate_vertex", "shape", "Duplicate consecutive vertices",
-       "{features}: {count} đỉnh trùng nhau liên tiếp (cách nhau dưới {distance_m} m).",
-       "{features}: {count} consecutive duplicate vertices (closer than {distance_m} m).",
+       "{features}: {count} đỉnh trùng nhau liên tiếp (cách nhau không quá {distance_m} m).",
+       "{features}: {count} consecutive duplicate vertices (at most {distance_m} m apart).",
        "distance_m"),
     _r("spike", "shape", "Spike",
-       "{features}: đỉnh nhọn bất thường, góc {angle_deg:.3f}° (ngưỡng {threshold_deg}°).",
-       "{features}: spike vertex with an angle of {angle_deg:.3f}° (threshold "
-       "{threshold_deg}°).",
-       "angle_deg"),
+       "{features}: đỉnh nhọn bất thường {angle_deg:.3g}° tại điểm {point} (số đỉnh nhọn dưới "
+       "{threshold_deg}°: {count}).",
+       "{features}: a spike of {angle_deg:.3g}° at {point} (vertices sharper than "
+       "{threshold_deg}°: {count}).",
+       "angle_deg", version=2),
     _r("short_segment", "shape", "Short segment",
-       "{features}: cạnh dài {length_m:.3f} m, ngắn hơn {threshold_m} m.",
-       "{features}: an edge is {length_m:.3f} m long, shorter than {threshold_m} m.",
-       "length_m"),
+       "{features}: cạnh ngắn {length}, dưới mức bản đồ thể hiện được (số cạnh ngắn hơn "
+       "{threshold_m} m: {count}).",
+       "{features}: an edge of {length}, below what the map can show (edges shorter than "
+       "{threshold_m} m: {count}).",
+       "length_m", version=2),
     _r("min_area", "shape", "Area under minimum",
-       "{features}: diện tích {area_m2:.2f} m², nhỏ hơn {threshold_m2} m².",
-       "{features}: area {area_m2:.2f} m², under {threshold_m2} m².",
+       "{features}: diện tích {area}, nhỏ hơn {threshold_m2} m².",
+       "{features}: area {area}, under {threshold_m2} m².",
        "area_m2"),
     _r("sliver", "shape", "Sliver",
        "{features}: thửa quá hẹp (độ mảnh 4πA/P² = {thinness:.3f} < {threshold}).",
@@ -108,38 +111,38 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
        "{threshold}).",
        "thinness"),
     _r("overlap", "neighbours", "Overlap",
-       "{features} chồng lấn nhau {area_m2:.2f} m², rộng nhất {width_m:.3f} m "
+       "{features} chồng lấn nhau {area}, rộng nhất {width} "
        "(dung sai 1:{scale}: {snap_m}–{conflict_m} m).",
-       "{features} overlap by {area_m2:.2f} m², at most {width_m:.3f} m wide "
+       "{features} overlap by {area}, at most {width} wide "
        "(1:{scale} tolerance {snap_m}–{conflict_m} m).",
        "min_width_m", two_sided=True),
     _r("contained", "neighbours", "Parcel inside another",
-       "{first} nằm hoàn toàn trong {second} ({area_m2:.2f} m²).",
-       "{first} lies wholly inside {second} ({area_m2:.2f} m²)."),
+       "{first} nằm hoàn toàn trong {second} ({area}).",
+       "{first} lies wholly inside {second} ({area})."),
     _r("duplicate", "neighbours", "Duplicate parcel",
-       "{features} có ranh giới trùng nhau hoàn toàn ({area_m2:.2f} m²).",
-       "{features} have identical boundaries ({area_m2:.2f} m²).",),
+       "{features} có ranh giới trùng nhau hoàn toàn ({area}).",
+       "{features} have identical boundaries ({area}).",),
     _r("gap", "neighbours", "Gap between neighbours",
-       "Khe hở giữa {features}: {area_m2:.2f} m², rộng {width_m:.3f} m "
+       "Khe hở giữa {features}: {area}, rộng {width} "
        "(dung sai 1:{scale}: {snap_m}–{conflict_m} m; khe rộng hơn {max_width_m} m không "
        "phải lỗi).",
-       "Gap between {features}: {area_m2:.2f} m², {width_m:.3f} m wide (1:{scale} tolerance "
+       "Gap between {features}: {area}, {width} wide (1:{scale} tolerance "
        "{snap_m}–{conflict_m} m; gaps wider than {max_width_m} m are not defects).",
        "max_width_m", "min_width_m", two_sided=True),
     _r("boundary_mismatch", "neighbours", "Boundary mismatch",
-       "{features}: đỉnh ({x:.3f}, {y:.3f}) lệch {distance_m:.3f} m so với ranh giới thửa bên "
-       "cạnh (dung sai 1:{scale}: {snap_m}–{conflict_m} m).",
-       "{features}: vertex ({x:.3f}, {y:.3f}) is {distance_m:.3f} m off the neighbour's "
-       "boundary (1:{scale} tolerance {snap_m}–{conflict_m} m).",
-       "identical_m", two_sided=True),
+       "Đỉnh của {first} tại điểm {point} lệch {distance} so với ranh giới {second} "
+       "(dung sai 1:{scale}: {snap_m}–{conflict_m} m).",
+       "A vertex of {first} at {point} is {distance} off the boundary of {second} "
+       "(1:{scale} tolerance {snap_m}–{conflict_m} m).",
+       "identical_m", two_sided=True, version=2),
     _r("outside_ward", "frame", "Outside the ward",
-       "{features}: {area_m2:.2f} m² nằm ngoài ranh giới phường (rộng {width_m:.3f} m).",
-       "{features}: {area_m2:.2f} m² lies outside the ward boundary ({width_m:.3f} m wide).",
-       two_sided=True),
+       "{features}: {area} nằm ngoài ranh giới phường, {where} (rộng {width}).",
+       "{features}: {area} lies outside the ward boundary, {where} ({width} wide).",
+       "min_width_m", two_sided=True, version=2),
     _r("zone_crossing", "frame", "Crossing a zone boundary",
-       "{features}: {area_m2:.2f} m² nằm trong {zone_kind} {zone} (rộng {width_m:.3f} m).",
-       "{features}: {area_m2:.2f} m² lies inside {zone_kind} {zone} ({width_m:.3f} m wide).",
-       two_sided=True),
+       "{features}: {area} nằm trong {zone_kind} ({zone}), rộng {width}.",
+       "{features}: {area} lies inside {zone_kind} ({zone}), {width} wide.",
+       two_sided=True, version=2),
     # What a survey feature needs to be stored in the registry ({feature} is its number
     # in the file, counted from 1).
     _r("missing_identity", "intake", "Identity missing",
@@ -155,12 +158,12 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
        "Đối tượng {feature}: đơn vị hành chính cũ {value!r} không có trong phường.",
        "Feature {feature}: former unit {value!r} is not one of the ward's."),
     _r("duplicate_number", "intake", "Number used twice",
-       "Các đối tượng {features} cùng số hiệu tờ {sheet_no} thửa {parcel_no} ({former_unit}).",
-       "Features {features} share sheet {sheet_no} parcel {parcel_no} ({former_unit})."),
+       "Các đối tượng {features} cùng mang số hiệu {parcel}.",
+       "Features {features} share the number of {parcel}."),
     _r("matched_by_position", "intake", "Matched by position",
-       "Đối tượng {feature} không có số hiệu; được coi là thửa {label} (trùng {iou:.0%} "
+       "Đối tượng {feature} không có số hiệu; được coi là {label} (trùng {iou:.0%} "
        "diện tích).",
-       "Feature {feature} has no number; taken as parcel {label} (overlapping {iou:.0%})."),
+       "Feature {feature} has no number; taken as {label} (overlapping {iou:.0%})."),
 )})
 """Rules judged by a :class:`gis.rules.RuleSet`; every one has its settings in
 ``config/rules.toml``."""
@@ -169,79 +172,79 @@ RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
 
 
 
-def _c(code: str, vi: str, en: str) -> Rule:
-    return Rule(code, 1, "certificate", code.replace("_", " "), vi, en)
+def _c(code: str, title: str, vi: str, en: str) -> Rule:
+    return Rule(code, 1, "certificate", title, vi, en)
 
 
+# {parcel}, {holder}, {zone_kind}, {point} and {difference} are said in each language by the
+# caller (gis.labels): "thửa đất số 12, tờ bản đồ số 5 (Kim Long cũ)", never a code.
 CERTIFICATE_RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
-    _c("invalid_geometry",
-        "Ranh giới thửa đất kê khai không hợp lệ ({reason}) tại điểm {point_vi}; xem hình "
-        "đã sửa được đề xuất.",
-        "The claimed boundary is not a valid polygon ({reason}) at {point_en}; see the "
-        "proposed repaired shape."),
-    _c("outside_ward",
-        "{area_m2:.2f} m² của thửa đất kê khai nằm ngoài địa giới phường (rộng {width_m:.2f} m).",
+    _c("invalid_geometry", "Invalid boundary",
+        "Ranh giới thửa khai báo không hợp lệ ({reason}) tại điểm {point}; "
+        "xem hình đã sửa đề xuất.",
+        "The claimed boundary is not a valid polygon ({reason}) at {point}; "
+        "see the proposed repaired shape."),
+    _c("outside_ward", "Outside the ward",
+        "{area_m2:.2f} m² của thửa khai báo nằm ngoài ranh giới phường (rộng {width_m:.2f} m).",
         "{area_m2:.2f} m² of the claim lies outside the ward boundary ({width_m:.2f} m wide)."),
-    _c("already_registered",
-        "Thửa đất kê khai trùng với {parcel}, đã được cấp giấy chứng nhận số {certificate_no} "
-        "cho {holder} (lệch nhau tối đa {distance_m:.3f} m).",
-        "The claim is the same parcel as {parcel_en}, already certified to {holder} under "
+    _c("already_registered", "Already certified",
+        "Thửa khai báo trùng với {parcel} đã cấp giấy chứng nhận số {certificate_no} "
+        "cho {holder} (lệch tối đa {distance_m:.3f} m).",
+        "The claim is the same parcel as {parcel}, already certified to {holder} under "
         "certificate {certificate_no} (at most {distance_m:.3f} m apart)."),
-    _c("overlap_registered",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel}, đã được cấp "
+    _c("overlap_registered", "Overlaps a certified parcel",
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel} đã cấp "
         "giấy chứng nhận số {certificate_no} cho {holder}.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel_en}, certified to "
-        "{holder} under certificate {certificate_no}."),
-    _c("overlap_state_land",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel}, {land_use_vi} do "
-        "Nhà nước quản lý.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel_en}, "
-        "{land_use_en} the State manages."),
-    _c("overlap_uncertified",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel} ({land_use_vi}), "
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel}, "
+        "certified to {holder} under certificate {certificate_no}."),
+    _c("overlap_state_land", "Overlaps state land",
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {land_use} do Nhà nước "
+        "quản lý, {parcel}.",
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {land_use}, land the "
+        "State manages, {parcel}."),
+    _c("overlap_uncertified", "Overlaps an uncertified parcel",
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel} ({land_use}) "
         "chưa được cấp giấy chứng nhận; cần xác minh ranh giới tại thực địa.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel_en} "
-        "({land_use_en}), which has no certificate; check the boundary in the field."),
-    _c("overlap_pending",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) với hồ sơ {other} đang giải "
-        "quyết; hồ sơ {first} nộp trước.",
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel} ({land_use}), "
+        "which has no certificate; check the boundary in the field."),
+    _c("overlap_pending", "Overlaps a pending application",
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) với hồ sơ {other} đang chờ "
+        "xử lý; hồ sơ {first} nộp trước.",
         "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) with pending application "
         "{other}; {first} was received first."),
-    _c("boundary_gap",
-        "Khe hở {area_m2:.2f} m², rộng {width_m:.3f} m giữa thửa đất kê khai và {parcel}: ranh "
-        "giới hai thửa cần trùng nhau; xem hình đề xuất đã điều chỉnh theo ranh giới thửa liền "
-        "kề.",
-        "A gap of {area_m2:.2f} m², {width_m:.3f} m wide, between the claim and {parcel_en}: "
-        "the two boundaries should coincide; see the proposed shape adjusted to the "
-        "neighbour's boundary."),
-    _c("area_mismatch",
-        "Diện tích kê khai {declared_m2:.1f} m² {sign_vi} diện tích đo {measured_m2:.1f} m² "
-        "{abs_difference_m2:.1f} m² (sai số cho phép ở tỷ lệ 1:{scale} là {allowed_m2:.2f} m²); "
-        "theo khoản 6 Điều 135 Luật Đất đai 2024, ghi diện tích đo được nếu ranh giới không "
-        "thay đổi và không có tranh chấp.",
-        "The declared area {declared_m2:.1f} m² is {abs_difference_m2:.1f} m² {sign_en} the "
-        "measured {measured_m2:.1f} m² (allowed at 1:{scale}: {allowed_m2:.2f} m²); under Land "
-        "Law 2024 Art. 135(6) the measured area is used if the boundary is unchanged and "
+    _c("boundary_gap", "Gap to a neighbour",
+        "Khe hở {area_m2:.2f} m², rộng {width_m:.3f} m giữa thửa khai báo và {parcel}: ranh "
+        "giới có lẽ phải trùng nhau; xem hình đề xuất đã bám ranh.",
+        "A gap of {area_m2:.2f} m², {width_m:.3f} m wide, between the claim and {parcel}: "
+        "the boundaries should probably coincide; see the proposed snapped shape."),
+    _c("area_mismatch", "Declared area differs",
+        "Diện tích kê khai {declared_m2:.1f} m² {difference} so với diện tích đo "
+        "{measured_m2:.1f} m² (sai số cho phép 1:{scale} là {allowed_m2:.2f} m²); theo "
+        "Điều 135 khoản 6 Luật Đất đai 2024, diện tích đo được ghi nếu ranh giới không đổi "
+        "và không tranh chấp.",
+        "The declared area {declared_m2:.1f} m² is {difference} than the measured "
+        "{measured_m2:.1f} m² (allowed at 1:{scale}: {allowed_m2:.2f} m²); under Land Law "
+        "2024 Art. 135(6) the measured area is used if the boundary is unchanged and "
         "undisputed."),
-    _c("road_redline",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa đất nằm trong {zone}.",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside {zone} (between the "
-        "planned red lines)."),
-    _c("protection_zone",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa đất nằm trong {zone_kind_vi}: {zone}.",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside the {zone_kind_en}: "
-        "{zone}."),
-    _c("plan_conformity",
-        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa đất nằm trong khu quy hoạch {zone}, nơi "
+    _c("road_redline", "Inside a planned road",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong chỉ giới đường đỏ {zone}.",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside the planned road red "
+        "line {zone}."),
+    _c("protection_zone", "Inside a protection zone",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong {zone_kind} ({zone}).",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside {zone_kind} "
+        "({zone})."),
+    _c("plan_conformity", "Declared use not in the plan",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong khu quy hoạch {zone}, nơi "
         "quy hoạch cho phép {planned_vi}; loại đất kê khai là {declared_vi}.",
         "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies in the planning zone {zone}, "
         "planned for {planned_en}; the declared land use is {declared_en}."),
-    _c("dispute_open",
-        "Có tranh chấp chưa giải quyết xong đối với {parcel} (số {dispute_id}, từ ngày "
-        "{opened_on}, người yêu cầu: {claimant}).",
-        "There is an open dispute over {parcel_en} (no. {dispute_id}, since {opened_on}, "
-        "raised by {claimant})."),
-    _c("shape", "{detail_vi}", "{detail_en}"),
+    _c("dispute_open", "Open dispute",
+        "{parcel} có tranh chấp đang giải quyết (số {dispute_id}, từ {opened_on}, "
+        "người khiếu nại: {claimant}).",
+        "{parcel} has an open dispute (no. {dispute_id}, since {opened_on}, "
+        "claimant: {claimant})."),
+    _c("shape", "Drawing quality", "{detail_vi}", "{detail_en}"),
 )})
 """What a certificate verification reports; severities per band in ``config/certificates.toml``."""
 
@@ -258,11 +261,13 @@ class _Missing:
 
 def render(template: str, ctx: Mapping[str, Any]) -> str:
     """Fill a message template; a missing figure shows as "?" rather than failing, and a
-    text figure where a number was expected is shown as it is."""
+    text figure where a number was expected is shown as it is.  A sentence starts with a
+    capital ("Thửa đất số 12 …", "Parcel 12 …") whatever the placeholder it starts with."""
     try:
-        return _Lenient().vformat(template, (), ctx)
+        text = _Lenient().vformat(template, (), ctx)
     except (ValueError, TypeError):  # a string figure where a number was expected
-        return _Lenient().vformat(_SPEC.sub("}", template), (), ctx)
+        text = _Lenient().vformat(_SPEC.sub("}", template), (), ctx)
+    return text[:1].upper() + text[1:]
 
 
 _SPEC = re.compile(r":[^{}]*\}")

@@ -70,6 +70,37 @@ def epsg_of(code: int | str) -> int:
     return found
 
 
+def northing_first(code: int | str) -> bool:
+    """Whether the CRS's authority lists the north axis (latitude, northing) first.
+
+    EPSG:4326 and EPSG:4756 do (latitude, longitude); OGC:CRS84 and the projected VN-2000
+    zones (9214, 3405, 3406: easting, northing) do not.  OGC API Features Part 2 writes
+    coordinates in this order, so the one place that asks pyproj is here.
+    """
+    axes = crs(code).axis_info
+    return bool(axes) and axes[0].direction.lower() in ("north", "south")
+
+
+def wkt(code: int | str) -> str:
+    """The CRS as WKT2 (what QGIS projects store; lossless, unlike a proj string)."""
+    return str(crs(code).to_wkt())
+
+
+def authid(code: int | str) -> str:
+    """``EPSG:9214`` for a code, or the authority id of a name such as ``OGC:CRS84``."""
+    if isinstance(code, int):
+        return f"EPSG:{code}"
+    found = crs(code).to_authority()
+    if found is None:
+        raise CRSError(f"CRS {str(code)[:60]!r} has no authority id")
+    return f"{found[0]}:{found[1]}"
+
+
+def is_geographic(code: int | str) -> bool:
+    """Degrees (a geographic CRS) rather than metres."""
+    return bool(crs(code).is_geographic)
+
+
 @lru_cache(maxsize=64)
 def transformer(source: int, target: int) -> Transformer:
     """A cached (x, y)-ordered transformer between two EPSG codes."""

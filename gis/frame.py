@@ -10,9 +10,10 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gis import labels as lab
+from gis.findings import Band, Finding
 from gis.measures import band_widths
 from gis.repair import polygonal_all
-from gis.rules import Band, Finding
 from gis.snap import snap_to_neighbours
 from gis.topology import RIM_EPS_M2, Context, focus_mask
 
@@ -29,12 +30,18 @@ class Zone:
     """A planning zone's allowed land uses (plan conformity); empty for other kinds."""
 
 
-def find_outside(ctx: Context, frame: BaseGeometry,
-                 focus: Iterable[int] | None = None) -> list[Finding]:
-    """The part of each polygon outside the ward boundary, judged by its width."""
+def find_outside(ctx: Context, frame: BaseGeometry, focus: Iterable[int] | None = None,
+                 neighbours: Sequence[Zone] = ()) -> list[Finding]:
+    """The part of each polygon outside the ward boundary, judged by its width, with the
+    neighbouring ward it lies in (of ``neighbours``, where one holds most of it).
+
+    A part no wider than the rule's ``min_width_m`` is the rounding of coordinates where
+    a parcel follows the outline, not land outside the ward: it is not reported.
+    """
     rules = ctx.rules
     if not rules.enabled("outside_ward"):
         return []
+    floor = rules.param("outside_ward", "min_width_m")
     fm = focus_mask(len(ctx.geoms), focus)
     shapely.prepare(frame)
     inside = shapely.covers(frame, ctx.geoms)  # the prepared frame must come first
@@ -47,18 +54,23 @@ def find_outside(ctx: Context, frame: BaseGeometry,
     idx, parts = idx[real], parts[real]
     if len(idx) == 0:
         return []
-    widths, _ = band_widths(parts, floor=0.0,
-                            snap=np.array([ctx.tolerances[i].snap_m for i in idx.tolist()]))
-    for i, part, w in zip(idx.tolist(), parts, widths.tolist(), strict=True):
-        if w <= 0:
+    widths, wide = band_widths(parts, floor=floor, snap=np.array(
+        [ctx.tolerances[i].snap_m for i in idx.tolist()]))
+    for i, part, w, ok in zip(idx.tolist(), parts, widths.tolist(), wide.tolist(), strict=True):
+        if not ok or w <= 0:
             continue
         tol = ctx.tolerances[i]
         band = tol.band(w)
         fix = snap_to_neighbours(ctx.geoms[i], [frame], tol.snap_m) if band is Band.NOISE \
             else None
-        out.append(rules.finding("outside_ward", ids=[ctx.id(i)], labels=ctx.lab(i),
-                                 geometry=part, tolerance=tol, band=band, fix=fix,
-                                 figures={"area_m2": float(part.area), "width_m": w}))
+        into = _neighbour(part, neighbours)
+        out.append(rules.finding(
+            "outside_ward", ids=[ctx.id(i)], labels=ctx.lab(i), geometry=part, tolerance=tol,
+            band=band, fix=fix, figures={"area_m2": float(part.area), "width_m": w,
+                                         "neighbour": into.id if into else ""},
+            context={"where": lab.Label(f"sang {into.name}", f"into {into.name}") if into
+                     else lab.Label("không thuộc phường lân cận nào đã biết",
+                                    "in no known neighbouring ward")}))
     return [f for f in out if f is not None]
 
 
@@ -87,5 +99,16 @@ def find_zone_crossings(ctx: Context, zones: Sequence[Zone],
                                      figures={"area_m2": float(part.area), "width_m": w,
                                               "zone": z.name or z.id, "zone_id": z.id,
                                               "zone_kind": z.kind,
-                                              "share": float(part.area / ctx.geoms[i].area)}))
+                                              "share": float(part.area / ctx.geoms[i].area)},
+                                     context={"zone_kind": lab.zone_kind(z.kind)}))
     return [f for f in out if f is not None]
+
+
+def _neighbour(part: BaseGeometry, neighbours: Sequence[Zone]) -> Zone | None:
+    """The neighbouring ward holding most of ``part`` (None when none touches it)."""
+    best, best_area = None, 0.0
+    for n in neighbours:
+        a = float(shapely.area(shapely.intersection(part, n.geometry)))
+        if a > best_area:
+            best, best_area = n, a
+    return best

@@ -14,8 +14,9 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from gis.findings import Band, Finding
 from gis.measures import band_widths
-from gis.rules import Band, Finding, Tolerance
+from gis.rules import Tolerance
 from gis.snap import snap_to_neighbours
 from gis.topology import RIM_EPS_M2, Context, Geoms, focus_mask
 

@@ -14,9 +14,9 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from gis.findings import Band, Finding
 from gis.measures import band_widths, max_width
 from gis.repair import polygonal_all
-from gis.rules import Band, Finding
 from gis.snap import snap_to_neighbours
 from gis.topology import Context, focus_mask
 

@@ -1,4 +1,4 @@
-"""Explicit repairs of parcel polygons, each returned as a :class:`~gis.rules.Fix`.
+"""Explicit repairs of parcel polygons, each returned as a :class:`~gis.findings.Fix`.
 
 Nothing here changes a parcel by itself: a check proposes a repair, and it is applied
 only when someone decides to.  Every fix lists the vertices it moved or removed, so a
@@ -16,8 +16,8 @@ from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.findings import Fix, MovedVertex
 from gis.measures import vertex_table
-from gis.rules import Fix, MovedVertex
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 

@@ -1,11 +1,11 @@
-"""The rules' settings, and the findings and reports the rules produce.
+"""The rules' settings: severities and tolerances, and the finding each rule makes.
 
-What a rule is called and what it says is the catalogue's (:mod:`gis.catalogue`).  How
-severe it is and which tolerances it uses come from a :class:`RuleSet` built from a
-mapping, whose defaults live in ``config/rules.toml`` with their citations: an administrator
-changes a tolerance without touching code, and every finding records the tolerance it
-was judged with, so an old report stays explainable.  Every check (the registry audit,
-survey intake, certificate verification) reports :class:`Finding` objects.
+What a rule is called and what it says is the catalogue's (:mod:`gis.catalogue`); what a
+finding and a report are is :mod:`gis.findings`.  How severe a rule is and which
+tolerances it uses come from a :class:`RuleSet` built from a mapping, whose defaults live
+in ``config/rules.toml`` with their citations: an administrator changes a tolerance without
+touching code, and every finding records the tolerance it was judged with, so an old
+report stays explainable.
 
 Two-sided rules judge a discrepancy (a width or a distance in metres) against the map
 scale's tolerances: up to ``snap_m`` it is survey noise (a snap is proposed), up to
@@ -14,48 +14,24 @@ scale's tolerances: up to ``snap_m`` it is survey noise (a snap is proposed), up
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import shapely
-from shapely.geometry import mapping as geojson_mapping
 from shapely.geometry.base import BaseGeometry
 
+from gis import labels as lab
 from gis.catalogue import RULES, Rule, render
-from gis.crs import WARD, to_wgs84
+from gis.findings import Band, Figure, Finding, Fix, Severity
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "rules.toml"
 """The settings file holding the default severities and tolerances (with citations): the
 same file as ``config.tables.RULES_TABLE``, named by path since ``gis`` imports nothing of ours."""
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-    OFF = "off"
-
-    @property
-    def rank(self) -> int:
-        """Sort key: errors first."""
-        return ("error", "warning", "info", "off").index(self.value)
-
-
-class Band(StrEnum):
-    """Where a discrepancy falls against the two-sided tolerance."""
-
-    NOISE = "noise"
-    REVIEW = "review"
-    CONFLICT = "conflict"
 
 
 class RuleConfigError(ValueError):
@@ -107,121 +83,6 @@ class RuleConfig:
     noise_severity: Severity = Severity.INFO
     review_severity: Severity = Severity.WARNING
     params: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class MovedVertex:
-    """One vertex a fix moves, removes (``target`` None) or inserts (``inserted``).
-
-    An inserted vertex's ``source`` is the point of the old edge it was pulled from.
-    """
-
-    source: tuple[float, float] | None
-    target: tuple[float, float] | None
-    inserted: bool = False
-
-    @property
-    def distance_m(self) -> float:
-        if self.source is None or self.target is None:
-            return 0.0
-        return math.dist(self.source, self.target)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"from": self.source, "to": self.target, "distance_m": self.distance_m,
-                "inserted": self.inserted}
-
-
-@dataclass(frozen=True)
-class Fix:
-    """A proposed repair: the new geometry and what changed.  Never applied implicitly."""
-
-    geometry: BaseGeometry
-    description_en: str
-    description_vi: str
-    moved: tuple[MovedVertex, ...] = ()
-    changed: bool = True
-
-    def as_dict(self, source_crs: int | None = WARD) -> dict[str, Any]:
-        return self._dict(to_wgs84(self.geometry, source_crs) if source_crs else self.geometry)
-
-    def _dict(self, wgs84: BaseGeometry) -> dict[str, Any]:
-        return {"description_en": self.description_en, "description_vi": self.description_vi,
-                "changed": self.changed, "moved_vertices": [m.as_dict() for m in self.moved],
-                "geometry": geojson_mapping(wgs84)}
-
-
-def fixes_as_dicts(fixes: Sequence[Fix | None], source_crs: int | None = WARD
-                   ) -> list[dict[str, Any] | None]:
-    """``[f.as_dict() for f in fixes]`` with every geometry reprojected in one pass
-    (one transform per fix cost a second for the ten thousand fixes of a survey batch)."""
-    live = [k for k, f in enumerate(fixes) if f is not None]
-    geoms = np.empty(len(live), dtype=object)
-    geoms[:] = [fixes[k].geometry for k in live]  # type: ignore[union-attr]
-    if source_crs and len(live):
-        geoms = to_wgs84(geoms, source_crs)
-    out: list[dict[str, Any] | None] = [None] * len(fixes)
-    for k, geom in zip(live, geoms.tolist(), strict=True):
-        f = fixes[k]
-        assert f is not None
-        out[k] = f._dict(geom)
-    return out
-
-
-Figure = float | int | str
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One defect (or notice): which rule, which features, how big, where, and what to do.
-
-    ``parcels`` and ``applications`` describe the registry parcels and pending claims a
-    certificate finding is about (for the land officer's report).
-    """
-
-    code: str
-    version: int
-    severity: Severity
-    feature_ids: tuple[str, ...]
-    figures: Mapping[str, Any]
-    geometry: BaseGeometry | None
-    message_vi: str
-    message_en: str
-    tolerance: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    band: Band | None = None
-    labels: tuple[str, ...] = ()
-    fix: Fix | None = None
-    parcels: tuple[Mapping[str, Any], ...] = ()
-    applications: tuple[Mapping[str, Any], ...] = ()
-
-    @property
-    def rule(self) -> str:
-        """The rule's code, under the name reports give it."""
-        return self.code
-
-    def sort_key(self) -> tuple[Any, ...]:
-        wkb = b"" if self.geometry is None else shapely.to_wkb(
-            shapely.normalize(self.geometry), output_dimension=2)
-        return (self.severity.rank, self.code, self.feature_ids, wkb)
-
-    def to_dict(self, source_crs: int | None = WARD) -> dict[str, Any]:
-        """A JSON-ready dict; geometry in WGS 84 (or as is when ``source_crs`` is None)."""
-        geom = None
-        if self.geometry is not None and not self.geometry.is_empty:
-            g = to_wgs84(self.geometry, source_crs) if source_crs else self.geometry
-            geom = geojson_mapping(g)
-        return {"rule": self.code, "version": self.version, "severity": str(self.severity),
-                "band": None if self.band is None else str(self.band),
-                "feature_ids": list(self.feature_ids), "labels": list(self.labels),
-                "figures": dict(self.figures), "tolerance": dict(self.tolerance),
-                "message_vi": self.message_vi, "message_en": self.message_en,
-                "geometry": geom, "fix": None if self.fix is None else self.fix.as_dict(source_crs)}
-
-    def to_geojson_feature(self, source_crs: int = WARD) -> dict[str, Any]:
-        """A GeoJSON Feature in WGS 84 lon/lat with the figures as flat properties."""
-        d = self.to_dict(source_crs)
-        props = {k: v for k, v in d.items() if k not in ("geometry", "figures")}
-        props.update(d["figures"])
-        return {"type": "Feature", "geometry": d["geometry"], "properties": props}
 
 
 @dataclass(frozen=True)
@@ -325,11 +186,14 @@ class RuleSet:
         # the measured figures win over parameters of the same name (min_area's threshold
         # is ``area_m2`` too): a message states what was found, then the limit
         ctx: dict[str, Any] = {**tol, **clean}
+        local = dict(context or {})
         ctx.update({"features": _join_vi(names, named), "first": _join_vi(names[:1], named),
-                    "second": _join_vi(names[1:2], named), **(context or {})})
+                    "second": _join_vi(names[1:2], named), **_spoken(clean, vi=True), **local})
         vi = render(rule.message_vi, ctx)
         ctx.update({"features": _join_en(names, named), "first": _join_en(names[:1], named),
-                    "second": _join_en(names[1:2], named), **(context or {})})
+                    "second": _join_en(names[1:2], named), **_spoken(clean, vi=False),
+                    **{k: lab.english(v) if isinstance(v, str) else v
+                       for k, v in local.items()}})
         en = render(rule.message_en, ctx)
         if geometry is not None:  # same input, same vertex order, whatever GEOS returned
             geometry = shapely.orient_polygons(shapely.normalize(geometry), exterior_cw=False)
@@ -383,79 +247,39 @@ def _clean_figure(v: Any) -> Figure:
 
 
 def _join_vi(names: Sequence[str], named: bool) -> str:
-    """Ids read as "thửa 12 và 13"; labels (e.g. "tờ 5 thửa 12") are used as given."""
+    """Ids read as "thửa 12 và 13"; labels are joined as :mod:`gis.labels` joins them."""
     if not names:
         return "(không rõ thửa)"
-    return " và ".join(names) if named else "thửa " + " và ".join(names)
+    return lab.join_vi(names) if named else "thửa " + " và ".join(names)
 
 
 def _join_en(names: Sequence[str], named: bool) -> str:
     if not names:
         return "(unknown parcel)"
     if named:
-        return " and ".join(names)
+        return lab.join_en(names)
     return ("parcel " if len(names) == 1 else "parcels ") + " and ".join(names)
 
 
-@dataclass(frozen=True)
-class Report:
-    """A run's findings plus what they depend on, so the same input gives the same report."""
-
-    fingerprint: str
-    ruleset_version: str
-    rule_versions: Mapping[str, int]
-    settings: Mapping[str, Any]
-    findings: tuple[Finding, ...]
-    feature_count: int
-
-    @classmethod
-    def build(cls, findings: Iterable[Finding | None], *, rules: RuleSet, fingerprint: str,
-              feature_count: int) -> Report:
-        found = sorted((f for f in findings if f is not None), key=Finding.sort_key)
-        return cls(fingerprint=fingerprint, ruleset_version=rules.version,
-                   rule_versions=MappingProxyType({c: r.version for c, r in RULES.items()}),
-                   settings=MappingProxyType(rules.to_mapping()), findings=tuple(found),
-                   feature_count=feature_count)
-
-    def counts(self) -> dict[str, int]:
-        """Findings per rule code."""
-        out: dict[str, int] = {}
-        for f in self.findings:
-            out[f.code] = out.get(f.code, 0) + 1
-        return dict(sorted(out.items()))
-
-    def by_code(self, code: str) -> list[Finding]:
-        return [f for f in self.findings if f.code == code]
-
-    @property
-    def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
-
-    def to_dict(self, source_crs: int | None = WARD) -> dict[str, Any]:
-        return {"fingerprint": self.fingerprint, "ruleset_version": self.ruleset_version,
-                "rule_versions": dict(self.rule_versions), "settings": dict(self.settings),
-                "feature_count": self.feature_count, "counts": self.counts(),
-                "findings": [f.to_dict(source_crs) for f in self.findings]}
-
-    def to_json(self, source_crs: int | None = WARD) -> str:
-        return json.dumps(self.to_dict(source_crs), ensure_ascii=False, sort_keys=True)
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        return None
+    return float(v)
 
 
-def fingerprint(geoms: Sequence[BaseGeometry | None] | np.ndarray, ids: Sequence[Any],
-                *, extra: Mapping[str, Any] | None = None) -> str:
-    """SHA-256 of the normalised geometries' WKB with their ids, in id order.
-
-    Normalising first makes the fingerprint independent of vertex start point and ring
-    order; sorting by id makes it independent of input order.
-    """
-    arr = np.asarray(geoms, dtype=object)
-    wkb = shapely.to_wkb(shapely.normalize(arr), output_dimension=2)
-    h = hashlib.sha256()
-    for i in sorted(range(len(arr)), key=lambda k: str(ids[k])):
-        h.update(str(ids[i]).encode())
-        h.update(b"\0")
-        h.update(b"" if wkb[i] is None else wkb[i])
-        h.update(b"\1")
-    if extra:
-        h.update(json.dumps(extra, sort_keys=True, default=str).encode())
-    return h.hexdigest()
+def _spoken(figures: Mapping[str, Any], *, vi: bool) -> dict[str, str]:
+    """Figures as a sentence says them: ``{point}`` labelled X (northing), Y (easting),
+    ``{length}`` and ``{width}`` never rounded onto their limit, ``{area}`` never "0.00"."""
+    out: dict[str, str] = {}
+    x, y = _number(figures.get("x")), _number(figures.get("y"))
+    if x is not None and y is not None:
+        out["point"] = lab.point_vi(x, y) if vi else lab.point_en(x, y)
+    for name, key, limit in (("length", "length_m", "threshold_m"),
+                             ("width", "width_m", None), ("distance", "distance_m", None)):
+        v = _number(figures.get(key))
+        if v is not None:
+            out[name] = lab.metres(v, _number(figures.get(limit)) if limit else None)
+    a = _number(figures.get("area_m2"))
+    if a is not None:
+        out["area"] = lab.area_m2(a)
+    return out

@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.findings import Fix, MovedVertex
 from gis.repair import without_repeated_points
-from gis.rules import Fix, MovedVertex
 
 
 def snap_to_neighbours(geom: BaseGeometry, neighbours: Sequence[BaseGeometry],

@@ -4,7 +4,7 @@ Validity goes beyond GEOS's yes/no: a surveyor must learn *what* is wrong and *w
 (the crossing point of a bow-tie, the ring that is not closed), and defects GEOS never sees
 because the geometry cannot even be built (an unclosed ring, a three-point ring) are read
 from the raw coordinates.  Orientation and Z/M are normalised on reading and reported as
-information; every other change is a :class:`~gis.rules.Fix` (see :mod:`gis.repair`)
+information; every other change is a :class:`~gis.findings.Fix` (see :mod:`gis.repair`)
 applied only when someone decides to.
 """
 
@@ -22,8 +22,9 @@ from numpy.typing import NDArray
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from gis.findings import Finding, Fix
 from gis.repair import POLYGONAL, flatten, make_valid, orient
-from gis.rules import Finding, Fix, RuleSet
+from gis.rules import RuleSet
 from gis.shape import shape_findings
 
 # GEOS is_valid_reason prefixes -> our rule codes.  Order matters: "Ring Self-intersection"

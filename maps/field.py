@@ -30,7 +30,7 @@ from gis.crs import WARD
 from gis.raster import ElevationStats
 from maps import boundary, styles
 from maps.offline import data_uri
-from maps.widgets import Box, GeoLayer, Measure, Registered, base_map, feature_collection
+from maps.widgets import Box, GeoLayer, Measure, Registered, base_map, feature_collection, finish
 
 CRS_LABEL = "VN-2000 / TM-3 107-00 (EPSG:9214)"
 
@@ -129,14 +129,7 @@ def field_map(data: FieldMapInput) -> folium.Map:
     Measure().add_to(fmap)
     Box(_info(data, claim_geom), position="topright").add_to(fmap)
     Box(_legend(data), position="bottomright").add_to(fmap)
-    if data.synthetic:
-        Box(styles.bilingual(*styles.SYNTHETIC_NOTICE), position="bottomleft",
-            css_class="cad-banner").add_to(fmap)
-    for vi, en in data.notes:
-        Box(styles.bilingual(vi, en), position="bottomleft", css_class="cad-warning"
-            ).add_to(fmap)
-    folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
-    return fmap
+    return finish(fmap, synthetic=data.synthetic, notes=data.notes)
 
 
 # ------------------------------------------------------------------------ features

@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.crs import WARD, to_wgs84
 from maps import styles
-from maps.widgets import Box, GeoLayer, Measure, base_map, feature_collection
+from maps.widgets import Box, GeoLayer, Measure, base_map, feature_collection, finish
 
 SHARE_CLASSES: tuple[tuple[float, str, str, str], ...] = (
     (0.10, "#fee5d9", "dưới 10%", "under 10%"),
@@ -110,14 +110,7 @@ def impact_map(data: ImpactMapInput) -> folium.Map:
     Measure().add_to(fmap)
     Box(_summary_html(data), position="topright").add_to(fmap)
     Box(_legend(), position="bottomright").add_to(fmap)
-    if data.synthetic:
-        Box(styles.bilingual(*styles.SYNTHETIC_NOTICE), position="bottomleft",
-            css_class="cad-banner").add_to(fmap)
-    for vi, en in data.notes:
-        Box(styles.bilingual(vi, en), position="bottomleft", css_class="cad-warning"
-            ).add_to(fmap)
-    folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
-    return fmap
+    return finish(fmap, synthetic=data.synthetic, notes=data.notes)
 
 
 def _affected(r: Mapping[str, Any]) -> dict[str, Any]:

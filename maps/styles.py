@@ -1,8 +1,10 @@
 """Colours, line styles and the bilingual names every map shares.
 
-Land-use colours follow the habit of Vietnamese cadastral and land-use maps (residential
-pink, rice yellow, perennial crops light green, forest green, water blue, transport grey,
-religious violet); they are a reading aid, not the statutory symbol table.
+Land-use names and colours come from the one code list (``config/land_use.toml``): each
+group's colour follows the habit of Vietnamese land-use maps (residential pink, rice yellow,
+perennial crops light green, forest green, water blue, transport grey, religious violet) and
+each code gets a shade of it (``maps/land_use_styles.py``); a reading aid, not the statutory
+symbol table.
 """
 
 from __future__ import annotations
@@ -11,46 +13,17 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from config.land_use import load as load_land_uses
+from maps.land_use_styles import FALLBACK, code_colours, rgb_hex
+
 LAND_USE_COLOURS: Final[dict[str, str]] = {
-    "ODT": "#f4a6bd", "ONT": "#f7c3d0", "TMD": "#e08a8a", "SKC": "#d9777a", "SKK": "#d9777a",
-    "LUC": "#fff27a", "LUK": "#fff59d", "LUN": "#fff59d", "HNK": "#f5e6a3", "BHK": "#f5e6a3",
-    "NHK": "#f5e6a3", "CLN": "#c5e1a5", "RSX": "#7cb342", "RPH": "#558b2f", "RDD": "#33691e",
-    "NTS": "#9ad0f5", "SON": "#8ecae6", "MNC": "#8ecae6", "DGT": "#d0d0d0", "DTL": "#b3d9f2",
-    "TON": "#c9a0dc", "TIN": "#d8b4e2", "NTD": "#b5b59a", "DDT": "#c49a6c", "DDL": "#a5d6a7",
-    "TSC": "#ffcc99", "DGD": "#ffcc99", "DYT": "#ffcc99", "DVH": "#ffcc99", "DTT": "#ffd9b3",
-    "DSH": "#ffd9b3", "BCS": "#eeeeee", "DCS": "#eeeeee", "NCS": "#eeeeee",
-}
-OTHER_LAND_USE: Final = "#e6e6e6"
+    code: rgb_hex(colour) for code, colour in code_colours(load_land_uses()).items()}
+"""Fill colour of every code, generated from the one land-use list (config/land_use.toml,
+maps/land_use_styles.py), as the QGIS project's are: no colour is drawn by hand per code."""
+OTHER_LAND_USE: Final = rgb_hex(FALLBACK)
 LAND_USE_NAMES: Final[dict[str, tuple[str, str]]] = {
-    "ODT": ("Đất ở tại đô thị", "urban residential"),
-    "ONT": ("Đất ở tại nông thôn", "rural residential"),
-    "LUC": ("Đất chuyên trồng lúa nước", "wet rice"),
-    "LUK": ("Đất trồng lúa nước còn lại", "other wet rice"),
-    "LUN": ("Đất trồng lúa nương", "upland rice"),
-    "NHK": ("Đất nương rẫy trồng cây hằng năm khác", "upland annual crops"),
-    "RDD": ("Đất rừng đặc dụng", "special-use forest"),
-    "MNC": ("Đất có mặt nước chuyên dùng", "special-use water"),
-    "DTL": ("Đất công trình thủy lợi", "irrigation"),
-    "SKC": ("Đất cơ sở sản xuất phi nông nghiệp", "non-agricultural production"),
-    "HNK": ("Đất trồng cây hằng năm khác", "annual crops"),
-    "BHK": ("Đất bằng trồng cây hằng năm khác", "annual crops (flat)"),
-    "CLN": ("Đất trồng cây lâu năm", "perennial crops"),
-    "RSX": ("Đất rừng sản xuất", "production forest"),
-    "RPH": ("Đất rừng phòng hộ", "protection forest"),
-    "NTS": ("Đất nuôi trồng thủy sản", "aquaculture"),
-    "SON": ("Đất sông, ngòi, kênh, rạch, suối", "river and stream"),
-    "DGT": ("Đất giao thông", "transport"),
-    "TON": ("Đất cơ sở tôn giáo", "religious"),
-    "TIN": ("Đất cơ sở tín ngưỡng", "belief"),
-    "NTD": ("Đất nghĩa trang, nghĩa địa", "cemetery"),
-    "DDT": ("Đất có di tích lịch sử - văn hóa", "historic-cultural relic"),
-    "TMD": ("Đất thương mại, dịch vụ", "commerce and services"),
-    "TSC": ("Đất xây dựng trụ sở cơ quan", "public offices"),
-    "DGD": ("Đất xây dựng cơ sở giáo dục", "education"),
-    "DYT": ("Đất xây dựng cơ sở y tế", "health"),
-    "DVH": ("Đất xây dựng cơ sở văn hóa", "culture"),
-    "DTT": ("Đất xây dựng cơ sở thể dục thể thao", "sport"),
-}
+    c.code: (c.name_vi, c.name_en) for c in load_land_uses().codes.values()}
+"""Vietnamese and English name of every code, from the same list."""
 SEVERITY_COLOURS: Final[dict[str, str]] = {
     "error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4",
 }

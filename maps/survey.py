@@ -23,7 +23,7 @@ from gis.crs import to_wgs84
 from maps import styles
 from maps.field import Raster
 from maps.offline import data_uri
-from maps.widgets import Box, GeoLayer, Measure, Registered, base_map, feature_collection
+from maps.widgets import Box, GeoLayer, Measure, Registered, base_map, feature_collection, finish
 
 MATCH_STYLES: dict[str, tuple[str, str, str]] = {
     "new": ("#1b7837", "thửa mới", "new parcel"),
@@ -82,11 +82,7 @@ def survey_map(data: SurveyMapInput) -> folium.Map:
     legend += [(styles.finding_style(s), f"Phát hiện: {vi.lower()}", f"finding: {en}")
                for s, (vi, en) in styles.SEVERITY_NAMES.items()]
     Box(styles.legend_html("Chú giải", "legend", legend), position="bottomright").add_to(fmap)
-    if data.synthetic:
-        Box(styles.bilingual(*styles.SYNTHETIC_NOTICE), position="bottomleft",
-            css_class="cad-banner").add_to(fmap)
-    folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
-    return fmap
+    return finish(fmap, synthetic=data.synthetic)
 
 
 def _feature(r: Mapping[str, Any]) -> dict[str, Any]:

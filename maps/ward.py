@@ -31,6 +31,7 @@ from maps.widgets import (
     Script,
     base_map,
     feature_collection,
+    finish,
     script_json,
 )
 
@@ -110,11 +111,7 @@ def ward_map(data: WardMapInput) -> folium.Map:
         f'<div class="en">Thửa hiện từ mức phóng {PARCEL_MIN_ZOOM} · bấm vào thửa để xem '
         f"chi tiết / parcels from zoom {PARCEL_MIN_ZOOM}; click one for details</div>",
         position="topright").add_to(fmap)
-    if data.synthetic:
-        Box(styles.bilingual(*styles.SYNTHETIC_NOTICE), position="bottomleft",
-            css_class="cad-banner").add_to(fmap)
-    folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
-    return fmap
+    return finish(fmap, synthetic=data.synthetic)
 
 
 def _vector_options() -> str:

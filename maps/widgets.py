@@ -21,6 +21,7 @@ from folium.template import Template
 
 from gis.crs import WARD
 from gis.geojson import geometries_to_geojson
+from maps import styles
 
 
 def feature_collection(gdf: gpd.GeoDataFrame,
@@ -85,6 +86,20 @@ class Box(MacroElement):
                  css_class: str = "cad-box") -> None:
         super().__init__()
         self.html_json, self.position, self.css_class = script_json(html), position, css_class
+
+
+def finish(fmap: folium.Map, *, synthetic: bool,
+           notes: Sequence[tuple[str, str]] = ()) -> folium.Map:
+    """What every map ends with: the synthetic-data banner where the ward is the demo's,
+    each (Vietnamese, English) note as a warning box, and the layer switcher."""
+    if synthetic:
+        Box(styles.bilingual(*styles.SYNTHETIC_NOTICE), position="bottomleft",
+            css_class="cad-banner").add_to(fmap)
+    for vi, en in notes:
+        Box(styles.bilingual(vi, en), position="bottomleft", css_class="cad-warning"
+            ).add_to(fmap)
+    folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
+    return fmap
 
 
 class Script(MacroElement):

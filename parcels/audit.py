@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -41,12 +43,14 @@ from db import audit as audit_log
 from db.audit import Actor, system_actor
 from db.engine import sql
 from gis.audit import audit
+from gis.crs import WARD
+from gis.findings import Report
 from gis.frame import Zone
 from gis.land_use import is_agricultural
-from gis.rules import Report, RuleSet
+from gis.rules import RuleSet
 from parcels import ward
 from parcels.errors import InvalidInput
-from parcels.nearby import in_force_with_context
+from parcels.nearby import by_ids, in_force_with_context
 from parcels.zones import zones_in_force
 
 Progress = Callable[[str], None]
@@ -68,6 +72,11 @@ class RegistrySet:
     """True for the parcels asked about, False for neighbours fetched as context."""
     frame: BaseGeometry | None
     zones: list[Zone]
+    land_uses: list[str] = field(default_factory=list)
+    parcels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each parcel's identity (unit, sheet, number, land use), by id as findings name it."""
+    neighbours: list[Zone] = field(default_factory=list)
+    """The wards around this one, to name the one a parcel reaches into."""
 
 
 def reach_m(rules: RuleSet) -> float:
@@ -94,12 +103,15 @@ def fetch_registry(session: Session, *, ward_code: str, rules: RuleSet,
     return RegistrySet(
         ids=[p.parcel_id for p in parcels],
         geoms=np.asarray(geoms, dtype=object),
-        labels=[p.label for p in parcels],
+        labels=[p.ref for p in parcels],
         scales=[p.scale for p in parcels],
         agricultural=[is_agricultural(p.land_use) for p in parcels],
         focus=np.arange(len(parcels)) < n_focus,
         frame=ward.boundary(session, ward_code),
         zones=[z.as_zone() for z in zones],
+        land_uses=[p.land_use for p in parcels],
+        parcels={str(p.parcel_id): {**p.identity, "unit_name": p.unit_name} for p in parcels},
+        neighbours=ward.neighbours(session, ward_code),
     )
 
 
@@ -134,10 +146,8 @@ def audit_registry(session: Session, *, ward_code: str, rules: RuleSet,
         raise InvalidInput(f"sheet number must be positive, got {sheet_no}", field="sheet_no")
     if not ward.ward_exists(session, ward_code):
         raise InvalidInput(f"ward {ward_code} is not in the registry", field="ward_code")
-    known = ward.former_units(session, ward_code) if former_unit is not None else {}
-    if former_unit is not None and former_unit not in known:
-        raise InvalidInput(f"unknown former unit {former_unit!r}; known: {', '.join(known)}",
-                           field="former_unit")
+    if former_unit is not None:
+        ward.require_former_unit(session, ward_code, former_unit)
     started = time.perf_counter()
     say("fetch")
     reg = fetch_registry(session, ward_code=ward_code, rules=rules, sheet_no=sheet_no,
@@ -150,16 +160,17 @@ def audit_registry(session: Session, *, ward_code: str, rules: RuleSet,
                            + (f" on {as_of.isoformat()}" if as_of else ""))
     report = audit(reg.geoms, reg.ids, rules=rules, scales=reg.scales,
                    agricultural=reg.agricultural, labels=reg.labels, frame=reg.frame,
-                   zones=reg.zones, progress=say)
+                   zones=reg.zones, land_uses=reg.land_uses, neighbours=reg.neighbours,
+                   progress=say)
     n_focus = int(reg.focus.sum())
+    found = report.findings
     if n_focus < len(reg.ids):
         mine = {str(i) for i, f in zip(reg.ids, reg.focus, strict=True) if f}
-        report = replace(report, findings=tuple(
-            f for f in report.findings if mine.intersection(f.feature_ids)),
-            feature_count=n_focus)
-    severities: dict[str, int] = {}
-    for f in report.findings:
-        severities[str(f.severity)] = severities.get(str(f.severity), 0) + 1
+        found = tuple(f for f in found if mine.intersection(f.feature_ids))
+    report = replace(report, feature_count=n_focus, findings=tuple(
+        replace(f, parcels=tuple(reg.parcels[i] for i in f.feature_ids if i in reg.parcels))
+        for f in found))
+    severities = {k: v for k, v in report.severities().items() if v}
     who = actor or system_actor(ward_code)
     audit_log.record(session, actor=who, action="audit", entity="ward", entity_ids=[ward_code],
                      reason="registry geometry and topology audit",
@@ -172,3 +183,17 @@ def audit_registry(session: Session, *, ward_code: str, rules: RuleSet,
                              "fetch_s": round(fetched - started, 3),
                              "audit_s": round(time.perf_counter() - fetched, 3)})
     return report
+
+
+def affected_parcels(session: Session, *, ward_code: str, report: Report,
+                     as_of: datetime | None = None) -> gpd.GeoDataFrame:
+    """The parcels the report's findings are about, with their identity (unit, sheet,
+    number, land use) and shape in EPSG:9214: the ``parcels`` layer of the GeoPackage."""
+    ids = sorted({int(i) for f in report.findings for i in f.feature_ids if i.isdigit()})
+    found = by_ids(session, ward_code=ward_code, parcel_ids=ids, as_of=as_of)
+    return gpd.GeoDataFrame(
+        {"parcel_id": [p.parcel_id for p in found],
+         "former_unit": [p.former_unit for p in found],
+         "unit_name": [p.unit_name for p in found], "sheet_no": [p.sheet_no for p in found],
+         "parcel_no": [p.parcel_no for p in found], "land_use": [p.land_use for p in found]},
+        geometry=[p.geometry for p in found], crs=f"EPSG:{WARD}")

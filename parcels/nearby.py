@@ -27,9 +27,12 @@ from parcels.records import MapParcel, ParcelRecord, holders_from_json, holders_
 from parcels.ward import FRAME_NEAR
 
 COLUMNS: Final = ("v.parcel_id, v.id AS version_id, v.former_unit, v.sheet_no, v.parcel_no, "
-                  "v.land_use, ST_AsBinary(v.geom) AS wkb, s.scale")
-FROM: Final = ("FROM parcel_version v LEFT JOIN map_sheet s ON s.ward_code = v.ward_code "
-               "AND s.former_unit = v.former_unit AND s.sheet_no = v.sheet_no")
+                  "v.land_use, ST_AsBinary(v.geom) AS wkb, s.scale, u.name AS unit_name")
+JOINS: Final = ("LEFT JOIN map_sheet s ON s.ward_code = v.ward_code "
+                "AND s.former_unit = v.former_unit AND s.sheet_no = v.sheet_no "
+                "LEFT JOIN former_unit u ON u.ward_code = v.ward_code AND u.code = v.former_unit")
+"""The map sheet (its scale) and the former unit (its name) of a version ``v``."""
+FROM: Final = f"FROM parcel_version v {JOINS}"
 CURRENT: Final = "v.valid_to IS NULL AND v.status = 'registered'"
 
 
@@ -39,6 +42,7 @@ def _parcels(rows: Sequence[Any], *, with_holders: bool = False) -> list[MapParc
     return [MapParcel(parcel_id=r.parcel_id, version_id=r.version_id, former_unit=r.former_unit,
                       sheet_no=r.sheet_no, parcel_no=r.parcel_no, land_use=r.land_use,
                       geometry=g, scale=None if r.scale is None else int(r.scale),
+                      unit_name=r.unit_name,
                       holders=holders_from_json(r.holders) if with_holders else None)
             for r, g in zip(rows, geoms, strict=True)]
 
@@ -108,8 +112,7 @@ def near_geometry(session: Session, *, ward_code: str, geometry: BaseGeometry, d
               AND v.parcel_no = CAST(:n AS int))
         SELECT {COLUMNS}, {holders_sql()} AS holders
         FROM near JOIN parcel_version v ON v.parcel_id = near.parcel_id AND v.valid_to IS NULL
-        LEFT JOIN map_sheet s ON s.ward_code = v.ward_code AND s.former_unit = v.former_unit
-                             AND s.sheet_no = v.sheet_no
+        {JOINS}
         ORDER BY v.parcel_id"""),
         {"w": ward_code, "g": to_ewkb(geometry, WARD), "d": distance, "u": former_unit,
          "s": sheet_no, "n": parcel_no}).all()
@@ -151,7 +154,12 @@ def in_force_with_context(session: Session, *, ward_code: str, reach: float,
                           sheet_no: int | None = None, former_unit: str | None = None,
                           as_of: datetime | None = None) -> tuple[list[MapParcel], int]:
     """Registered parcels in force (of a sheet and/or former unit), then their neighbours
-    within ``reach`` as context; returns both and how many of them were asked for."""
+    within ``reach`` as context; returns both and how many of them were asked for.
+
+    The neighbours are found from the parcels asked for, each probing the spatial index
+    (0.4 s for a former unit of 12,000 parcels); the earlier ``EXISTS`` from every parcel
+    of the ward scanned the whole subset per parcel and ran past the statement timeout.
+    """
     where = ["v.ward_code = :w", "v.status = 'registered'", in_force(as_of)]
     params: dict[str, Any] = {"w": ward_code, "as_of": as_of}
     if sheet_no is not None:
@@ -166,14 +174,28 @@ def in_force_with_context(session: Session, *, ward_code: str, reach: float,
     n_focus = len(rows)
     if (sheet_no is not None or former_unit is not None) and rows:
         params["reach"] = reach
+        near = cond.replace("v.", "n.")
         rows += session.execute(sql(
-            f"WITH focus AS (SELECT v.parcel_id, v.geom FROM parcel_version v WHERE {cond}) "
-            f"SELECT {COLUMNS} {FROM} "
-            f"WHERE v.ward_code = :w AND v.status = 'registered' AND {in_force(as_of)} "
-            "AND v.parcel_id NOT IN (SELECT parcel_id FROM focus) "
-            "AND EXISTS (SELECT 1 FROM focus f WHERE ST_DWithin(v.geom, f.geom, :reach)) "
-            "ORDER BY v.parcel_id"), params).all()
+            f"SELECT {COLUMNS} {FROM} WHERE v.id IN ("
+            f"  SELECT DISTINCT n.id FROM parcel_version v JOIN parcel_version n"
+            f"    ON n.ward_code = :w AND n.status = 'registered'"
+            f"   AND {in_force(as_of).replace('v.', 'n.')}"
+            f"   AND ST_DWithin(n.geom, v.geom, :reach)"
+            f"  WHERE {cond} AND NOT ({near}))"
+            " ORDER BY v.parcel_id"), params).all()
     return _parcels(rows), n_focus
+
+
+def by_ids(session: Session, *, ward_code: str, parcel_ids: Sequence[int],
+           as_of: datetime | None = None) -> list[MapParcel]:
+    """The registered versions of these parcels in force (now or at ``as_of``), by id."""
+    if not parcel_ids:
+        return []
+    rows = session.execute(sql(
+        f"SELECT {COLUMNS} {FROM} WHERE v.ward_code = :w AND v.status = 'registered' "
+        f"AND {in_force(as_of)} AND v.parcel_id = ANY(:ids) ORDER BY v.parcel_id"),
+        {"w": ward_code, "ids": sorted(set(parcel_ids)), "as_of": as_of}).all()
+    return _parcels(rows)
 
 
 # ----------------------------------------------------------------- a road corridor

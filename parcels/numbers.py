@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import sql
 from parcels.errors import DuplicateParcelNumber
+from parcels.ward import require_former_unit
 
 
 def current_by_number(session: Session, *, ward_code: str, units: Sequence[str | None],
@@ -48,7 +49,9 @@ def subject_by_number(session: Session, *, ward_code: str, former_unit: str | No
 
 def require_number_free(session: Session, *, ward_code: str, former_unit: str, sheet_no: int,
                         parcel_no: int, except_parcels: Sequence[int] = ()) -> None:
-    """Refuse a sheet and number a current parcel (other than ``except_parcels``) holds."""
+    """Refuse a sheet and number a current parcel (other than ``except_parcels``) holds, or
+    a former unit the ward does not have."""
+    require_former_unit(session, ward_code, former_unit)
     holder = current_by_number(session, ward_code=ward_code, units=[former_unit],
                                sheets=[sheet_no], numbers=[parcel_no])[0]
     if holder is not None and holder not in except_parcels:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from config import clock
 from db.engine import sql
 from gis.convert import from_db
-from gis.crs import WARD
+from gis.crs import WARD, WGS84
 from parcels.errors import InvalidInput, ParcelNotFound
 from parcels.records import Holder, ParcelRecord, holders_from_json, holders_sql, record
 
@@ -57,6 +57,9 @@ class Page:
     limit: int
     offset: int
     has_more: bool
+    matched: int | None = None
+    """How many parcels match in all, counted on the first page of a bbox query (the
+    matches are all read there anyway to be ordered), None otherwise."""
     as_of: datetime | None = None
     """The registry instant the page shows: given, or pinned when more pages follow (the
     ``next`` link carries it, so every page shows the same registry)."""
@@ -189,9 +192,10 @@ def _finite(x: float) -> bool:
 def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] | None,
                     sheet_no: int | None, parcel_no: int | None, land_use: str | None,
                     former_unit: str | None, as_of: datetime | None, include_retired: bool,
-                    limit: int, offset: int, after: int | None = None
+                    limit: int, offset: int, bbox_srid: int = WGS84, after: int | None = None
                     ) -> tuple[str, dict[str, Any]]:
-    """The listing query in the driver's parameter style, shared by both reads."""
+    """The listing query in the driver's parameter style, shared by both reads.  A bbox is
+    in x/y order in ``bbox_srid`` (WGS 84 longitude/latitude unless said otherwise)."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     if offset < 0:
@@ -204,27 +208,42 @@ def _list_statement(*, ward_code: str, bbox: tuple[float, float, float, float] |
         where.append("v.parcel_id > %(after)s")
         params["after"] = after
     if bbox is not None:
-        envelope = "ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), %(srid)s)"
+        envelope = ("ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, %(bbox_srid)s),"
+                    " %(srid)s)")
         where.append(f"v.geom && {envelope} AND ST_Intersects(v.geom, {envelope})")
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3], srid=WARD)
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3], srid=WARD,
+                      bbox_srid=bbox_srid)
     for name, value in (("sheet_no", sheet_no), ("parcel_no", parcel_no),
                         ("land_use", land_use.upper() if land_use else None),
                         ("former_unit", former_unit)):
         if value is not None:
             where.append(f"v.{name} = %({name})s")
             params[name] = value
+    # The first page of a bbox query counts the matches too: ordering them by id reads them
+    # all already (the index found them by place), so the count is nearly free there.
+    matched = ("count(*) OVER ()" if _counted(bbox, offset, after)
+               else "CAST(NULL AS bigint)")
     # The page's ids first (an index-only scan for plain listings), then only those rows:
     # a deep offset no longer encodes the geometry of every row it skips.
-    return (f"WITH page AS (SELECT v.id FROM parcel_version v WHERE {' AND '.join(where)} "
-            f"ORDER BY v.parcel_id LIMIT %(lim)s OFFSET %(off)s) "
-            f"SELECT {VERSION_COLUMNS} FROM page JOIN parcel_version v ON v.id = page.id "
+    return (f"WITH page AS (SELECT v.id, {matched} AS matched FROM parcel_version v "
+            f"WHERE {' AND '.join(where)} ORDER BY v.parcel_id LIMIT %(lim)s OFFSET %(off)s) "
+            f"SELECT {VERSION_COLUMNS}, page.matched FROM page "
+            f"JOIN parcel_version v ON v.id = page.id "
             f"JOIN parcel p ON p.id = v.parcel_id ORDER BY v.parcel_id"), params
 
 
+def _counted(bbox: tuple[float, float, float, float] | None, offset: int,
+             after: int | None) -> bool:
+    """Whether the page counts every match: the first page of a bbox query (a later page,
+    by offset or after a parcel id, would count only what remains)."""
+    return bbox is not None and offset == 0 and after is None
+
+
 def _page(rows: Sequence[Mapping[Any, Any]], limit: int, offset: int,
-          as_of: datetime | None = None) -> Page:
+          counted: bool = False, as_of: datetime | None = None) -> Page:
+    matched = rows[0]["matched"] if rows else (0 if counted else None)
     return Page(items=[_record(r) for r in rows[:limit]], limit=limit, offset=offset,
-                has_more=len(rows) > limit, as_of=as_of)
+                has_more=len(rows) > limit, matched=matched, as_of=as_of)
 
 
 def list_parcels(session: Session, *, ward_code: str,
@@ -232,7 +251,8 @@ def list_parcels(session: Session, *, ward_code: str,
                  sheet_no: int | None = None, parcel_no: int | None = None,
                  land_use: str | None = None, former_unit: str | None = None,
                  as_of: datetime | None = None, include_retired: bool = False,
-                 limit: int = 100, offset: int = 0, after: int | None = None) -> Page:
+                 limit: int = 100, offset: int = 0, after: int | None = None,
+                 bbox_srid: int = WGS84) -> Page:
     """Parcels in force, filtered, ordered by id; ``after`` a parcel id (keyset paging).
 
     A listing of the registry now that has more pages is read again as of a pinned
@@ -243,7 +263,8 @@ def list_parcels(session: Session, *, ward_code: str,
         statement, params = _list_statement(
             ward_code=ward_code, bbox=bbox, sheet_no=sheet_no, parcel_no=parcel_no,
             land_use=land_use, former_unit=former_unit, as_of=when,
-            include_retired=include_retired, limit=limit, offset=offset, after=after)
+            include_retired=include_retired, limit=limit, offset=offset, after=after,
+            bbox_srid=bbox_srid)
         return session.connection().exec_driver_sql(statement, params).mappings().all()
 
     rows = read(as_of)
@@ -251,7 +272,7 @@ def list_parcels(session: Session, *, ward_code: str,
         as_of, wait, params = pin_instant(ward_code)
         session.connection().exec_driver_sql(wait, params)
         rows = read(as_of)
-    return _page(rows, limit, offset, as_of)
+    return _page(rows, limit, offset, _counted(bbox, offset, after), as_of)
 
 
 async def list_parcels_async(conn: AsyncConnection[Any], *, ward_code: str,
@@ -259,13 +280,14 @@ async def list_parcels_async(conn: AsyncConnection[Any], *, ward_code: str,
                              sheet_no: int | None = None, parcel_no: int | None = None,
                              land_use: str | None = None, former_unit: str | None = None,
                              as_of: datetime | None = None, limit: int = 100,
-                             offset: int = 0, after: int | None = None) -> Page:
+                             offset: int = 0, after: int | None = None,
+                             bbox_srid: int = WGS84) -> Page:
     """:func:`list_parcels` on an asynchronous connection (the API's map views)."""
     async def read(when: datetime | None) -> list[dict[str, Any]]:
         statement, params = _list_statement(
             ward_code=ward_code, bbox=bbox, sheet_no=sheet_no, parcel_no=parcel_no,
             land_use=land_use, former_unit=former_unit, as_of=when, include_retired=False,
-            limit=limit, offset=offset, after=after)
+            limit=limit, offset=offset, after=after, bbox_srid=bbox_srid)
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(statement, params)
             return await cur.fetchall()
@@ -275,7 +297,7 @@ async def list_parcels_async(conn: AsyncConnection[Any], *, ward_code: str,
         as_of, wait, params = pin_instant(ward_code)
         await conn.execute(wait, params)
         rows = await read(as_of)
-    return _page(rows, limit, offset, as_of)
+    return _page(rows, limit, offset, _counted(bbox, offset, after), as_of)
 
 
 def history(session: Session, *, ward_code: str, parcel_id: int) -> list[ParcelRecord]:

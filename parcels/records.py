@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from shapely.geometry.base import BaseGeometry
 
-from gis import labels
+from gis.labels import ParcelLabel
 
 USE_RIGHT: Final = "use_right"
 
@@ -73,19 +73,24 @@ class MapParcel:
     scale: int | None = None
     """The scale of the map sheet it is drawn on (its positional tolerance)."""
     holders: list[Holder] | None = None
+    unit_name: str | None = None
+    """The former unit's name ("Hương Long"), where the read joined it."""
 
     @property
     def label(self) -> str:
         return f"{self.former_unit} tờ {self.sheet_no} thửa {self.parcel_no}"
 
     @property
-    def label_vi(self) -> str:
-        """As an officer writes it: "thửa đất số 12, tờ bản đồ số 5 (Kim Long cũ)"."""
-        return labels.parcel(self.former_unit, self.sheet_no, self.parcel_no, "vi")
+    def ref(self) -> ParcelLabel:
+        """How a sentence names it: "thửa đất số 12, tờ bản đồ số 5 (Hương Long cũ)"."""
+        return ParcelLabel(self.parcel_no, self.sheet_no, self.unit_name or self.former_unit)
 
     @property
-    def label_en(self) -> str:
-        return labels.parcel(self.former_unit, self.sheet_no, self.parcel_no, "en")
+    def identity(self) -> dict[str, Any]:
+        """Who the parcel is, as a finding about it records it."""
+        return {"parcel_id": self.parcel_id, "former_unit": self.former_unit,
+                "sheet_no": self.sheet_no, "parcel_no": self.parcel_no,
+                "land_use": self.land_use}
 
     @property
     def certified(self) -> bool:
@@ -128,5 +133,5 @@ class ParcelRecord(MapParcel):
 def record(m: Mapping[Any, Any], geometry: BaseGeometry,
            holders: list[Holder] | None) -> ParcelRecord:
     """A :class:`ParcelRecord` from a row of ``VERSION_COLUMNS`` (either driver)."""
-    values = {k: m[k] for k in m if k not in ("wkb", "holders_json")}
+    values = {k: m[k] for k in m if k not in ("wkb", "holders_json", "matched")}
     return ParcelRecord(geometry=geometry, holders=holders, **values)

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from config import clock
 from db.engine import sql
-from gis.convert import from_db, to_ewkb
+from gis.convert import from_db, from_db_many, to_ewkb
 from gis.crs import WARD
 from gis.errors import OutsideWard
+from gis.frame import Zone
 from parcels.errors import InvalidInput, WrongCRS
 
 WARD_EDGE_TOLERANCE_M: Final = 1.0
@@ -88,6 +89,15 @@ def former_units(session: Session, ward_code: str) -> dict[str, str]:
     return {str(r.code): str(r.name) for r in rows}
 
 
+def require_former_unit(session: Session, ward_code: str, former_unit: str) -> None:
+    """Refuse a former unit the ward does not have, naming those it has (a parcel's number
+    is only unique within its former unit, so an unknown one is not a number at all)."""
+    known = former_units(session, ward_code)
+    if former_unit not in known:
+        raise InvalidInput(f"unknown former unit {former_unit!r}; known: {', '.join(known)}",
+                           field="former_unit")
+
+
 def former_units_at(session: Session, ward_code: str,
                     points: Sequence[BaseGeometry]) -> dict[int, str]:
     """The former unit whose boundary covers each point (by index; points in no unit are left
@@ -115,6 +125,29 @@ def extent_wgs84(session: Session,
         "SELECT ST_Extent(ST_Transform(boundary, 4326)) AS e FROM ward WHERE code = :w) t"),
         {"w": ward_code}).one()
     return None if x0 is None else (x0, y0, x1, y1)
+
+
+@dataclass(frozen=True)
+class WardSummary:
+    """A ward as a map introduces it."""
+
+    code: str
+    name: str
+    synthetic: bool
+    bounds: tuple[float, float, float, float] | None
+    """Its outline's bounds in EPSG:9214."""
+
+
+def ward_summary(session: Session, *, ward_code: str) -> WardSummary | None:
+    """The ward's name, whether it is synthetic, and its extent in EPSG:9214."""
+    row = session.execute(sql(
+        "SELECT name, synthetic, ST_XMin(boundary) AS x0, ST_YMin(boundary) AS y0, "
+        "ST_XMax(boundary) AS x1, ST_YMax(boundary) AS y1 FROM ward WHERE code = :w"),
+        {"w": ward_code}).one_or_none()
+    if row is None:
+        return None
+    bounds = None if row.x0 is None else (row.x0, row.y0, row.x1, row.y1)
+    return WardSummary(code=ward_code, name=row.name, synthetic=row.synthetic, bounds=bounds)
 
 
 def boundary(session: Session, ward_code: str) -> BaseGeometry | None:
@@ -197,6 +230,22 @@ def _refuse_far(ward_code: str, distance: float, what: str) -> None:
         raise WrongCRS(f"the {what} is {distance / 1000:.0f} km from ward {ward_code}: the "
                        "coordinates are probably in another CRS than stated (swapped axes, "
                        "another zone?)", distance_m=round(float(distance), 1))
+
+
+NEIGHBOUR_REACH_M: Final = 50.0
+"""How near another ward's outline must come to this one's to be its neighbour."""
+
+
+def neighbours(session: Session, ward_code: str) -> list[Zone]:
+    """The other wards of the registry whose outline comes within :data:`NEIGHBOUR_REACH_M`
+    of this one's, as frames a finding can name ("sang phường Phú Xuân")."""
+    rows = session.execute(sql(
+        "SELECT n.code, n.name, ST_AsBinary(n.boundary) AS wkb FROM ward w JOIN ward n "
+        "ON n.code <> w.code AND ST_DWithin(n.boundary, w.boundary, :reach) "
+        "WHERE w.code = :w ORDER BY n.code"), {"w": ward_code, "reach": NEIGHBOUR_REACH_M}).all()
+    return [Zone(id=str(r.code), kind="ward", geometry=g, name=str(r.name))
+            for r, g in zip(rows, from_db_many(r.wkb for r in rows), strict=True)
+            if g is not None]
 
 
 @dataclass(frozen=True)

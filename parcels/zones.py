@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from config import clock
 from db.engine import sql
 from gis.convert import from_db_many, to_ewkb
-from gis.crs import WARD
+from gis.crs import WARD, WGS84
 from gis.frame import Zone
 
 
@@ -81,10 +81,11 @@ def zones_in_force(session: Session, *, ward_code: str, as_of: datetime | None =
                    near: BaseGeometry | None = None, clip_m: float | None = None,
                    kinds: Sequence[str] | None = None, zone_id: int | None = None,
                    order: Literal["id", "zone_key"] = "id", limit: int | None = None,
-                   offset: int = 0) -> list[ZoneRecord]:
-    """Zones in force now (or at ``as_of``), optionally in a WGS 84 ``bbox`` (index test
-    only), intersecting ``near`` (EPSG:9214) and then clipped to ``clip_m`` around its
-    envelope, of some ``kinds``; ``limit`` rows (all when None) from ``offset``."""
+                   offset: int = 0, bbox_srid: int = WGS84) -> list[ZoneRecord]:
+    """Zones in force now (or at ``as_of``), optionally in a ``bbox`` (index test only; x/y
+    order in ``bbox_srid``, WGS 84 by default), intersecting ``near`` (EPSG:9214) and then
+    clipped to ``clip_m`` around its envelope, of some ``kinds``; ``limit`` rows (all when
+    None) from ``offset``."""
     where = ["z.ward_code = :w",
              "z.valid_to IS NULL" if as_of is None else
              "z.valid_from <= :t AND (z.valid_to IS NULL OR z.valid_to > :t)"]
@@ -97,8 +98,10 @@ def zones_in_force(session: Session, *, ward_code: str, as_of: datetime | None =
         where.append("z.kind = ANY(:kinds)")
         params["kinds"] = list(kinds)
     if bbox is not None:
-        where.append("z.geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :srid)")
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3], srid=WARD)
+        where.append("z.geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, :bbox_srid), "
+                     ":srid)")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3], srid=WARD,
+                      bbox_srid=bbox_srid)
     if near is not None:
         where.append("ST_Intersects(z.geom, ST_GeomFromEWKB(:g))")
         params["g"] = to_ewkb(near, WARD)
@@ -125,8 +128,9 @@ def zones_in_force(session: Session, *, ward_code: str, as_of: datetime | None =
 def list_zones(session: Session, *, ward_code: str,
                bbox: tuple[float, float, float, float] | None = None,
                as_of: datetime | None = None, zone_id: int | None = None,
-               limit: int = 100, offset: int = 0) -> tuple[list[ZoneRecord], bool]:
+               limit: int = 100, offset: int = 0,
+               bbox_srid: int = WGS84) -> tuple[list[ZoneRecord], bool]:
     """A page of zones in force (OGC API): the zones and whether more follow."""
     rows = zones_in_force(session, ward_code=ward_code, bbox=bbox, as_of=as_of,
-                          zone_id=zone_id, limit=limit + 1, offset=offset)
+                          zone_id=zone_id, limit=limit + 1, offset=offset, bbox_srid=bbox_srid)
     return rows[:limit], len(rows) > limit

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from db.engine import sql
 from gis import corridors as gcor
 from gis.convert import from_db
-from gis.crs import WARD
+from gis.crs import WARD, WGS84
 from projects.errors import CorridorNotFound, ProjectNotFound
 from projects.records import CorridorVersion, Element, ProjectRecord, Section, SegmentRecord
 
@@ -144,8 +144,9 @@ def list_projects(session: Session, *, ward_code: str) -> list[ProjectRecord]:
 def list_segments(session: Session, *, ward_code: str,
                   bbox: tuple[float, float, float, float] | None = None,
                   segment_id: int | None = None, limit: int = 100,
-                  offset: int = 0) -> tuple[list[SegmentRecord], bool]:
-    """Centreline segments of the corridor in force of each project's adopted alternative."""
+                  offset: int = 0, bbox_srid: int = WGS84) -> tuple[list[SegmentRecord], bool]:
+    """Centreline segments of the corridor in force of each project's adopted alternative
+    (optionally within a bbox in ``bbox_srid``, x/y order)."""
     rows = session.execute(text(
         "SELECT s.id, s.project_code, p.name_vi, s.segment_no, s.name, s.left_width_m, "
         "s.right_width_m, s.existing_width_m, p.synthetic, ST_AsBinary(s.centreline) AS wkb "
@@ -155,9 +156,10 @@ def list_segments(session: Session, *, ward_code: str,
         "WHERE s.ward_code = :w AND s.centreline IS NOT NULL "
         "AND (CAST(:id AS bigint) IS NULL OR s.id = :id) "
         "AND (CAST(:x0 AS float8) IS NULL OR s.centreline && ST_Transform("
-        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :srid)) "
+        "     ST_MakeEnvelope(:x0, :y0, :x1, :y1, :bbox_srid), :srid)) "
         "ORDER BY s.id LIMIT :lim OFFSET :off"),
         {"w": ward_code, "id": segment_id, "lim": limit + 1, "off": offset, "srid": WARD,
+         "bbox_srid": bbox_srid,
          "x0": bbox[0] if bbox else None, "y0": bbox[1] if bbox else None,
          "x1": bbox[2] if bbox else None, "y1": bbox[3] if bbox else None}).all()
     out = [SegmentRecord(r.id, r.project_code, r.name_vi, r.segment_no, r.name,

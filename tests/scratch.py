@@ -53,7 +53,7 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a ``cadastre`` process working on ``settings``' database."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "CADASTRE_DATABASE_URL")}
-    env.update(CADASTRE_DATABASE=settings.db.database, CADASTRE_HOME=str(settings.db.home),
+    env.update(CADASTRE_DATABASE=settings.db.database, CADASTRE_HOME=str(settings.db.state_dir),
                **extra)
     if settings.db.url:
         env["DATABASE_URL"] = settings.db.url

@@ -19,7 +19,11 @@ from api.cli.common import cli_actor, fail, load_settings, run_domain
 from config import clock
 
 if TYPE_CHECKING:
-    from gis.rules import Report
+    import geopandas as gpd
+    from sqlalchemy.orm import Session
+
+    from config.settings import Settings
+    from gis.findings import Report
 
 STEPS = ("fetch", "validity", "shape", "coverage", "neighbours", "frame", "zones", "report")
 """The audit's steps in order (``gis.audit`` reports them by name), one tick each."""
@@ -54,20 +58,28 @@ def _writable(path: Path | None, suffix: str, option: str) -> str | None:
 def audit_command(
     sheet: Annotated[int | None, typer.Option("--sheet", help="only this map sheet (tờ)")] = None,
     unit: Annotated[str | None, typer.Option(
-        "--unit", help="only this former unit: kim_long, huong_long, huong_ho, huong_tho")] = None,
+        "--unit", help="only this former unit (its code): kim_long, huong_long, huong_ho, "
+                       "huong_tho")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="write findings as a GeoPackage for QGIS (EPSG:9214)")] = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="write the report as JSON (geometry in WGS 84)")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="audit the registry as it stood then (ISO date or time)")] = None,
+    top: Annotated[int, typer.Option(
+        "--top", min=0, help="how many sheets and first findings the summary lists")] = 10,
 ) -> None:
-    """Audit the registered parcels: overlaps, gaps, containment, validity, frame, zones."""
+    """Audit the registered parcels: overlaps, gaps, containment, validity, frame, zones.
+
+    Prints a ranked summary (errors and warnings per 1,000 parcels, the rules and sheets
+    with the most, the first findings to act on); --out writes every finding for QGIS.
+    """
     from rich.progress import Progress
 
+    from gis.audit_summary import lines, summarise
     from gis.findings_io import write_gpkg, write_json
     from gis.rules import RuleConfigError, load_ruleset
-    from parcels.audit import audit_registry
+    from parcels.audit import affected_parcels, audit_registry
 
     if sheet is not None and sheet <= 0:
         fail(f"--sheet must be a positive sheet number, got {sheet}")
@@ -93,9 +105,15 @@ def audit_command(
             done = STEPS.index(name) + 1 if name in STEPS else None
             bar.update(task, description=f"audit: {step}", completed=done)
 
-        report: Report = run_domain(lambda s, st: audit_registry(
-            s, ward_code=st.data.ward_code, rules=rules, sheet_no=sheet, former_unit=unit,
-            as_of=when, progress=progress, actor=cli_actor(st)))
+        def run(s: Session, st: Settings) -> tuple[Report, gpd.GeoDataFrame | None]:
+            report = audit_registry(s, ward_code=st.data.ward_code, rules=rules, sheet_no=sheet,
+                                    former_unit=unit, as_of=when, progress=progress,
+                                    actor=cli_actor(st))
+            shapes = affected_parcels(s, ward_code=st.data.ward_code, report=report,
+                                      as_of=when) if out is not None else None
+            return report, shapes
+
+        report, shapes = run_domain(run)
         bar.update(task, description="audit: done", completed=len(STEPS))
     seconds = time.perf_counter() - t0
     scope = "whole ward" if sheet is None and unit is None else ", ".join(
@@ -106,30 +124,13 @@ def audit_command(
         "seconds": round(seconds, 3), "parcels": report.feature_count,
         "rules_file": str(settings.data.rules_file), "command": "cadastre audit",
     }
-    _print_counts(report, scope, seconds)
+    typer.echo(f"{report.feature_count} parcels audited ({scope}) in {seconds:.1f} s; "
+               f"rules {report.ruleset_version}; fingerprint {report.fingerprint[:16]}")
+    for line in lines(summarise(report, top=top), scope=scope):
+        typer.echo(line)
     if out is not None:
-        rows = write_gpkg(report, out, metadata=meta)
+        rows = write_gpkg(report, out, metadata=meta, parcels=shapes)
         typer.echo(f"GeoPackage {out}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
     if json_out is not None:
         write_json(report, json_out, metadata=meta)
         typer.echo(f"JSON {json_out}: {len(report.findings)} findings")
-
-
-def _print_counts(report: Report, scope: str, seconds: float) -> None:
-    """A table of findings per rule and severity, errors first."""
-    table: dict[str, dict[str, int]] = {}
-    for f in report.findings:
-        row = table.setdefault(f.code, {})
-        row[str(f.severity)] = row.get(str(f.severity), 0) + 1
-    typer.echo(f"{report.feature_count} parcels audited ({scope}) in {seconds:.1f} s; "
-               f"rules {report.ruleset_version}; fingerprint {report.fingerprint[:16]}")
-    if not table:
-        typer.echo("no findings")
-        return
-    sev = ("error", "warning", "info")
-    typer.echo(f"{'rule':20} {'error':>7} {'warning':>8} {'info':>7}")
-    for code, row in sorted(table.items(), key=lambda kv: (-kv[1].get("error", 0), kv[0])):
-        typer.echo(f"{code:20} {row.get('error', 0):7d} {row.get('warning', 0):8d} "
-                   f"{row.get('info', 0):7d}")
-    total = {s: sum(r.get(s, 0) for r in table.values()) for s in sev}
-    typer.echo(f"{'total':20} {total['error']:7d} {total['warning']:8d} {total['info']:7d}")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -85,7 +86,8 @@ def acting_officer(session: Session, username: str | None, *, acts_on: str) -> A
 
 
 def run_domain(fn: Callable[[Session, Settings], T]) -> T:
-    """Run ``fn(session, settings)`` in one transaction; domain errors exit 2, nothing written."""
+    """Run ``fn(session, settings)`` in one transaction; domain errors exit 2, a database
+    that cannot answer exits 1 (:func:`database_failure`); nothing is written either way."""
     from db.engine import transaction
 
     settings = load_settings()
@@ -95,8 +97,28 @@ def run_domain(fn: Callable[[Session, Settings], T]) -> T:
             return fn(session, settings)
     except DomainError as exc:
         fail(exc.detail, 2)
+    except OperationalError as exc:
+        fail(database_failure(exc, settings), 1)
     finally:
         engine.dispose()
+
+
+def database_failure(exc: BaseException, settings: Settings) -> str:
+    """What to tell the user when the database did not answer (no traceback: the cause in
+    one sentence, and what to do about it)."""
+    import psycopg
+
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).splitlines() or [type(cause).__name__])[0][:200]
+    if isinstance(cause, psycopg.errors.QueryCanceled):
+        return (f"the database did not answer within the statement timeout "
+                f"({settings.db.statement_timeout_ms:,} ms, CADASTRE_STATEMENT_TIMEOUT_MS); "
+                "nothing was written. Try a smaller --sheet/--unit, or raise the timeout.")
+    if isinstance(cause, psycopg.errors.LockNotAvailable | psycopg.errors.DeadlockDetected
+                  | psycopg.errors.SerializationFailure):
+        return f"the registry is busy ({first}); nothing was written: try again."
+    return (f"the database cannot be reached ({first}); nothing was written. "
+            "`cadastre db status` says where it should be.")
 
 
 def read_password(prompt: str = "Password: ") -> str:

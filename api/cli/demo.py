@@ -85,7 +85,7 @@ def demo(
 
     from rich.progress import Progress
 
-    from data.load import load_demo
+    from data.load import load_demo, load_neighbour_wards
     from db.engine import make_engine
 
     settings = load_settings()
@@ -111,6 +111,9 @@ def demo(
 
         result = load_demo(engine, folder, progress=progress)
     typer.echo(result.message)
+    if load_neighbour_wards(engine, settings.data.external_data):
+        typer.echo("neighbouring wards' real outlines entered (a parcel reaching out of the "
+                   "ward names the ward it reaches into)")
 
     creds_file = settings.db.state_dir / "demo-users.json"
     creds = json.loads(creds_file.read_text()) if creds_file.exists() else {}

@@ -32,6 +32,9 @@ def serve(
     """Serve the HTTP API and pages (database must be up)."""
     import uvicorn
 
+    from config import clock
+
+    clock.start_from_environment()  # CADASTRE_CLOCK_START: a demo or a test runs its own day
     from db.engine import database_url
 
     settings = load_settings()

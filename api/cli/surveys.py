@@ -32,7 +32,11 @@ def import_survey(
         "--mapping", help='JSON, e.g. \'{"parcel_no": "SoThua"}\'')] = None,
     former_unit: Annotated[str | None, typer.Option(
         "--former-unit", help="former unit of features that do not name one")] = None,
-    swap_axes: Annotated[bool, typer.Option("--swap-axes", help="X is northing")] = False,
+    swap_axes: Annotated[bool, typer.Option(
+        "--swap-axes", help="read the two coordinates the other way round; only when the "
+        "service says the axes look swapped (a CSV table is already read as VN-2000 writes "
+        "it: X = northing, Y = easting; a GeoJSON, Shapefile or GeoPackage as easting, "
+        "northing)")] = False,
     commit: Annotated[bool, typer.Option("--commit", help="commit after validation")] = False,
     as_user: Annotated[str | None, typer.Option(
         "--as", help="the user recorded as uploader (a land officer for --commit)")] = None,
@@ -78,6 +82,8 @@ def import_survey(
                 with transaction(engine) as s:
                     batch = surveys.commit_batch(s, actor=who, batch_id=batch["id"],
                                                  settings=settings, progress=say)
+        with transaction(engine) as s:
+            found = surveys.batch_findings(s, actor=who, batch_id=batch["id"])["features"]
     except ReadError as exc:
         fail(f"{exc.detail} ({exc.code})")
     except DomainError as exc:
@@ -86,6 +92,8 @@ def import_survey(
     finally:
         engine.dispose()
     _print_summary(batch, created=staged.created)
+    _print_changes(batch)
+    _print_findings(found)
     if commit and batch["state"] != "committed":
         fail(f"batch {batch['id']} is {batch['state']}: not committed")
 
@@ -118,10 +126,42 @@ def _print_summary(batch: dict[str, Any], *, created: bool) -> None:
                f"{m['new_version']} new versions, {m['conflict']} conflicts")
     typer.echo(f"  findings: {f['error']} errors ({f['open_errors']} open, {f['overridden']} "
                f"overridden), {f['warning']} warnings, {f['info']} info")
-    for rule, sev in sorted(f["by_rule"].items()):
-        typer.echo(f"    {rule}: " + ", ".join(f"{n} {s}" for s, n in sorted(sev.items())))
     for w in batch["warnings"]:
         typer.echo(f"  warning {w['code']}: {w['message']}")
     if batch["state"] == "committed":
         typer.echo(f"  committed: {batch['committed_parcels']} parcels, source document "
                    f"{batch['source_document_id']}")
+
+
+def _print_changes(batch: dict[str, Any]) -> None:
+    """What each re-measured parcel changes, largest first: before any finding."""
+    ch = batch.get("changes") or {}
+    if not ch.get("remeasured"):
+        return
+    typer.echo(f"  đo lại / re-measured: {ch['remeasured']} thửa / parcels "
+               f"({ch['unchanged']} không đổi / unchanged)")
+    for c in ch["parcels"]:
+        if not c["unchanged"]:
+            typer.echo(f"    {c['message_vi']}")
+            typer.echo(f"      {c['message_en']}")
+
+
+INFO_SHOWN = 10
+
+
+def _print_findings(features: list[dict[str, Any]]) -> None:
+    """Every error and warning in full (which neighbour, where, how much), then the first
+    notes; errors first, as the API lists them."""
+    notes = 0
+    for f in features:
+        p = f["properties"]
+        if p["severity"] == "info":
+            notes += 1
+            if notes > INFO_SHOWN:
+                continue
+        state = f" (đã quyết / settled: {p['resolution']})" if p.get("resolution") else ""
+        typer.echo(f"  [{p['severity']}] {p['rule']} #{f['id']}{state}: {p['message_vi']}")
+        typer.echo(f"      {p['message_en']}")
+    if notes > INFO_SHOWN:
+        typer.echo(f"  … {notes - INFO_SHOWN} more notes / thông tin khác "
+                   "(GET /api/v1/surveys/{id}/findings)")

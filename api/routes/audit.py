@@ -46,7 +46,8 @@ def list_events(
             {"id": e.id, "seq": seq, "at": e.at.isoformat(), "actor": e.actor, "role": e.role,
              "action": e.action, "entity": e.entity, "entity_ids": e.entity_ids,
              "reason": e.reason, "detail": e.detail, "address": e.address,
-             "request_id": e.request_id, "client_request_id": e.client_request_id}
+             "request_id": e.request_id, "client_request_id": e.client_request_id,
+             "credential": e.credential}
             for e, seq in rows
         ],
         "links": links,

@@ -1,58 +1,41 @@
-"""Web pages for people: sign-in with a cookie session, protected by CSRF tokens on forms."""
+"""Web pages for people: sign-in with a cookie session, the home page, the language switch,
+and the pages' own static files.
+
+The pages of each domain are in ``pages_<domain>.py``; the rendering, the session check
+and the error pages they share are in ``api/web/``.  Every form carries a CSRF token
+(double submit, signed) checked against the cookie.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import mimetypes
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from api.auth import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    InvalidToken,
-    csrf_matches,
-    issue_token,
-    new_csrf_token,
-)
-from api.deps import DbSession, SettingsDep, actor, sign_in, token_user
+from api.auth import CSRF_COOKIE, SESSION_COOKIE, InvalidToken, issue_token, new_csrf_token
+from api.deps import ANY_ROLE, DbSession, SettingsDep, actor, sign_in, token_user
+from api.preferences import set_language
 from api.users import User, end_sessions
-from parcels.ward import is_synthetic
+from api.web.access import form_user, page_user
+from api.web.errors import PageRoute
+from api.web.render import (
+    LANG_COOKIE,
+    STATIC,
+    Frame,
+    form_csrf_ok,
+    frame,
+    render,
+    set_cookie,
+    static_version,
+)
 
-router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "pages")
-
-
-def _csrf(request: Request, settings: SettingsDep, session_token: str | None) -> str:
-    """The page's CSRF token: the cookie's while it is still valid for this session (the
-    sign-in form's: no session yet), a new one otherwise."""
-    current = request.cookies.get(CSRF_COOKIE)
-    if current and csrf_matches(settings.auth, current, current, session_token=session_token):
-        return current
-    return new_csrf_token(settings.auth, session_token=session_token)
-
-
-def _page(request: Request, name: str, settings: SettingsDep, *, session_token: str | None,
-          status: int = 200, **context: object) -> HTMLResponse:
-    csrf = _csrf(request, settings, session_token)
-    response = templates.TemplateResponse(request, name, {"csrf": csrf, **context},
-                                          status_code=status)
-    _set_cookie(response, CSRF_COOKIE, csrf, settings, http_only=False)
-    return response
-
-
-def _set_cookie(response: Response, name: str, value: str, settings: SettingsDep, *,
-                http_only: bool = True, max_age: int | None = None) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=http_only, samesite="strict",
-                        secure=settings.environment == "production", path="/")
-
-
-def _synthetic(session: DbSession, ward_code: str) -> bool:
-    synthetic = is_synthetic(session, ward_code)
-    session.rollback()
-    return synthetic
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+SignedIn = Annotated[User, Depends(page_user(*ANY_ROLE))]
+SignedInForm = Annotated[User, Depends(form_user(*ANY_ROLE))]
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 
 
 def _cookie_user(request: Request) -> User | None:
@@ -67,8 +50,8 @@ def _cookie_user(request: Request) -> User | None:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, settings: SettingsDep, session: DbSession) -> HTMLResponse:
-    return _page(request, "login.html", settings, session_token=None, user=None,
-                 synthetic=_synthetic(session, settings.data.ward_code))
+    return render(request, "login.html", frame=Frame(None, "vi", frame(session, settings,
+                                                                       None).synthetic))
 
 
 @router.post("/login")
@@ -76,19 +59,18 @@ def login(request: Request, settings: SettingsDep, session: DbSession,
           username: Annotated[str, Form(max_length=64)],
           password: Annotated[str, Form(max_length=256)],
           csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
-    if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token,
-                        session_token=None):
+    if not form_csrf_ok(request, settings, csrf_token):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
     found = sign_in(request, session, username=username, password=password, via="page")
     if found is None:
-        return _page(request, "login.html", settings, session_token=None, status=401,
-                     user=None,
-                     error="Sai tên đăng nhập hoặc mật khẩu / Wrong username or password")
+        return render(request, "login.html", status=401,
+                      frame=Frame(None, "vi", frame(session, settings, None).synthetic),
+                      error="Sai tên đăng nhập hoặc mật khẩu / Wrong username or password")
     token, ttl = issue_token(settings.auth, found.user, found.epoch)
     response = RedirectResponse("/", status_code=303)
-    _set_cookie(response, SESSION_COOKIE, token, settings, max_age=ttl)
-    _set_cookie(response, CSRF_COOKIE, new_csrf_token(settings.auth, session_token=token),
-                settings, http_only=False)
+    set_cookie(response, SESSION_COOKIE, token, settings, max_age=ttl)
+    set_cookie(response, CSRF_COOKIE, new_csrf_token(settings.auth, session_token=token),
+               settings, http_only=False)
     return response
 
 
@@ -97,9 +79,7 @@ def logout(request: Request, settings: SettingsDep, session: DbSession,
            csrf_token: Annotated[str, Form(max_length=200)]) -> Response:
     """Sign out: the session's token, and every other token of the account, stop working
     on every worker (the token epoch moves on), not merely the cookie here."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not csrf_matches(settings.auth, request.cookies.get(CSRF_COOKIE), csrf_token,
-                        session_token=token):
+    if not form_csrf_ok(request, settings, csrf_token):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
     user = _cookie_user(request)
     if user is not None:
@@ -107,14 +87,46 @@ def logout(request: Request, settings: SettingsDep, session: DbSession,
             end_sessions(session, actor=actor(request, user), user_id=user.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(LANG_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, settings: SettingsDep, session: DbSession) -> Response:
-    user = _cookie_user(request)
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
-    return _page(request, "home.html", settings, session_token=request.cookies.get(SESSION_COOKIE),
-                 user=user, synthetic=_synthetic(session, user.ward_code))
+def home(request: Request, user: SignedIn, settings: SettingsDep, session: DbSession) -> Response:
+    """The user's start: the pages their role opens."""
+    return render(request, "home.html", frame=frame(session, settings, user))
+
+
+def _local_path(back: str | None) -> str:
+    """Where to return after the switch: a path of ours, never another site."""
+    if not back or not back.startswith("/") or back.startswith("//") or "\\" in back:
+        return "/"
+    return back
+
+
+@router.post("/language")
+def switch_language(request: Request, user: SignedInForm, session: DbSession,
+                    settings: SettingsDep,
+                    language: Annotated[str, Form(max_length=8)],
+                    back: Annotated[str | None, Form(max_length=2000)] = None) -> Response:
+    """Vietnamese or English pages for this user, on every computer they sign in from."""
+    with session.begin():
+        set_language(session, actor=actor(request, user), user_id=user.id, language=language)
+    response = RedirectResponse(_local_path(back), status_code=303)
+    set_cookie(response, LANG_COOKIE, language, settings)
+    return response
+
+
+@router.get("/static/{name}")
+def static_file(name: str, v: str | None = None) -> Response:
+    """The pages' stylesheet and scripts (ours, no CDN); cached for a year when asked for by
+    the content-hashed URL the pages use."""
+    path = (STATIC / name).resolve()
+    if path.parent != STATIC.resolve() or not path.is_file():
+        raise HTTPException(404, "no such file")
+    media = STATIC_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or \
+        "application/octet-stream"
+    cache = ("public, max-age=31536000, immutable" if v == static_version(name)
+             else "public, max-age=300")
+    return FileResponse(path, media_type=media, headers={"Cache-Control": cache})

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -24,13 +24,14 @@ from api import jobs
 from api.concurrency import expected_batch
 from api.deps import DbSession, SettingsDep, actor, allow, oauth2
 from api.responses import GeoJSONResponse
+from api.upload_limit import BodyTooLarge, CappedBody, too_large
 from api.users import User
-from gis.intake.errors import FileTooLargeError, MappingError
+from certificates import disputes
+from config import clock
+from gis.intake.errors import MappingError
 from parcels import surveys
 
 PREFIX = "/api/v1/surveys"
-FORM_OVERHEAD_BYTES = 64 * 1024
-"""Multipart boundaries, part headers and the small form fields around the file."""
 
 may_upload = allow("surveyor", "land_officer")
 Uploader = Annotated[User, Depends(may_upload)]
@@ -39,24 +40,10 @@ Officer = Annotated[User, Depends(allow("land_officer"))]
 State = Literal["received", "validated", "committed", "rejected"]
 
 
-class _BodyTooLarge(HTTPException):
-    """Raised inside body parsing; FastAPI re-raises HTTPExceptions from there untouched."""
-
-    def __init__(self) -> None:
-        super().__init__(413, "upload too large")
-
-
 class CappedUpload(APIRoute):
-    """A route whose request body is cut off at the intake size limit while it streams in.
-
-    Starlette spools a multipart file to disk before the endpoint runs, so a cap
-    applied in the endpoint alone would come after the whole upload was received.
-    Here a caller who may not upload is refused before its body is read, a declared
-    Content-Length over the limit is refused before any byte is read, and a body
-    without one (chunked) is counted as it arrives and refused at the first chunk
-    past the limit.  The limit is read from the app's settings
-    on each request, so tests and deployments set it without a new route.
-    """
+    """A route whose request body is cut off at the intake size limit while it streams in
+    (:mod:`api.upload_limit`); a caller who may not upload is refused before its body is
+    read."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -67,37 +54,16 @@ class CappedUpload(APIRoute):
             # "Bearer x" was once read first).  The route's dependency checks again, from
             # the user cache.
             await may_upload(request, await oauth2(request))
-            max_file = request.app.state.settings.intake.max_file_bytes
-            limit = max_file + FORM_OVERHEAD_BYTES
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _too_large(max_file, int(declared))
-            upstream = request.receive
-            seen = 0
-
-            async def counted() -> dict[str, Any]:
-                nonlocal seen
-                message = await upstream()
-                if message["type"] == "http.request":
-                    seen += len(message.get("body", b""))
-                    if seen > limit:
-                        raise _BodyTooLarge()
-                return dict(message)
-
+            body = CappedBody(request)
+            refusal = body.declared_too_large()
+            if refusal is not None:
+                raise refusal
             try:
-                return await handler(Request(request.scope, counted))
-            except _BodyTooLarge as exc:
-                raise _too_large(max_file, None) from exc
+                return await handler(body.request)
+            except BodyTooLarge as exc:
+                raise too_large(body.max_file) from exc
 
         return capped
-
-
-def _too_large(max_bytes: int, size: int | None) -> FileTooLargeError:
-    said = f"{size:,} bytes" if size is not None else "more than that"
-    return FileTooLargeError(
-        f"The upload is {said}; the limit is {max_bytes:,} bytes. Split the survey into "
-        "several files.", vi=f"Tệp vượt quá giới hạn {max_bytes:,} byte.",
-        max_bytes=max_bytes, **({"size": size} if size is not None else {}))
 
 
 class ReasonIn(BaseModel):
@@ -132,6 +98,15 @@ class CommitIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class DisputeFindingIn(BaseModel):
+    """Who disputes the boundary and what the disagreement is."""
+
+    claimant: str = Field(min_length=1, max_length=500, examples=["Hộ ông Nguyễn Văn An"])
+    description: str = Field(min_length=3, max_length=4000,
+                             examples=["hai bên chưa thống nhất ranh giới phía đông"])
+    respondent: str | None = Field(default=None, max_length=500)
+
+
 upload_router = APIRouter(prefix=PREFIX, tags=["surveys"], route_class=CappedUpload)
 batch_router = APIRouter(prefix=PREFIX, tags=["surveys"])
 
@@ -163,7 +138,10 @@ def upload_survey(
     mapping: Annotated[str | None, Form(max_length=4000, description='JSON, e.g. '
                                         '{"parcel_no": "SoThua"}')] = None,
     former_unit: Annotated[str | None, Form(max_length=80)] = None,
-    swap_axes: Annotated[bool, Form()] = False,
+    swap_axes: Annotated[bool, Form(description=(
+        "read the two coordinates the other way round; only when the service says the axes "
+        "look swapped (a CSV table is already read as VN-2000 writes it: X = northing, "
+        "Y = easting; GeoJSON, Shapefile and GeoPackage as easting, northing)"))] = False,
 ) -> JSONResponse:
     """Stage and validate a survey file as a batch (201); the same file again: its batch (200).
     A batch of more than ``CADASTRE_INTAKE_VALIDATE_INLINE_UP_TO`` features is staged and
@@ -171,18 +149,8 @@ def upload_survey(
     options = surveys.UploadOptions(crs=crs or None, layer=layer or None,
                                     mapping=_mapping(mapping),
                                     former_unit=former_unit or None, swap_axes=swap_axes)
-    who = actor(request, user)
-    # No session.begin(): stage_upload ends its read transaction before the file is read
-    # (no pooled connection held meanwhile) and writes in a second one, committed here
-    # together with the validation job of a large batch.
-    staged = surveys.stage_upload(session, actor=who, stream=file.file,
-                                  filename=file.filename, options=options, settings=settings,
-                                  validate_up_to=settings.intake.validate_inline_up_to)
-    job = None
-    if staged.created and staged.batch["state"] == "received":
-        job = jobs.submit(session, settings=settings, actor=who, kind="survey_validation",
-                          params={"batch_id": staged.batch["id"]})
-    session.commit()
+    staged, job = jobs.stage_survey(session, settings=settings, actor=actor(request, user),
+                                    stream=file.file, filename=file.filename, options=options)
     batch_id = staged.batch["id"]
     if job is not None:
         return JSONResponse(jsonable_encoder({**staged.batch, "job": job.to_dict()}),
@@ -274,6 +242,34 @@ def override_findings(batch_id: int, body: OverridesIn, request: Request, user: 
         _based_on(session, request, user, batch_id)
         return surveys.override_findings(session, actor=actor(request, user),
                                          batch_id=batch_id, overrides=pairs)
+
+
+@batch_router.post("/{batch_id}/findings/{finding_id}/amend-neighbour")
+def amend_neighbour(batch_id: int, finding_id: int, body: ReasonIn, request: Request,
+                    user: Officer, session: DbSession) -> GeoJSONResponse:
+    """Settle an overlap with a registered neighbour by amending the neighbour in the
+    commit (it gives up the overlap); answers the finding with the neighbour's proposed
+    boundary (land officers).  Refused (409) where the neighbour would not stay whole."""
+    with session.begin():
+        _based_on(session, request, user, batch_id)
+        found = surveys.amend_neighbour(session, actor=actor(request, user), batch_id=batch_id,
+                                        finding_id=finding_id, reason=body.reason)
+    return GeoJSONResponse(jsonable_encoder(found))
+
+
+@batch_router.post("/{batch_id}/findings/{finding_id}/dispute")
+def dispute_finding(batch_id: int, finding_id: int, body: DisputeFindingIn, request: Request,
+                    user: Officer, session: DbSession) -> GeoJSONResponse:
+    """Settle an overlap the officer cannot decide as a dispute on both parcels; the batch
+    waits (its commit refuses) until the finding is settled otherwise (land officers)."""
+    with session.begin():
+        _based_on(session, request, user, batch_id)
+        d, found = disputes.dispute_survey_finding(
+            session, actor=actor(request, user), batch_id=batch_id, finding_id=finding_id,
+            claimant=body.claimant, description=body.description, respondent=body.respondent,
+            opened_on=clock.today())
+        found["dispute"] = {"id": d.id, "parcel_ids": list(d.parcel_ids), "state": d.state}
+    return GeoJSONResponse(jsonable_encoder(found))
 
 
 @batch_router.post("/{batch_id}/commit")

@@ -14,14 +14,14 @@ from certificates.rules import VerificationSettings
 from certificates.verification.inputs import CLAIM, Claim, Surroundings
 from certificates.verification.report import Outcome, finding, outcome, rounded
 from config import land_use
-from gis import labels
+from gis import labels as lab
+from gis.findings import Band, Finding, Severity
 from gis.frame import find_outside, find_zone_crossings
 from gis.gaps import gap_polygons_near
 from gis.land_use import is_agricultural
 from gis.measures import band_widths, max_width
 from gis.overlaps import find_overlaps
 from gis.repair import make_valid
-from gis.rules import Band, Finding, Severity
 from gis.snap import snap_to_neighbours
 from gis.topology import Context
 from gis.validity import check_feature, is_ogc_invalid_code
@@ -105,17 +105,14 @@ def _invalid(claim: Claim, found: Sequence[Finding], settings: VerificationSetti
              ) -> list[Finding]:
     sev = settings.severity("invalid_geometry")
     if not found:
-        return [finding("invalid_geometry", sev, {"reason": "not a polygon",
-                                                  "point_vi": "?", "point_en": "?"})]
+        return [finding("invalid_geometry", sev, {"reason": "not a polygon", "x": "?", "y": "?"})]
     out = []
     for f in found:
         figures = {"reason": f.figures.get("reason", f.code), "defect": f.code,
                    **{k: f.figures[k] for k in ("x", "y") if k in f.figures}}
-        if "x" in f.figures and "y" in f.figures:
-            x, y = float(f.figures["x"]), float(f.figures["y"])
-            figures |= {"point_vi": labels.point(x, y, "vi"), "point_en": labels.point(x, y, "en")}
         fix = f.fix or (make_valid(claim.geometry) if claim.geometry is not None else None)
-        out.append(finding("invalid_geometry", sev, figures, geometry=f.geometry, fix=fix))
+        out.append(finding("invalid_geometry", sev, figures, geometry=f.geometry, fix=fix,
+                           words={"point": _point(f.figures)}))
     return out
 
 
@@ -165,13 +162,12 @@ def _same_parcels(claim: Claim, geom: BaseGeometry, around: Surroundings,
 
 def _already(nb: MapParcel, dist: float, geom: BaseGeometry,
              settings: VerificationSettings) -> Finding:
-    h = next(h for h in nb.use_rights if h.certificate_no)
-    figures = {"parcel": nb.label_vi, "parcel_en": nb.label_en, "parcel_id": nb.parcel_id,
-               "holder": h.full_name,
-               "certificate_no": h.certificate_no, "distance_m": rounded(dist),
+    holders, certificates = _holders(nb)
+    figures = {"parcel": str(nb.ref), "parcel_id": nb.parcel_id, "holder": holders,
+               "certificate_no": certificates, "distance_m": rounded(dist),
                "area_m2": rounded(nb.geometry.area, 2)}
     return finding("already_registered", settings.severity("already_registered"), figures,
-                    parcels=(nb.describe(),), geometry=nb.geometry)
+                    parcels=(nb.describe(),), geometry=nb.geometry, words=_words(nb))
 
 
 def _overlap_figures(f: Finding) -> tuple[float, float, Band]:
@@ -196,16 +192,14 @@ def _registry_overlaps(found: Sequence[Finding], by_id: Mapping[Any, MapParcel],
             continue  # reported as overlap_pending against the application claiming it
         else:
             rule = "overlap_uncertified"
-        h = next((h for h in other.use_rights if h.certificate_no), None)
-        figures = {"parcel": other.label_vi, "parcel_en": other.label_en,
-                   "parcel_id": other.parcel_id, "area_m2": rounded(area, 2),
-                   "width_m": rounded(width), "land_use": other.land_use,
-                   **_use_names(other.land_use),
-                   "holder": h.full_name if h else None,
-                   "certificate_no": h.certificate_no if h else None, "kind": f.code}
+        holders, certificates = _holders(other)
+        figures = {"parcel": str(other.ref), "parcel_id": other.parcel_id,
+                   "area_m2": rounded(area, 2), "width_m": rounded(width),
+                   "land_use": other.land_use, "holder": holders or None,
+                   "certificate_no": certificates or None, "kind": f.code}
         out.append(finding(rule, settings.severity(rule, band), figures,
                             parcels=(other.describe(),), geometry=f.geometry, band=band,
-                            tolerance=dict(f.tolerance)))
+                            tolerance=dict(f.tolerance), words=_words(other)))
     return out
 
 
@@ -254,14 +248,13 @@ def _gaps(geom: BaseGeometry, nbs: Sequence[MapParcel], settings: VerificationSe
         sev = settings.severity("boundary_gap", band)
         if area < settings.gap_min_area_m2:
             sev = Severity.INFO
-        figures = {"parcel": "; ".join(o.label_vi for o in others),
-                   "parcel_en": "; ".join(o.label_en for o in others),
-                   "parcel_ids": [o.parcel_id for o in others],
+        refs = [o.ref for o in others]
+        figures = {"parcel": lab.join_vi(refs), "parcel_ids": [o.parcel_id for o in others],
                    "area_m2": rounded(area, 3), "width_m": rounded(width, 4)}
         out.append(finding("boundary_gap", sev, figures,
                             parcels=tuple(o.describe() for o in others), geometry=piece,
-                            fix=fix, band=band,
-                            tolerance=tol.as_dict()))
+                            fix=fix, band=band, tolerance=tol.as_dict(),
+                            words={"parcel": lab.Label(lab.join_vi(refs), lab.join_en(refs))}))
     return out
 
 
@@ -274,6 +267,41 @@ def _outside(found: Sequence[Finding], settings: VerificationSettings) -> list[F
         out.append(finding("outside_ward", settings.severity("outside_ward", band), figures,
                             geometry=f.geometry, band=band, tolerance=dict(f.tolerance)))
     return out
+
+
+def _holders(nb: MapParcel) -> tuple[str, str]:
+    """Every co-holder of a parcel's certified use right, and every certificate number:
+    "Lê Văn Bình và Nguyễn Thị Hoa", "CS 000123" (each named once, in record order)."""
+    rights = [h for h in nb.use_rights if h.certificate_no]
+    names = list(dict.fromkeys(h.full_name for h in rights if h.full_name))
+    numbers = list(dict.fromkeys(str(h.certificate_no) for h in rights))
+    return lab.join_vi(names), ", ".join(numbers)
+
+
+def _words(nb: MapParcel) -> dict[str, str]:
+    """How the sentences of a finding about ``nb`` name it and its holders."""
+    holders, _ = _holders(nb)
+    names = list(dict.fromkeys(h.full_name for h in nb.use_rights
+                               if h.certificate_no and h.full_name))
+    return {"parcel": nb.ref, "holder": lab.Label(holders, lab.join_en(names)),
+            "land_use": _use_words(nb.land_use)}
+
+
+def _use_words(code: str) -> lab.Label:
+    """A land use in words, the code only in brackets: "đất giao thông (DGT)"."""
+    names = land_use.load()
+    try:
+        return lab.Label(f"{names.name(code, 'vi').lower()} ({code})",
+                         f"{names.name(code, 'en').lower()} ({code})")
+    except land_use.UnknownLandUse:
+        return lab.Label(f"đất {code}", f"{code} land")
+
+
+def _point(figures: Mapping[str, Any]) -> str:
+    x, y = figures.get("x"), figures.get("y")
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        return lab.Label(lab.point_vi(float(x), float(y)), lab.point_en(float(x), float(y)))
+    return lab.Label("(không rõ)", "(unknown)")
 
 
 PROTECTION_KINDS = {"river_corridor": "hành lang bảo vệ sông / river corridor",
@@ -289,7 +317,6 @@ def _conforms(declared: str, planned: Sequence[str]) -> bool:
 def _zones(found: Sequence[Finding], around: Surroundings, settings: VerificationSettings,
            claim_use: str | None = None) -> list[Finding]:
     zones = {z.id: z for z in around.zones}
-    names = land_use.load()
     out = []
     for f in found:
         kind = str(f.figures["zone_kind"])
@@ -308,29 +335,21 @@ def _zones(found: Sequence[Finding], around: Surroundings, settings: Verificatio
         zone_id = str(f.figures["zone_id"])
         figures = {"zone": f.figures["zone"], "zone_id": zone_id, "zone_kind": kind,
                    "project": around.zone_projects.get(zone_id),
-                   **(_plan_figures(claim_use, zones[zone_id].planned_uses, names)
+                   **(_plan_figures(claim_use, zones[zone_id].planned_uses)
                       if rule == "plan_conformity" and claim_use else {}),
                    "area_m2": rounded(f.figures["area_m2"], 2),
                    "width_m": rounded(f.figures["width_m"]),
-                   "share_pct": rounded(100 * float(f.figures["share"]), 2),
-                   "zone_kind_vi": labels.zone_kind(kind, "vi"),
-                   "zone_kind_en": labels.zone_kind(kind, "en")}
+                   "share_pct": rounded(100 * float(f.figures["share"]), 2)}
         out.append(finding(rule, settings.severity(rule, band), figures, geometry=f.geometry,
-                            band=band, tolerance=dict(f.tolerance)))
+                            band=band, tolerance=dict(f.tolerance),
+                            words={"zone_kind": lab.zone_kind(kind)}))
     return out
 
 
-def _use_names(code: str) -> dict[str, str]:
-    """A land use in words ("đất giao thông (DGT)"), the code only in brackets."""
+def _plan_figures(declared: str, planned: Sequence[str]) -> dict[str, Any]:
+    """The declared and planned uses in words, each code in brackets."""
     names = land_use.load()
-    try:
-        return {"land_use_vi": f"{names.name(code, 'vi').lower()} ({code})",
-                "land_use_en": f"{names.name(code, 'en').lower()} ({code})"}
-    except land_use.UnknownLandUse:
-        return {"land_use_vi": f"đất {code}", "land_use_en": f"{code} land"}
 
-
-def _plan_figures(declared: str, planned: Sequence[str], names: Any) -> dict[str, Any]:
     def named(codes: Sequence[str], lang: str) -> str:
         return ", ".join(f"{c} ({names.name(c, lang)})" if c in names.codes else c
                          for c in codes)
@@ -383,13 +402,12 @@ def _area(claim: Claim, geom: BaseGeometry, scale: int | None,
     if abs(diff) <= allowed:
         return None
     figures = {"declared_m2": float(claim.declared_area), "measured_m2": rounded(measured, 2),
-               "difference_m2": rounded(diff, 2), "abs_difference_m2": rounded(abs(diff), 2),
-               "sign_vi": "lớn hơn" if diff > 0 else "nhỏ hơn",
-               "sign_en": "more than" if diff > 0 else "less than",
-               "allowed_m2": rounded(allowed, 3),
+               "difference_m2": rounded(diff, 2), "allowed_m2": rounded(allowed, 3),
                "difference_pct": rounded(100 * diff / measured, 2) if measured else None,
                "scale": s}
-    return finding("area_mismatch", settings.severity("area_mismatch"), figures)
+    return finding("area_mismatch", settings.severity("area_mismatch"), figures,
+                   words={"difference": lab.Label(lab.difference_vi(diff),
+                                                  lab.difference_en(diff))})
 
 
 def _disputes(geom: BaseGeometry, subject: int | None, around: Surroundings,
@@ -403,13 +421,12 @@ def _disputes(geom: BaseGeometry, subject: int | None, around: Surroundings,
         hit = [p for p in d.parcel_ids if p == subject or p in near]
         if not hit:
             continue
-        figures = {"dispute_id": d.dispute_id,
-                   "parcel": "; ".join(near[p].label_vi if p in near else f"thửa đất #{p}"
-                                       for p in hit),
-                   "parcel_en": "; ".join(near[p].label_en if p in near else f"parcel #{p}"
-                                          for p in hit),
+        refs: list[str] = [near[p].ref if p in near else lab.Label(
+            f"thửa có mã số {p}", f"parcel record {p}") for p in hit]
+        figures = {"dispute_id": d.dispute_id, "parcel": lab.join_vi(refs),
                    "parcel_ids": hit, "claimant": d.claimant,
                    "opened_on": d.opened_on.isoformat(), "state": d.state}
         out.append(finding("dispute_open", settings.severity("dispute_open"), figures,
-                            parcels=tuple(near[p].describe() for p in hit if p in near)))
+                            parcels=tuple(near[p].describe() for p in hit if p in near),
+                            words={"parcel": lab.Label(lab.join_vi(refs), lab.join_en(refs))}))
     return out

@@ -10,10 +10,11 @@ from shapely.geometry.base import BaseGeometry
 
 from certificates.rules import worst
 from certificates.verification.inputs import CLAIM, Claim, Surroundings
+from gis import labels as lab
 from gis.catalogue import CERTIFICATE_RULES, render
 from gis.crs import WARD
+from gis.findings import Band, Finding, Fix, Severity
 from gis.geojson import geometry_to_geojson
-from gis.rules import Band, Finding, Fix, Severity
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "geometry": _geojson(f.geometry),
         "proposed_geometry": _geojson(f.fix.geometry) if f.fix and f.fix.changed else None,
         "proposal": f.fix.description_en if f.fix else None,
+        "proposal_vi": f.fix.description_vi if f.fix else None,
     }
 
 
@@ -83,11 +85,16 @@ def finding(rule: str, severity: Severity, figures: dict[str, Any], *,
              geometry: BaseGeometry | None = None, fix: Fix | None = None,
              band: Band | None = None, tolerance: Mapping[str, Any] | None = None,
              parcels: tuple[Mapping[str, Any], ...] = (),
-             applications: tuple[Mapping[str, Any], ...] = ()) -> Finding:
+             applications: tuple[Mapping[str, Any], ...] = (),
+             words: Mapping[str, str] | None = None) -> Finding:
     """A finding of a certificate rule (:data:`gis.catalogue.CERTIFICATE_RULES`) about the
-    claim, its sentences filled with ``figures``."""
+    claim, its sentences filled with ``figures`` and ``words``: names said differently in
+    each language (a :class:`gis.labels.Label` says its English form)."""
     r = CERTIFICATE_RULES[rule]
+    spoken = dict(words or {})
+    vi_ctx = {**figures, **{k: str(v) for k, v in spoken.items()}}
+    en_ctx = {**figures, **{k: lab.english(v) for k, v in spoken.items()}}
     return Finding(code=rule, version=r.version, severity=severity, feature_ids=(CLAIM,),
-                   figures=figures, geometry=geometry, message_vi=render(r.message_vi, figures),
-                   message_en=render(r.message_en, figures), tolerance=dict(tolerance or {}),
+                   figures=figures, geometry=geometry, message_vi=render(r.message_vi, vi_ctx),
+                   message_en=render(r.message_en, en_ctx), tolerance=dict(tolerance or {}),
                    band=band, fix=fix, parcels=parcels, applications=applications)

@@ -22,7 +22,8 @@ OUR_FIELDS: Final = ("sheet_no", "parcel_no", "land_use", "area", "former_unit")
 
 ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "sheet_no": (
-        "sheet_no", "to_ban_do", "so_to_ban_do", "so_to", "to_bd", "tobando", "so_hieu_to",
+        "sheet_no", "to_ban_do", "so_to_ban_do", "so_to", "soto", "sotobando", "to_bd",
+        "tobando", "so_hieu_to",
         "sohieuto", "shbando", "sh_bando", "sh_to", "to_so", "sheet", "sheetno",
         "map_sheet", "mapsheet", "to",
     ),
@@ -40,8 +41,8 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "dtpl", "dt", "area", "area_m2",
     ),
     "former_unit": (
-        "former_unit", "don_vi_cu", "donvicu", "don_vi_hanh_chinh_cu", "dvhc_cu",
-        "xa_phuong_cu", "phuong_xa_cu", "phuong_cu", "xa_cu",
+        "former_unit", "don_vi_cu", "donvicu", "don_vi_hanh_chinh_cu", "dvhc_cu", "dvhccu",
+        "xa_phuong_cu", "phuong_xa_cu", "phuong_cu", "xa_cu", "phuongcu", "xacu",
     ),
 }
 
@@ -51,6 +52,15 @@ def normalise_name(name: str) -> str:
     text = unicodedata.normalize("NFD", str(name).replace("đ", "d").replace("Đ", "D"))
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+_UNIT_WORDS = re.compile(r"^(?:(?:phuong|xa|thi_tran|p|x|tt)_)+|_cu$")
+
+
+def unit_key(name: str) -> str:
+    """A former unit's name as surveyors write it, reduced to compare with ours:
+    ``"Phường Kim Long cũ"``, ``"P. Kim Long"``, ``"kim_long"`` → ``"kim_long"``."""
+    return _UNIT_WORDS.sub("", normalise_name(name))
 
 
 def resolve_mapping(columns: Iterable[str],

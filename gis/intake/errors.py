@@ -14,6 +14,32 @@ from typing import Any, ClassVar
 
 from gis.errors import DomainError, OutsideWard
 
+TITLES: dict[str, str] = {
+    "empty_file": "Empty file", "file_too_large": "File too large",
+    "unsupported_format": "Unsupported file format",
+    "format_mismatch": "File content does not match its extension",
+    "corrupt_file": "Damaged file", "corrupt_archive": "Damaged archive",
+    "zip_bomb": "Archive expands too much", "unsafe_archive_path": "Unsafe path in archive",
+    "missing_sidecar": "Shapefile incomplete", "xml_entity": "KML with a DOCTYPE or ENTITY",
+    "forbidden_path": "Forbidden file or layer name", "layer_required": "Choose a layer",
+    "unknown_layer": "No such layer", "bad_mapping": "Attribute mapping not usable",
+    "bad_table": "Coordinate table not readable", "no_features": "No features in the file",
+    "too_many_features": "Too many features", "too_many_vertices": "Too many vertices",
+    "not_polygon": "Not parcel polygons", "non_finite_coordinates": "Invalid coordinates",
+    "crs_missing": "Coordinate reference system missing",
+    "crs_unknown": "Coordinate reference system not recognised",
+    "crs_mistake": "Coordinates in another reference system",
+    "axes_swapped": "Coordinate axes swapped",
+    "crs_wrong_zone": "Wrong VN-2000 zone (central meridian)",
+    "degrees_as_metres": "Degrees declared as metres",
+    "metres_as_degrees": "Metres declared as degrees",
+    "outside_ward": "Parcels outside the ward",
+    "upload_too_costly": "File too costly to read",
+    "unsafe_geopackage": "GeoPackage with SQL that would run on reading",
+}
+"""Each refusal's problem title, in words a surveyor reads (never the code reworded: no
+"Crs wrong zone")."""
+
 
 class ReadError(DomainError, ValueError):
     """An uploaded file that cannot be read as parcels; ``code`` says why."""
@@ -24,8 +50,8 @@ class ReadError(DomainError, ValueError):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "title" not in cls.__dict__:  # the code as words: "file_too_large" → "File too large"
-            cls.title = cls.code.replace("_", " ").capitalize()
+        if "title" not in cls.__dict__:  # its words, else the code as words
+            cls.title = TITLES.get(cls.code, cls.code.replace("_", " ").capitalize())
 
     def __init__(self, detail: str, *, vi: str | None = None, **facts: Any) -> None:
         super().__init__(detail, message_vi=vi or self.default_vi, **facts)

@@ -20,6 +20,7 @@ from gis.crs import WARD, to_ward
 from gis.intake.attributes import as_area, as_text, jsonable, resolve_mapping
 from gis.intake.crs_guess import Frame, Reading, anchor_points, diagnose, frame_geometry, lands
 from gis.intake.errors import (
+    AxesSwappedError,
     CRSMissingError,
     CRSMistakeError,
     NoFeaturesError,
@@ -201,6 +202,15 @@ def _place(geoms: np.ndarray, index: np.ndarray, epsg: int, raw: RawFeatures, fr
         flip = bool(suggestion.pop("swap_axes", False))
         if flip or swap_axes:
             suggestion["swap_axes"] = swap_axes ^ flip
+        if flip and swap_axes and isinstance(err, AxesSwappedError):
+            err = AxesSwappedError(
+                "The axes were swapped as asked (swap_axes), and the coordinates only fall in "
+                "the ward without that: the file already follows its format's convention "
+                "(in a VN-2000 table X is the northing, about 1,800,000 in Huế). Read it "
+                "again without swap_axes.",
+                vi="Tọa độ đã được đảo trục theo yêu cầu, nhưng chỉ nằm trong phường khi không "
+                   "đảo: tệp đã đúng quy ước (X là tọa độ bắc). Hãy đọc lại không đảo trục.",
+                **{k: v for k, v in err.extra.items() if k != "message_vi"})
         if not auto_fix:
             raise err
         if flip:

@@ -13,7 +13,11 @@ One set of keyword-only functions serves the HTTP API and the command line:
 * :func:`commit_batch` writes every feature as a parcel version in the caller's
   one transaction, under the ward lock, with the batch as source document, and
   refuses while an error finding is neither fixed nor overridden with a reason;
-* :func:`reject_batch` closes a batch with a reason.
+* :func:`reject_batch` closes a batch with a reason;
+* an overlap with a registered neighbour is never overridden as it is: the officer has
+  the commit amend the neighbour (:func:`amend_neighbour`) or records a dispute
+  (:func:`record_dispute`, the batch waits); the commit checks the registry it leaves
+  (:mod:`parcels.surveys.neighbours`).
 
 A surveyor sees only their own batches: anyone else's answers "not found", so
 that batch numbers reveal nothing about other surveyors' work.
@@ -37,11 +41,14 @@ from parcels.surveys.errors import (
     BatchClosed,
     BatchNotFound,
     CommitBlocked,
+    CoverageBroken,
     FindingNotFound,
     NotOverridable,
+    NotResolvable,
     OfficersOnly,
     RegistryChanged,
 )
+from parcels.surveys.neighbours import amend_neighbour, disputed_parcels, record_dispute
 from parcels.surveys.reads import (
     MAX_PAGE,
     batch_features,
@@ -61,10 +68,11 @@ from parcels.surveys.staging import (
 from parcels.surveys.validation import validate_batch
 
 __all__ = [
-    "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked",
-    "FindingNotFound", "NotOverridable", "OfficersOnly", "RegistryChanged", "Staged",
-    "UploadOptions", "batch_etag", "batch_features", "batch_findings", "batch_summary",
-    "batch_version", "check_file_name", "commit_batch", "finding", "intake_limits",
-    "list_batches", "override_finding", "override_findings", "reject_batch",
+    "MAX_PAGE", "BatchClosed", "BatchNotFound", "CommitBlocked", "CoverageBroken",
+    "FindingNotFound", "NotOverridable", "NotResolvable", "OfficersOnly",
+    "RegistryChanged", "Staged", "UploadOptions", "amend_neighbour", "batch_etag",
+    "batch_features", "batch_findings", "batch_summary", "batch_version", "check_file_name",
+    "commit_batch", "disputed_parcels", "finding", "intake_limits", "list_batches",
+    "override_finding", "override_findings", "record_dispute", "reject_batch",
     "require_batch_version", "ruleset", "stage_upload", "upload_folder", "validate_batch",
 ]

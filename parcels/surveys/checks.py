@@ -26,12 +26,16 @@ from sqlalchemy.orm import Session
 
 from config import land_use
 from gis.audit import audit
-from gis.intake.attributes import normalise_name
-from gis.rules import Finding, RuleSet, Severity
+from gis.findings import Finding, Severity
+from gis.intake.attributes import unit_key
+from gis.labels import Label, ParcelLabel
+from gis.remeasure import compare, describe
+from gis.rules import RuleSet
 from parcels.nearby import near_batch, near_batch_versions
 from parcels.numbers import current_by_number, sheet_scales
 from parcels.records import MapParcel
 from parcels.ward import boundary, former_units, former_units_at
+from parcels.ward import neighbours as neighbour_wards
 from parcels.zones import zones_in_force
 
 Progress = Callable[[str], None]
@@ -46,6 +50,12 @@ NOT_STORABLE: Final = frozenset({
 code, a number used once).  The surveyor fixes the file and uploads it again."""
 
 CONFLICT_RULES: Final = frozenset({"overlap", "contained", "duplicate"})
+"""Error findings that would put an overlap into the registry: never overridden as they
+are.  Against one registered parcel the officer may have the commit amend that neighbour
+(``amend_neighbour``) or record a dispute on both parcels (``dispute``, the batch waits);
+within the batch the surveyor corrects the file."""
+NEIGHBOUR_RULES: Final = frozenset({"overlap", "gap", "boundary_mismatch"})
+"""Findings between two boundaries, dropped at or below the round-trip floor."""
 
 
 def _known_land_use(code: str) -> bool:
@@ -55,6 +65,7 @@ def _known_land_use(code: str) -> bool:
     except land_use.UnknownLandUse:
         return False
     return code == code.strip().upper()
+
 
 @dataclass
 class StagedFeature:
@@ -84,8 +95,17 @@ def parcel_ids(f: Finding) -> list[int]:
 
 
 def overridable(f: Finding) -> bool:
-    """An error an officer may accept with a reason (not one the registry cannot store)."""
-    return f.severity is Severity.ERROR and f.code not in NOT_STORABLE
+    """An error an officer may accept with a reason as it is: not one the registry cannot
+    store, nor an overlap the registry would then hold (:data:`CONFLICT_RULES`)."""
+    return f.severity is Severity.ERROR and f.code not in NOT_STORABLE | CONFLICT_RULES
+
+
+def resolvable(rule: str, severity: str, features: Sequence[int], parcels: Sequence[int]
+               ) -> bool:
+    """An overlap of one batch feature with one registered parcel: the officer may have the
+    commit amend the neighbour, or record a dispute on both parcels."""
+    return rule in CONFLICT_RULES and severity == "error" and len(features) == 1 and \
+        len(parcels) == 1
 
 
 def override_key(f: Finding) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
@@ -116,6 +136,8 @@ class Validation:
     conflicts: dict[int, list[int]] = field(default_factory=dict)
     stamp: str = ""
     ruleset_version: str = ""
+    changes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """What each re-measured feature changes in its parcel (by feature index)."""
 
 
 def registry_stamp(version_ids: Sequence[int] | NDArray[np.int64]) -> str:
@@ -148,22 +170,23 @@ def _whole(value: str | None) -> int | None:
 
 
 def resolve_identity(session: Session, *, ward_code: str, features: list[StagedFeature],
-                     default_unit: str | None, rules: RuleSet) -> list[Finding]:
+                     default_unit: str | None, rules: RuleSet,
+                     units: dict[str, str] | None = None) -> list[Finding]:
     """Fill each feature's unit, sheet and number; findings for what cannot be read.
 
     The former unit comes from the feature, else the upload's default, else the
     former-unit boundary holding the feature.  Unit names are accepted as codes or
     names, without diacritics or case ("Kim Long" → kim_long).
     """
-    units = former_units(session, ward_code)
-    known = {normalise_name(code): code for code in units}
-    known.update({normalise_name(name): code for code, name in units.items()})
+    units = units if units is not None else former_units(session, ward_code)
+    known = {unit_key(code): code for code in units}
+    known.update({unit_key(name): code for code, name in units.items()})
     out: list[Finding | None] = []
-    default = known.get(normalise_name(default_unit)) if default_unit else None
+    default = known.get(unit_key(default_unit)) if default_unit else None
     need_boundary: list[StagedFeature] = []
     for f in features:
         if f.former_unit:
-            f.unit = known.get(normalise_name(f.former_unit))
+            f.unit = known.get(unit_key(f.former_unit))
             if f.unit is None:
                 out.append(_intake(rules, "unknown_former_unit", f, value=f.former_unit))
         elif default:
@@ -232,11 +255,12 @@ def match_by_position(features: list[StagedFeature], nb: Neighbours, min_iou: fl
         f.unit, f.sheet, f.number = p.former_unit, p.sheet_no, p.parcel_no
         taken.add(p.parcel_id)
         out.append(_intake(rules, "matched_by_position", f, parcels=[p.parcel_id],
-                           label=_parcel_label(p), iou=float(iou[k])))
+                           label=p.ref, iou=float(iou[k])))
     return [x for x in out if x is not None]
 
 
-def identity_findings(features: list[StagedFeature], rules: RuleSet) -> list[Finding]:
+def identity_findings(features: list[StagedFeature], rules: RuleSet,
+                      units: dict[str, str] | None = None) -> list[Finding]:
     """What stops a feature from being registered: a missing identity, a number used twice."""
     out: list[Finding | None] = []
     seen: dict[tuple[str, int, int], list[StagedFeature]] = {}
@@ -256,7 +280,8 @@ def identity_findings(features: list[StagedFeature], rules: RuleSet) -> list[Fin
                 "duplicate_number", ids=[f"f{g.idx}" for g in group],
                 figures={"sheet_no": sheet, "parcel_no": number, "former_unit": unit},
                 geometry=_union([g.geom for g in group]),
-                context={"features": ", ".join(str(g.idx + 1) for g in group)}))
+                context={"features": ", ".join(str(g.idx + 1) for g in group),
+                         "parcel": ParcelLabel(number, sheet, (units or {}).get(unit, unit))}))
     return [x for x in out if x is not None]
 
 
@@ -278,10 +303,6 @@ def _intake(rules: RuleSet, rule: str, f: StagedFeature, *, parcels: Sequence[in
 # ---------------------------------------------------------------------- neighbours
 
 
-def _parcel_label(p: MapParcel) -> str:
-    return f"tờ {p.sheet_no} thửa {p.parcel_no} ({p.former_unit})"
-
-
 def current_stamp(session: Session, *, ward_code: str, batch_id: int, distance: float) -> str:
     """The registry stamp now; differs from the validation's when a neighbour changed."""
     return registry_stamp(near_batch_versions(session, ward_code=ward_code, batch_id=batch_id,
@@ -293,27 +314,35 @@ def current_stamp(session: Session, *, ward_code: str, batch_id: int, distance: 
 
 def validate(session: Session, *, ward_code: str, batch_id: int,
              features: list[StagedFeature], default_unit: str | None, rules: RuleSet,
-             min_iou: float, progress: Progress | None = None) -> Validation:
-    """Match every feature and run the rules within the batch and against the registry."""
+             min_iou: float, noise_floor_m: float = 0.0,
+             progress: Progress | None = None) -> Validation:
+    """Match every feature and run the rules within the batch and against the registry.
+
+    Neighbour findings (overlap, gap, mismatch) no wider than ``noise_floor_m`` are the
+    rounding of coordinates (a parcel downloaded from the API and uploaded again) and are
+    dropped; the same floor says when a re-measured corner has not moved.
+    """
     say = progress or (lambda _m: None)
     say("matching")
+    units = former_units(session, ward_code)
     findings = resolve_identity(session, ward_code=ward_code, features=features,
-                                default_unit=default_unit, rules=rules)
+                                default_unit=default_unit, rules=rules, units=units)
     match_by_number(session, ward_code=ward_code, features=features)
     distance = search_distance(rules)
     nb = Neighbours.of(near_batch(session, ward_code=ward_code, batch_id=batch_id,
                                   distance=distance))
     findings += match_by_position(features, nb, min_iou, rules)
-    findings += identity_findings(features, rules)
+    findings += identity_findings(features, rules, units)
     replaced = {f.matched_parcel_id for f in features if f.matched_parcel_id is not None}
     kept = [p for p in nb.parcels if p.parcel_id not in replaced]
 
     scales_by_sheet = sheet_scales(session, ward_code)
     geoms = [f.geom for f in features] + [p.geometry for p in kept]
     ids = [f"f{f.idx}" for f in features] + [f"p{p.parcel_id}" for p in kept]
-    labels = [_label(f) for f in features] + [_parcel_label(p) for p in kept]
+    labels = [_label(f, units) for f in features] + [p.ref for p in kept]
     scales = [scales_by_sheet.get((f.unit, f.sheet)) if f.unit and f.sheet else None
               for f in features] + [p.scale for p in kept]
+    uses = [f.land_use for f in features] + [p.land_use for p in kept]
     frame = boundary(session, ward_code)
     extent = shapely.box(*shapely.total_bounds(
         np.asarray([f.geom for f in features], dtype=object))).buffer(distance)
@@ -321,23 +350,63 @@ def validate(session: Session, *, ward_code: str, batch_id: int,
                                                   order="zone_key")]
     say("validating")
     report = audit(np.asarray(geoms, dtype=object), ids, rules=rules, scales=scales,
-                   labels=labels, frame=frame, zones=zones,
+                   labels=labels, frame=frame, zones=zones, land_uses=uses,
+                   neighbours=neighbour_wards(session, ward_code),
                    progress=lambda m: say(f"validating: {m}"))
     conflicts: dict[int, list[int]] = {}
     for finding in report.findings:
         idx = feature_idx(finding)
         if not idx:  # the registry's own defects are the registry audit's business
             continue
+        if finding.code in NEIGHBOUR_RULES and _within(finding, noise_floor_m):
+            continue  # coordinates rounded on the way, not a discrepancy
         findings.append(finding)
         parcels = parcel_ids(finding)
         if finding.code in CONFLICT_RULES and finding.severity is Severity.ERROR and parcels:
             for i in idx:
                 conflicts.setdefault(i, []).extend(parcels)
+    changes = remeasured(features, nb.parcels, kept, noise_floor_m=noise_floor_m,
+                         snap_m=rules.tolerance().snap_m)
     return Validation(features=features, findings=findings, conflicts=conflicts,
-                      stamp=nb.stamp(), ruleset_version=rules.version)
+                      stamp=nb.stamp(), ruleset_version=rules.version, changes=changes)
 
 
-def _label(f: StagedFeature) -> str:
+def _within(f: Finding, floor: float) -> bool:
+    """The finding's width or distance is no more than ``floor``."""
+    size = max(float(f.figures.get(k, 0.0) or 0.0) for k in ("width_m", "distance_m"))
+    return size <= floor
+
+
+def remeasured(features: list[StagedFeature], parcels: list[MapParcel], kept: list[MapParcel],
+               *, noise_floor_m: float, snap_m: float) -> dict[int, dict[str, Any]]:
+    """For each feature matched to a registered parcel: what it changes there (the largest
+    corner displacement, area before and after, edges changed) and which registered
+    neighbours the changed part touches, with the sentence that says so."""
+    by_id = {p.parcel_id: p for p in parcels}
+    tree = shapely.STRtree(np.asarray([p.geometry for p in kept], dtype=object)) if kept \
+        else None
+    out: dict[int, dict[str, Any]] = {}
+    for f in features:
+        old = by_id.get(f.matched_parcel_id) if f.matched_parcel_id is not None else None
+        if old is None or not f.geom.is_valid or f.geom.is_empty:
+            continue
+        change = compare(old.geometry, f.geom, noise_m=noise_floor_m)
+        touched: list[MapParcel] = []
+        if not change.unchanged and tree is not None:
+            moved = shapely.symmetric_difference(old.geometry, f.geom)
+            hits = tree.query(moved, predicate="dwithin", distance=snap_m)
+            touched = [kept[i] for i in sorted(hits.tolist(), key=lambda i: kept[i].parcel_id)]
+        vi, en = describe(change, old.ref, [p.ref for p in touched])
+        out[f.idx] = {**change.as_dict(), "parcel_id": old.parcel_id,
+                      "touched": [p.parcel_id for p in touched],
+                      "message_vi": vi, "message_en": en}
+    return out
+
+
+def _label(f: StagedFeature, units: dict[str, str] | None = None) -> Label:
+    """A feature by its number in the file, with the parcel it says it is."""
     if f.sheet_no and f.parcel_no:
-        return f"đối tượng {f.idx + 1} (tờ {f.sheet_no} thửa {f.parcel_no})"
-    return f"đối tượng {f.idx + 1}"
+        unit = (units or {}).get(f.unit or "", None) if f.unit else None
+        ref = ParcelLabel(f.parcel_no, f.sheet_no, unit)
+        return Label(f"đối tượng {f.idx + 1} ({ref})", f"feature {f.idx + 1} ({ref.en})")
+    return Label(f"đối tượng {f.idx + 1}", f"feature {f.idx + 1}")

@@ -23,7 +23,7 @@ from gis.convert import from_db_many
 from parcels.bulk import bulk_register
 from parcels.errors import InvalidInput
 from parcels.registry import Source, lock_ward, record_source
-from parcels.surveys import checks
+from parcels.surveys import checks, neighbours
 from parcels.surveys.batches import open_batch_row, reason_given, require_officer, ruleset
 from parcels.surveys.errors import (
     CommitBlocked,
@@ -54,14 +54,12 @@ def override_finding(session: Session, *, actor: Actor, batch_id: int, finding_i
         raise NotOverridable(f"finding {finding_id} is a {f.severity}: only errors block a "
                              "commit, so there is nothing to override")
     if not f.overridable:
-        raise NotOverridable(f"finding {finding_id} ({f.rule}) describes a feature the registry "
-                             "cannot store; the surveyor must correct the file and upload it "
-                             "again", rule=f.rule)
+        raise NotOverridable(_why_not(finding_id, f.rule), rule=f.rule)
     if f.override_by is not None:
         raise NotOverridable(f"finding {finding_id} was already overridden by {f.override_by}")
     session.execute(text(
         "UPDATE survey_finding SET override_reason = :r, override_by = :by, "
-        "override_at = :now WHERE id = :f"),
+        "override_at = :now, resolution = 'override' WHERE id = :f"),
         {"r": why, "by": actor.username, "f": finding_id, "now": clock.now()})
     audit.record(session, actor=actor, action="override_finding", entity="survey_batch",
                  entity_ids=[batch_id], reason=why,
@@ -98,7 +96,7 @@ def override_findings(session: Session, *, actor: Actor, batch_id: int,
                               + (f" (nor {len(missing) - 1} more)" if len(missing) > 1 else ""),
                               finding_ids=missing[:100])
     refused = {i: ("not an error" if r.severity != "error" else
-                   "needs a corrected file" if not r.overridable else
+                   _why_not(i, r.rule) if not r.overridable else
                    f"already overridden by {r.override_by}")
                for i, r in rows.items()
                if r.severity != "error" or not r.overridable or r.override_by is not None}
@@ -111,7 +109,7 @@ def override_findings(session: Session, *, actor: Actor, batch_id: int,
                       for i, w in list(refused.items())[:100]])
     session.execute(text(
         "UPDATE survey_finding f SET override_reason = t.reason, override_by = :by, "
-        "override_at = :now FROM unnest(CAST(:ids AS bigint[]), "
+        "override_at = :now, resolution = 'override' FROM unnest(CAST(:ids AS bigint[]), "
         "CAST(:reasons AS text[])) AS t(id, reason) WHERE f.id = t.id AND f.batch_id = :b"),
         {"by": actor.username, "b": batch_id, "ids": ids, "reasons": [reasons[i] for i in ids],
          "now": clock.now()})
@@ -174,6 +172,11 @@ def commit_batch(session: Session, *, actor: Actor, batch_id: int, settings: Set
     assert source_id is not None
     say("writing new versions")
     amended = _write_versions(session, actor, batch_id, source_id=source_id, reason=why, now=now)
+    adjusted = neighbours.amend_neighbours(session, actor=actor, batch_id=batch_id,
+                                           source_id=source_id, reason=why, now=now)
+    say("checking the coverage")
+    neighbours.require_clean_coverage(session, ward_code=actor.ward_code, batch_id=batch_id,
+                                      rules=rules)
     session.execute(text(
         "UPDATE survey_batch SET state = 'committed', decided_by = :by, decided_at = :t, "
         "decision_reason = :r, source_document_id = :s WHERE id = :b"),
@@ -181,24 +184,40 @@ def commit_batch(session: Session, *, actor: Actor, batch_id: int, settings: Set
     audit.record(session, actor=actor, action="commit", entity="survey_batch",
                  entity_ids=[batch_id], reason=why,
                  detail={"source_document_id": source_id, "new_versions": len(amended),
-                         "features": row.feature_count})
+                         "neighbours_amended": adjusted, "features": row.feature_count})
     return batch_summary(session, actor=actor, batch_id=batch_id)
+
+
+def _why_not(finding_id: int, rule: str) -> str:
+    """Why an error cannot be accepted as it is, and what to do instead."""
+    if rule in checks.CONFLICT_RULES:
+        return (f"finding {finding_id} ({rule}) is an overlap the registry would then hold: "
+                "have the commit amend the registered neighbour, or record a dispute on both "
+                "parcels (an overlap within the batch needs a corrected file)")
+    return (f"finding {finding_id} ({rule}) describes a feature the registry cannot store; "
+            "the surveyor must correct the file and upload it again")
 
 
 def _require_no_open_errors(session: Session, batch_id: int) -> None:
     rows = session.execute(text(
-        "SELECT id, rule, feature_idx, overridable, message_en FROM survey_finding "
-        "WHERE batch_id = :b AND severity = 'error' AND override_by IS NULL "
-        "ORDER BY overridable, id"), {"b": batch_id}).all()
+        "SELECT id, rule, feature_idx, parcel_ids, severity, overridable, message_en, "
+        "dispute_id FROM survey_finding WHERE batch_id = :b AND severity = 'error' "
+        "AND (override_by IS NULL OR resolution = 'dispute') ORDER BY overridable, id"),
+        {"b": batch_id}).all()
     if rows:
+        waiting = [r.dispute_id for r in rows if r.dispute_id is not None]
         fixable = sum(1 for r in rows if r.overridable)
+        settle = sum(1 for r in rows if r.dispute_id is None and checks.resolvable(
+            r.rule, r.severity, r.feature_idx, r.parcel_ids))
         raise CommitBlocked(
-            f"{len(rows)} error findings remain ({len(rows) - fixable} need a corrected file, "
-            f"{fixable} may be overridden by a land officer with a reason)",
+            f"{len(rows)} error findings remain ({fixable} may be overridden by a land officer "
+            f"with a reason, {settle} overlaps to settle by amending the neighbour or a "
+            f"dispute, {len(waiting)} waiting for disputes {sorted(set(waiting))}, "
+            f"{len(rows) - fixable - settle - len(waiting)} need a corrected file)",
             open_errors=len(rows),
             findings=[{"id": r.id, "rule": r.rule, "features": [i + 1 for i in r.feature_idx],
-                       "overridable": r.overridable, "message": r.message_en}
-                      for r in rows[:50]])
+                       "overridable": r.overridable, "dispute_id": r.dispute_id,
+                       "message": r.message_en} for r in rows[:50]])
 
 
 def _register_new(session: Session, actor: Actor, batch_id: int, *, source: Source, reason: str,

@@ -38,3 +38,13 @@ class NotOverridable(Conflict):
 class OfficersOnly(Forbidden):
     code = "survey_officers_only"
     title = "Only a land officer may decide on a survey batch"
+
+
+class NotResolvable(Conflict):
+    code = "survey_finding_not_resolvable"
+    title = "This finding cannot be settled that way"
+
+
+class CoverageBroken(Conflict):
+    code = "survey_commit_overlaps"
+    title = "The commit would leave overlapping parcels in the registry"

@@ -12,6 +12,7 @@ from db.audit import Actor
 from gis.convert import from_db_many
 from gis.geojson import geometries_to_geojson
 from parcels.surveys.batches import batch_row
+from parcels.surveys.checks import resolvable
 from parcels.surveys.errors import FindingNotFound
 
 MAX_PAGE: Final = 10_000
@@ -25,16 +26,18 @@ def batch_summary(session: Session, *, actor: Actor, batch_id: int) -> dict[str,
         "GROUP BY 1"), {"b": batch_id}).all())
     by_rule: dict[str, dict[str, int]] = {}
     severities = {"error": 0, "warning": 0, "info": 0}
-    open_errors = not_overridable = overridden = 0
+    open_errors = not_overridable = overridden = amending = disputed = 0
     for r in session.execute(text(
-            "SELECT rule, severity, overridable, override_by IS NOT NULL AS done, count(*) AS n "
+            "SELECT rule, severity, overridable, resolution, count(*) AS n "
             "FROM survey_finding WHERE batch_id = :b GROUP BY 1, 2, 3, 4"), {"b": batch_id}):
         by_rule.setdefault(r.rule, {}).setdefault(r.severity, 0)
         by_rule[r.rule][r.severity] += r.n
         severities[r.severity] += r.n
         if r.severity == "error":
-            overridden += r.n if r.done else 0
-            open_errors += 0 if r.done else r.n
+            overridden += r.n if r.resolution == "override" else 0
+            amending += r.n if r.resolution == "amend_neighbour" else 0
+            disputed += r.n if r.resolution == "dispute" else 0
+            open_errors += r.n if r.resolution in (None, "dispute") else 0
             not_overridable += 0 if r.overridable else r.n
     committed = session.execute(text(
         "SELECT count(*) FROM survey_feature WHERE batch_id = :b "
@@ -50,12 +53,33 @@ def batch_summary(session: Session, *, actor: Actor, batch_id: int) -> dict[str,
         "validated_at": row.validated_at, "ruleset_version": row.ruleset_version,
         "matches": {k: matches.get(k, 0) for k in ("new", "new_version", "conflict")},
         "findings": {**severities, "open_errors": open_errors, "overridden": overridden,
+                     "neighbours_to_amend": amending, "disputed": disputed,
                      "not_overridable": not_overridable, "by_rule": by_rule},
+        "changes": changes(session, batch_id=batch_id),
         "can_commit": row.state == "validated" and open_errors == 0,
         "decided_by": row.decided_by, "decided_at": row.decided_at,
         "decision_reason": row.decision_reason,
         "source_document_id": row.source_document_id, "committed_parcels": committed,
     }
+
+
+CHANGES_SHOWN: Final = 50
+
+
+def changes(session: Session, *, batch_id: int, limit: int = CHANGES_SHOWN) -> dict[str, Any]:
+    """What the batch's re-measurements change, the largest corner displacement first:
+    how many parcels, how many of them unchanged, and the first ``limit`` in full."""
+    n, same = session.execute(text(
+        "SELECT count(*), count(*) FILTER (WHERE (change->>'unchanged')::boolean) "
+        "FROM survey_feature WHERE batch_id = :b AND change IS NOT NULL"),
+        {"b": batch_id}).one()
+    rows = session.execute(text(
+        "SELECT idx, change FROM survey_feature WHERE batch_id = :b AND change IS NOT NULL "
+        "ORDER BY (change->>'displacement_m')::float DESC, "
+        "abs((change->>'area_after_m2')::float - (change->>'area_before_m2')::float) DESC, idx "
+        "LIMIT :lim"), {"b": batch_id, "lim": limit}).all()
+    return {"remeasured": int(n), "unchanged": int(same),
+            "parcels": [{"feature": r.idx + 1, **r.change} for r in rows]}
 
 
 def list_batches(session: Session, *, actor: Actor, state: str | None = None,
@@ -65,7 +89,8 @@ def list_batches(session: Session, *, actor: Actor, state: str | None = None,
         "SELECT b.id, b.state, b.file_name, b.format, b.feature_count, b.uploaded_by, "
         "b.uploaded_at, b.decided_by, b.decided_at, "
         "(SELECT count(*) FROM survey_finding f WHERE f.batch_id = b.id "
-        " AND f.severity = 'error' AND f.override_by IS NULL) AS open_errors "
+        " AND f.severity = 'error' AND (f.override_by IS NULL OR f.resolution = 'dispute')) "
+        "AS open_errors "
         "FROM survey_batch b WHERE b.ward_code = :w "
         "AND (CAST(:me AS text) IS NULL OR b.uploaded_by = :me) "
         "AND (CAST(:state AS text) IS NULL OR b.state = :state) "
@@ -93,9 +118,11 @@ def batch_features(session: Session, *, actor: Actor, batch_id: int, match: str 
         "SELECT idx, source_index, source_layer, ST_AsBinary(geom) AS wkb, ST_Area(geom) AS area, "
         "former_unit, sheet_no, parcel_no, land_use, declared_area, attributes, unit_code, sheet, "
         "number, match, matched_parcel_id, matched_by, conflict_parcel_ids, committed_parcel_id, "
+        "change, "
         "(SELECT count(*) FROM survey_finding s WHERE s.batch_id = f.batch_id "
         " AND f.idx = ANY(s.feature_idx) AND s.severity = 'error' "
-        " AND s.override_by IS NULL) AS open_errors "
+        " AND (s.override_by IS NULL OR s.resolution = 'dispute')) "
+        "AS open_errors "
         "FROM survey_feature f WHERE batch_id = :b "
         "AND (CAST(:m AS text) IS NULL OR match = :m) ORDER BY idx LIMIT :lim OFFSET :off"),
         {"b": batch_id, "m": match, "lim": min(limit, MAX_PAGE), "off": offset}).all()
@@ -111,13 +138,15 @@ def batch_features(session: Session, *, actor: Actor, batch_id: int, match: str 
 
 FINDING_COLUMNS = ("id, rule, rule_version, severity, band, feature_idx, parcel_ids, figures, "
                    "tolerance, message_vi, message_en, ST_AsBinary(geom) AS wkb, fix, overridable, "
-                   "override_reason, override_by, override_at")
+                   "override_reason, override_by, override_at, resolution, dispute_id")
 
 
 def finding_feature(r: Any, geom: dict[str, Any] | None) -> dict[str, Any]:
     props = {k: v for k, v in r._mapping.items() if k not in ("wkb", "feature_idx")}
     props["features"] = [i + 1 for i in r.feature_idx]
-    props["open"] = r.severity == "error" and r.override_by is None
+    props["open"] = r.severity == "error" and r.resolution in (None, "dispute")
+    # an overlap with one registered neighbour: settled by amending it or by a dispute
+    props["settleable"] = resolvable(r.rule, r.severity, r.feature_idx, r.parcel_ids)
     props.update({k: v for k, v in (r.figures or {}).items() if k not in props})
     return {"type": "Feature", "id": r.id, "geometry": geom, "properties": props}
 

@@ -17,7 +17,7 @@ from db import audit
 from db.audit import Actor
 from gis.convert import from_db_many, to_ewkb
 from gis.crs import WARD
-from gis.rules import Finding, fixes_as_dicts
+from gis.findings import Finding, fixes_as_dicts
 from parcels.surveys import checks
 from parcels.surveys.batches import open_batch_row, raw_connection, ruleset
 from parcels.surveys.checks import StagedFeature
@@ -46,12 +46,12 @@ def validate_batch(session: Session, *, actor: Actor, batch_id: int, settings: S
     overrides = {(r.rule, tuple(sorted(r.feature_idx)), tuple(sorted(r.parcel_ids))): r
                  for r in session.execute(text(
                      "SELECT rule, feature_idx, parcel_ids, override_reason, override_by, "
-                     "override_at FROM survey_finding WHERE batch_id = :b "
-                     "AND override_by IS NOT NULL"), {"b": batch_id})}
+                     "override_at, resolution, dispute_id FROM survey_finding "
+                     "WHERE batch_id = :b AND override_by IS NOT NULL"), {"b": batch_id})}
     v = checks.validate(session, ward_code=actor.ward_code, batch_id=batch_id,
-                               features=features, default_unit=row.former_unit, rules=rules,
-                               min_iou=settings.intake.position_match_min_iou,
-                               progress=progress)
+                        features=features, default_unit=row.former_unit, rules=rules,
+                        min_iou=settings.intake.position_match_min_iou,
+                        noise_floor_m=settings.intake.noise_floor_m, progress=progress)
     (progress or (lambda _m: None))("storing findings")
     session.execute(text("DELETE FROM survey_finding WHERE batch_id = :b"), {"b": batch_id})
     _copy_findings(session, batch_id, actor.ward_code, v.findings, overrides)
@@ -70,14 +70,18 @@ def _copy_findings(session: Session, batch_id: int, ward: str, findings: list[Fi
                    overrides: dict[tuple[str, tuple[int, ...], tuple[int, ...]], Any]) -> None:
     cols = ("batch_id, ward_code, rule, rule_version, severity, band, feature_idx, parcel_ids, "
             "figures, tolerance, message_vi, message_en, geom, fix, overridable, "
-            "override_reason, override_by, override_at")
+            "override_reason, override_by, override_at, resolution, dispute_id")
     # every fix reprojected in one pass (one transform each cost a second for 10,000)
     fixes = fixes_as_dicts([f.fix for f in findings])
     with raw_connection(session).cursor() as cur, \
             cur.copy(f"COPY survey_finding ({cols}) FROM STDIN") as cp:
         for f, fix in zip(findings, fixes, strict=True):
             can = checks.overridable(f)
-            kept = overrides.get(checks.override_key(f)) if can else None
+            kept = overrides.get(checks.override_key(f))
+            if kept is not None and not (
+                    can if kept.resolution == "override" else checks.resolvable(
+                        f.code, str(f.severity), checks.feature_idx(f), checks.parcel_ids(f))):
+                kept = None  # what was settled is no longer what is found
             geom = None if f.geometry is None or f.geometry.is_empty else \
                 to_ewkb(f.geometry, WARD, hex=True)
             cp.write_row((batch_id, ward, f.code, f.version, str(f.severity),
@@ -88,7 +92,9 @@ def _copy_findings(session: Session, batch_id: int, ward: str, findings: list[Fi
                           None if fix is None else json.dumps(fix), can,
                           kept.override_reason if kept else None,
                           kept.override_by if kept else None,
-                          kept.override_at if kept else None))
+                          kept.override_at if kept else None,
+                          kept.resolution if kept else None,
+                          kept.dispute_id if kept else None))
 
 
 def _store_matches(session: Session, batch_id: int, v: checks.Validation) -> None:
@@ -98,15 +104,18 @@ def _store_matches(session: Session, batch_id: int, v: checks.Validation) -> Non
     session.execute(text(
         "UPDATE survey_feature f SET match = t.kind, matched_parcel_id = t.pid, "
         "matched_by = t.mby, unit_code = t.unit, sheet = t.sheet, number = t.num, "
-        "conflict_parcel_ids = COALESCE(CAST(t.conf AS bigint[]), '{}') "
+        "conflict_parcel_ids = COALESCE(CAST(t.conf AS bigint[]), '{}'), "
+        "change = CAST(t.change AS jsonb) "
         "FROM unnest(CAST(:idx AS int[]), CAST(:kind AS text[]), CAST(:pid AS bigint[]), "
         "CAST(:mby AS text[]), CAST(:unit AS text[]), CAST(:sheet AS int[]), "
-        "CAST(:num AS int[]), CAST(:conf AS text[])) "
-        "AS t(idx, kind, pid, mby, unit, sheet, num, conf) "
+        "CAST(:num AS int[]), CAST(:conf AS text[]), CAST(:change AS text[])) "
+        "AS t(idx, kind, pid, mby, unit, sheet, num, conf, change) "
         "WHERE f.batch_id = :b AND f.idx = t.idx"),
         {"b": batch_id, "idx": [f.idx for f in fs], "kind": kind,
          "pid": [f.matched_parcel_id for f in fs], "mby": [f.matched_by for f in fs],
          "unit": [f.unit for f in fs], "sheet": [f.sheet for f in fs],
          "num": [f.number for f in fs],
          "conf": ["{" + ",".join(str(p) for p in sorted(set(v.conflicts[f.idx]))) + "}"
-                  if f.idx in v.conflicts else None for f in fs]})
+                  if f.idx in v.conflicts else None for f in fs],
+         "change": [json.dumps(v.changes[f.idx], ensure_ascii=False) if f.idx in v.changes
+                    else None for f in fs]})

@@ -159,13 +159,43 @@ def survey_findings(c: Ctx) -> list[Call]:
     return [(c.client.get(f"/api/v1/surveys/{bid}/findings", headers=c.officer), FC)]
 
 
-def override_finding(c: Ctx) -> list[Call]:
-    bid = _batch(c)
+def _open_error(c: Ctx, bid: int) -> int:
     found = c.client.get(f"/api/v1/surveys/{bid}/findings", params={"severity": "error"},
                          headers=c.officer).json()["features"]
-    fid = next(f["id"] for f in found if f["properties"]["open"])
-    return [(c.client.post(f"/api/v1/surveys/{bid}/findings/{fid}/override", headers=c.officer,
-                           json={"reason": "ranh giới đã đo lại"}), FEATURE)]
+    return next(f["id"] for f in found if f["properties"]["open"])
+
+
+def override_finding(c: Ctx) -> list[Call]:
+    """A parcel 0.5 m beyond the test ward's northern edge: an error an officer may accept
+    (an overlap with a registered parcel may not be overridden)."""
+    north = 1_823_000.5
+    path = geojson(c.tmp / "bien.geojson", [wgs(shapely.box(559_000, north - 15, 559_020,
+                                                            north))],
+                   [{"to": 5, "so_thua": 14, "loai_dat": "ODT"}])
+    with path.open("rb") as fh:
+        r = c.client.post("/api/v1/surveys", headers=c.auth("surveyor"),
+                          data={"former_unit": "kim_long"},
+                          files={"file": ("bien.geojson", fh, "application/geo+json")})
+    assert r.status_code == 201, r.text
+    bid = int(r.json()["id"])
+    return [(c.client.post(f"/api/v1/surveys/{bid}/findings/{_open_error(c, bid)}/override",
+                           headers=c.officer, json={"reason": "ranh giới đã đo lại"}), FEATURE)]
+
+
+def amend_neighbour(c: Ctx) -> list[Call]:
+    bid = _batch(c)
+    fid = _open_error(c, bid)
+    body = {"reason": "thửa bên cạnh nhường phần chồng lấn"}
+    return [(c.client.post(f"/api/v1/surveys/{bid}/findings/{fid}/amend-neighbour",
+                           headers=c.officer, json=body), FEATURE)]
+
+
+def dispute_finding(c: Ctx) -> list[Call]:
+    bid = _batch(c)
+    fid = _open_error(c, bid)
+    body = {"claimant": "Hộ ông Lê Văn B", "description": "chưa thống nhất ranh giới"}
+    return [(c.client.post(f"/api/v1/surveys/{bid}/findings/{fid}/dispute", headers=c.officer,
+                           json=body), FEATURE)]
 
 
 # ------------------------------------------------------------------------- OGC
@@ -236,6 +266,9 @@ SCENARIOS: dict[tuple[str, str], Callable[[Ctx], list[Call]]] = {
     ("GET", "/api/v1/surveys/{batch_id}/features"): survey_features,
     ("GET", "/api/v1/surveys/{batch_id}/findings"): survey_findings,
     ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/override"): override_finding,
+    ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/amend-neighbour"):
+        amend_neighbour,
+    ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/dispute"): dispute_finding,
     ("GET", "/ogc/collections/{collection_id}/items"): ogc_items,
     ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): ogc_item,
     ("GET", "/api/v1/projects/{code}/impact/export"): impact_export,

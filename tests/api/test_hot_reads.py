@@ -139,19 +139,24 @@ def test_the_pooled_listing_answers_what_the_session_listing_does(
 
 def test_the_pooled_ogc_items_answer_what_the_session_read_does(
         server_app: TestClient, engine: Engine, committed: dict[str, Any], auth, users) -> None:
-    from api.ogc import COLLECTIONS
+    from api.ogc import COLLECTIONS, Window, _features
+    from api.ogc_crs import DEFAULT
     from gis import crs as gcrs
 
     bbox = gcrs.to_wgs84(rect(2990, -2510, 60, 50)).bounds
     official = users["official"][0]
     with Session(engine) as s:
-        expected, more, _ = COLLECTIONS["parcels"].fetch(s, official, bbox, None, None, 10, 0)
-        single, _, _ = COLLECTIONS["parcels"].fetch(s, official, None, None, committed["a"], 1,
-                                                    0)
+        rows, more, matched, _ = COLLECTIONS["parcels"].fetch(
+            s, official, Window(bbox, gcrs.WGS84), None, None, 10, 0)
+        expected = _features(rows, DEFAULT)
+        one_row, _, _, _ = COLLECTIONS["parcels"].fetch(s, official, None, None,
+                                                        committed["a"], 1, 0)
+        single = _features(one_row, DEFAULT)
     r = server_app.get("/ogc/collections/parcels/items",
                        params={"bbox": ",".join(map(str, bbox))}, headers=auth("official"))
     assert r.status_code == 200 and not more
     assert r.json()["features"] == orjson.loads(orjson.dumps(expected))
+    assert r.json()["numberMatched"] == matched == 2
     assert [f["id"] for f in r.json()["features"]] == [committed["a"], committed["b"]]
     one = server_app.get(f"/ogc/collections/parcels/items/{committed['a']}",
                          headers=auth("official")).json()

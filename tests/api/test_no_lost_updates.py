@@ -150,11 +150,12 @@ def test_a_decision_on_a_stale_application_is_refused(client, auth, session, act
 
 def test_a_commit_on_a_batch_changed_since_it_was_read_is_refused(
         client, auth, session, settings) -> None:
-    """An officer reads the batch, another overrides its finding: the first one's commit,
+    """An officer reads the batch, another settles its overlap with the neighbour (an
+    overlap is never overridden: the commit amends the neighbour): the first one's commit,
     sent with the tag of the batch they read, gets 412; with the new tag it commits."""
     officer = Actor(username="land_officer", role="land_officer", ward_code=WARD)
     geom = rect(0, 100, 20, 20)
-    registry.register_parcel(session, actor=officer, spec=spec(SHEET, 40, geom.buffer(-5)),
+    registry.register_parcel(session, actor=officer, spec=spec(SHEET, 40, rect(15, 100, 20, 20)),
                              reason="fixture")
     doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": mapping(
         transform(geom, gcrs.WARD, 4326)), "properties": {"to": SHEET, "so_thua": 41,
@@ -169,10 +170,10 @@ def test_a_commit_on_a_batch_changed_since_it_was_read_is_refused(
     tag = read.headers["etag"]
     errors = surveys.batch_findings(session, actor=officer, batch_id=batch, severity="error",
                                     rule=None)["features"]
-    assert errors, "the batch needs an error finding to override"
-    ok = client.post(f"/api/v1/surveys/{batch}/findings/override", json={
-        "finding_ids": [f["id"] for f in errors], "reason": "đã đo lại"},
-        headers={**headers, "If-Match": tag})
+    assert [f["properties"]["rule"] for f in errors] == ["overlap"]
+    ok = client.post(f"/api/v1/surveys/{batch}/findings/{errors[0]['id']}/amend-neighbour",
+                     json={"reason": "thửa 40 nhường phần chồng lấn"},
+                     headers={**headers, "If-Match": tag})
     assert ok.status_code == 200, ok.text
     before = counts(session)
     late = client.post(f"/api/v1/surveys/{batch}/commit", json={},

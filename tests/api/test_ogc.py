@@ -9,10 +9,12 @@ from typing import Any
 
 import pyogrio
 import pytest
+import shapely
 import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bench.common import served
@@ -52,8 +54,9 @@ def _bbox_wgs84() -> tuple[float, float, float, float]:
     return gcrs.to_wgs84(AREA.buffer(-1)).bounds
 
 
-def test_gdal_reads_parcels_through_oapif(live_url, tmp_path) -> None:
-    """GDAL's OGC API Features driver lists the collections and reads the three lots.
+def test_gdal_reads_parcels_through_oapif(live_url, tmp_path, engine) -> None:
+    """GDAL's OGC API Features driver lists the collections and reads the three lots in the
+    storage CRS the collection advertises (Part 2): EPSG:9214, the stored coordinates.
 
     The OAPIF driver sends its own Accept header, so GDAL_HTTP_HEADERS is ignored;
     a header file (GDAL_HTTP_HEADER_FILE) carries the bearer token, as QGIS users would.
@@ -66,14 +69,22 @@ def test_gdal_reads_parcels_through_oapif(live_url, tmp_path) -> None:
         source = f"OAPIF:{live_url}/ogc"
         layers = {name for name, _ in pyogrio.list_layers(source)}
         assert {"parcels", "zones", "corridors"} <= layers
-        df = pyogrio.read_dataframe(source, layer="parcels", bbox=_bbox_wgs84())
+        df = pyogrio.read_dataframe(source, layer="parcels", bbox=AREA.buffer(-1).bounds)
     finally:
         pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADER_FILE": None})
     assert sorted(df["parcel_no"]) == [1, 2, 3]
     assert set(df["sheet_no"]) == {SHEET}
     assert list(df["measured_area_m2"]) == pytest.approx([800.0, 800.0, 800.0], abs=0.01)
     assert set(df["land_use"]) == {"CLN"}
-    assert df.crs.to_epsg() == 4326
+    assert df.crs.to_epsg() == 9214
+    with Session(engine) as s:
+        stored = dict(s.execute(text(
+            "SELECT parcel_no, ST_AsBinary(geom) FROM parcel_version "
+            "WHERE sheet_no = :s AND valid_to IS NULL"), {"s": SHEET}).all())
+    for no, geom in zip(df["parcel_no"], df.geometry, strict=True):
+        got = shapely.get_coordinates(geom)
+        want = shapely.get_coordinates(shapely.from_wkb(stored[no]))
+        assert got.shape == want.shape and abs(got - want).max() < 0.001  # the millimetre
 
 
 def test_gdal_without_token_reads_nothing(live_url) -> None:

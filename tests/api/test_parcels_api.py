@@ -171,6 +171,7 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[107.55, 16.45], [107.551, 16.451]
     (_body(geojson_wgs84(rect(0, 100, 10, 10)), sheet_no=10, parcel_no=7), 409,
      "duplicate_parcel_number"),
     (_body(geojson_wgs84(rect(0, 100, 10, 10)), land_use="X1"), 422, "validation_error"),
+    (_body(geojson_wgs84(rect(0, 100, 10, 10)), former_unit="atlantis"), 400, "invalid_input"),
     ({"sheet_no": "one"}, 422, "validation_error"),
 ])
 def test_bad_registrations_are_problems_and_write_nothing(client, auth, connection, lot, body,
@@ -182,6 +183,21 @@ def test_bad_registrations_are_problems_and_write_nothing(client, auth, connecti
     assert r.headers["content-type"].startswith(PROBLEM)
     assert r.json()["type"] == f"/problems/{ptype}"
     assert r.json()["detail"]
+    assert counts(connection) == before
+
+
+@pytest.mark.parametrize("change", [{"former_unit": "atlantis"},
+                                    {"former_unit": "atlantis", "sheet_no": 10}])
+def test_an_amendment_to_an_unknown_former_unit_is_refused(client, auth, connection, lot,
+                                                           change) -> None:
+    """Found by schemathesis: a former unit the ward does not have was a 500 (the foreign
+    key refused the version).  Now a 400 naming the ward's units, nothing written."""
+    before = counts(connection)
+    r = client.post(f"/api/v1/parcels/{lot}/versions", headers=auth("land_officer"),
+                    json={**change, "reason": "renumbering"})
+    assert r.status_code == 400, r.text
+    assert r.json()["type"] == "/problems/invalid_input"
+    assert "atlantis" in r.json()["detail"] and "kim_long" in r.json()["detail"]
     assert counts(connection) == before
 
 

@@ -93,6 +93,8 @@ class Records:
         self.officer = Actor(username="land_officer", role="land_officer", ward_code=WARD)
         self.surveyor = Actor(username="surveyor", role="surveyor", ward_code=WARD)
         self._k = 0
+        self.caller = "official"
+        """Who the next call is built for (records that only their owner may act on)."""
 
     def slot(self) -> tuple[int, Polygon]:
         """A fresh number and a 20 × 20 m square of the test ward nobody else uses."""
@@ -225,13 +227,20 @@ class Records:
 
     # ------------------------------------------------------------------ surveys
 
-    def survey_file(self, *, on_a_parcel: bool = False) -> tuple[str, bytes, str]:
+    def survey_file(self, *, on_a_parcel: bool = False, beside_a_parcel: bool = False,
+                    outside: bool = False) -> tuple[str, bytes, str]:
         """A GeoJSON survey of one new parcel (a file of its own: its own batch); with
-        ``on_a_parcel`` a registered parcel overlaps it, an error finding to override."""
+        ``on_a_parcel`` a registered parcel lies inside it, with ``beside_a_parcel`` one
+        overlaps its eastern 2 m (an overlap to settle with the neighbour), and with
+        ``outside`` it reaches 10 m beyond the ward's western edge (an error to override)."""
         k, geom = self.slot()
-        if on_a_parcel:
+        if outside:
+            geom = rect(-4_010.0, -3_500 + 60.0 * k, 20, 20)
+        if on_a_parcel or beside_a_parcel:
+            _, y0, x1, y1 = geom.bounds
+            other = geom.buffer(-5) if on_a_parcel else shapely.box(x1 - 2, y0, x1 + 18, y1)
             registry.register_parcel(self.session, actor=self.officer,
-                                     spec=spec(SHEET, 30_000 + k, geom.buffer(-5)),
+                                     spec=spec(SHEET, 30_000 + k, other),
                                      reason="route table fixture")
             self._done()
         doc = {"type": "FeatureCollection", "features": [{
@@ -239,9 +248,10 @@ class Records:
             "properties": {"to": SHEET, "so_thua": 40_000 + k, "loai_dat": "ODT"}}]}
         return f"thua_{k}.geojson", json.dumps(doc).encode(), "application/geo+json"
 
-    def batch(self, *, on_a_parcel: bool = False) -> int:
-        """A survey batch the surveyor uploaded (validated, open)."""
-        name, content, _ = self.survey_file(on_a_parcel=on_a_parcel)
+    def batch(self, **kind: bool) -> int:
+        """A survey batch the surveyor uploaded (validated, open); ``kind`` as for
+        :meth:`survey_file`."""
+        name, content, _ = self.survey_file(**kind)
         staged = surveys.stage_upload(self.session, actor=self.surveyor,
                                       stream=io.BytesIO(content), filename=name,
                                       options=surveys.UploadOptions(former_unit="kim_long"),
@@ -258,6 +268,14 @@ class Records:
         return ids
 
     # -------------------------------------------------------------------- pages
+
+    def claim_file(self) -> tuple[str, bytes, str]:
+        """A boundary file (GeoJSON, WGS 84) of one fresh 20 × 20 m claim."""
+        _, geom = self.slot()
+        doc = {"type": "FeatureCollection", "features": [{
+            "type": "Feature", "geometry": mapping(transform(geom, WARD_CRS, 4326)),
+            "properties": {}}]}
+        return "ranh_gioi.geojson", json.dumps(doc).encode(), "application/geo+json"
 
     # ------------------------------------------------------------------ road projects
 
@@ -290,6 +308,21 @@ class Records:
         _, corridor = self._corridor_over_a_parcel()
         self._done()
         return {**corridor, "reason": "mở rộng tuyến"}
+
+    # ------------------------------------------------------------ access tokens
+
+    def access_token(self) -> int:
+        """A live personal access token of the caller (only its owner or an admin revokes)."""
+        from api.access_tokens import create_token
+        from api.users import User
+
+        row = self.session.execute(text("SELECT id, role FROM app_user WHERE username = :u"),
+                                   {"u": self.caller}).one()
+        owner = User(id=row.id, username=self.caller, role=row.role, ward_code=WARD)
+        made = create_token(self.session, actor=self.officer, owner=owner,
+                            name=f"route table {self.slot()[0]}")
+        self._done()
+        return made.info.id
 
     # -------------------------------------------------------------------- jobs
 
@@ -329,6 +362,48 @@ def _form(csrf: str, **fields: str) -> Request:
     return Request(data={**fields, "csrf_token": csrf}, cookies={CSRF_COOKIE: csrf})
 
 
+def _page_form(r: Records, path: Mapping[str, object] | None = None,
+               files: Mapping[str, tuple[str, bytes, str]] | None = None,
+               **fields: Any) -> Request:
+    """A page's form: its fields, the CSRF field and cookie, maybe files."""
+    csrf = r.csrf()
+    return Request(path=path or {}, data={**fields, "csrf_token": csrf}, files=files,
+                   cookies={CSRF_COOKIE: csrf})
+
+
+def _page_receive(r: Records) -> Request:
+    k, _ = r.slot()
+    return _page_form(r, files={"geometry_file": r.claim_file()},
+                      applicant_name="Nguyễn Thị Hoa", channel="counter",
+                      procedure="first_certificate", declared_area="400",
+                      declared_land_use="ODT", former_unit="kim_long", sheet_no=str(SHEET),
+                      parcel_no=str(50_000 + k))
+
+
+def _page_override_one(r: Records) -> Request:
+    b = r.batch(outside=True)  # an error that may be accepted (an overlap may not)
+    return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                      reason="ranh giới đã đo lại")
+
+
+def _page_override_many(r: Records) -> Request:
+    b = r.batch(outside=True)
+    return _page_form(r, {"batch_id": b}, reason="ranh giới đã đo lại",
+                      finding=[str(i) for i in r.open_errors(b)])
+
+
+def _page_amend_neighbour(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                      reason="thửa bên cạnh nhường phần chồng lấn")
+
+
+def _page_dispute(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return _page_form(r, {"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                      claimant="Hộ ông Lê Văn B", description="chưa thống nhất ranh")
+
+
 def _upload(r: Records) -> Request:
     return Request(data={"former_unit": "kim_long"}, files={"file": r.survey_file()})
 
@@ -350,15 +425,27 @@ def _tile(r: Records) -> dict[str, int]:
 
 
 def _override_one(r: Records) -> Request:
-    b = r.batch(on_a_parcel=True)
+    b = r.batch(outside=True)
     return Request(path={"batch_id": b, "finding_id": r.open_errors(b)[0]},
                    json={"reason": "ranh giới đã đo lại"})
 
 
 def _override_many(r: Records) -> Request:
-    b = r.batch(on_a_parcel=True)
+    b = r.batch(outside=True)
     return Request(path={"batch_id": b},
                    json={"finding_ids": r.open_errors(b), "reason": "ranh giới đã đo lại"})
+
+
+def _amend_neighbour(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return Request(path={"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                   json={"reason": "thửa bên cạnh nhường phần chồng lấn"})
+
+
+def _dispute_finding(r: Records) -> Request:
+    b = r.batch(beside_a_parcel=True)
+    return Request(path={"batch_id": b, "finding_id": r.open_errors(b)[0]},
+                   json={"claimant": "Hộ ông Lê Văn B", "description": "chưa thống nhất ranh"})
 
 
 POLICY: dict[tuple[str, str], Route] = {
@@ -385,10 +472,92 @@ POLICY: dict[tuple[str, str], Route] = {
     ("POST", "/logout"): Route(EVERYONE, 303, lambda r: _form(r.csrf())),
     # Signing out by token: every signed-in user may end their own sessions.
     ("POST", "/api/v1/auth/logout"): Route(SIGNED_IN, 204),
-    # ---- pages (cookie session)
+    # ---- pages (cookie session); their files are public (the sign-in page's style)
     ("GET", "/"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
+    ("GET", "/static/{name}"): Route(EVERYONE, 200, lambda r: Request(path={"name": "site.css"})),
+    ("POST", "/language"): Route(SIGNED_IN, 303, lambda r: _page_form(r, language="en"),
+                                 anonymous=303, cookie=True),
+    ("GET", "/applications"): Route(OFFICER, 200, lambda r: Request(params={"overdue": "1"}),
+                                    anonymous=303, cookie=True),
+    ("GET", "/applications/new"): Route(OFFICER, 200, anonymous=303, cookie=True),
+    ("POST", "/applications/new"): Route(OFFICER, 303, _page_receive, anonymous=303,
+                                         cookie=True),
+    ("GET", "/applications/{application_id}"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("verifying")}),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/verify"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application()}),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/request-supplement"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application()},
+                                           reason="thiếu bản sao giấy tờ"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/supplement-received"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id":
+                                               r.application("waiting_applicant")},
+                                           note="đã bổ sung"), anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/field-check"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("verifying")},
+                                           notes="mốc ranh giới khớp thực địa"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/decision"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("field_check")},
+                                           decision="approve", reason="đủ điều kiện",
+                                           override_warnings="1"), anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/issue"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("approved")},
+                                           note="đã trao"), anonymous=303, cookie=True),
+    ("GET", "/surveys"): Route(UPLOADERS, 200, anonymous=303, cookie=True),
+    ("GET", "/surveys/new"): Route(UPLOADERS, 200, anonymous=303, cookie=True),
+    ("POST", "/surveys/new"): Route(
+        UPLOADERS, 303, lambda r: _page_form(r, files={"file": r.survey_file()},
+                                             former_unit="kim_long"), anonymous=303,
+        cookie=True),
+    ("GET", "/surveys/{batch_id}"): Route(
+        UPLOADERS, 200, lambda r: Request(path={"batch_id": r.batch()}), anonymous=303,
+        cookie=True),
+    ("POST", "/surveys/{batch_id}/findings/{finding_id}/override"): Route(
+        OFFICER, 303, _page_override_one, anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/override"): Route(OFFICER, 303, _page_override_many,
+                                                    anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/findings/{finding_id}/amend-neighbour"): Route(
+        OFFICER, 303, _page_amend_neighbour, anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/findings/{finding_id}/dispute"): Route(
+        OFFICER, 303, _page_dispute, anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/commit"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"batch_id": r.batch()}, reason="đo bổ sung"),
+        anonymous=303, cookie=True),
+    ("POST", "/surveys/{batch_id}/reject"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"batch_id": r.batch()}, reason="thiếu chữ ký"),
+        anonymous=303, cookie=True),
+    ("GET", "/parcels"): Route(READERS, 200, lambda r: Request(params={"q": f"{SHEET}/1"}),
+                               anonymous=303, cookie=True),
+    ("GET", "/parcels/{parcel_id}"): Route(
+        READERS, 200, lambda r: Request(path={"parcel_id": r.parcel()}), anonymous=303,
+        cookie=True),
+    ("GET", "/projects"): Route(PROJECT_READERS, 200, anonymous=303, cookie=True),
+    ("GET", "/projects/{code}"): Route(
+        PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()}), anonymous=303,
+        cookie=True),
+    ("GET", "/stats"): Route(
+        PROJECT_READERS, 200, lambda r: Request(params={"from": "2025-07-01", "to": "2025-08-25"}),
+        anonymous=303, cookie=True),
     # ---- who am I
     ("GET", "/api/v1/auth/me"): Route(SIGNED_IN, 200),
+    # ---- personal access tokens: everyone their own, administrators see and revoke all
+    ("POST", "/api/v1/auth/access-tokens"): Route(
+        SIGNED_IN, 201, lambda r: Request(json={"name": f"QGIS {r.slot()[0]}"})),
+    ("GET", "/api/v1/auth/access-tokens"): Route(SIGNED_IN, 200),
+    ("POST", "/api/v1/auth/access-tokens/{token_id}/revoke"): Route(
+        SIGNED_IN, 200, lambda r: Request(path={"token_id": r.access_token()})),
+    ("GET", "/api/v1/admin/access-tokens"): Route(ADMIN, 200),
+    ("GET", "/tokens"): Route(SIGNED_IN, 200, anonymous=303, cookie=True),
+    ("POST", "/tokens"): Route(
+        SIGNED_IN, 201, lambda r: _page_form(r, name=f"QGIS page {r.slot()[0]}"),
+        anonymous=303, cookie=True),
+    ("POST", "/tokens/{token_id}/revoke"): Route(
+        SIGNED_IN, 303, lambda r: _page_form(r, {"token_id": r.access_token()}),
+        anonymous=303, cookie=True),
     # ---- parcels: read by land readers, written by land officers
     ("GET", "/api/v1/parcels"): Route(
         READERS, 200, lambda r: Request(params={"sheet_no": str(SHEET)})),
@@ -426,6 +595,10 @@ POLICY: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/override"): Route(
         OFFICER, 200, _override_one),
     ("POST", "/api/v1/surveys/{batch_id}/findings/override"): Route(OFFICER, 200, _override_many),
+    ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/amend-neighbour"): Route(
+        OFFICER, 200, _amend_neighbour),
+    ("POST", "/api/v1/surveys/{batch_id}/findings/{finding_id}/dispute"): Route(
+        OFFICER, 200, _dispute_finding),
     ("POST", "/api/v1/surveys/{batch_id}/commit"): Route(
         OFFICER, 200, lambda r: Request(path={"batch_id": r.batch()},
                                         json={"reason": "đo đạc bổ sung"})),
@@ -535,6 +708,8 @@ POLICY: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/projects/{code}/compare"): Route(
         PROJECT_READERS, 200, lambda r: Request(path={"code": r.project()},
                                                 params={"a": "A", "b": "A@1"})),
+    # ---- the ready QGIS project: land readers (it opens the OGC layers)
+    ("GET", "/api/v1/qgis/project.qgz"): Route(READERS, 200),
     # ---- OGC API Features: land readers
     ("GET", "/ogc"): Route(READERS, 200),
     ("GET", "/ogc/conformance"): Route(READERS, 200),
@@ -598,16 +773,20 @@ def records(session: Any, settings: Any) -> Records:
 def _send(client: Any, tokens: dict[str, str], method: str, template: str, route: Route,
           req: Request, who: str) -> Any:
     client.cookies.clear()
-    for name, value in req.cookies.items():
-        client.cookies.set(name, value)
+    cookies, data = dict(req.cookies), req.data
     headers = {}
     if who != ANONYMOUS:
         if route.cookie:
-            client.cookies.set(SESSION_COOKIE, tokens[who])
+            cookies[SESSION_COOKIE] = tokens[who]
+            if data and "csrf_token" in data:  # a page form's token is bound to the session
+                csrf = new_csrf_token(client.app.state.settings.auth, session_token=tokens[who])
+                data, cookies[CSRF_COOKIE] = {**data, "csrf_token": csrf}, csrf
         else:
             headers["Authorization"] = f"Bearer {tokens[who]}"
+    for name, value in cookies.items():
+        client.cookies.set(name, value)
     return client.request(method, _url(template, req.path), params=req.params, json=req.json,
-                          data=req.data, files=req.files, headers=headers,
+                          data=data, files=req.files, headers=headers,
                           follow_redirects=False)
 
 
@@ -641,6 +820,7 @@ def test_route(method: str, template: str, client, tokens, records) -> None:
         if who == ANONYMOUS and who not in route.roles:
             continue
         if who in route.roles:
+            records.caller = who  # records only their owner may act on are the caller's
             req = probe if who == ANONYMOUS else route.call(records)  # a fresh record each
             r = _send(client, tokens, method, template, route, req, who)
             assert r.status_code == route.status, \

@@ -32,6 +32,7 @@ from api.cli import app as cli_app
 from config.intake import IntakeSettings
 from gis import crs as gcrs
 from gis.crs import WARD
+from gis.intake.errors import TITLES
 from tests.conftest import counts
 from tests.geojson_schema import assert_geojson
 from tests.gis.builders import (
@@ -137,6 +138,7 @@ def problem_of(r: Any, status: int, code: str) -> dict[str, Any]:
     body = r.json()
     assert body["type"] == f"/problems/{code}", body
     assert body["detail"] and body["message_vi"]
+    assert body["title"] == TITLES[code]  # words, never the code reworded ("Crs wrong zone")
     return body
 
 
@@ -232,14 +234,17 @@ def test_officer_commits_and_parcels_appear(api, auth, tmp_path) -> None:
         "/problems/survey_batch_closed"
 
 
-def test_override_flow_over_http(api, auth, tmp_path, session, actor) -> None:
-    """An overlap with a registered parcel blocks the commit (409 listing it); the officer
-    overrides it with a reason; the commit then goes through."""
+def test_overlap_settled_with_the_neighbour_over_http(api, auth, tmp_path, session,
+                                                     actor) -> None:
+    """An overlap with a registered parcel blocks the commit (409 listing it) and cannot be
+    overridden (409 naming the way out); the officer has the commit amend the neighbour
+    (the answer shows its proposed boundary); the commit then goes through and the
+    neighbour has a new version without the overlap."""
     from parcels import registry
     from tests.factories import spec
 
-    registry.register_parcel(session, actor=actor, reason="fixture",
-                             spec=spec(9, 1, box(559_010, 1_820_005, 559_030, 1_820_030)))
+    nb = registry.register_parcel(session, actor=actor, reason="fixture",
+                                  spec=spec(9, 1, box(559_010, 1_820_005, 559_030, 1_820_030)))
     session.commit()
     path, _ = all_formats(tmp_path)["geojson"]
     b = upload(api, auth("surveyor"), path).json()
@@ -250,39 +255,50 @@ def test_override_flow_over_http(api, auth, tmp_path, session, actor) -> None:
     assert problem_of_conflict["open_errors"] == len(body["findings"]) >= 1
     errors = api.get(f"/api/v1/surveys/{b['id']}/findings", params={"severity": "error"},
                      headers=auth("land_officer")).json()["features"]
-    assert {f["properties"]["rule"] for f in errors} >= {"overlap"}
+    assert {f["properties"]["rule"] for f in errors} == {"overlap"}
     first = errors[0]["id"]
-    assert api.post(f"/api/v1/surveys/{b['id']}/findings/{first}/override",
-                    headers=auth("surveyor"), json={"reason": "ok"}).status_code == 403
-    short = api.post(f"/api/v1/surveys/{b['id']}/findings/{first}/override",
-                     headers=auth("land_officer"), json={"reason": ""})
-    assert short.status_code == 422
+    refused = api.post(f"/api/v1/surveys/{b['id']}/findings/{first}/override",
+                       headers=auth("land_officer"), json={"reason": "ranh giới đã đo lại"})
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "/problems/survey_finding_not_overridable"
+    assert "amend the registered neighbour" in refused.json()["detail"]
+    url = f"/api/v1/surveys/{b['id']}/findings/{{}}/amend-neighbour"
+    assert api.post(url.format(first), headers=auth("surveyor"),
+                    json={"reason": "ok ok"}).status_code == 403
+    assert api.post(url.format(first), headers=auth("land_officer"),
+                    json={"reason": ""}).status_code == 422
     for f in errors:
-        r = api.post(f"/api/v1/surveys/{b['id']}/findings/{f['id']}/override",
-                     headers=auth("land_officer"), json={"reason": "ranh giới đã đo lại"})
+        r = api.post(url.format(f["id"]), headers=auth("land_officer"),
+                     json={"reason": "thửa bên cạnh nhường phần chồng lấn"})
         assert r.status_code == 200, r.text
-        assert r.json()["properties"]["override_by"] == "land_officer"
+        assert r.json()["properties"]["resolution"] == "amend_neighbour"
+        assert r.json()["proposal"]["parcel_id"] == nb.parcel_id
+        assert r.json()["proposal"]["geometry"]["type"] == "Polygon"
     done = api.post(f"/api/v1/surveys/{b['id']}/commit", headers=auth("land_officer"))
     assert done.status_code == 200, done.text
     assert done.json()["state"] == "committed"
+    area = session.execute(text("SELECT ST_Area(geom) FROM parcel_version WHERE parcel_id = :p "
+                                "AND valid_to IS NULL"), {"p": nb.parcel_id}).scalar_one()
+    assert area == pytest.approx(500.0 - 100.0 - 110.0, abs=0.01)  # A took 100 m², B 110 m²
 
 
 def test_bulk_override_over_http(api, auth, tmp_path, session, actor) -> None:
     """The officer overrides every open error in one request, one reason for the list or a
-    reason each; a list naming a finding that cannot be overridden changes nothing."""
-    from parcels import registry
-    from tests.factories import spec
-
-    registry.register_parcel(session, actor=actor, reason="fixture",
-                             spec=spec(9, 1, box(559_010, 1_820_005, 559_030, 1_820_030)))
-    session.commit()
-    path, _ = all_formats(tmp_path)["geojson"]
+    reason each; a list naming a finding that cannot be overridden changes nothing.  (The
+    errors here: both parcels reach 0.5 m beyond the test ward's northern edge, more than
+    the 1:1000 tolerance, less than the 1 m the registry itself allows.)"""
+    north = 1_823_000.5
+    path = geojson(tmp_path / "thua.geojson",
+                   [wgs(box(559_000, north - 15, 559_020, north)),
+                    wgs(box(559_020, north - 16, 559_045, north))], PROPS)
     b = upload(api, auth("surveyor"), path).json()
     url = f"/api/v1/surveys/{b['id']}/findings/override"
     officer = auth("land_officer")
     every = api.get(f"/api/v1/surveys/{b['id']}/findings", headers=officer).json()["features"]
     errors = [f["id"] for f in every if f["properties"]["open"]]
     assert len(errors) >= 2
+    assert {f["properties"]["rule"] for f in every if f["properties"]["open"]} == {
+        "outside_ward"}
     assert api.post(url, headers=auth("surveyor"),
                     json={"finding_ids": errors, "reason": "ok ok"}).status_code == 403
     assert api.post(url, headers=officer, json={"finding_ids": errors}).status_code == 422
@@ -301,6 +317,7 @@ def test_bulk_override_over_http(api, auth, tmp_path, session, actor) -> None:
     assert now[errors[0]]["override_reason"] == "đã kiểm tra thực địa"
     assert {now[i]["override_reason"] for i in errors[1:]} == {"ranh giới đã đo lại"}
     assert {now[i]["override_by"] for i in errors} == {"land_officer"}
+    assert {now[i]["resolution"] for i in errors} == {"override"}
     again = api.post(url, headers=officer, json={"finding_ids": errors[:1], "reason": "again"})
     assert again.status_code == 409
     assert [f["id"] for f in again.json()["findings"]] == errors[:1]

@@ -178,7 +178,9 @@ def test_labels_match_geometry(ward: dict[str, gpd.GeoDataFrame]) -> None:
         elif rule == "boundary_gap":
             own = by_key[app.parcel_key]
             assert own.buffer(1e-3).contains(g) and own.area - g.area > 0.05
-            assert own.hausdorff_distance(g) <= 0.25
+            # beyond any map scale's survey noise (0.45 m: agricultural land at 1:2000),
+            # within the gap rule's 1 m
+            assert 0.45 <= own.hausdorff_distance(g) <= 0.9
         elif rule == "area_mismatch":
             assert mismatch > max(2.0, 0.03 * g.area)
         elif rule == "road_redline":

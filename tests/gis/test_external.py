@@ -249,7 +249,8 @@ def test_real_cadastre_counts_agree_with_plain_shapely(rules: RuleSet, commune: 
     width = np.zeros(len(polys))
     pos = area > 0
     width[pos] = 2 * shapely.length(shapely.maximum_inscribed_circle(polys[pos], 1e-7))
-    expected_overlaps = int((width > 1e-6).sum())
+    # (the floor below which a sliver is the rounding of millimetre coordinates)
+    expected_overlaps = int((width > rules.param("overlap", "min_width_m")).sum())
     ours = sum(len(report.by_code(c)) for c in ("overlap", "contained", "duplicate"))
     print(f"{commune}: {ours} overlapping pairs (plain shapely: {expected_overlaps})")
     assert ours == expected_overlaps > 0
@@ -262,7 +263,8 @@ def test_real_cadastre_counts_agree_with_plain_shapely(rules: RuleSet, commune: 
     expected_gaps = 0
     for p in pieces:
         w = 2 * shapely.length(shapely.maximum_inscribed_circle(p, 1e-7))
-        if 1e-6 < w <= 1.0 and len(tree.query(p, predicate="dwithin", distance=1e-5)) >= 2:
+        if rules.param("gap", "min_width_m") < w <= 1.0 and \
+                len(tree.query(p, predicate="dwithin", distance=1e-5)) >= 2:
             expected_gaps += 1
     print(f"{commune}: {len(report.by_code('gap'))} gaps (plain shapely: {expected_gaps})")
     # The engine closes each cluster's own union, the check one global union; GEOS's

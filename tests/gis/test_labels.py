@@ -13,8 +13,9 @@ def test_a_parcel_reads_as_an_officer_writes_it() -> None:
 
 
 def test_a_point_is_x_northing_then_y_easting() -> None:
-    assert labels.point(559067.211, 1820005.354) == "X = 1820005.35 m, Y = 559067.21 m"
-    assert labels.point(559067.211, 1820005.354, "en").startswith("X = 1820005.35 m (northing)")
+    assert labels.point(559067.211, 1820005.354) == "X = 1820005.354 m, Y = 559067.211 m"
+    assert labels.point(559067.211, 1820005.354, "en") == \
+        "X (northing) 1820005.354 m, Y (easting) 559067.211 m"
 
 
 def test_zone_kinds_in_words() -> None:

@@ -401,6 +401,19 @@ def test_csv_with_x_as_easting(upload: Path) -> None:
     assert read(path, upload, swap_axes=True).features.geometry.iloc[0].equals(A)
 
 
+def test_swap_axes_on_a_normal_table_says_to_drop_it(upload: Path) -> None:
+    """A VN-2000 table with X = northing, read with swap_axes anyway (what the old help
+    text invited): refused with the advice to read it without swap_axes, not with it."""
+    rows = ["So thua;Diem;X;Y"] + [
+        f"12;{i + 1};{y};{x}" for i, (x, y) in enumerate(list(A.exterior.coords)[:-1])]
+    path = upload / "toa_do.csv"
+    path.write_text("\n".join(rows))
+    assert read(path, upload).features.geometry.iloc[0].equals(A)
+    err = refused("axes_swapped", lambda: read(path, upload, swap_axes=True))
+    assert err.extra["suggestion"] == {"swap_axes": False}
+    assert "without swap_axes" in err.detail and "không đảo trục" in err.message_vi
+
+
 def test_wrong_tm3_zone(upload: Path) -> None:
     """Data in TM-3 107°15' labelled 107°00': the right zone is named."""
     path = geojson(upload / "thua.geojson", [transform(A, WARD, 9215)], crs="EPSG:9214")
@@ -859,3 +872,14 @@ def test_result_is_deterministic(tmp_path: Path, upload: Path) -> None:
     one, two = read(path, upload), read(path, upload)
     assert one.features.to_json() == two.features.to_json()
     assert math.isclose(one.features.geometry.area.sum(), 700.0, abs_tol=0.1)
+
+
+def test_every_refusal_has_a_title_in_words() -> None:
+    """Issue 14: each refusal's problem title is written for a surveyor, not the code
+    reworded ("Crs wrong zone")."""
+    from gis.intake.errors import ERROR_CLASSES, TITLES, WrongZoneError
+
+    assert {cls.code for cls in ERROR_CLASSES} <= set(TITLES)
+    for cls in ERROR_CLASSES:
+        assert cls.title == TITLES[cls.code], cls
+    assert WrongZoneError.title == "Wrong VN-2000 zone (central meridian)"

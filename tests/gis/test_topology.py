@@ -6,15 +6,21 @@ Parcels are drawn in metres; "n" is the registered neighbour, "c" the candidate.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pyogrio
 import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
 from gis.audit import audit
+from gis.findings import Band, Report, Severity
+from gis.findings_io import FINDINGS, write_gpkg
 from gis.frame import Zone
-from gis.rules import Band, Report, RuleSet, Severity
+from gis.mismatches import find_mismatches
+from gis.rules import RuleSet
 from gis.snap import snap_to_neighbours
+from gis.topology import Context
 
 N = box(10, 0, 20, 20)  # the registered neighbour east of x = 10
 
@@ -108,12 +114,26 @@ def test_half_metre_gap_is_flagged(rules: RuleSet) -> None:
 
 
 def test_boundary_mismatch_lists_the_vertex(rules: RuleSet) -> None:
-    """A corner 8 cm west of the neighbour's edge at 1:500 (snap 0.07, conflict 0.14): warning."""
+    """The mismatch rule itself: a corner 8 cm west of the neighbour's edge at 1:500 (snap
+    0.07, conflict 0.14) is a warning naming the vertex as X (northing), Y (easting)."""
     c = Polygon([(0, 0), (10, 0), (9.92, 10), (10, 20), (0, 20)])
-    (f,) = [f for f in check(c, rules, scale=500).by_code("boundary_mismatch")
-            if f.feature_ids == ("c", "n")]
+    ctx = Context.build([c, N], ["c", "n"], rules=rules, scales=500)
+    (f,) = [f for f in find_mismatches(ctx) if f.feature_ids == ("c", "n")]
     assert f.band is Band.REVIEW and f.figures["distance_m"] == pytest.approx(0.08)
     assert (f.figures["x"], f.figures["y"]) == (9.92, 10.0)
+    assert "X = 10.000 m, Y = 9.920 m" in f.message_vi
+    assert "X (northing) 10.000 m, Y (easting) 9.920 m" in f.message_en
+
+
+def test_a_moved_corner_is_one_defect(rules: RuleSet) -> None:
+    """The same corner 8 cm off with both edges to it along the neighbour: the wedge
+    between them is the gap, and its vertex is not reported a second time as a mismatch."""
+    c = Polygon([(0, 0), (10, 0), (9.92, 10), (10, 20), (0, 20)])
+    report = check(c, rules, scale=500)
+    (gap,) = [f for f in report.by_code("gap") if set(f.feature_ids) == {"c", "n"}]
+    assert gap.band is Band.REVIEW and gap.figures["width_m"] == pytest.approx(0.08, rel=0.05)
+    assert [f for f in report.by_code("boundary_mismatch")
+            if set(f.feature_ids) == {"c", "n"}] == []
 
 
 def test_outside_ward_and_zone(rules: RuleSet) -> None:
@@ -127,6 +147,63 @@ def test_outside_ward_and_zone(rules: RuleSet) -> None:
     assert z.figures["area_m2"] == pytest.approx(40.0)
     assert z.figures["zone_kind"] == "river corridor"
     assert "river corridor" in z.message_en
+
+
+def test_a_zone_crossing_is_a_fact_said_in_words(rules: RuleSet) -> None:
+    """Issue 14: 40 m² of a lot in heritage zone II is information about the lot (what may
+    be built there), not a defect, and the sentence names the zone kind in words."""
+    zone = Zone(id="kv2", kind="heritage_2", name="Chùa Thiên Mụ",
+                geometry=box(-100, 16, 100, 30))
+    r = audit([box(0, 0, 10, 20)], ["c"], rules=rules, scales=1000, zones=[zone])
+    (z,) = r.by_code("zone_crossing")
+    assert z.severity is Severity.INFO and z.figures["area_m2"] == pytest.approx(40.0)
+    assert "khu vực bảo vệ II của di tích" in z.message_vi
+    assert "heritage protection zone II" in z.message_en
+    assert "heritage_2" not in z.message_vi + z.message_en
+
+
+def test_rounding_along_the_ward_edge_is_not_outside(rules: RuleSet) -> None:
+    """A lot following the ward's edge with a corner 0.4 mm beyond it (the rounding of
+    millimetre coordinates) is not reported; 0.5 m beyond it is, with its area."""
+    ward = box(-100, 0, 100, 100)
+    follows = Polygon([(0, 0), (5, -0.0004), (10, 0), (10, 20), (0, 20)])
+    assert audit([follows], ["c"], rules=rules, frame=ward).by_code("outside_ward") == []
+    beyond = box(0, -0.5, 10, 20)
+    (out,) = audit([beyond], ["c"], rules=rules, frame=ward).by_code("outside_ward")
+    assert out.figures["area_m2"] == pytest.approx(5.0) and out.severity is Severity.ERROR
+    assert "0.00 m²" not in out.message_en
+
+
+def test_shape_rules_know_a_road_and_count_each_defect_once(rules: RuleSet) -> None:
+    """A 100 × 0.5 m strip is a sliver as a house lot, not as a road (DGT) or a canal
+    (DTL); a lot with three 3 cm edges has one short-edge finding (information, below
+    what the map shows) that counts all three."""
+    strip = box(0, 0, 100, 0.5)
+    for use, slivers in (("ODT", 1), ("DGT", 0), ("DTL", 0)):
+        r = audit([strip], ["s"], rules=rules, land_uses=[use])
+        assert len(r.by_code("sliver")) == slivers, use
+    ring = [(0, 0), (10, 0), (10, 10), (9, 10), (9, 10.03), (6, 10.03), (6, 10.06),
+            (3, 10.06), (3, 10.09), (0, 10.09)]  # three steps of 3 cm along the top
+    (short,) = audit([Polygon(ring)], ["c"], rules=rules).by_code("short_segment")
+    assert short.severity is Severity.INFO and short.figures["count"] == 3
+    assert short.figures["length_m"] == pytest.approx(0.03, abs=1e-3)
+
+
+def test_noise_is_noise_on_both_sides(rules: RuleSet, tmp_path: Path) -> None:
+    """Issue 14: a 5 cm gap and a 5 cm overlap with the neighbour (within 1:1000's 15 cm)
+    are both information with the snapped boundary proposed, in Vietnamese and English in
+    the GeoPackage; a 20 cm gap is beyond the noise and a warning."""
+    (gap,) = check(box(0, 0, 9.95, 20), rules).by_code("gap")
+    (over,) = check(box(0, 0, 10.05, 20), rules).by_code("overlap")
+    assert gap.severity is over.severity is Severity.INFO
+    assert gap.band is over.band is Band.NOISE
+    (wide,) = check(box(0, 0, 9.8, 20), rules).by_code("gap")
+    assert wide.severity is Severity.WARNING and wide.band is Band.REVIEW
+    path = tmp_path / "gap.gpkg"
+    write_gpkg(check(box(0, 0, 9.95, 20), rules), path)
+    [row] = pyogrio.read_dataframe(path, layer=FINDINGS).itertuples()
+    assert row.fix.startswith("snapped to neighbours within 0.15 m")
+    assert row.fix_vi.startswith("bám ranh giới thửa bên cạnh trong 0.15 m")
 
 
 def test_snapping_lists_moves_within_tolerance() -> None:

@@ -9,9 +9,10 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
+from gis.findings import Severity
 from gis.measures import max_width, thinness
 from gis.repair import make_valid, remove_duplicate_vertices, remove_spikes
-from gis.rules import RuleSet, Severity
+from gis.rules import RuleSet
 from gis.validity import check_feature, diagnose
 
 
@@ -33,7 +34,8 @@ def test_bow_tie_reports_the_crossing_point(rules: RuleSet) -> None:
     assert (f.figures["x"], f.figures["y"]) == (5.0, 5.0)
     assert f.geometry is not None and f.geometry.equals(shapely.Point(5, 5))
     assert f.fix is not None and f.fix.geometry.is_valid and f.fix.geometry.area == 50.0
-    assert "(5.000, 5.000)" in f.message_en and "tự cắt" in f.message_vi
+    assert "X (northing) 5.000 m, Y (easting) 5.000 m" in f.message_en
+    assert "tự cắt tại điểm X = 5.000 m, Y = 5.000 m" in f.message_vi
 
 
 def test_ring_touching_itself_at_one_point(rules: RuleSet) -> None:
@@ -126,10 +128,16 @@ def test_messages_state_the_measured_value_then_the_limit(rules: RuleSet) -> Non
 
     assert "area 0.50 m², under 1.0 m²" in message(box(0, 0, 1, 0.5), "min_area")
     ring = [(0, 0), (10, 0), (10, 10), (0.03, 10), (0, 10)]
-    assert "0.030 m long, shorter than 0.05 m" in message(Polygon(ring), "short_segment")
+    assert "an edge of 0.030 m" in message(Polygon(ring), "short_segment")
+    assert "shorter than 0.05 m: 1" in message(Polygon(ring), "short_segment")
+    # never a rounding onto the limit ("0.050 m, shorter than 0.05 m")
+    almost = [(0, 0), (10, 0), (10, 10), (0.0499, 10), (0, 10)]
+    assert "an edge of 0.0499 m" in message(Polygon(almost), "short_segment")
     assert "thinness 4πA/P² = 0.016 < 0.05" in message(box(0, 0, 100, 0.5), "sliver")
     spike = Polygon([(0, 0), (10, 0), (10, 10), (5, 10), (5.005, 20), (4.995, 10), (0, 10)])
-    assert "an angle of 0.029° (threshold 5.0°)" in message(spike, "spike")
+    assert "a spike of 0.0286° at X (northing) 20.000 m, Y (easting) 5.005 m" in message(
+        spike, "spike")
+    assert "(vertices sharper than 5.0°: 1)" in message(spike, "spike")
 
 
 def test_polygon_smaller_than_the_duplicate_distance(rules: RuleSet) -> None:

@@ -1,36 +1,23 @@
-"""Headless Chromium for the map tests: Debian's ``/usr/bin/chromium`` driven by Playwright.
+"""The map tests' visits in Chromium (launched by :mod:`tests.browser`).
 
-Never a downloaded browser: Playwright launches the system binary through
-``executable_path``.  Every request to anything but 127.0.0.1 (or a ``file:``/``data:``/
-``blob:`` URL) is aborted and remembered, so a page that tries to reach the internet
-fails its test.  Screenshots go to the artefacts folder the README names
-(``artefacts/screenshots/``, or ``$CADASTRE_ARTEFACTS/screenshots``).
+Every request to anything but 127.0.0.1 (or a ``file:``/``data:``/``blob:`` URL: the
+self-contained map is opened from disk) is aborted and remembered per page, with what the
+page asked for, so a page that tries to reach the internet fails its test.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-CHROMIUM = Path(os.environ.get("CADASTRE_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTEFACTS = Path(os.environ.get("CADASTRE_ARTEFACTS",
-                                Path(__file__).resolve().parents[2] / "artefacts"))
+from tests.browser import ARTEFACTS, is_local, launch, screenshot_dir
+
+__all__ = ["ARTEFACTS", "chromium", "distinct_colours", "screenshot_dir", "shoot", "visit"]
+
 LOCAL_SCHEMES = ("file", "data", "blob", "about")
-
-
-def screenshot_dir() -> Path:
-    path = ARTEFACTS / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @dataclass
@@ -44,31 +31,12 @@ class Visit:
     failed: list[str] = field(default_factory=list)
 
 
-def _local(url: str) -> bool:
-    parsed = urlparse(url)
-    if parsed.scheme in LOCAL_SCHEMES:
-        return True
-    return parsed.scheme in ("http", "https") and parsed.hostname == "127.0.0.1"
-
-
 @contextmanager
 def chromium(headers: dict[str, str] | None = None,
              viewport: tuple[int, int] = (1280, 860)) -> Iterator[Any]:
     """A fresh browser context (own profile folder) that blocks the network."""
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with tempfile.TemporaryDirectory(prefix="cadastre-chromium-") as profile, \
-            sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS,
-            viewport={"width": viewport[0], "height": viewport[1]},
-            extra_http_headers=headers or {}, service_workers="block")
-        try:
-            yield ctx
-        finally:
-            ctx.close()
+    with launch(viewport, extra_http_headers=headers or {}) as ctx:
+        yield ctx
 
 
 def visit(ctx: Any, url: str, *, wait_for: str | None = "window.cadastre && cadastre.map",
@@ -85,7 +53,7 @@ def visit(ctx: Any, url: str, *, wait_for: str | None = "window.cadastre && cada
 
     def route(r: Any) -> None:
         seen.requested.append(r.request.url)
-        if _local(r.request.url):
+        if is_local(r.request.url, LOCAL_SCHEMES):
             r.continue_()
         else:
             seen.blocked.append(r.request.url)

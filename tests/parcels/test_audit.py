@@ -7,39 +7,32 @@ own, far from other tests' parcels, and the audit is asked about that sheet only
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pyogrio
 import pytest
 import shapely
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app
 from config import clock
-from config.database import DatabaseSettings
-from config.settings import Settings
-from data.generate import generate
-from data.load import WARD_CODE, load_demo
-from data.outline import FILE_NAME, SUBFOLDER, load_outline
+from data.load import WARD_CODE
+from data.outline import FILE_NAME, SUBFOLDER
 from db.audit import Actor
-from db.cluster import Cluster
-from db.engine import database_url, make_engine
-from db.migrate import upgrade
 from gis.convert import to_ewkb
 from gis.crs import WARD as SRID
-from gis.findings_io import POINTS, POLYGONS, RUN, report_document, write_gpkg
+from gis.findings import Band, Severity
+from gis.findings_io import FINDINGS, PARCELS, RUN, report_document, write_gpkg
 from gis.land_use import is_agricultural
-from gis.rules import Band, RuleSet, Severity, load_ruleset
+from gis.rules import RuleSet, load_ruleset
 from parcels import registry
-from parcels.audit import audit_registry
+from parcels.audit import affected_parcels, audit_registry
 from parcels.errors import InvalidInput
 from parcels.registry import Amendment
-from tests.conftest import WARD, require_external
+from tests.conftest import WARD, WARD_BOX, require_external
 from tests.factories import rect, spec
 
 # Far from the parcels other test modules draw near (0, 0) of tests.factories.
@@ -77,8 +70,13 @@ def test_overlap_found_with_its_area_and_labels(session, actor, rules) -> None:
     assert set(f.feature_ids) == {str(a), str(b)}
     assert f.figures["area_m2"] == pytest.approx(10.0, abs=1e-6)
     assert f.figures["width_m"] == pytest.approx(0.5, rel=0.02)
-    assert set(f.labels) == {"kim_long tờ 7001 thửa 1", "kim_long tờ 7001 thửa 2"}
-    assert "tờ 7001 thửa 1" in f.message_vi
+    assert set(f.labels) == {"thửa đất số 1, tờ bản đồ số 7001 (Kim Long cũ)",
+                             "thửa đất số 2, tờ bản đồ số 7001 (Kim Long cũ)"}
+    assert f.message_vi.startswith("Thửa đất số 1 và 2, tờ bản đồ số 7001 (Kim Long cũ) chồng "
+                                   "lấn nhau 10.00 m²")
+    assert f.message_en.startswith("Parcels 1 and 2, map sheet 7001 (former Kim Long) overlap")
+    assert "kim_long" not in f.message_vi + f.message_en
+    assert [p["parcel_no"] for p in f.parcels] == [1, 2]
     assert f.geometry.area == pytest.approx(10.0)
 
 
@@ -169,6 +167,33 @@ def test_zone_crossing_reports_the_area_inside(session, actor, rules) -> None:
     assert f.figures["zone_kind"] == "river_corridor"
 
 
+def test_a_parcel_reaching_out_names_the_ward_it_reaches_into(session, actor, rules) -> None:
+    """A lot 0.5 m over the ward's eastern edge (more than the 1:1000 tolerance, less than
+    the metre the registry allows) lies partly in the neighbouring ward, which is named."""
+    x1 = WARD_BOX[2]
+    east = shapely.multipolygons([shapely.box(x1, WARD_BOX[1], x1 + 3000, WARD_BOX[3])])
+    session.execute(text("INSERT INTO ward (code, name, boundary, synthetic) VALUES "
+                         "('T0001', 'Phường Thử Nghiệm', ST_GeomFromEWKB(:g), false)"),
+                    {"g": to_ewkb(east, SRID)})
+    lot = shapely.box(x1 - 9.5, 1_819_000, x1 + 0.5, 1_819_020)
+    registry.register_parcel(session, actor=actor, reason="audit test", spec=spec(7014, 1, lot))
+    [f] = run(session, rules, 7014).by_code("outside_ward")
+    assert f.figures["neighbour"] == "T0001" and f.figures["area_m2"] == pytest.approx(10.0)
+    assert "sang Phường Thử Nghiệm" in f.message_vi and "into Phường Thử Nghiệm" in f.message_en
+
+
+def test_the_real_neighbouring_ward_is_read_beside_the_outline() -> None:
+    """Phú Xuân's real outline (beside Kim Long's in the external data) is read as a
+    neighbour: its code, its full name, 10.4 km² in EPSG:9214, touching Kim Long."""
+    from data.outline import load_outline, neighbour_wards
+
+    [px] = neighbour_wards(require_external(SUBFOLDER).parent)
+    assert (px.code, px.name) == ("19753", "Phường Phú Xuân")
+    assert px.boundary.area == pytest.approx(10.38e6, rel=0.01)
+    kim_long = load_outline(require_external(SUBFOLDER, FILE_NAME))
+    assert px.boundary.distance(kim_long) < 50.0
+
+
 def test_every_run_is_audited(session, actor, rules) -> None:
     """The audit trail names who ran an audit, its fingerprint and what it found."""
     plant(session, actor, 7012, box(0, 600, 10, 20), box(9.5, 600, 10, 20))
@@ -192,24 +217,37 @@ def test_bad_filters_are_refused(session, rules, kw, message) -> None:
 
 
 def test_geopackage_opens_with_the_findings(session, actor, rules, tmp_path: Path) -> None:
-    """The GeoPackage has one row per area finding in EPSG:9214, and the run's identity."""
+    """One findings layer in rank order with the parcel identity and severity as columns,
+    the affected parcels as their own layer (EPSG:9214), and the run's identity."""
     plant(session, actor, 7013, box(0, 700, 10, 20), box(9.5, 700, 10, 20), box(20, 700, 10, 20),
           box(2, 702, 3, 3))
     report = run(session, rules, 7013)
     assert report.counts() == {"contained": 1, "gap": 1, "overlap": 1}
     path = tmp_path / "report.gpkg"
-    rows = write_gpkg(report, path, metadata={"sheet_no": 7013})
-    assert rows == {POLYGONS: 3, RUN: 1}
+    shapes = affected_parcels(session, ward_code=WARD, report=report)
+    rows = write_gpkg(report, path, metadata={"sheet_no": 7013}, parcels=shapes)
+    assert rows == {FINDINGS: 3, PARCELS: 4, RUN: 1}
     layers = {name: kind for name, kind in pyogrio.list_layers(path)}
-    assert layers[POLYGONS] == "MultiPolygon" and POINTS not in layers
-    df = pyogrio.read_dataframe(path, layer=POLYGONS)
+    assert layers == {FINDINGS: "Point", PARCELS: "MultiPolygon", RUN: None}
+    df = pyogrio.read_dataframe(path, layer=FINDINGS)
     assert df.crs.to_epsg() == 9214
-    assert sorted(df["rule"]) == ["contained", "gap", "overlap"]
+    # errors first, the biggest first: the 10 m² overlap, the 9 m² lot inside, then the gap
+    assert list(df["priority"]) == [1, 2, 3]
+    assert list(df["rule"]) == ["overlap", "contained", "gap"]
+    assert list(df["severity"]) == ["error", "error", "warning"]
     ov = df[df["rule"] == "overlap"].iloc[0]
-    assert ov["area_m2"] == pytest.approx(10.0) and ov["severity"] == "error"
-    assert ov["tol_scale"] == 1000 and ov["tol_conflict_m"] == pytest.approx(0.3)
-    assert "tờ 7013 thửa 1" in ov["labels"] and ov["message_en"]
-    assert df.geometry.area.sum() == pytest.approx(10.0 + 9.0 + 10.0, rel=1e-6)
+    assert ov["area_m2"] == pytest.approx(10.0) and ov["tol_scale"] == 1000
+    assert ov["tol_conflict_m"] == pytest.approx(0.3)
+    assert (ov["former_unit"], ov["unit_name"], ov["sheet_no"], ov["parcel_no"]) == (
+        "kim_long", "Kim Long", 7013, 1)
+    assert ov["other_parcels"] == "thửa đất số 2, tờ bản đồ số 7013 (Kim Long cũ)"
+    assert shapely.from_wkt(ov["shape_wkt"]).area == pytest.approx(10.0, rel=1e-6)
+    assert shapely.from_wkt(ov["shape_wkt"]).contains(ov.geometry)  # the point to look at
+    parcels = pyogrio.read_dataframe(path, layer=PARCELS)
+    assert sorted(parcels["parcel_no"]) == [1, 2, 3, 4]
+    first = parcels.iloc[0]  # lot 1: the overlap with lot 2, and lot 4 inside it
+    assert (first["parcel_no"], first["errors"], first["first_priority"]) == (1, 2, 1)
+    assert parcels.geometry.area.sum() == pytest.approx(200 * 3 + 9, rel=1e-6)
     run_row = pyogrio.read_dataframe(path, layer=RUN)
     assert run_row["fingerprint"][0] == report.fingerprint
     assert json.loads(run_row["metadata"][0]) == {"sheet_no": 7013}
@@ -239,7 +277,11 @@ def test_cli_audit_prints_counts_and_writes_files(cli, engine, tmp_path: Path) -
     assert "2 parcels audited" in r.output
     line = next(x for x in r.output.splitlines() if x.startswith("overlap"))
     assert line.split()[1:] == ["1", "0", "0"]
-    assert len(pyogrio.read_dataframe(gpkg, layer=POLYGONS)) == 1
+    assert "500.0 lỗi và cảnh báo trên 1.000 thửa / errors and warnings per 1,000" in r.output
+    assert "tờ bản đồ số 7101 (Kim Long cũ): 1 lỗi / errors" in r.output
+    assert "1. [error] Thửa đất số 1 và 2, tờ bản đồ số 7101 (Kim Long cũ) chồng lấn" in r.output
+    assert len(pyogrio.read_dataframe(gpkg, layer=FINDINGS)) == 1
+    assert len(pyogrio.read_dataframe(gpkg, layer=PARCELS)) == 2
     doc = json.loads(js.read_text(encoding="utf-8"))
     assert doc["counts"] == {"overlap": 1} and doc["run"]["sheet_no"] == 7101
     assert doc["findings"][0]["geometry"]["type"] == "Polygon"  # WGS 84 GeoJSON
@@ -261,41 +303,6 @@ def test_cli_audit_bad_input_exits_2(cli, args, message) -> None:
 
 
 # ---------------------------------------------------------------- the demo ward
-
-
-@pytest.fixture(scope="module")
-def demo_engine(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """The generated demo ward (tiny, seed 7) loaded into a database of its own.
-
-    ``load_demo`` needs a registry without another ward of its code (the test ward has it),
-    so it cannot share the test database.
-    """
-    name = f"{settings.db.database}_demo"
-    if settings.db.url:
-        url = make_url(settings.db.url)
-        admin = create_engine(database_url(settings.db), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        db = DatabaseSettings(url=url.set(database=name).render_as_string(False), database=name)
-    else:
-        cluster = Cluster(settings.db.state_dir)
-        cluster.drop_database(name)
-        cluster.up(name)
-        db = DatabaseSettings(database=name)
-    owner = make_engine(db, as_owner=True)  # set-up runs as the owner, the audit as the service
-    upgrade(owner)
-    out = tmp_path_factory.mktemp("demo")
-    outline = load_outline(require_external(SUBFOLDER, FILE_NAME))
-    generate(size="tiny", seed=7, out=out, outline=outline)
-    assert load_demo(owner, out).loaded
-    owner.dispose()
-    eng = make_engine(db)
-    yield eng
-    eng.dispose()
-    if not settings.db.url:
-        Cluster(settings.db.state_dir).drop_database(name)
 
 
 def test_demo_ward_has_no_error_on_clean_parcels(demo_engine, rules) -> None:

@@ -39,7 +39,7 @@ def intake_settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"intake": IntakeSettings(work_dir=tmp_path / "work")})
 
 
-def stage(session, settings, path: Path, *, actor: Actor = SURVEYOR, unit: str = "kim_long",
+def stage(session, settings, path: Path, *, actor: Actor = SURVEYOR, unit: str | None = "kim_long",
           **options: Any) -> surveys.Staged:
     with path.open("rb") as fh:
         return surveys.stage_upload(session, actor=actor, stream=fh, filename=path.name,
@@ -111,10 +111,28 @@ def test_same_number_becomes_a_new_version(session, intake_settings, tmp_path) -
     assert closed is not None
 
 
-def test_overlap_with_registered_parcel_is_a_conflict_until_overridden(
+def test_sheet_and_former_unit_as_surveyors_name_them(session, intake_settings,
+                                                      tmp_path) -> None:
+    """SoTo, SoThua and DonViCu ("Phường Kim Long cũ") are read, so the file matches its
+    parcel by number, not by position, with no --former-unit given."""
+    old = registry.register_parcel(session, actor=OFFICER, reason="fixture",
+                                   spec=spec(5, 12, box(559_000, 1_820_000, 559_019.9, 1_820_015)))
+    props = [{"SoTo": 5, "SoThua": 12, "DonViCu": "Phường Kim Long cũ", "LoaiDat": "ODT"}]
+    b = stage(session, intake_settings, geojson(tmp_path / "thua.geojson", [wgs(A)], props),
+              unit=None).batch
+    assert b["mapping"] == {"sheet_no": "SoTo", "parcel_no": "SoThua", "land_use": "LoaiDat",
+                            "former_unit": "DonViCu"}
+    [f] = surveys.batch_features(session, actor=SURVEYOR, batch_id=b["id"])["features"]
+    assert (f["properties"]["matched_parcel_id"], f["properties"]["matched_by"],
+            f["properties"]["unit_code"]) == (old.parcel_id, "number", "kim_long")
+    assert not [x for x in findings(session, b["id"]) if x["rule"] == "matched_by_position"]
+
+
+def test_overlap_with_registered_parcel_is_a_conflict_until_settled(
         session, intake_settings, tmp_path) -> None:
     """A feature overlapping a registered parcel it does not match: an error with the overlap
-    polygon; commit refuses until an officer overrides it with a reason."""
+    polygon, which no officer may override as it is (the registry would then hold it); the
+    commit refuses until the officer has the commit amend the neighbour."""
     other = registry.register_parcel(session, actor=OFFICER, reason="fixture",
                                      spec=spec(7, 1, box(559_010, 1_820_005, 559_030, 1_820_030)))
     path = geojson(tmp_path / "thua.geojson", [wgs(A)], PROPS[:1])
@@ -124,25 +142,27 @@ def test_overlap_with_registered_parcel_is_a_conflict_until_overridden(
     assert len(overlap) == 1
     f = overlap[0]
     assert f["severity"] == "error" and f["parcel_ids"] == [other.parcel_id]
-    assert f["features"] == [1] and f["overridable"]
+    assert f["features"] == [1] and not f["overridable"]
     assert f["area_m2"] == pytest.approx(100.0, abs=0.05)
     assert shapely.geometry.shape(f["geometry"]).area > 0
     with pytest.raises(surveys.CommitBlocked) as info:
         surveys.commit_batch(session, actor=OFFICER, batch_id=b["id"], settings=intake_settings)
     assert info.value.extra["open_errors"] >= 1
-    with pytest.raises(surveys.OfficersOnly):
-        surveys.override_finding(session, actor=SURVEYOR, batch_id=b["id"], finding_id=f["id"],
-                                 reason="mine")
-    for e in findings(session, b["id"]):
-        if e["open"]:
-            surveys.override_finding(session, actor=OFFICER, batch_id=b["id"],
-                                     finding_id=e["id"], reason="kiểm tra thực địa: ranh đúng")
-    with pytest.raises(surveys.NotOverridable):
+    with pytest.raises(surveys.NotOverridable, match="amend the registered neighbour"):
         surveys.override_finding(session, actor=OFFICER, batch_id=b["id"], finding_id=f["id"],
-                                 reason="again")
+                                 reason="kiểm tra thực địa: ranh đúng")
+    with pytest.raises(surveys.OfficersOnly):
+        surveys.amend_neighbour(session, actor=SURVEYOR, batch_id=b["id"], finding_id=f["id"],
+                                reason="mine")
+    settled = surveys.amend_neighbour(session, actor=OFFICER, batch_id=b["id"],
+                                      finding_id=f["id"], reason="thửa 7/1 nhường phần chồng lấn")
+    assert settled["properties"]["resolution"] == "amend_neighbour"
+    assert settled["proposal"]["area_after_m2"] == pytest.approx(400.0, abs=0.01)
     done = surveys.commit_batch(session, actor=OFFICER, batch_id=b["id"],
                                 settings=intake_settings)
-    assert done["state"] == "committed" and done["findings"]["overridden"] >= 1
+    assert done["state"] == "committed" and done["findings"]["neighbours_to_amend"] == 1
+    after = current(session, other.parcel_id)
+    assert after.version == 2 and after.area == pytest.approx(400.0, abs=0.01)
 
 
 def test_missing_identity_cannot_be_overridden(session, intake_settings, tmp_path) -> None:
@@ -241,21 +261,21 @@ def test_failure_mid_commit_writes_nothing(session, intake_settings, tmp_path,
 def test_registry_change_after_validation_asks_for_validation_again(
         session, intake_settings, tmp_path) -> None:
     """A neighbour amended between validation and commit: refused; re-validation keeps the
-    officer's overrides for the findings that are still there."""
+    officer's decisions for the findings that are still there."""
     nb = registry.register_parcel(session, actor=OFFICER, reason="fixture",
                                   spec=spec(7, 2, box(559_010, 1_820_005, 559_030, 1_820_030)))
     b = stage(session, intake_settings,
               geojson(tmp_path / "thua.geojson", [wgs(A)], PROPS[:1])).batch
     [ov] = findings(session, b["id"], "overlap")
-    surveys.override_finding(session, actor=OFFICER, batch_id=b["id"], finding_id=ov["id"],
-                             reason="ranh giới đã thống nhất")
+    surveys.amend_neighbour(session, actor=OFFICER, batch_id=b["id"], finding_id=ov["id"],
+                            reason="ranh giới đã thống nhất")
     registry.amend_parcel(session, actor=OFFICER, parcel_id=nb.parcel_id,
                           amendment=Amendment(land_use="CLN"), reason="changed")
     with pytest.raises(surveys.RegistryChanged):
         surveys.commit_batch(session, actor=OFFICER, batch_id=b["id"], settings=intake_settings)
     again = surveys.validate_batch(session, actor=OFFICER, batch_id=b["id"],
                                    settings=intake_settings)
-    assert again["findings"]["overridden"] == 1 and again["can_commit"]
+    assert again["findings"]["neighbours_to_amend"] == 1 and again["can_commit"]
     assert surveys.commit_batch(session, actor=OFFICER, batch_id=b["id"],
                                 settings=intake_settings)["state"] == "committed"
 

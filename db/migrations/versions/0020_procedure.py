@@ -1,7 +1,7 @@
 """The first-certificate procedure as the law runs it; certificates' fields; the inherited backlog.
 
-Revision ID: 0017_procedure
-Revises: 0016_jobs
+Revision ID: 0020_procedure
+Revises: 0019_finding_resolutions
 Create Date: 2026-12-20
 
 - ``application.state`` gains the ward's steps: the survey extract ordered from a licensed
@@ -23,8 +23,8 @@ Create Date: 2026-12-20
 
 from alembic import op
 
-revision = "0017_procedure"
-down_revision = "0016_jobs"
+revision = "0020_procedure"
+down_revision = "0019_finding_resolutions"
 branch_labels = None
 depends_on = None
 
