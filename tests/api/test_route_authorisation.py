@@ -501,9 +501,30 @@ POLICY: dict[tuple[str, str], Route] = {
                                            notes="mốc ranh giới khớp thực địa"),
         anonymous=303, cookie=True),
     ("POST", "/applications/{application_id}/decision"): Route(
+        OFFICER, 303, lambda r: _page_form(
+            r, {"application_id": r.application("obligations_met")}, decision="approve",
+            reason="đủ điều kiện", override_warnings="1"), anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/posting"): Route(
         OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("field_check")},
-                                           decision="approve", reason="đủ điều kiện",
-                                           override_warnings="1"), anonymous=303, cookie=True),
+                                           place="Nhà văn hóa tổ 5"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/posting/close"): Route(
+        OFFICER, 303, lambda r: _page_form(
+            r, {"application_id": r.application("posting", days_ago=17)}),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/eligibility"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("posted")},
+                                           eligible="yes", reason="đủ điều kiện",
+                                           override_warnings="1"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/tax-info"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("eligible")},
+                                           tax_office="Chi cục Thuế khu vực Huế"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/obligations-met"): Route(
+        OFFICER, 303, lambda r: _page_form(
+            r, {"application_id": r.application("financial_obligations")}, receipt="BL-0001"),
+        anonymous=303, cookie=True),
     ("POST", "/applications/{application_id}/issue"): Route(
         OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("approved")},
                                            note="đã trao"), anonymous=303, cookie=True),
