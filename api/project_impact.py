@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from certificates.corridor_cases import disputes_on, pending_in_area
 from projects import impact as im
-from projects.inputs import Cases, DisputeCase, PendingCase
+from projects.inputs import Cases
 from projects.results import Impact
 
 
@@ -30,8 +30,4 @@ def project_impact(session: Session, *, ward_code: str, code: str,
     pending = pending_in_area(session, ward_code=ward_code, area=inputs.area, parcel_ids=ids,
                               as_of=as_of)
     disputes = disputes_on(session, ward_code=ward_code, parcel_ids=ids, as_of=as_of)
-    return im.evaluate(inputs, Cases(
-        pending=[PendingCase(a.application_id, a.application_key, a.applicant_name,
-                             a.state, a.geometry, a.parcel_id) for a in pending],
-        disputes=[DisputeCase(d.dispute_id, d.parcel_ids, d.claimant, d.state)
-                  for d in disputes]))
+    return im.evaluate(inputs, Cases(pending=pending, disputes=disputes))

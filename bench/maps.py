@@ -41,7 +41,9 @@ from db.engine import transaction
 from gis.crs import to_wgs84
 from maps import boundary, impact, offline, pages
 from maps.sources import context
-from parcels import map_reads, queries
+from parcels import queries
+from parcels import ward as registry_ward
+from projects.reads import project_rows
 
 SEEDS = {"tiny": 7, "small": 11, "full": 2025}
 PASSWORD = "bench-maps-password-1"
@@ -160,7 +162,7 @@ def extracts(s: Any, ctx: Any, parcel_ids: list[int]) -> None:
 def project_map(s: Any, ctx: Any, ward: str) -> None:
     from maps.sources import project_map_input
 
-    codes = [p.code for p in map_reads.projects(s, ward_code=ward)]
+    codes = [p.code for p in project_rows(s, ward_code=ward)]
     check(bool(codes), "the demo ward has no road project")
     if not codes:
         return
@@ -190,9 +192,9 @@ def vector_tiles(url: str, token: str, engine: Any, ward: str) -> None:
     import mapbox_vector_tile
 
     with transaction(engine) as s:
-        info = map_reads.ward(s, ward_code=ward)
-    assert info is not None
-    x0, y0, x1, y1 = to_wgs84(info.boundary).bounds
+        outline = registry_ward.boundary(s, ward)
+    assert outline is not None
+    x0, y0, x1, y1 = to_wgs84(outline).bounds
     cold: list[float] = []
     warm: list[float] = []
     sizes: list[int] = []

@@ -3,16 +3,16 @@
 An official deciding a road project must see the files the ward has not finished where
 the red line runs: a first-time certificate application waiting on a parcel the road will
 take, a dispute over a parcel it cuts.  These are this package's tables, so the reads are
-here; the API and the command line pass them to ``projects.impact``.  As of an instant:
-an application was pending then when it had been received and not yet decided; a dispute
-was open when it had been opened and not yet closed (on the ward's dates).
+here; the records they answer (:mod:`parcels.cases`) lie below both packages, and the API
+and the command line pass them to ``projects.impact``.  As of an instant: an application
+was pending then when it had been received and not yet decided; a dispute was open when it
+had been opened and not yet closed (on the ward's dates).
 """
 
 # ruff: noqa: S608 (only constant SQL fragments are interpolated; values are bound parameters)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from shapely.geometry.base import BaseGeometry
@@ -23,32 +23,12 @@ from config import clock
 from db.engine import sql
 from gis.convert import from_db, to_ewkb
 from gis.crs import WARD
-
-
-@dataclass(frozen=True)
-class PendingInArea:
-    application_id: int
-    application_key: str | None
-    applicant_name: str
-    procedure: str
-    state: str
-    received_on: str
-    geometry: BaseGeometry | None
-    parcel_id: int | None
-
-
-@dataclass(frozen=True)
-class DisputeOnParcels:
-    dispute_id: int
-    parcel_ids: tuple[int, ...]
-    claimant: str
-    state: str
-    opened_on: str
+from parcels.cases import OpenDispute, PendingCase
 
 
 def pending_in_area(session: Session, *, ward_code: str, area: BaseGeometry,
                     parcel_ids: Sequence[int] = (),
-                    as_of: datetime | None = None) -> list[PendingInArea]:
+                    as_of: datetime | None = None) -> list[PendingCase]:
     """Applications pending (then) whose claim meets ``area`` or that name one of
     ``parcel_ids``."""
     when = "a.state = ANY(:pending)" if as_of is None else (
@@ -62,12 +42,14 @@ def pending_in_area(session: Session, *, ward_code: str, area: BaseGeometry,
         {"w": ward_code, "pending": list(PENDING_STATES), "as_of": as_of,
          "g": to_ewkb(area, WARD),
          "ids": list(parcel_ids)}).all()
-    return [PendingInArea(r.id, r.application_key, r.applicant_name, r.procedure, r.state,
-                          r.received_on.isoformat(), from_db(r.wkb), r.parcel_id) for r in rows]
+    return [PendingCase(application_id=r.id, application_key=r.application_key,
+                        applicant_name=r.applicant_name, procedure=r.procedure, state=r.state,
+                        received_on=r.received_on, geometry=from_db(r.wkb),
+                        parcel_id=r.parcel_id) for r in rows]
 
 
 def disputes_on(session: Session, *, ward_code: str, parcel_ids: Sequence[int],
-                as_of: datetime | None = None) -> list[DisputeOnParcels]:
+                as_of: datetime | None = None) -> list[OpenDispute]:
     """Disputes open (then) over any of ``parcel_ids``."""
     if not parcel_ids:
         return []
@@ -79,5 +61,5 @@ def disputes_on(session: Session, *, ward_code: str, parcel_ids: Sequence[int],
         "ORDER BY d.id"),
         {"w": ward_code, "ids": list(parcel_ids),
          "day": clock.ward_date(as_of) if as_of is not None else None}).all()
-    return [DisputeOnParcels(r.id, tuple(r.parcel_ids), r.claimant, r.state,
-                             r.opened_on.isoformat()) for r in rows]
+    return [OpenDispute(r.id, tuple(r.parcel_ids), r.claimant, r.opened_on, r.state)
+            for r in rows]

@@ -31,7 +31,7 @@ from db.engine import transaction
 from gis import crs as gcrs
 from parcels.bulk import bulk_register
 from parcels.queries import count_parcels
-from parcels.registry import Source, latest_source_number, record_source
+from parcels.registry import DEMO_LOAD, Source, latest_source_number, record_source
 from parcels.rights import PartyDetails, UseRight, add_parties, grant_use_rights
 from parcels.ward import FormerUnit, MapSheet, record_frame, ward_exists
 from parcels.zones import NewZone, record_zones
@@ -57,7 +57,7 @@ def _layer(path: Path, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
 
 
 def loaded_fingerprint(session: Session) -> str | None:
-    return latest_source_number(session, ward_code=WARD_CODE, kind="demo_load")
+    return latest_source_number(session, ward_code=WARD_CODE, kind=DEMO_LOAD)
 
 
 def load_neighbour_wards(engine: Engine, external_dir: Path) -> int:
@@ -127,7 +127,7 @@ def _load(s: Session, gpkg: Path, manifest: dict[str, Any], fingerprint: str,
         step("parcels", done, total)
 
     source_id = record_source(s, DEMO_ACTOR, Source(
-        kind="demo_load", number=fingerprint,
+        kind=DEMO_LOAD, number=fingerprint,
         description=f"{manifest['notice']}; seed {manifest['seed']}, size {manifest['size']}"))
     ids = bulk_register(s, actor=DEMO_ACTOR, parcels=parcels, source_id=source_id,
                         reason="synthetic demo ward load", progress=tick)

@@ -374,16 +374,7 @@ def restore(url: str | URL, path: Path, *, app_role: str | None = "cadastre_app"
                 f"database {libpq_params(url)['dbname']} is not empty ({held} tables, views "
                 "or sequences): a backup is restored only into an empty database; create a "
                 "new one (or drop this one) first")
-        if app_role:
-            _ensure_role(url, app_role)
-        res = subprocess.run(  # noqa: S603
-            [pg_tool("pg_restore"), "--exit-on-error", "--single-transaction", "--no-owner",
-             "--no-password", "--dbname", libpq_params(url)["dbname"], str(Path(tmp) / DUMP)],
-            env=_tool_env(url), capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        _empty(url)
-        raise BackupError(f"pg_restore failed, nothing was restored: "
-                          f"{res.stderr.strip()[-600:]}")
+        load_dump(url, Path(tmp) / DUMP, app_role=app_role)
     problems = verify_restored(url, manifest)
     if problems:
         _empty(url)
@@ -391,6 +382,26 @@ def restore(url: str | URL, path: Path, *, app_role: str | None = "cadastre_app"
                           "was emptied again: " + "; ".join(problems[:5]))
     return Outcome(path=path, manifest=manifest, bytes=path.stat().st_size,
                    seconds=time.perf_counter() - started)
+
+
+def load_dump(url: str | URL, dump: Path, *, app_role: str | None = "cadastre_app") -> None:
+    """``pg_restore`` a ``pg_dump --format=custom`` file into the empty database at ``url``,
+    in one transaction, without the dump's owners: all of it or (emptied again) nothing.
+
+    :func:`restore` loads a backup's dump with it; the migration test loads a released
+    version's dump (tests/fixtures).  ``app_role``, which the dump grants privileges to, is
+    a role of the server, so it is created (as migration 0003 does) when missing.
+    """
+    if app_role:
+        _ensure_role(url, app_role)
+    res = subprocess.run(  # noqa: S603
+        [pg_tool("pg_restore"), "--exit-on-error", "--single-transaction", "--no-owner",
+         "--no-password", "--dbname", libpq_params(url)["dbname"], str(dump)],
+        env=_tool_env(url), capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        _empty(url)
+        raise BackupError(f"pg_restore failed, nothing was restored: "
+                          f"{res.stderr.strip()[-600:]}")
 
 
 def verify_restored(url: str | URL, manifest: dict[str, Any]) -> list[str]:

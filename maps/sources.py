@@ -3,8 +3,8 @@
 The map builders (:mod:`maps.field`, :mod:`maps.extract`, :mod:`maps.package`) are pure;
 the functions here do the reading: the application and its latest report
 (:mod:`certificates.applications`), the registered parcels near it and the other pending
-claims (:mod:`parcels.map_reads`, :func:`certificates.applications.pending_claims`), and
-the raster cuts (:mod:`maps.rasters`).
+claims (:func:`parcels.nearby.near_geometry`, :func:`certificates.applications.pending_claims`),
+the ward's frame (:mod:`parcels.ward`), and the raster cuts (:mod:`maps.rasters`).
 """
 
 from __future__ import annotations
@@ -39,8 +39,12 @@ from maps.field import FieldMapInput, empty_frame
 from maps.impact import ImpactMapInput
 from maps.survey import SurveyMapInput
 from maps.ward import WardMapInput
-from parcels import map_reads, queries
-from parcels.map_reads import NearParcel
+from parcels import queries
+from parcels import ward as registry_ward
+from parcels.nearby import near_geometry
+from parcels.numbers import sheet_scales
+from parcels.records import MapParcel
+from parcels.registry import DEMO_LOAD, latest_source_number
 
 STATE_NAMES = {
     "received": ("đã tiếp nhận", "received"), "verifying": ("đang kiểm tra", "verifying"),
@@ -73,26 +77,27 @@ class MapContext:
 
 def context(session: Session, *, ward_code: str, settings: MapSettings,
             state_dir: Path) -> MapContext:
-    ward = map_reads.ward(session, ward_code=ward_code)
-    found = rasters.locate(settings, state_dir=state_dir,
-                           fingerprint=map_reads.demo_fingerprint(session, ward_code=ward_code))
-    return MapContext(ward_code, settings, found, bool(ward and ward.synthetic),
-                      settings.flood())
+    fingerprint = latest_source_number(session, ward_code=ward_code, kind=DEMO_LOAD)
+    found = rasters.locate(settings, state_dir=state_dir, fingerprint=fingerprint)
+    return MapContext(ward_code, settings, found,
+                      registry_ward.is_synthetic(session, ward_code), settings.flood())
 
 
-def neighbours_frame(near: list[NearParcel], stats: list[ElevationStats | None]
-                     ) -> gpd.GeoDataFrame:
+def neighbours_frame(near: Sequence[MapParcel], stats: Sequence[ElevationStats | None],
+                     unit_names: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+    """Registered parcels as a map layer: numbers, use, area, certificate and the use
+    rights' holders (former units by name where ``unit_names`` are given)."""
     if not near:
         return empty_frame("parcel_id", "former_unit", "sheet_no", "parcel_no", "land_use",
                            "area_m2", "certified", "holders", "elevation")
     return gpd.GeoDataFrame({
         "parcel_id": [p.parcel_id for p in near],
-        "former_unit": [p.former_unit for p in near],
+        "former_unit": [(unit_names or {}).get(p.former_unit, p.former_unit) for p in near],
         "sheet_no": [p.sheet_no for p in near], "parcel_no": [p.parcel_no for p in near],
         "land_use": [p.land_use for p in near],
         "area_m2": [p.measured_area for p in near],
         "certified": [p.certified for p in near],
-        "holders": ["; ".join(p.holders) for p in near],
+        "holders": ["; ".join(p.holder_names) for p in near],
         "elevation": [s.as_dict() if s else None for s in stats],
     }, geometry=[p.geometry for p in near], crs=WARD)
 
@@ -147,8 +152,7 @@ def application_map_input(session: Session, ctx: MapContext, *, application_id: 
     valid = bool(app.geom_valid) and geom.is_valid
     report = apps.latest_report(session, app)
     radius = ctx.settings.neighbour_radius_m
-    near = map_reads.parcels_near(session, ward_code=ctx.ward_code, geometry=geom,
-                                  distance_m=radius)
+    near = near_geometry(session, ward_code=ctx.ward_code, geometry=geom, distance=radius)
     flood = ctx.flood.level_m
     stats = rasters.elevation_stats(ctx.rasters.elevation,
                                     [p.geometry for p in near] + [geom if valid else geom.envelope],
@@ -189,7 +193,7 @@ def application_map_input(session: Session, ctx: MapContext, *, application_id: 
                 if report is not None else {}))
 
 
-def _near_frame(near: list[NearParcel]) -> gpd.GeoDataFrame:
+def _near_frame(near: Sequence[MapParcel]) -> gpd.GeoDataFrame:
     return neighbours_frame(near, [None] * len(near))
 
 
@@ -197,9 +201,10 @@ def parcel_extract_input(session: Session, ctx: MapContext, *, parcel_id: int, r
                          printed_on: date) -> ExtractInput:
     """The extract of a registered parcel (404 when the ward has no such parcel)."""
     rec = queries.get_parcel(session, ward_code=ctx.ward_code, parcel_id=parcel_id)
-    near = map_reads.parcels_near(session, ward_code=ctx.ward_code, geometry=rec.geometry,
-                                  distance_m=EXTRACT_RADIUS_M, exclude=rec.parcel_id)
-    units = map_reads.former_unit_names(session, ward_code=ctx.ward_code)
+    near = [p for p in near_geometry(session, ward_code=ctx.ward_code, geometry=rec.geometry,
+                                     distance=EXTRACT_RADIUS_M)
+            if p.parcel_id != rec.parcel_id]
+    units = registry_ward.former_units(session, ctx.ward_code)
     stats = rasters.elevation_stats(ctx.rasters.elevation, [rec.geometry], ctx.flood.level_m)
     return ExtractInput(
         geometry=rec.geometry, valid=True, area_m2=float(rec.measured_area),
@@ -209,8 +214,7 @@ def parcel_extract_input(session: Session, ctx: MapContext, *, parcel_id: int, r
         ward_name=_ward_name(session, ctx), record_url=record_url, printed_on=printed_on,
         reference=f"thửa {rec.parcel_no}, tờ {rec.sheet_no} (mã {rec.parcel_id})",
         synthetic=ctx.synthetic,
-        sheet_scale=map_reads.sheet_scale(session, ward_code=ctx.ward_code,
-                                          former_unit=rec.former_unit, sheet_no=rec.sheet_no),
+        sheet_scale=sheet_scales(session, ctx.ward_code).get((rec.former_unit, rec.sheet_no)),
         elevation=stats[0], flood=ctx.flood)
 
 
@@ -223,9 +227,9 @@ def application_extract_input(session: Session, ctx: MapContext, *, application_
         raise NoClaimGeometry(f"application {app.id} has no claimed boundary to draw",
                               application_id=app.id)
     valid = bool(app.geom_valid) and geom.is_valid
-    near = map_reads.parcels_near(session, ward_code=ctx.ward_code, geometry=geom,
-                                  distance_m=EXTRACT_RADIUS_M)
-    units = map_reads.former_unit_names(session, ward_code=ctx.ward_code)
+    near = near_geometry(session, ward_code=ctx.ward_code, geometry=geom,
+                         distance=EXTRACT_RADIUS_M)
+    units = registry_ward.former_units(session, ctx.ward_code)
     subject = next((p for p in near if p.parcel_id == app.parcel_id), None)
     stats = (rasters.elevation_stats(ctx.rasters.elevation, [geom], ctx.flood.level_m)
              if valid else [None])
@@ -244,31 +248,30 @@ def application_extract_input(session: Session, ctx: MapContext, *, application_
         or app.applicant_address, ward_name=_ward_name(session, ctx), record_url=record_url,
         printed_on=printed_on, reference=f"hồ sơ {app.application_key or '#' + str(app.id)}",
         synthetic=ctx.synthetic,
-        sheet_scale=map_reads.sheet_scale(session, ward_code=ctx.ward_code,
-                                          former_unit=unit, sheet_no=sheet_no)
+        sheet_scale=sheet_scales(session, ctx.ward_code).get((unit, sheet_no))
         if unit and sheet_no else None,
         elevation=stats[0], flood=ctx.flood, notes=notes)
 
 
 def _ward_name(session: Session, ctx: MapContext) -> str:
-    ward = map_reads.ward(session, ward_code=ctx.ward_code)
-    name = ward.name if ward else f"Phường {ctx.ward_code}"
+    name = registry_ward.ward_name(session, ctx.ward_code) or f"Phường {ctx.ward_code}"
     return name.split(" (")[0] + ", thành phố Huế"
 
 
 def ward_map_input(session: Session, ctx: MapContext) -> WardMapInput:
     """The ward overview's inline layers (parcels come as tiles)."""
     from parcels.zones import list_zones
-    from projects.reads import list_segments
+    from projects.reads import list_segments, project_rows
 
-    info = map_reads.ward(session, ward_code=ctx.ward_code)
-    if info is None:
+    outline = registry_ward.boundary(session, ctx.ward_code)
+    name = registry_ward.ward_name(session, ctx.ward_code)
+    if outline is None or name is None:
         raise NoClaimGeometry(f"ward {ctx.ward_code} is not in the registry")
-    units = map_reads.former_unit_names(session, ward_code=ctx.ward_code)
-    sheets = map_reads.map_sheets(session, ward_code=ctx.ward_code)
+    units = registry_ward.former_units(session, ctx.ward_code)
+    sheets = registry_ward.map_sheets(session, ctx.ward_code)
     zones, _ = list_zones(session, ward_code=ctx.ward_code, limit=1000)
-    projects = [p for p in map_reads.projects(session, ward_code=ctx.ward_code)
-                if p.redline is not None]
+    projects = [p for p in project_rows(session, ward_code=ctx.ward_code)
+                if p.outline is not None]
     segments, _ = list_segments(session, ward_code=ctx.ward_code, limit=1000)
     pending: list[Application] = []
     while True:
@@ -279,8 +282,8 @@ def ward_map_input(session: Session, ctx: MapContext) -> WardMapInput:
             break
     geoms = [g for g in (from_db(a.geom) for a in pending) if g is not None]
     return WardMapInput(
-        ward_name=info.name,
-        outline=gpd.GeoDataFrame({"code": [info.code]}, geometry=[info.boundary], crs=WARD),
+        ward_name=name,
+        outline=gpd.GeoDataFrame({"code": [ctx.ward_code]}, geometry=[outline], crs=WARD),
         sheets=gpd.GeoDataFrame({
             "former_unit": [s.former_unit for s in sheets],
             "unit_name": [units.get(s.former_unit, s.former_unit) for s in sheets],
@@ -291,7 +294,7 @@ def ward_map_input(session: Session, ctx: MapContext) -> WardMapInput:
         projects=gpd.GeoDataFrame({"code": [p.code for p in projects],
                                    "name_vi": [p.name_vi for p in projects],
                                    "name_en": [p.name_en for p in projects]},
-                                  geometry=[p.redline for p in projects], crs=WARD),
+                                  geometry=[p.outline for p in projects], crs=WARD),
         centrelines=gpd.GeoDataFrame({
             "project_code": [s.project_code for s in segments],
             "segment_no": [s.segment_no for s in segments],
@@ -307,8 +310,8 @@ def ward_map_input(session: Session, ctx: MapContext) -> WardMapInput:
             "due_on": [a.due_on.isoformat() for a in pending]},
             geometry=[g.representative_point() if g.is_valid else g.envelope.centroid
                       for g in geoms], crs=WARD),
-        registry_version=map_reads.registry_version(session, ward_code=ctx.ward_code),
-        land_uses=tuple(map_reads.land_uses(session, ward_code=ctx.ward_code)),
+        registry_version=queries.registry_version(session, ward_code=ctx.ward_code),
+        land_uses=tuple(queries.land_uses(session, ward_code=ctx.ward_code)),
         synthetic=ctx.synthetic, imagery=ctx.rasters.imagery is not None,
         hillshade=ctx.rasters.elevation is not None)
 
@@ -316,13 +319,9 @@ def ward_map_input(session: Session, ctx: MapContext) -> WardMapInput:
 def parcel_popup(session: Session, ctx: MapContext, *, parcel_id: int) -> dict[str, Any]:
     """A parcel's facts and elevation statistics for the ward overview's popup."""
     rec = queries.get_parcel(session, ward_code=ctx.ward_code, parcel_id=parcel_id)
-    units = map_reads.former_unit_names(session, ward_code=ctx.ward_code)
+    units = registry_ward.former_units(session, ctx.ward_code)
     stats = rasters.elevation_stats(ctx.rasters.elevation, [rec.geometry], ctx.flood.level_m)
-    near = NearParcel(rec.parcel_id, units.get(rec.former_unit, rec.former_unit), rec.sheet_no,
-                      rec.parcel_no, rec.land_use, float(rec.measured_area), rec.address,
-                      any(h.certificate_no for h in rec.holders or ()),
-                      tuple(h.full_name for h in rec.holders or () if h.full_name), rec.geometry)
-    row = neighbours_frame([near], stats).drop(columns="geometry").iloc[0].to_dict()
+    row = neighbours_frame([rec], stats, units).drop(columns="geometry").iloc[0].to_dict()
     from maps.field import neighbour_popup
 
     return {"parcel_id": rec.parcel_id, "sheet_no": rec.sheet_no, "parcel_no": rec.parcel_no,
@@ -353,12 +352,12 @@ def survey_map_input(session: Session, ctx: MapContext, *, actor: Actor, batch_i
                             "measured_area_m2", "open_errors"))
     findings = _ward_frame(surveys.batch_findings(session, actor=actor, batch_id=batch_id),
                            ("rule", "severity", "message_vi", "message_en", "features"))
-    near: list[NearParcel] = []
+    near: list[MapParcel] = []
     imagery = None
     if len(features):
         extent = shapely.union_all(list(features.geometry)).envelope
-        near = map_reads.parcels_near(session, ward_code=ctx.ward_code, geometry=extent,
-                                      distance_m=ctx.settings.clip_margin_m)
+        near = near_geometry(session, ward_code=ctx.ward_code, geometry=extent,
+                             distance=ctx.settings.clip_margin_m)
         imagery = rasters.imagery_clip(ctx.rasters.imagery,
                                        extent.buffer(ctx.settings.clip_margin_m))
     return SurveyMapInput(batch_id=batch_id, file_name=info["file_name"], state=info["state"],

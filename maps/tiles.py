@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from db.errors import NotFound
 from gis import raster
 from gis.crs import WARD, transform
-from parcels import map_reads
+from parcels import tiles as registry_tiles
+from parcels.queries import registry_version
 
 PARCEL_MIN_ZOOM: Final = 12
 """The whole ward (15 × 18 km) fits a screen at zoom 12: parcels show from there."""
@@ -94,12 +95,12 @@ def parcel_tile(session: Session, cache: TileCache, *, ward_code: str, z: int, x
                 y: int) -> tuple[bytes, int]:
     """The parcels of tile z/x/y (MVT bytes) and the registry version they show."""
     check_tile(z, x, y, min_zoom=PARCEL_MIN_ZOOM)
-    version = map_reads.registry_version(session, ward_code=ward_code)
+    version = registry_version(session, ward_code=ward_code)
     key = ("parcels", ward_code, version, z, x, y)
     found = cache.get(key)
     if found is None:
-        found = map_reads.parcel_tile(session, ward_code=ward_code, z=z, x=x, y=y,
-                                      min_area_m2=min_area_m2(z))
+        found = registry_tiles.parcel_tile(session, ward_code=ward_code, z=z, x=x, y=y,
+                                           min_area_m2=min_area_m2(z))
         cache.put(key, found)
     return found, version
 

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from db.engine import sql
 from gis.convert import from_db, from_db_many, to_ewkb
 from gis.crs import WARD
-from parcels.queries import VERSION_COLUMNS, in_force
+from parcels.queries import LATEST_VERSION, VERSION_COLUMNS, in_force
 from parcels.records import MapParcel, ParcelRecord, holders_from_json, holders_sql, record
 from parcels.ward import FRAME_NEAR
 
 COLUMNS: Final = ("v.parcel_id, v.id AS version_id, v.former_unit, v.sheet_no, v.parcel_no, "
-                  "v.land_use, ST_AsBinary(v.geom) AS wkb, s.scale, u.name AS unit_name")
+                  "v.land_use, ST_AsBinary(v.geom) AS wkb, s.scale, u.name AS unit_name, "
+                  "v.measured_area, v.address")
 JOINS: Final = ("LEFT JOIN map_sheet s ON s.ward_code = v.ward_code "
                 "AND s.former_unit = v.former_unit AND s.sheet_no = v.sheet_no "
                 "LEFT JOIN former_unit u ON u.ward_code = v.ward_code AND u.code = v.former_unit")
@@ -43,7 +44,8 @@ def _parcels(rows: Sequence[Any], *, with_holders: bool = False) -> list[MapParc
                       sheet_no=r.sheet_no, parcel_no=r.parcel_no, land_use=r.land_use,
                       geometry=g, scale=None if r.scale is None else int(r.scale),
                       unit_name=r.unit_name,
-                      holders=holders_from_json(r.holders) if with_holders else None)
+                      holders=holders_from_json(r.holders) if with_holders else None,
+                      measured_area=float(r.measured_area), address=r.address)
             for r, g in zip(rows, geoms, strict=True)]
 
 
@@ -66,13 +68,13 @@ def head(session: Session, *, ward_code: str, geometry: BaseGeometry | None,
          former_unit: str | None, sheet_no: int | None, frame_margin_m: float) -> Head:
     """The registry version, the map scale and the nearby frame, in one statement.
 
-    The version is a backward primary-key scan; the frame is clipped from the outline's
-    indexed pieces (see :data:`parcels.ward.FRAME_NEAR`).
+    The version is a backward primary-key scan (:data:`parcels.queries.LATEST_VERSION`);
+    the frame is clipped from the outline's indexed pieces (see
+    :data:`parcels.ward.FRAME_NEAR`).
     """
     usable = geometry is not None and not geometry.is_empty and geometry.is_valid
     row = session.execute(sql(f"""
-        SELECT (SELECT id FROM parcel_version WHERE ward_code = :w
-                ORDER BY id DESC LIMIT 1) AS version,
+        SELECT ({LATEST_VERSION}) AS version,
                coalesce((SELECT scale FROM map_sheet WHERE ward_code = :w
                          AND former_unit = CAST(:u AS text) AND sheet_no = CAST(:s AS int)),
                         (SELECT scale FROM map_sheet WHERE ward_code = :w
@@ -99,7 +101,12 @@ def near_geometry(session: Session, *, ward_code: str, geometry: BaseGeometry, d
                   former_unit: str | None = None, sheet_no: int | None = None,
                   parcel_no: int | None = None) -> list[MapParcel]:
     """Current registered parcels within ``distance`` of a geometry, plus the one with the
-    given number wherever it lies, each with its current holders; ordered by parcel id."""
+    given number wherever it lies, each with its current holders; ordered by parcel id.
+
+    ``geometry`` may be invalid (a claim that crosses itself, drawn on a map as filed): the
+    distance is taken to its envelope then, which PostGIS measures without complaint.
+    """
+    probe = geometry if geometry.is_valid else geometry.envelope
     rows = session.execute(sql(f"""
         WITH near AS (
             SELECT v.parcel_id FROM parcel_version v
@@ -114,7 +121,7 @@ def near_geometry(session: Session, *, ward_code: str, geometry: BaseGeometry, d
         FROM near JOIN parcel_version v ON v.parcel_id = near.parcel_id AND v.valid_to IS NULL
         {JOINS}
         ORDER BY v.parcel_id"""),
-        {"w": ward_code, "g": to_ewkb(geometry, WARD), "d": distance, "u": former_unit,
+        {"w": ward_code, "g": to_ewkb(probe, WARD), "d": distance, "u": former_unit,
          "s": sheet_no, "n": parcel_no}).all()
     return _parcels(rows, with_holders=True)
 

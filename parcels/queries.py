@@ -44,6 +44,12 @@ def in_force(as_of: datetime | None) -> str:
 
 MAX_PAGE = 1000
 
+LATEST_VERSION = ("SELECT id FROM parcel_version WHERE ward_code = :w "
+                  "ORDER BY id DESC LIMIT 1")
+"""The ward's newest parcel version id (a backward primary-key scan): any write to any
+parcel makes a later one, so it names the state of the registry (a check's pin, a tile
+cache's key)."""
+
 VERSION_BY_ID = ("SELECT v.parcel_id, v.sheet_no, v.parcel_no, v.land_use, ST_AsBinary(v.geom), "
                  "v.measured_area FROM parcel_version v WHERE v.parcel_id = {} "
                  "AND v.valid_to IS NULL")
@@ -375,3 +381,18 @@ def current_totals(session: Session, *, ward_code: str,
         "AND (CAST(:s AS bigint) IS NULL OR source_document_id = :s)"),
         {"w": ward_code, "s": source_document_id}).one()
     return Totals(int(row[0]), float(row[1]))
+
+
+def registry_version(session: Session, *, ward_code: str) -> int:
+    """:data:`LATEST_VERSION` on its own (0 for a ward without parcels)."""
+    found = session.execute(sql(LATEST_VERSION), {"w": ward_code}).scalar_one_or_none()
+    return int(found or 0)
+
+
+def land_uses(session: Session, *, ward_code: str) -> list[str]:
+    """The land-use codes of the ward's current parcels, most common first."""
+    rows = session.execute(sql(
+        "SELECT land_use FROM parcel_version WHERE ward_code = :w AND valid_to IS NULL "
+        "AND status = 'registered' GROUP BY land_use ORDER BY count(*) DESC, land_use"),
+        {"w": ward_code}).all()
+    return [r.land_use for r in rows]

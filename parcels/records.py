@@ -75,6 +75,9 @@ class MapParcel:
     holders: list[Holder] | None = None
     unit_name: str | None = None
     """The former unit's name ("Hương Long"), where the read joined it."""
+    measured_area: float | None = None
+    """m², computed by the database from the stored geometry (a map's popup shows it)."""
+    address: str | None = None
 
     @property
     def label(self) -> str:
@@ -100,6 +103,11 @@ class MapParcel:
     @property
     def use_rights(self) -> list[Holder]:
         return [h for h in self.holders or () if h.right == USE_RIGHT]
+
+    @property
+    def holder_names(self) -> list[str]:
+        """Who holds a use right, by right (parties without a name left out)."""
+        return [h.full_name for h in self.use_rights if h.full_name]
 
     def describe(self) -> dict[str, Any]:
         """The parcel as a verification report names it."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Final
 
 import numpy as np
 import shapely
@@ -121,6 +122,11 @@ def record_source(session: Session, actor: Actor, source: Source | None) -> int 
     session.add(doc)
     session.flush()
     return doc.id
+
+
+DEMO_LOAD: Final = "demo_load"
+"""The kind of source document the synthetic demo load records; its number is the load's
+fingerprint, which names the generated folder (the maps find the demo rasters by it)."""
 
 
 def latest_source_number(session: Session, *, ward_code: str, kind: str) -> str | None:

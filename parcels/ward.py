@@ -111,6 +111,22 @@ def former_units_at(session: Session, ward_code: str,
     return {int(i): code for i, code in rows}
 
 
+def ward_name(session: Session, ward_code: str) -> str | None:
+    """The ward's name as recorded (None for an unknown ward)."""
+    name: str | None = session.execute(sql("SELECT name FROM ward WHERE code = :w"),
+                                       {"w": ward_code}).scalar_one_or_none()
+    return name
+
+
+def map_sheets(session: Session, ward_code: str) -> list[MapSheet]:
+    """The ward's map sheets whose extent is known, by former unit and number."""
+    rows = session.execute(sql(
+        "SELECT former_unit, sheet_no, scale, ST_AsBinary(extent) AS wkb FROM map_sheet "
+        "WHERE ward_code = :w AND extent IS NOT NULL ORDER BY former_unit, sheet_no"),
+        {"w": ward_code}).all()
+    return [MapSheet(r.former_unit, r.sheet_no, r.scale, from_db(r.wkb)) for r in rows]
+
+
 def is_synthetic(session: Session, ward_code: str) -> bool:
     """Whether the ward's records are the synthetic demo (pages must say so)."""
     return bool(session.execute(sql("SELECT synthetic FROM ward WHERE code = :w"),

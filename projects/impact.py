@@ -40,11 +40,12 @@ from config import lots as lot_settings
 from config import projects as project_settings
 from gis import corridors as gcor
 from gis import lots as glots
+from parcels.cases import PendingCase
 from parcels.nearby import road_parcels_near, touching
 from parcels.records import ParcelRecord
 from projects.corridors import corridor_shapes
 from projects.errors import InvalidProject
-from projects.inputs import Cases, Inputs, PendingCase
+from projects.inputs import Cases, Inputs
 from projects.reads import corridor
 from projects.reads import get_project as _get_project
 from projects.records import Element

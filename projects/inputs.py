@@ -1,6 +1,6 @@
 """What an impact evaluation takes in: the corridor and the registry around it as ``gather``
 read them (``Inputs``), and the cases the caller reads from ``certificates`` (pending
-applications and open disputes the corridor meets)."""
+applications and open disputes the corridor meets, as :mod:`parcels.cases` records)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 
 from config import lots as lot_settings
 from config import projects as project_settings
+from parcels.cases import OpenDispute, PendingCase
 from parcels.records import ParcelRecord
 from projects.records import CorridorVersion, Element, ProjectRecord
 
@@ -21,29 +22,9 @@ from projects.records import CorridorVersion, Element, ProjectRecord
 
 
 @dataclass(frozen=True)
-class PendingCase:
-    """A pending application the corridor meets (read by the caller from certificates/)."""
-
-    application_id: int
-    application_key: str | None
-    applicant_name: str
-    state: str
-    geometry: BaseGeometry | None
-    parcel_id: int | None
-
-
-@dataclass(frozen=True)
-class DisputeCase:
-    dispute_id: int
-    parcel_ids: tuple[int, ...]
-    claimant: str
-    state: str
-
-
-@dataclass(frozen=True)
 class Cases:
     pending: Sequence[PendingCase] = ()
-    disputes: Sequence[DisputeCase] = ()
+    disputes: Sequence[OpenDispute] = ()
 
 
 @dataclass(frozen=True)

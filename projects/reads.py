@@ -7,6 +7,7 @@ OGC centreline segments.  The types are in ``projects.records``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -105,15 +106,26 @@ def corridor_history(session: Session, *, ward_code: str, code: str) -> list[Cor
     return _versions(session, rows)
 
 
+def project_rows(session: Session, *, ward_code: str,
+                 code: str | None = None) -> list[ProjectRecord]:
+    """The projects' own fields and outlines (all the ward's, or the one with ``code``), by
+    code, without sections and corridors."""
+    rows = session.execute(sql(
+        "SELECT code, name_vi, name_en, description, status, adopted_alternative, synthetic, "
+        "created_at, ST_AsBinary(redline) AS wkb FROM project WHERE ward_code = :w "
+        "AND (CAST(:c AS text) IS NULL OR code = :c) ORDER BY code"),
+        {"w": ward_code, "c": code}).all()
+    return [ProjectRecord(r.code, r.name_vi, r.name_en, r.description, r.status,
+                          r.adopted_alternative, r.synthetic, r.created_at,
+                          outline=from_db(r.wkb)) for r in rows]
+
+
 def get_project_row(session: Session, *, ward_code: str, code: str) -> ProjectRecord:
     """The project's own fields, without sections and corridors."""
-    row = session.execute(sql(
-        "SELECT code, name_vi, name_en, description, status, adopted_alternative, synthetic, "
-        "created_at FROM project WHERE ward_code = :w AND code = :c"),
-        {"w": ward_code, "c": (code or "").strip().upper()}).one_or_none()
-    if row is None:
+    found = project_rows(session, ward_code=ward_code, code=(code or "").strip().upper())
+    if not found:
         raise ProjectNotFound(f"no road project {code!r} in ward {ward_code}", project=code)
-    return ProjectRecord(*row)
+    return found[0]
 
 
 def get_project(session: Session, *, ward_code: str, code: str,
@@ -130,15 +142,12 @@ def get_project(session: Session, *, ward_code: str, code: str,
         "AND c.project_code = :c AND c.valid_to IS NULL "
         "ORDER BY c.alternative <> :a, c.alternative"),
         {"w": ward_code, "c": p.code, "a": p.adopted_alternative}).all() if corridors else []
-    return ProjectRecord(p.code, p.name_vi, p.name_en, p.description, p.status,
-                         p.adopted_alternative, p.synthetic, p.created_at, sections,
-                         tuple(_versions(session, rows)))
+    return replace(p, sections=sections, corridors=tuple(_versions(session, rows)))
 
 
 def list_projects(session: Session, *, ward_code: str) -> list[ProjectRecord]:
-    codes = session.execute(text("SELECT code FROM project WHERE ward_code = :w ORDER BY code"),
-                            {"w": ward_code}).scalars().all()
-    return [get_project(session, ward_code=ward_code, code=c) for c in codes]
+    return [get_project(session, ward_code=ward_code, code=p.code)
+            for p in project_rows(session, ward_code=ward_code)]
 
 
 def list_segments(session: Session, *, ward_code: str,

@@ -146,6 +146,9 @@ class ProjectRecord:
     sections: tuple[Section, ...] = ()
     corridors: tuple[CorridorVersion, ...] = field(default_factory=tuple)
     """The version in force of each alternative, adopted one first."""
+    outline: BaseGeometry | None = None
+    """The red line on the project's own row, as the demo loads it (EPSG:9214; the ward
+    overview draws it); the corridor in force is ``corridors``."""
 
 
 

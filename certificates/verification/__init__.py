@@ -32,11 +32,11 @@ from certificates.verification.inputs import (
     CLAIM,
     PENDING_STATES,
     Claim,
-    OpenDispute,
     PendingClaim,
     Surroundings,
 )
 from certificates.verification.report import Outcome, finding_dict
+from parcels.cases import OpenDispute
 
 __all__ = ["CLAIM", "PENDING_STATES", "Claim", "OpenDispute", "Outcome", "PendingClaim",
            "Surroundings", "evaluate", "finding_dict", "gather", "run"]

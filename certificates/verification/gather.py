@@ -15,7 +15,6 @@ from certificates.verification.evaluate import evaluate
 from certificates.verification.inputs import (
     PENDING_STATES,
     Claim,
-    OpenDispute,
     PendingClaim,
     Surroundings,
 )
@@ -23,6 +22,7 @@ from certificates.verification.report import Outcome
 from db.engine import sql
 from gis.convert import from_db, to_ewkb
 from gis.crs import WARD
+from parcels.cases import OpenDispute
 from parcels.nearby import head, near_geometry
 from parcels.zones import zones_in_force
 

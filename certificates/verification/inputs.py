@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Final
 
 from shapely.geometry.base import BaseGeometry
 
 from gis.frame import Zone
+from parcels.cases import OpenDispute
 from parcels.records import MapParcel
 
 PENDING_STATES: Final = ("received", "verifying", "survey_extract", "field_check",
@@ -32,15 +33,6 @@ class PendingClaim:
     @property
     def label(self) -> str:
         return self.application_key or f"#{self.application_id}"
-
-
-@dataclass(frozen=True)
-class OpenDispute:
-    dispute_id: int
-    parcel_ids: tuple[int, ...]
-    claimant: str
-    opened_on: date
-    state: str
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from urllib.parse import urlparse
 import pytest
 
 from certificates import applications as apps
+from db.engine import sql
 from gis.convert import from_db
 from maps import boundary, pages
 from maps.sources import context
-from parcels import map_reads
+from parcels.nearby import near_geometry
 from tests.certificates.conftest import Demo
 from tests.conftest import WARD
 from tests.maps.browser import chromium, distinct_colours, screenshot_dir, shoot, visit
@@ -42,7 +43,7 @@ def _clean(v: Any) -> None:
 def _expected_field_layers(demo: Demo, app_id: int) -> dict[str, int]:
     app = apps.get(demo.session, ward_code=WARD, application_id=app_id)
     geom = from_db(app.geom)
-    near = map_reads.parcels_near(demo.session, ward_code=WARD, geometry=geom, distance_m=40.0)
+    near = near_geometry(demo.session, ward_code=WARD, geometry=geom, distance=40.0)
     verts = len(boundary.vertices(geom))
     out = {"claim": 1, "vertices": verts, "edges": verts, "neighbours": len(near),
            "neighbour_numbers": len(near), "imagery": 1}
@@ -119,7 +120,7 @@ def test_ward_overview_in_chromium(browser, live: str, bearer, demo: Demo) -> No
     v.page.wait_for_load_state("networkidle")
     summary = v.page.evaluate("cadastre.summary()")
     pending = sum(1 for a in apps.pending_claims(demo.session, ward_code=WARD, limit=1000)[0])
-    zones = demo.session.execute(map_reads.sql(
+    zones = demo.session.execute(sql(
         "SELECT count(*) FROM zone WHERE ward_code = :w AND valid_to IS NULL"),
         {"w": WARD}).scalar_one()
     assert summary["pending"]["features"] == pending > 0

@@ -112,7 +112,7 @@ def test_parcel_extract_of_a_registered_parcel(demo_client, auth, demo: Demo, se
     pid = demo.session.execute(queries.sql(
         "SELECT v.parcel_id FROM parcel_version v JOIN parcel_right r ON r.parcel_id = "
         "v.parcel_id WHERE v.ward_code = :w AND v.valid_to IS NULL AND v.land_use = 'ODT' "
-        "ORDER BY v.parcel_id LIMIT 1"), {"w": WARD_CODE}).scalar_one()  # other tests commit
+        "ORDER BY v.parcel_id LIMIT 1"), {"w": WARD_CODE}).scalar_one()
     rec = queries.get_parcel(demo.session, ward_code=WARD_CODE, parcel_id=pid)
     r = demo_client.get(f"/api/v1/parcels/{pid}/extract.pdf", headers=auth("land_officer"))
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"

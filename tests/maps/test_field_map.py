@@ -23,7 +23,7 @@ from certificates.applications import Intake
 from gis.convert import from_db
 from maps import boundary
 from maps.offline import external_urls
-from parcels import map_reads
+from parcels.nearby import near_geometry
 from tests.certificates.conftest import Demo
 from tests.conftest import WARD, counts
 from tests.maps.conftest import OFFICER, Cases, bound_app, demo_settings
@@ -150,8 +150,7 @@ def test_field_package_opens_with_gdal(demo_client, auth, demo: Demo, cases: Cas
     expected = [(v.number, round(v.x, 3), round(v.y, 3)) for v in boundary.vertices(geom)]
     assert list(zip(points["number"], points["x_northing"], points["y_easting"],
                     strict=True)) == expected
-    near = map_reads.parcels_near(demo.session, ward_code=WARD, geometry=geom,
-                                  distance_m=40.0)
+    near = near_geometry(demo.session, ward_code=WARD, geometry=geom, distance=40.0)
     neighbours = pyogrio.read_dataframe(path, layer="neighbours")
     assert sorted(neighbours["parcel_id"]) == sorted(p.parcel_id for p in near)
     findings = pyogrio.read_dataframe(path, layer="findings")

@@ -36,9 +36,9 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 def _parcel(demo: Demo, land_use: str = "ODT") -> queries.ParcelRecord:
     pid = demo.session.execute(text(
-        "SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL AND land_use = :u "
-        "AND status = 'registered' ORDER BY measured_area DESC, parcel_id LIMIT 1"),
-        {"u": land_use}).scalar_one()
+        "SELECT parcel_id FROM parcel_version WHERE ward_code = :w AND valid_to IS NULL "
+        "AND land_use = :u AND status = 'registered' ORDER BY measured_area DESC, parcel_id "
+        "LIMIT 1"), {"w": WARD, "u": land_use}).scalar_one()
     return queries.get_parcel(demo.session, ward_code=WARD, parcel_id=pid)
 
 
@@ -74,8 +74,8 @@ def test_low_zoom_tiles_leave_out_parcels_under_three_pixels(demo_client, auth,
     assert 3000 < floor < 3030  # three 18.3 m pixels square
     assert props and min(p["area_m2"] for p in props) >= floor
     small = demo.session.execute(text(
-        "SELECT count(*) FROM parcel_version WHERE valid_to IS NULL AND measured_area < :a"),
-        {"a": floor}).scalar_one()
+        "SELECT count(*) FROM parcel_version WHERE ward_code = :w AND valid_to IS NULL "
+        "AND measured_area < :a"), {"w": WARD, "a": floor}).scalar_one()
     assert small > 0  # there were small parcels to leave out
 
 

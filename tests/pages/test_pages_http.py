@@ -329,9 +329,12 @@ def test_parcel_search_by_number_holder_and_address(client: Any, signed: Any,
                     {"w": WARD, "p": v.parcel_id, "y": party})
     session.flush()
     for text_, matched in ((f"{SHEET}/77", "number"), (f"tờ {SHEET} thửa 77", "number"),
-                           ("tôn nữ thị", "holder"), ("kiệt 77 kim", "address")):
+                           ("tôn nữ thị", "holder"), ("kiệt 77 kim", "address"),
+                           # typed without Vietnamese input: no diacritics, other case
+                           ("TON NU THI HA", "holder"), ("kiet 77", "address")):
         hits = search.search(session, ward_code=WARD, text=text_)
         assert [(h.parcel_id, h.matched) for h in hits] == [(v.parcel_id, matched)], text_
+    assert search.search(session, ward_code=WARD, text="Tôn Nữ Thị Hải") == []
     with pytest.raises(search.InvalidInput):
         search.search(session, ward_code=WARD, text="a")
     session.commit()
