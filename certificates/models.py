@@ -64,6 +64,15 @@ class Application(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     certificate_no: Mapped[str | None] = mapped_column(String)
     certificate_issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the result went back to the applicant (certificate handed over, or refusal)."""
+    origin: Mapped[str] = mapped_column(String, default="desk")
+    """``desk`` (received here) or ``inherited`` (from a former unit's backlog)."""
+    inherited_from: Mapped[str | None] = mapped_column(String)
+    old_receipt_no: Mapped[str | None] = mapped_column(String)
+    old_received_on: Mapped[date | None] = mapped_column(Date)
+    co_applicants: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    """Other holders on the file (a spouse): ``{name, id_number, address}`` each."""
     created_by: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = stamped()
 

@@ -24,13 +24,14 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from certificates.deadlines import read_settings
+from config import land_use
 from gis.catalogue import CERTIFICATE_RULES
 from gis.findings import Band, Severity
 from gis.rules import RuleSet, load_ruleset
 
 BANDED: Final = frozenset({"outside_ward", "overlap_registered", "overlap_state_land",
                            "overlap_uncertified", "overlap_pending", "boundary_gap",
-                           "road_redline", "protection_zone"})
+                           "road_redline", "protection_zone", "plan_conformity"})
 
 
 class CertificateSettingsError(ValueError):
@@ -109,7 +110,7 @@ def settings_from(data: Mapping[str, Any], gis: RuleSet) -> VerificationSettings
                                            "gap.max_width_m")
         return VerificationSettings(
             version=str(data["settings"]["version"]), gis=gis, severities=MappingProxyType(sev),
-            state_land_uses=frozenset(v["state_land_uses"]), search_m=search,
+            state_land_uses=land_use.load().state_managed, search_m=search,
             same_parcel_factor=float(v["same_parcel_factor"]),
             shape_max_severity=Severity(v["shape_max_severity"]),
             noise_floor_m=float(v["noise_floor_m"]),

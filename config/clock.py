@@ -14,6 +14,8 @@ period and time then moves on normally from there.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -58,3 +60,16 @@ def start_from_environment() -> None:
     value = os.environ.get("CADASTRE_CLOCK_START")
     if value:
         start_at(datetime.fromisoformat(value))
+
+
+@contextmanager
+def running_at(moment: datetime) -> Iterator[None]:
+    """Run the clock from ``moment`` inside the block, then as it was before (the demo
+    loader stamps the synthetic registry at a fixed instant before the demo's "today")."""
+    global _offset
+    saved = _offset
+    start_at(moment)
+    try:
+        yield
+    finally:
+        _offset = saved

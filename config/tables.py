@@ -19,3 +19,6 @@ RULES_TABLE: Final = TABLES_DIR / "rules.toml"
 
 CERTIFICATES_TABLE: Final = TABLES_DIR / "certificates.toml"
 """Default deadlines, calendar overrides and verification settings of certificates."""
+
+CALENDAR_TABLE: Final = TABLES_DIR / "calendar.toml"
+"""The statutory working-day calendar: Labour Code Art. 112 rules, Tết and swap tables."""

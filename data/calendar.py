@@ -1,8 +1,8 @@
 """Working days of the Vietnamese civil service: re-exported from ``certificates.deadlines``.
 
-The calendar (weekends, the ``holidays`` package's Vietnam holidays, the dated
-day-swap overrides of ``config/certificates.toml``) lives in one place so that the
-demo generator counts days exactly as the service does.
+The statutory calendar (``config/calendar.toml``: weekends, Labour Code Art. 112 holidays,
+the official Tết and day-swap tables) lives in one place so that the demo generator counts
+days exactly as the service does.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -20,6 +21,7 @@ import pyogrio
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from config import clock
 from data.load_applications import load_applications
 from data.outline import neighbour_wards
 from data.people import UNIT_NAMES
@@ -35,6 +37,11 @@ from parcels.ward import FormerUnit, MapSheet, record_frame, ward_exists
 from parcels.zones import NewZone, record_zones
 
 WARD_CODE = "19774"
+RECORDED_AT = datetime(2024, 8, 1, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+"""The instant the synthetic registry is stamped as recorded (versions, rights, zones,
+corridors): 1 August 2024, the Land Law 2024's first day, before every demo application and
+before the demo's clock, so that a change made while the demo runs closes versions that
+began earlier, whatever the host's date when the ward was loaded."""
 DEMO_ACTOR = Actor(username="demo-loader", role="admin", ward_code=WARD_CODE)
 
 
@@ -84,7 +91,8 @@ def load_demo(engine: Engine, folder: Path, *,
             return LoadResult(False, 0, "the registry already holds other data for ward "
                               f"{WARD_CODE}; not loading the demo over it (use a fresh "
                               "CADASTRE_HOME or database)")
-        _load(s, gpkg, manifest, fingerprint, progress)
+        with clock.running_at(RECORDED_AT):
+            _load(s, gpkg, manifest, fingerprint, progress)
         n = count_parcels(s, ward_code=WARD_CODE)
     with engine.connect() as c:
         c.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))

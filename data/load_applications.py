@@ -3,12 +3,16 @@
 The ``applications`` layer of ``ward.gpkg`` holds every application as the generator
 made it; the ground truth (expected rule and verdict, the planted defect) goes to
 ``demo_application_truth``, beside the applications, so verification never sees it.
-Due dates are computed by :mod:`certificates.deadlines`, exactly as on receipt.
+Due dates are computed by :mod:`certificates.deadlines`, exactly as on receipt.  The
+inherited backlog is marked ``origin = 'inherited'``, received by the former Phú Xuân
+district (its old receipt number is made from the demo key and says it is synthetic); a
+decided intake file's result went back to the applicant the day it was decided
+(``returned_at``); a file waiting for the applicant has the supplement request as its event.
 
 A few clean backlog claims get an open dispute in the register over the parcel they
 claim (every ``DISPUTE_EVERY``-th clean one, by key): their truth becomes
 ``dispute_open`` / ``fail``, so the dispute rule is scored like the planted geometry
-defects.  Loading is idempotent: nothing happens when the ward already has applications.
+defects.  Loading is idempotent: nothing happens when the demo's applications are loaded.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from gis.crs import WARD
 from parcels.numbers import current_by_number
 
 WARD_CODE: Final = "19774"
+INHERITED_FROM: Final = "UBND quận Phú Xuân (cũ) / former Phú Xuân district (synthetic demo)"
 LOADER: Final = "demo-loader"
 DISPUTE_EVERY: Final = 20
 FINISHED: Final = ("approved", "rejected", "certificate_issued")
@@ -47,8 +52,8 @@ def _opt(v: Any) -> Any:
 
 def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> int:
     """Insert the applications layer (once); returns how many were added."""
-    if s.execute(text("SELECT count(*) FROM application WHERE ward_code = :w"),
-                 {"w": ward_code}).scalar_one():
+    if s.execute(text("SELECT count(*) FROM application WHERE ward_code = :w "
+                      "AND created_by = :by"), {"w": ward_code, "by": LOADER}).scalar_one():
         return 0
     if "applications" not in {name for name, _ in pyogrio.list_layers(gpkg)}:
         return 0
@@ -56,7 +61,8 @@ def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> 
     cal = calendar()
     rows: dict[str, list[Any]] = {k: [] for k in (
         "key", "proc", "name", "channel", "recv", "recv_on", "due", "state", "changed", "area",
-        "use", "unit", "sheet", "no", "geom", "decided", "waiting")}
+        "use", "unit", "sheet", "no", "geom", "decided", "waiting", "origin", "from",
+        "old_no", "old_on")}
     for r in apps.itertuples():
         received = _iso(r.received_at)
         assert received is not None
@@ -79,27 +85,36 @@ def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> 
         rows["geom"].append(None if r.geometry is None else to_ewkb(r.geometry, WARD))
         rows["decided"].append(decided if r.state in FINISHED else None)
         rows["waiting"].append(received if r.state == "waiting_applicant" else None)
+        inherited = r.cohort == "backlog"
+        rows["origin"].append("inherited" if inherited else "desk")
+        rows["from"].append(INHERITED_FROM if inherited else None)
+        rows["old_no"].append(f"PX-MÔ PHỎNG-{received_on:%Y%m%d}-{r.application_key[1:]}"
+                              if inherited else None)
+        rows["old_on"].append(received_on if inherited else None)
     s.execute(text("""
         INSERT INTO application (ward_code, application_key, procedure, applicant_name, channel,
             received_at, received_on, due_on, state, state_changed_at, declared_area,
             declared_land_use, former_unit, sheet_no, parcel_no, geom, geom_valid, claimed_srid,
-            decided_at, waiting_since, resume_state, parcel_id, created_by)
+            decided_at, returned_at, waiting_since, resume_state, parcel_id, origin,
+            inherited_from, old_receipt_no, old_received_on, created_by)
         SELECT :w, t.key, t.proc, t.name, t.channel, t.recv, t.recv_on, t.due, t.state,
                t.changed, t.area, t.use, t.unit, t.sheet, t.no, g.geom,
                coalesce(ST_IsValid(g.geom), false),
                ST_SRID(g.geom),
-               t.decided, t.waiting,
+               t.decided, t.decided, t.waiting,
                CASE WHEN t.state = 'waiting_applicant' THEN 'verifying' END,
-               t.pid, :by
+               t.pid, t.origin, t.ifrom, t.old_no, t.old_on, :by
         FROM unnest(CAST(:key AS text[]), CAST(:proc AS text[]), CAST(:name AS text[]),
                     CAST(:channel AS text[]), CAST(:recv AS timestamptz[]),
                     CAST(:recv_on AS date[]), CAST(:due AS date[]), CAST(:state AS text[]),
                     CAST(:changed AS timestamptz[]), CAST(:area AS numeric[]),
                     CAST(:use AS text[]), CAST(:unit AS text[]), CAST(:sheet AS int[]),
                     CAST(:no AS int[]), CAST(:geom AS bytea[]), CAST(:decided AS timestamptz[]),
-                    CAST(:waiting AS timestamptz[]), CAST(:pid AS bigint[]))
+                    CAST(:waiting AS timestamptz[]), CAST(:pid AS bigint[]),
+                    CAST(:origin AS text[]), CAST(:from AS text[]), CAST(:old_no AS text[]),
+                    CAST(:old_on AS date[]))
              AS t(key, proc, name, channel, recv, recv_on, due, state, changed, area, use, unit,
-                  sheet, no, wkb, decided, waiting, pid)
+                  sheet, no, wkb, decided, waiting, pid, origin, ifrom, old_no, old_on)
         CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(t.wkb) AS geom) g"""),
         {"w": ward_code, "by": LOADER, **rows,
          "pid": current_by_number(s, ward_code=ward_code, units=rows["unit"],
@@ -109,7 +124,17 @@ def load_applications(s: Session, gpkg: Path, *, ward_code: str = WARD_CODE) -> 
                                        at, actor, detail)
         SELECT id, ward_code, 'receive', NULL, 'received', received_at, :by,
                jsonb_build_object('due_on', due_on, 'demo', true)
-        FROM application WHERE ward_code = :w"""), {"w": ward_code, "by": LOADER})
+        FROM application WHERE ward_code = :w AND created_by = :by"""),
+        {"w": ward_code, "by": LOADER})
+    s.execute(text("""
+        INSERT INTO application_event (application_id, ward_code, action, from_state, to_state,
+                                       at, actor, reason, detail)
+        SELECT id, ward_code, 'request_supplement', 'verifying', 'waiting_applicant',
+               waiting_since, :by, 'bổ sung giấy tờ (dữ liệu mô phỏng)',
+               jsonb_build_object('demo', true)
+        FROM application WHERE ward_code = :w AND state = 'waiting_applicant'
+          AND created_by = :by"""),
+        {"w": ward_code, "by": LOADER})
     s.execute(text("""
         INSERT INTO demo_application_truth (application_id, cohort, parcel_key, expected_rule,
                                             expected_verdict, defect)

@@ -198,15 +198,15 @@ CERTIFICATE_RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
         "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel}, "
         "certified to {holder} under certificate {certificate_no}."),
     _c("overlap_state_land", "Overlaps state land",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên đất {land_use} do Nhà "
-        "nước quản lý, {parcel}.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of state land ({land_use}), "
-        "{parcel}."),
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {land_use} do Nhà nước "
+        "quản lý, {parcel}.",
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {land_use}, land the "
+        "State manages, {parcel}."),
     _c("overlap_uncertified", "Overlaps an uncertified parcel",
-        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel} chưa được "
-        "cấp giấy chứng nhận; cần xác minh ranh giới tại thực địa.",
-        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel}, which "
-        "has no certificate; check the boundary in the field."),
+        "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) lên {parcel} ({land_use}) "
+        "chưa được cấp giấy chứng nhận; cần xác minh ranh giới tại thực địa.",
+        "Overlaps {area_m2:.2f} m² (at most {width_m:.2f} m wide) of {parcel} ({land_use}), "
+        "which has no certificate; check the boundary in the field."),
     _c("overlap_pending", "Overlaps a pending application",
         "Chồng lấn {area_m2:.2f} m² (rộng nhất {width_m:.2f} m) với hồ sơ {other} đang chờ "
         "xử lý; hồ sơ {first} nộp trước.",
@@ -234,6 +234,11 @@ CERTIFICATE_RULES: Mapping[str, Rule] = MappingProxyType({r.code: r for r in (
         "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong {zone_kind} ({zone}).",
         "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies inside {zone_kind} "
         "({zone})."),
+    _c("plan_conformity", "Declared use not in the plan",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) của thửa nằm trong khu quy hoạch {zone}, nơi "
+        "quy hoạch cho phép {planned_vi}; loại đất kê khai là {declared_vi}.",
+        "{area_m2:.2f} m² ({share_pct:.1f}%) of the claim lies in the planning zone {zone}, "
+        "planned for {planned_en}; the declared land use is {declared_en}."),
     _c("dispute_open", "Open dispute",
         "{parcel} có tranh chấp đang giải quyết (số {dispute_id}, từ {opened_on}, "
         "người khiếu nại: {claimant}).",

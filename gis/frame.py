@@ -26,6 +26,8 @@ class Zone:
     kind: str
     geometry: BaseGeometry
     name: str = ""
+    planned_uses: tuple[str, ...] = ()
+    """A planning zone's allowed land uses (plan conformity); empty for other kinds."""
 
 
 def find_outside(ctx: Context, frame: BaseGeometry, focus: Iterable[int] | None = None,

@@ -6,14 +6,21 @@ sheets were numbered per unit ("(Kim Long cũ)"), and a point as X (northing), Y
 names.  Pure functions and a ``str`` subclass, so that every ``labels`` sequence of the
 engine can carry the English form beside the Vietnamese one without a second argument.
 
-Issue 17 formats parcel references for applications too: the two are to be reconciled
-into this module (the ``ParcelLabel`` type and the ``parcel_*`` functions).
+Applications name parcels by their former unit's code (:func:`parcel`, :func:`former_unit`)
+through the same functions; the four units' names are the ward's (Resolutions 1314 and
+1675/NQ-UBTVQH15), as the registry's ``former_unit`` table holds them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any, Final, Literal, Self
+
+Lang = Literal["vi", "en"]
+
+FORMER_UNITS: Final = {"kim_long": "Kim Long", "huong_long": "Hương Long",
+                       "huong_ho": "Hương Hồ", "huong_tho": "Hương Thọ"}
+"""The four former units merged into Kim Long ward (Resolutions 1314 and 1675/NQ-UBTVQH15)."""
 
 
 def parcel_vi(parcel_no: Any, sheet_no: Any = None, unit_name: str | None = None) -> str:
@@ -30,6 +37,21 @@ def parcel_en(parcel_no: Any, sheet_no: Any = None, unit_name: str | None = None
     if sheet_no is not None:
         out += f", map sheet {sheet_no}"
     return out + (f" (former {unit_name})" if unit_name else "")
+
+
+def former_unit(code: str | None, lang: Lang = "vi") -> str:
+    """A former unit's name ("Kim Long cũ" / "former Kim Long"); an unknown code as given."""
+    if not code:
+        return ""
+    name = FORMER_UNITS.get(code, code)
+    return f"{name} cũ" if lang == "vi" else f"former {name}"
+
+
+def parcel(former_unit_code: str | None, sheet_no: int | None, parcel_no: int | None,
+           lang: Lang = "vi") -> str:
+    """A parcel as an officer writes it, its former unit named from its code."""
+    unit = FORMER_UNITS.get(former_unit_code, former_unit_code) if former_unit_code else None
+    return (parcel_vi if lang == "vi" else parcel_en)(parcel_no, sheet_no, unit)
 
 
 class Label(str):
@@ -110,6 +132,11 @@ def point_en(easting: float, northing: float) -> str:
     return f"X (northing) {northing:.3f} m, Y (easting) {easting:.3f} m"
 
 
+def point(easting: float, northing: float, lang: Lang = "vi") -> str:
+    """A point in VN-2000 in the page's language (:func:`point_vi`, :func:`point_en`)."""
+    return point_vi(easting, northing) if lang == "vi" else point_en(easting, northing)
+
+
 def metres(value: float, limit: float | None = None) -> str:
     """A length in metres to the millimetre, or finer when the millimetre would make it
     read as equal to ``limit`` (never "0.050 m, shorter than 0.05 m")."""
@@ -154,7 +181,9 @@ ZONE_KINDS = {
 """How a sentence names a kind of zone (the codes are the registry's)."""
 
 
-def zone_kind(kind: str) -> Label:
-    """A zone kind as words: ``heritage_2`` → "khu vực bảo vệ II của di tích"."""
-    vi, en = ZONE_KINDS.get(kind, (kind, kind))
-    return Label(vi, en)
+def zone_kind(kind: str, lang: Lang | None = None) -> Label:
+    """A zone kind as words: ``heritage_2`` → "khu vực bảo vệ II của di tích" (with its
+    English form), or in one language; an unknown kind in words, never as a code."""
+    plain = kind.replace("_", " ")
+    vi, en = ZONE_KINDS.get(kind, (plain, plain))
+    return Label(en, en) if lang == "en" else Label(vi, en)

@@ -30,8 +30,8 @@ def rgb_hex(colour: RGB) -> str:
 def code_colours(codes: LandUseList) -> dict[str, RGB]:
     """The fill colour of every code of the list."""
     members: dict[str, list[str]] = {}
-    for c in codes.codes:
-        members.setdefault(c.group, []).append(c.code)
+    for c in codes.codes.values():
+        members.setdefault(c.map_group, []).append(c.code)
     out: dict[str, RGB] = {}
     for group, listed in members.items():
         h, lightness, s = colorsys.rgb_to_hls(*(v / 255 for v in hex_rgb(

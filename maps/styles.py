@@ -22,7 +22,7 @@ LAND_USE_COLOURS: Final[dict[str, str]] = {
 maps/land_use_styles.py), as the QGIS project's are: no colour is drawn by hand per code."""
 OTHER_LAND_USE: Final = rgb_hex(FALLBACK)
 LAND_USE_NAMES: Final[dict[str, tuple[str, str]]] = {
-    c.code: (c.name_vi, c.name_en) for c in load_land_uses().codes}
+    c.code: (c.name_vi, c.name_en) for c in load_land_uses().codes.values()}
 """Vietnamese and English name of every code, from the same list."""
 SEVERITY_COLOURS: Final[dict[str, str]] = {
     "error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4",

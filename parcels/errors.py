@@ -49,3 +49,18 @@ class ParcelRetired(Conflict):
 class InvalidInput(DomainError):
     code = "invalid_input"
     title = "Invalid input"
+
+
+class UnknownLandUse(DomainError):
+    code = "unknown_land_use"
+    title = "Not a land-use code of the list"
+
+
+class ClockBeforeVersion(Conflict):
+    code = "clock_before_version"
+    title = "The service clock is earlier than the version it would close"
+
+
+class LotBelowMinimum(DomainError):
+    code = "lot_below_minimum"
+    title = "A part of the split is not a lot the rules allow"

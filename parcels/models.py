@@ -147,6 +147,14 @@ class ParcelRight(Base):
     share: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal(1))
     certificate_no: Mapped[str | None] = mapped_column(String)
     issued_on: Mapped[date | None] = mapped_column(Date)
+    serial: Mapped[str | None] = mapped_column(String)
+    """The certificate blank's serial (số phát hành)."""
+    register_no: Mapped[str | None] = mapped_column(String)
+    """The number in the register of certificates issued (số vào sổ cấp GCN)."""
+    term_of_use: Mapped[str | None] = mapped_column(String)
+    use_origin: Mapped[str | None] = mapped_column(String)
+    use_form: Mapped[str | None] = mapped_column(String)
+    """``rieng`` (one user: a person, a household, a married couple) or ``chung``."""
     source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
     valid_from: Mapped[datetime] = stamped()
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -32,6 +32,13 @@ class Holder:
     share: Decimal
     certificate_no: str | None
     issued_on: date | None
+    register_no: str | None = None
+    """The certificate's number in the ward's register (số vào sổ cấp GCN)."""
+    term_of_use: str | None = None
+    use_origin: str | None = None
+    """Origin of use (nguồn gốc sử dụng) as the certificate states it."""
+    use_form: str | None = None
+    """``rieng`` (one user: a person, a household, a married couple) or ``chung``."""
 
 
 def holders_sql(as_of_param: str | None = None) -> str:
@@ -40,14 +47,15 @@ def holders_sql(as_of_param: str | None = None) -> str:
     when = "r.valid_to IS NULL" if as_of_param is None else (
         f"r.valid_from <= {as_of_param} AND (r.valid_to IS NULL OR r.valid_to > {as_of_param})")
     return ("(SELECT coalesce(json_agg(json_build_array(r.party_id, y.full_name, r.kind, "
-            "r.share, r.certificate_no, r.issued_on) ORDER BY r.id), '[]') FROM parcel_right r "
+            "r.share, r.certificate_no, r.issued_on, r.register_no, r.term_of_use, r.use_origin, "
+            "r.use_form) ORDER BY r.id), '[]') FROM parcel_right r "
             f"LEFT JOIN party y ON y.id = r.party_id WHERE r.parcel_id = v.parcel_id AND {when})")
 
 
 def holders_from_json(rows: list[list[Any]] | None) -> list[Holder]:
     return [Holder(party_id=h[0], full_name=h[1], right=h[2], share=Decimal(str(h[3])),
-                        certificate_no=h[4],
-                        issued_on=date.fromisoformat(h[5]) if h[5] else None)
+                   certificate_no=h[4], issued_on=date.fromisoformat(h[5]) if h[5] else None,
+                   register_no=h[6], term_of_use=h[7], use_origin=h[8], use_form=h[9])
             for h in rows or []]
 
 

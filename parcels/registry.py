@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config import clock
+from config import clock, land_use
 from db import audit
 from db.audit import Actor
 from db.engine import sql
@@ -36,7 +36,9 @@ from parcels.errors import (
     ParcelNotFound,
     ParcelRetired,
     SplitMismatch,
+    UnknownLandUse,
 )
+from parcels.lots import check_parts, require_lots
 from parcels.models import ParcelLineage, ParcelVersion, SourceDocument
 from parcels.numbers import require_number_free
 from parcels.stated import place, prepare
@@ -91,10 +93,12 @@ class Amendment:
 
 
 def check_land_use(code: str) -> str:
-    code = code.strip().upper()
-    if not (len(code) == 3 and code.isalpha()) and "+" not in code:
-        raise InvalidInput(f"land-use code {code!r} is not a Vietnamese land-use code (ODT, CLN…)")
-    return code
+    """The code normalised (upper case), or :class:`UnknownLandUse` naming the code that is
+    in neither code set of the land-use list (``config/land_use.toml``)."""
+    try:
+        return land_use.load().normalise(code)
+    except land_use.UnknownLandUse as exc:
+        raise UnknownLandUse(str(exc), land_use=exc.code) from exc
 
 
 def lock_ward(session: Session, ward_code: str) -> None:
@@ -284,10 +288,25 @@ def retire_parcel(session: Session, *, actor: Actor, parcel_id: int, reason: str
 def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
                  children: Sequence[ParcelSpec], reason: str,
                  source: Source | None = None,
+                 merge_with: Mapping[int, int] | None = None,
                  expected_version: int | None = None) -> list[Written]:
-    """Split a parcel into children that cover it exactly; the parent is retired."""
+    """Split a parcel into children that cover it exactly; the parent is retired.
+
+    Each resulting lot must meet the minimum-lot figures of its land use in force today
+    (area, frontage by the road's red-line width, depth, road access: :mod:`parcels.lots`)
+    or the split is refused naming the failed figures.  ``merge_with`` maps a child (its
+    index) to a neighbouring parcel merged with it in the same act (Land Law 2024
+    Art. 220(2)(a)): the neighbour is retired and the lot judged is the merged one.
+    ``expected_version``: the parent's version the split is based on (If-Match).
+    """
     if len(children) < 2:
         raise InvalidInput("a split needs at least two parts")
+    merges = dict(merge_with or {})
+    if any(not 0 <= k < len(children) for k in merges):
+        raise InvalidInput("merge_with names a part the split does not have")
+    if parcel_id in merges.values() or len(set(merges.values())) != len(merges):
+        raise InvalidInput("merge_with: each part merges with a different neighbour, not the "
+                           "parent")
     lock_ward(session, actor.ward_code)
     parent = current_version(session, parcel_id)
     require_version(parent, expected_version)
@@ -296,28 +315,59 @@ def split_parcel(session: Session, *, actor: Actor, parcel_id: int,
     parent_geom = from_db(parent.geom)
     geoms = [prepare(c.geometry, c.srid) for c in children]
     _check_cover(parent_geom, geoms)
+    neighbours = {k: current_version(session, pid) for k, pid in merges.items()}
+    for k, nb in neighbours.items():
+        if nb.status != "registered":
+            raise ParcelRetired(f"parcel {nb.parcel_id} is retired and cannot be merged")
+        geoms[k] = _one_polygon([geoms[k], from_db(nb.geom)], [nb.parcel_id])
+    land_uses = [check_land_use(c.land_use) for c in children]
+    require_lots(check_parts(session, ward_code=actor.ward_code, geoms=geoms,
+                             land_uses=land_uses, on=clock.today(),
+                             ignore_parcels=[parcel_id, *merges.values()]))
     numbers = [(c.former_unit, c.sheet_no, c.parcel_no) for c in children]
     if len(set(numbers)) != len(numbers):
         raise DuplicateParcelNumber("two parts of the split have the same sheet and parcel number")
     for c in children:
         require_number_free(session, ward_code=actor.ward_code, former_unit=c.former_unit,
                             sheet_no=c.sheet_no, parcel_no=c.parcel_no,
-                            except_parcels=[parcel_id])
+                            except_parcels=[parcel_id, *merges.values()])
     source_id = record_source(session, actor, source)
     now = clock.now()
     _retire(session, [parent], actor=actor, now=now, reason=reason, source_id=source_id,
             change_kind="split")
+    if neighbours:
+        _retire(session, list(neighbours.values()), actor=actor, now=now, reason=reason,
+                source_id=source_id, change_kind="merge")
     made = _new(session, actor=actor, specs=children, geoms=geoms, reason=reason,
                 source_id=source_id, now=now, change_kind="split")
     session.add_all([ParcelLineage(parent_parcel_id=parcel_id, child_parcel_id=v.parcel_id,
                                    ward_code=actor.ward_code, kind="split",
                                    source_document_id=source_id) for v in made])
+    session.add_all([ParcelLineage(parent_parcel_id=nb.parcel_id,
+                                   child_parcel_id=made[k].parcel_id, ward_code=actor.ward_code,
+                                   kind="merge", source_document_id=source_id)
+                     for k, nb in neighbours.items()])
     session.flush()
     audit.record(session, actor=actor, action="split", entity="parcel",
-                 entity_ids=[parcel_id, *(v.parcel_id for v in made)], reason=reason,
+                 entity_ids=[parcel_id, *merges.values(), *(v.parcel_id for v in made)],
+                 reason=reason,
                  detail={"parent": parcel_id, "children": [v.parcel_id for v in made],
+                         "merged_with": {str(made[k].parcel_id): nb.parcel_id
+                                         for k, nb in neighbours.items()},
                          "source_document_id": source_id})
     return made
+
+
+def _one_polygon(geoms: Sequence[BaseGeometry], ids: Sequence[int]) -> Polygon:
+    """The union of touching parcels as one polygon (a hair-thin seam closed), or refused."""
+    union = shapely.union_all(geoms)
+    if isinstance(union, MultiPolygon):
+        union = shapely.union_all([shapely.buffer(g, 0.005, join_style="mitre") for g in geoms])
+        union = shapely.buffer(union, -0.005, join_style="mitre")
+    if not isinstance(union, Polygon):
+        raise MergeMismatch("the parcels do not touch: a merged parcel must be one polygon",
+                            conflicting_parcels=list(ids))
+    return union
 
 
 def _check_cover(parent: BaseGeometry, parts: Sequence[Polygon]) -> None:
@@ -365,13 +415,7 @@ def merge_parcels(session: Session, *, actor: Actor, parcel_ids: Sequence[int],
         if p.status != "registered":
             raise ParcelRetired(f"parcel {p.parcel_id} is retired and cannot be merged")
     geoms = [from_db(p.geom) for p in parents]
-    union = shapely.union_all(geoms)
-    if isinstance(union, MultiPolygon):
-        union = shapely.union_all([shapely.buffer(g, 0.005, join_style="mitre") for g in geoms])
-        union = shapely.buffer(union, -0.005, join_style="mitre")
-    if not isinstance(union, Polygon):
-        raise MergeMismatch("the parcels do not touch: a merged parcel must be one polygon",
-                            conflicting_parcels=ids)
+    union = _one_polygon(geoms, ids)
     first = parents[0]
     spec = result or ParcelSpec(
         former_unit=former_unit or first.former_unit, sheet_no=sheet_no or first.sheet_no,

@@ -96,6 +96,11 @@ class AmendIn(BaseModel):
                          former_unit=self.former_unit)
 
 
+class MergeWithIn(BaseModel):
+    part: int = Field(ge=1, le=200, description="the part, counted from 1")
+    parcel_id: int = Field(ge=1, description="the neighbouring parcel merged with it")
+
+
 class SplitIn(BaseModel):
     parts: list[ParcelIn] = Field(min_length=2, max_length=200)
     reason: str = Field(min_length=3, max_length=2000)
@@ -103,6 +108,13 @@ class SplitIn(BaseModel):
     expected_version: int | None = Field(
         default=None, ge=1, description="the version your change is based on (or send "
         "If-Match with the ETag of your read): a stale one gets 412 and nothing is written")
+    merge_with: list[MergeWithIn] = Field(
+        default_factory=list, max_length=200,
+        description="parts merged with a neighbour in the same act (Land Law 2024 Art. 220): "
+                    "each such lot is judged merged")
+
+    def merges(self) -> dict[int, int]:
+        return {m.part - 1: m.parcel_id for m in self.merge_with}
 
 
 class MergeIn(BaseModel):
@@ -174,7 +186,9 @@ def properties(rec: ParcelRecord) -> dict[str, Any]:
         out["holders"] = [
             {"name": h.full_name, "right": h.right, "share": float(h.share),
              "certificate_no": h.certificate_no,
-             "issued_on": h.issued_on.isoformat() if h.issued_on else None}
+             "issued_on": h.issued_on.isoformat() if h.issued_on else None,
+             "register_no": h.register_no, "term_of_use": h.term_of_use,
+             "use_origin": h.use_origin, "use_form": h.use_form}
             for h in rec.holders
         ]
     return out

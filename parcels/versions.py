@@ -28,7 +28,7 @@ from config import clock
 from db.engine import sql
 from gis import crs as gcrs
 from gis.convert import to_ewkb
-from parcels.errors import DuplicateParcelNumber
+from parcels.errors import ClockBeforeVersion, DuplicateParcelNumber
 
 CHUNK: Final = 5000
 """Progress is reported every this many rows of a COPY."""
@@ -169,6 +169,16 @@ def write_successors(session: Session, *, versions: Sequence[int], now: datetime
 
     geoms = [None] * n if c.geoms is None else [
         None if g is None else to_ewkb(g, gcrs.WARD) for g in c.geoms]
+    latest = session.execute(sql("SELECT max(valid_from) FROM parcel_version "
+                                 "WHERE id = ANY(:ids)"), {"ids": list(versions)}).scalar_one()
+    if latest is not None and latest > now:
+        # A clock started in the past (the demo's) must not write a version that ends
+        # before it began: the history would read backwards.  Refused, nothing written.
+        raise ClockBeforeVersion(
+            f"the service clock ({now.isoformat()}) is earlier than the start of a version "
+            f"this change would close ({latest.isoformat()}): set the clock "
+            "(CADASTRE_CLOCK_START) after the registry's last change", clock=now.isoformat(),
+            version_valid_from=latest.isoformat())
     session.execute(sql("UPDATE parcel_version SET valid_to = :t WHERE id = ANY(:ids) "
                         "AND valid_to IS NULL"), {"t": now, "ids": list(versions)})
     try:

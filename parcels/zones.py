@@ -63,6 +63,8 @@ class ZoneRecord:
     geometry: BaseGeometry  # EPSG:9214
     project_name: str | None = None
     """``code: name_vi / name_en`` of the project a red line belongs to."""
+    planned_uses: tuple[str, ...] = ()
+    """A planning zone's allowed land uses."""
 
     @property
     def area_m2(self) -> float:
@@ -70,7 +72,8 @@ class ZoneRecord:
 
     def as_zone(self) -> Zone:
         """The zone as the gis engine judges it."""
-        return Zone(id=self.zone_key, kind=self.kind, name=self.name, geometry=self.geometry)
+        return Zone(id=self.zone_key, kind=self.kind, name=self.name, geometry=self.geometry,
+                    planned_uses=self.planned_uses)
 
 
 def zones_in_force(session: Session, *, ward_code: str, as_of: datetime | None = None,
@@ -112,13 +115,13 @@ def zones_in_force(session: Session, *, ward_code: str, as_of: datetime | None =
         params["lim"] = limit
     rows = session.execute(sql(
         "SELECT z.id, z.zone_key, z.kind, z.name, z.project_code, z.synthetic, p.name_vi, "
-        f"p.name_en, ST_AsBinary({geom}) AS wkb FROM zone z "
+        f"p.name_en, z.planned_uses, ST_AsBinary({geom}) AS wkb FROM zone z "
         "LEFT JOIN project p ON p.ward_code = z.ward_code AND p.code = z.project_code "
         f"WHERE {' AND '.join(where)} ORDER BY z.{order}{page} OFFSET :off"), params).all()
     geoms = from_db_many(r.wkb for r in rows)
     return [ZoneRecord(r.id, r.zone_key, r.kind, r.name, r.project_code, r.synthetic, g,
                        f"{r.project_code}: {r.name_vi} / {r.name_en}" if r.project_code
-                       else None)
+                       else None, tuple(r.planned_uses or ()))
             for r, g in zip(rows, geoms, strict=True)]
 
 

@@ -35,7 +35,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.strtree import STRtree
 from sqlalchemy.orm import Session
 
-from config import clock
+from config import clock, land_use
 from config import lots as lot_settings
 from config import projects as project_settings
 from gis import corridors as gcor
@@ -51,11 +51,12 @@ from projects.reads import get_project as _get_project
 from projects.records import Element
 from projects.results import Impact, ParcelImpact, PartResult, totals
 
-STATE_LAND_USES = frozenset({"DGT", "SON", "DTL", "MNC", "NTD", "DDT", "TSC", "DGD", "DYT",
-                             "DTT", "DVH", "CQP", "CAN", "BCS", "DCS", "NCS"})
-"""Land the State or a public body holds (DOMAIN.md: roads, irrigation, rivers, unused land,
-land assigned to state bodies; check each code against the Land Law 2024 before relying on
-it): no holder to compensate and no lot rule; its take is listed, not priced."""
+
+def state_land_uses() -> frozenset[str]:
+    """Land the State manages itself (the land-use list's ``state_managed`` codes: roads,
+    irrigation, rivers, unused land, land of state bodies): no holder to compensate and no
+    lot rule; its take is listed, not priced."""
+    return land_use.load().state_managed
 
 
 # ------------------------------------------------------------------------- gather
@@ -127,12 +128,13 @@ def evaluate(inputs: Inputs, cases: Cases | None = None) -> Impact:
     positions = _positions(geoms, inputs.parcels, road_parcels, road_ids, roads_tree, th)
     sections = _sections(elements, element_tree, taken_geoms)
     rules: dict[str, tuple[glots.LotRule | None, tuple[str, ...]]] = {}
+    state_uses = state_land_uses()
     out: list[ParcelImpact] = []
     for k, p in enumerate(inputs.parcels):
         geom, taken_geom, rest = p.geometry, taken_geoms[k], rest_geoms[k]
         taken, remainder, safety = float(taken_geom.area), float(rest.area), float(safety_m2[k])
         use = p.land_use.split("+")[0].upper()
-        state = use in STATE_LAND_USES
+        state = use in state_uses
         pieces = gcor.polygons_of(rest)
         kept = [g for g in pieces if g.area >= th.part_min_m2]
         sliver = float(sum(g.area for g in pieces if g.area < th.part_min_m2))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli import procedure as _procedure  # noqa: F401 (registers the step commands)
 from api.cli.audit import audit_command
 from api.cli.audit_log import audit_log_app
 from api.cli.backup import backup_command, restore_command
@@ -51,7 +52,9 @@ app.add_typer(maps_app, name="map")
 
 
 def main() -> None:
-    """The ``cadastre`` entry point: no command ends in a traceback.
+    """The ``cadastre`` entry point: no command ends in a traceback, and every command reads
+    "now" from the service clock, started at ``CADASTRE_CLOCK_START`` when that is set (the
+    demo's "today").
 
     A database that does not answer, or any fault no command foresaw, is one ``error:``
     line on standard error and exit 1 (``CADASTRE_DEBUG=1`` shows the traceback).
@@ -61,7 +64,9 @@ def main() -> None:
     from sqlalchemy.exc import OperationalError
 
     from api.cli.common import database_failure, load_settings
+    from config import clock
 
+    clock.start_from_environment()
     try:
         app()
     except OperationalError as exc:

@@ -24,17 +24,19 @@ applications_app = typer.Typer(no_args_is_help=True,
 AsOfficer = Annotated[str | None, typer.Option(
     "--as", envvar="CADASTRE_OFFICER", help="land officer acting (username)")]
 AsJson = Annotated[bool, typer.Option("--json", help="machine-readable JSON")]
+AppRef = Annotated[str, typer.Argument(help="application id or receipt number (A000001)")]
 
 
-def _officer(session: Session, settings: Settings, username: str | None) -> Actor:
+def officer(session: Session, settings: Settings, username: str | None) -> Actor:
+    """The land officer named with --as (or CADASTRE_OFFICER)."""
     return acting_officer(session, username, acts_on="acts on applications")
 
 
-def _echo(obj: dict[str, Any]) -> None:
+def echo(obj: dict[str, Any]) -> None:
     typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
-def _print_report(r: dict[str, Any]) -> None:
+def print_report(r: dict[str, Any]) -> None:
     typer.echo(f"report {r['id']} of application {r['application_id']}: {r['verdict'].upper()} "
                f"(registry version {r['registry_version']}, {r['elapsed_ms']:.0f} ms)")
     typer.echo(f"  measured {r['measured_area_m2']} m², declared {r['declared_area_m2']} m²")
@@ -46,26 +48,27 @@ def _print_report(r: dict[str, Any]) -> None:
 
 
 def verify_command(
-    application_id: Annotated[int, typer.Argument(help="application id")],
-    as_user: AsOfficer = None, as_json: AsJson = False,
+    application_id: AppRef, as_user: AsOfficer = None, as_json: AsJson = False,
 ) -> None:
-    """Verify an application against the registry now and store the report."""
+    """Verify an application against the registry now and store the report (an act: name
+    the land officer with --as)."""
     from certificates import applications as apps
     from certificates.rules import load_settings
     from certificates.schemas import report_out
 
     out = run_domain(lambda s, st: report_out(apps.verify(
-        s, actor=_officer(s, st, as_user), application_id=application_id,
+        s, actor=officer(s, st, as_user), application_id=application_id,
         settings=load_settings(st.data.rules_file))))
     if as_json:
-        _echo(out)
+        echo(out)
     else:
-        _print_report(out)
+        print_report(out)
 
 
 def stats_command(
     date_from: Annotated[str, typer.Option("--from", help="first day received, YYYY-MM-DD")],
     date_to: Annotated[str, typer.Option("--to", help="last day received, YYYY-MM-DD")],
+    origin: Annotated[str | None, typer.Option(help="desk | inherited (both by default)")] = None,
     as_json: AsJson = False,
 ) -> None:
     """Received, online share, on time, late, pending, overdue: from the stored applications."""
@@ -75,10 +78,10 @@ def stats_command(
         a, b = date.fromisoformat(date_from), date.fromisoformat(date_to)
     except ValueError:
         fail("--from and --to are dates YYYY-MM-DD")
-    out = run_domain(lambda s, st: stats.application_stats(s, ward_code=st.data.ward_code,
-                                                     date_from=a, date_to=b).as_dict())
+    out = run_domain(lambda s, st: stats.application_stats(
+        s, ward_code=st.data.ward_code, date_from=a, date_to=b, origin=origin).as_dict())
     if as_json:
-        _echo(out)
+        echo(out)
         return
     typer.echo(f"applications received {out['from']} .. {out['to']}: {out['received']}")
     typer.echo(f"  online {out['online_share']:.1%}, finished {out['finished']}, "
@@ -95,48 +98,73 @@ def list_command(
     state: Annotated[str | None, typer.Option(help="received, verifying, …")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="due date passed")] = False,
     due_within: Annotated[int | None, typer.Option(help="due within N working days")] = None,
+    origin: Annotated[str | None, typer.Option(help="desk | inherited")] = None,
+    sort: Annotated[str | None, typer.Option(help="id | due | received")] = None,
     limit: Annotated[int, typer.Option(help="at most this many")] = 50,
     as_json: AsJson = False,
 ) -> None:
-    """The queue (overdue and due-soon lists ordered by due date)."""
+    """The queue: how many match, and each file's working days left or overdue."""
     from certificates import applications as apps
     from certificates.schemas import application_out
 
-    items = run_domain(lambda s, st: [application_out(a, with_geometry=False) for a in
-                                apps.list_applications(s, ward_code=st.data.ward_code,
-                                                       state=state, overdue=overdue,
-                                                       due_within=due_within,
-                                                       limit=limit).items])
+    def read(s: Session, st: Settings) -> dict[str, Any]:
+        page = apps.list_applications(s, ward_code=st.data.ward_code, state=state,
+                                      overdue=overdue, due_within=due_within, origin=origin,
+                                      sort=sort, limit=limit)
+        return {"total": page.total, "items": [
+            application_out(a, with_geometry=False, clock=page.clocks[a.id])
+            for a in page.items]}
+
+    out = run_domain(read)
     if as_json:
-        _echo({"items": items})
+        echo(out)
         return
-    for a in items:
+    typer.echo(f"{out['total']} applications match; showing {len(out['items'])}")
+    for a in out["items"]:
+        left = a["working_days_left"]
+        when = ("clock stopped" if not a["clock_running"] else
+                f"{-left} working days overdue" if left < 0 else f"{left} working days left")
         typer.echo(f"{a['id']:6} {a['application_key'] or '':16} {a['procedure']:17} "
-                   f"{a['state']:17} received {a['received_on']} due {a['due_on']}  "
+                   f"{a['state']:21} received {a['received_on']} due {a['due_on']} ({when})  "
                    f"{a['applicant']['name']}")
 
 
 @applications_app.command("show")
-def show_command(application_id: int, as_json: AsJson = False) -> None:
-    """One application, its state and its latest verdict."""
+def show_command(application_id: AppRef, as_json: AsJson = False) -> None:
+    """One application: its state, its clock, its latest verdict."""
     from certificates import applications as apps
     from certificates.schemas import application_out
 
     def read(s: Session, st: Settings) -> dict[str, Any]:
         app = apps.get(s, ward_code=st.data.ward_code, application_id=application_id)
         last = apps.latest_report(s, app)
-        return {**application_out(app), "latest_verdict": last.verdict if last else None,
-                "version": apps.version_of(s, application_id=application_id)}
+        return {**application_out(app, clock=apps.clock_of(s, app)),
+                "latest_verdict": last.verdict if last else None,
+                "origin_assessment": apps.origin_assessment(s, app).as_dict(),
+                "version": apps.version_of(s, application_id=app.id)}
 
     out = run_domain(read)
     if as_json:
-        _echo(out)
+        echo(out)
         return
+    verdict = out["latest_verdict"] or "not verified yet / chưa kiểm tra"
+    c = out["clock"]
     typer.echo(f"application {out['id']} ({out['application_key']}): {out['procedure']}, "
-               f"{out['state']}, due {out['due_on']}, latest verdict {out['latest_verdict']}, "
-               f"version {out['version']}")
+               f"{out['state']}, latest verdict {verdict}, version {out['version']}")
+    typer.echo(f"  received {out['received_on']}, due {out['due_on']}: "
+               + ("clock stopped (" + str(c["stopped_by"]) + ")" if not c["clock_running"] else
+                  f"{c['working_days_left']} working days left" if c["working_days_left"] >= 0
+                  else f"{-c['working_days_left']} working days overdue")
+               + f"; {c['statutory_working_days']} working days ({c['statutory_source']})")
+    for p in c["excluded_periods"]:
+        typer.echo(f"  not counted: {p['kind']} {p['start']} → {p['end'] or 'open'} "
+                   f"({p['working_days']} working days)")
+    if out["origin"] == "inherited":
+        typer.echo(f"  inherited from {out['inherited_from']}: receipt {out['old_receipt_no']} "
+                   f"of {out['old_received_on']}")
     typer.echo(f"  applicant {out['applicant']['name']}, declared {out['declared_area_m2']} m² "
-               f"{out['declared_land_use'] or ''}, certificate {out['certificate_no'] or '-'}")
+               f"{out['declared_land_use'] or '(no land use)'}, certificate "
+               f"{out['certificate_no'] or '-'}")
 
 
 @applications_app.command("receive")
@@ -151,6 +179,8 @@ def receive_command(
     former_unit: Annotated[str | None, typer.Option(help="kim_long, huong_long, …")] = None,
     sheet_no: Annotated[int | None, typer.Option(help="map sheet number")] = None,
     parcel_no: Annotated[int | None, typer.Option(help="parcel number")] = None,
+    complete: Annotated[bool, typer.Option("--complete/--incomplete",
+                                           help="the file is complete at receipt")] = True,
     as_user: AsOfficer = None,
 ) -> None:
     """Receive a first-time certificate application; prints its id and due date."""
@@ -164,15 +194,16 @@ def receive_command(
     intake = apps.Intake(procedure="first_certificate", applicant_name=applicant,
                          channel=channel, declared_area=declared_area,
                          declared_land_use=land_use, geometry=geom, srid=srid,
-                         former_unit=former_unit, sheet_no=sheet_no, parcel_no=parcel_no)
+                         former_unit=former_unit, sheet_no=sheet_no, parcel_no=parcel_no,
+                         complete=complete)
     app_id, due = run_domain(lambda s, st: (lambda a: (a.id, a.due_on))(
-        apps.receive(s, actor=_officer(s, st, as_user), intake=intake)))
+        apps.receive(s, actor=officer(s, st, as_user), intake=intake)))
     typer.echo(f"application {app_id} received; due {due.isoformat()}")
 
 
 @applications_app.command("field-check")
 def field_check_command(
-    application_id: int,
+    application_id: AppRef,
     notes: Annotated[str, typer.Option(help="what was found in the field")],
     geojson: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
                                                  help="re-measured boundary (GeoJSON)")] = None,
@@ -189,17 +220,17 @@ def field_check_command(
         if geojson else None
     check = apps.FieldCheck(notes=notes, geometry=geom, srid=srid)
     out = run_domain(lambda s, st: report_out(apps.record_field_check(
-        s, actor=_officer(s, st, as_user), application_id=application_id, check=check,
+        s, actor=officer(s, st, as_user), application_id=application_id, check=check,
         settings=load_settings(st.data.rules_file))))
     if as_json:
-        _echo(out)
+        echo(out)
     else:
-        _print_report(out)
+        print_report(out)
 
 
 @applications_app.command("decide")
 def decide_command(
-    application_id: int,
+    application_id: AppRef,
     reason: Annotated[str, typer.Option(help="why (recorded and audited)")],
     approve: Annotated[bool, typer.Option("--approve/--reject", help="the decision")] = True,
     override_warnings: Annotated[bool, typer.Option(
@@ -218,10 +249,10 @@ def decide_command(
                              override_warnings=override_warnings, certificate_no=certificate_no)
 
     def decide(s: Session, st: Settings) -> tuple[str, str | None, int | None]:
-        officer = _officer(s, st, as_user)
-        apps.require_version(s, actor=officer, application_id=application_id,
+        me = officer(s, st, as_user)
+        apps.require_version(s, actor=me, application_id=application_id,
                              expected=expected_version)
-        a = apps.decide(s, actor=officer, application_id=application_id, decision=decision,
+        a = apps.decide(s, actor=me, application_id=application_id, decision=decision,
                         settings=load_settings(st.data.rules_file))
         return a.state, a.certificate_no, a.parcel_id
 
@@ -231,32 +262,33 @@ def decide_command(
 
 
 @applications_app.command("request-supplement")
-def supplement_command(application_id: int,
+def supplement_command(application_id: AppRef,
                        reason: Annotated[str, typer.Option(help="what the applicant must add")],
                        as_user: AsOfficer = None) -> None:
     """Ask the applicant for more: the statutory clock stops."""
     from certificates import applications as apps
 
-    run_domain(lambda s, st: apps.request_supplement(s, actor=_officer(s, st, as_user),
+    run_domain(lambda s, st: apps.request_supplement(s, actor=officer(s, st, as_user),
                                                application_id=application_id, reason=reason))
     typer.echo(f"application {application_id} waiting for the applicant")
 
 
 @applications_app.command("supplement-received")
-def resume_command(application_id: int, as_user: AsOfficer = None) -> None:
+def resume_command(application_id: AppRef, as_user: AsOfficer = None) -> None:
     """The file is complete again: the clock restarts, the due date moves."""
     from certificates import applications as apps
 
     due = run_domain(lambda s, st: apps.supplement_received(
-        s, actor=_officer(s, st, as_user), application_id=application_id).due_on)
+        s, actor=officer(s, st, as_user), application_id=application_id).due_on)
     typer.echo(f"application {application_id} resumed; due {due.isoformat()}")
 
 
 @applications_app.command("issue")
-def issue_command(application_id: int, as_user: AsOfficer = None) -> None:
+def issue_command(application_id: AppRef, as_user: AsOfficer = None) -> None:
     """The certificate was handed over: the file is closed."""
     from certificates import applications as apps
 
     cert = run_domain(lambda s, st: apps.issue_certificate(
-        s, actor=_officer(s, st, as_user), application_id=application_id).certificate_no)
+        s, actor=officer(s, st, as_user), application_id=application_id).certificate_no)
     typer.echo(f"certificate {cert} issued (application {application_id})")
+

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from data.manifest import Manifest
 
 DEMO_SEED = 2025
+DEMO_TODAY = "2025-08-26T08:00:00+07:00"
+"""The demo's clock starts here: the day after the seed's period (1 July - 25 August 2025),
+so the queue an officer sees is the ward's at that time; it then runs on normally."""
 DEMO_ROLES = ("land_officer", "surveyor", "official", "admin")
 
 data_app = typer.Typer(no_args_is_help=True, help="The synthetic demo data set")
@@ -60,10 +63,25 @@ def demo(
     size: Annotated[str, typer.Option(help="full (≈40,000 parcels) | small | tiny")] = "full",
     seed: Annotated[int, typer.Option(help="generator seed")] = DEMO_SEED,
     port: Annotated[int | None, typer.Option(help="TCP port (default 8000)")] = None,
+    today: Annotated[str | None, typer.Option(
+        help="the demo's clock start, ISO 8601 with an offset (default: CADASTRE_CLOCK_START, "
+             f"else {DEMO_TODAY})")] = None,
 ) -> None:
-    """Database up, SYNTHETIC demo ward generated and loaded, demo users, then serve."""
+    """Database up, SYNTHETIC demo ward generated and loaded, demo users, then serve with the
+    ward's clock at the end of the seed's period."""
     import json
+    import os
     import secrets
+    from datetime import datetime
+
+    from config import clock
+
+    start = today or os.environ.get("CADASTRE_CLOCK_START") or DEMO_TODAY
+    try:
+        clock.start_at(datetime.fromisoformat(start))
+    except ValueError as exc:
+        fail(f"--today {start!r}: {exc}")
+    os.environ["CADASTRE_CLOCK_START"] = start  # the server's workers inherit it
 
     from rich.progress import Progress
 
@@ -122,6 +140,10 @@ def demo(
     url = f"http://{settings.server.host}:{port or settings.server.port}"
     typer.echo("\nSYNTHETIC DEMO DATA — not real cadastral records / Dữ liệu mô phỏng, "
                "không phải hồ sơ địa chính thật")
+    typer.echo(f"the ward's clock: today is {clock.today().isoformat()} (started at {start}; "
+               "the demo's files are dated July-August 2025) / hôm nay theo đồng hồ của "
+               f"phường: {clock.today():%d/%m/%Y}")
+    typer.echo(f"  for the same 'today' on the command line: export CADASTRE_CLOCK_START={start}")
     typer.echo(f"API docs: {url}/docs   health: {url}/health")
     typer.echo(f"demo users (passwords kept in {creds_file}):")
     for name in (f"demo_{r}" for r in DEMO_ROLES):

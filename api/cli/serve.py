@@ -54,7 +54,8 @@ def serve(
     drop_privileges(settings.server.run_as)
     if (workers or settings.server.workers) > 1:
         # Several processes need an import string; each builds its app from the environment,
-        # so they must share the signing secret (a development one is made per process).
+        # so they must share the signing secret (a development one is made per process) and
+        # the clock's start (CADASTRE_CLOCK_START stays in the environment they inherit).
         os.environ.setdefault("CADASTRE_AUTH_SECRET", settings.auth.secret)
         uvicorn.run("api.app:create_app", factory=True,
                     workers=workers or settings.server.workers, **kwargs)  # type: ignore[arg-type]

@@ -52,6 +52,15 @@ DONE = {
                            "Supplement requested; the statutory clock is stopped."),
     "supplement_received": ("Đã nhận bổ sung; thời hạn tính tiếp.",
                             "Supplement received; the clock runs again."),
+    "open_posting": ("Đã niêm yết công khai; thời hạn tạm dừng trong thời gian niêm yết.",
+                     "Posted publicly; the clock stands still while it is posted."),
+    "close_posting": ("Đã kết thúc niêm yết.", "The posting is closed."),
+    "eligibility": ("Đã ghi kết luận đủ điều kiện (mẫu 16).",
+                    "The eligibility conclusion (form 16) is recorded."),
+    "tax_info": ("Đã gửi thông tin địa chính cho cơ quan thuế (mẫu 19); thời hạn tạm dừng.",
+                 "Tax information sent (form 19); the clock stands still."),
+    "obligations_met": ("Đã ghi nhận hoàn thành nghĩa vụ tài chính; thời hạn tính tiếp.",
+                        "Financial obligations met; the clock runs again."),
     "approve": ("Đã phê duyệt: thửa đất và quyền sử dụng đã được ghi vào sổ.",
                 "Approved: the parcel and the use right are in the registry."),
     "reject": ("Đã từ chối hồ sơ.", "The application was rejected."),
@@ -234,6 +243,11 @@ def _allowed(app: Any, verdict: str | None) -> dict[str, bool]:
         and verdict in ("pass", "review"),
         "reject": may("reject"),
         "issue": may("issue_certificate"),
+        "open_posting": may("open_posting") and app.procedure == "first_certificate",
+        "close_posting": may("close_posting"),
+        "eligibility": may("decide_eligibility"),
+        "tax_info": may("send_tax_info"),
+        "obligations_met": may("obligations_met"),
     }
 
 
@@ -361,6 +375,65 @@ def field_check(request: Request, application_id: Id, user: OfficerForm, session
                                                       srid=gcrs.WARD))
 
     return _act(request, session, settings, user, application_id, "field_check", write)
+
+
+@router.post("/applications/{application_id}/posting")
+def open_posting(request: Request, application_id: Id, user: OfficerForm, session: DbSession,
+                 settings: SettingsDep, place: Annotated[str, Form(max_length=500)]) -> Response:
+    """Post the result publicly (form 17): the statutory clock stands still while posted."""
+    return _act(request, session, settings, user, application_id, "open_posting",
+                lambda who: apps.open_posting(session, actor=who, application_id=application_id,
+                                              place=place))
+
+
+@router.post("/applications/{application_id}/posting/close")
+def close_posting(request: Request, application_id: Id, user: OfficerForm, session: DbSession,
+                  settings: SettingsDep,
+                  note: Annotated[str | None, Form(max_length=2000)] = None) -> Response:
+    """End the posting once its days are over and every complaint is settled."""
+    return _act(request, session, settings, user, application_id, "close_posting",
+                lambda who: apps.close_posting(session, actor=who,
+                                               application_id=application_id,
+                                               note=note or None))
+
+
+@router.post("/applications/{application_id}/eligibility")
+def eligibility(request: Request, application_id: Id, user: OfficerForm, session: DbSession,
+                settings: SettingsDep, eligible: Annotated[str, Form(max_length=5)],
+                reason: Annotated[str, Form(max_length=2000)],
+                override_warnings: Annotated[str | None, Form(max_length=5)] = None
+                ) -> Response:
+    """The ward's conclusion (form 16): eligible, or not (which rejects the file)."""
+    return _act(request, session, settings, user, application_id, "eligibility",
+                lambda who: apps.decide_eligibility(
+                    session, actor=who, application_id=application_id,
+                    eligible=eligible == "yes", reason=reason,
+                    override_warnings=bool(override_warnings)))
+
+
+@router.post("/applications/{application_id}/tax-info")
+def tax_info(request: Request, application_id: Id, user: OfficerForm, session: DbSession,
+             settings: SettingsDep, tax_office: Annotated[str, Form(max_length=200)],
+             note: Annotated[str | None, Form(max_length=2000)] = None) -> Response:
+    """Send the information for the financial obligations (form 19)."""
+    return _act(request, session, settings, user, application_id, "tax_info",
+                lambda who: apps.send_tax_info(session, actor=who,
+                                               application_id=application_id,
+                                               tax_office=tax_office, note=note or None))
+
+
+@router.post("/applications/{application_id}/obligations-met")
+def obligations_met(request: Request, application_id: Id, user: OfficerForm,
+                    session: DbSession, settings: SettingsDep,
+                    receipt: Annotated[str | None, Form(max_length=100)] = None,
+                    exempt_reason: Annotated[str | None, Form(max_length=2000)] = None
+                    ) -> Response:
+    """The applicant paid (the receipt's number) or is exempt (why)."""
+    return _act(request, session, settings, user, application_id, "obligations_met",
+                lambda who: apps.obligations_met(session, actor=who,
+                                                 application_id=application_id,
+                                                 receipt=receipt or None,
+                                                 exempt_reason=exempt_reason or None))
 
 
 @router.post("/applications/{application_id}/decision")

@@ -133,15 +133,17 @@ def amend_parcel(parcel_id: Id, body: AmendIn, request: Request, user: Officer,
 @router.post("/{parcel_id}/split", response_model=FeatureCollection, status_code=201)
 def split_parcel(parcel_id: Id, body: SplitIn, request: Request, user: Officer,
                  session: DbSession) -> GeoJSONResponse:
-    """Split a parcel into parts that cover it exactly (to 0.01 m²).
-    With If-Match (or ``expected_version``), a stale version answers 412."""
+    """Split a parcel into parts that cover it exactly (to 0.01 m²), each a lot the
+    minimum-lot rule allows unless merged with a neighbour in the same act (422
+    ``lot_below_minimum`` names the failed figures).  With If-Match (or
+    ``expected_version``), a stale version answers 412."""
     expected = expected_parcel(request, parcel_id, body.expected_version)
     with session.begin():
         made = registry.split_parcel(session, actor=actor(request, user), parcel_id=parcel_id,
                                      children=[p.to_spec() for p in body.parts],
                                      reason=body.reason,
                                      source=body.source.to_source() if body.source else None,
-                                     expected_version=expected)
+                                     merge_with=body.merges(), expected_version=expected)
     ids = [v.parcel_id for v in made]
     feats = [feature(queries.get_parcel(session, ward_code=user.ward_code, parcel_id=i))
              for i in ids]

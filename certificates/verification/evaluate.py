@@ -13,6 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from certificates.rules import VerificationSettings
 from certificates.verification.inputs import CLAIM, Claim, Surroundings
 from certificates.verification.report import Outcome, finding, outcome, rounded
+from config import land_use
 from gis import labels as lab
 from gis.findings import Band, Finding, Severity
 from gis.frame import find_outside, find_zone_crossings
@@ -62,7 +63,8 @@ def evaluate(claim: Claim, around: Surroundings, settings: VerificationSettings)
     alone = _context(geom, claim, [], settings, scale, agricultural)
     if around.frame is not None:
         out += _outside(find_outside(alone, around.frame, [0]), settings)
-    out += _zones(find_zone_crossings(alone, list(around.zones), [0]), around, settings)
+    out += _zones(find_zone_crossings(alone, list(around.zones), [0]), around, settings,
+                  claim.land_use)
     out += _pending(claim, geom, scale, agricultural, around, settings)
     area_f = _area(claim, geom, scale, settings)
     if area_f is not None:
@@ -281,7 +283,18 @@ def _words(nb: MapParcel) -> dict[str, str]:
     holders, _ = _holders(nb)
     names = list(dict.fromkeys(h.full_name for h in nb.use_rights
                                if h.certificate_no and h.full_name))
-    return {"parcel": nb.ref, "holder": lab.Label(holders, lab.join_en(names))}
+    return {"parcel": nb.ref, "holder": lab.Label(holders, lab.join_en(names)),
+            "land_use": _use_words(nb.land_use)}
+
+
+def _use_words(code: str) -> lab.Label:
+    """A land use in words, the code only in brackets: "đất giao thông (DGT)"."""
+    names = land_use.load()
+    try:
+        return lab.Label(f"{names.name(code, 'vi').lower()} ({code})",
+                         f"{names.name(code, 'en').lower()} ({code})")
+    except land_use.UnknownLandUse:
+        return lab.Label(f"đất {code}", f"{code} land")
 
 
 def _point(figures: Mapping[str, Any]) -> str:
@@ -296,8 +309,14 @@ PROTECTION_KINDS = {"river_corridor": "hành lang bảo vệ sông / river corri
                     "heritage_2": "khu vực bảo vệ II di tích / heritage zone II"}
 
 
-def _zones(found: Sequence[Finding], around: Surroundings,
-           settings: VerificationSettings) -> list[Finding]:
+def _conforms(declared: str, planned: Sequence[str]) -> bool:
+    """Every part of the declared (possibly mixed) use is one the plan allows."""
+    return all(part in planned for part in declared.upper().split("+"))
+
+
+def _zones(found: Sequence[Finding], around: Surroundings, settings: VerificationSettings,
+           claim_use: str | None = None) -> list[Finding]:
+    zones = {z.id: z for z in around.zones}
     out = []
     for f in found:
         kind = str(f.figures["zone_kind"])
@@ -305,12 +324,19 @@ def _zones(found: Sequence[Finding], around: Surroundings,
             rule = "road_redline"
         elif kind in PROTECTION_KINDS:
             rule = "protection_zone"
+        elif kind == "planning" and claim_use:
+            zone = zones.get(str(f.figures["zone_id"]))
+            if zone is None or not zone.planned_uses or _conforms(claim_use, zone.planned_uses):
+                continue
+            rule = "plan_conformity"
         else:
             continue
         band = f.band or Band.CONFLICT
         zone_id = str(f.figures["zone_id"])
         figures = {"zone": f.figures["zone"], "zone_id": zone_id, "zone_kind": kind,
                    "project": around.zone_projects.get(zone_id),
+                   **(_plan_figures(claim_use, zones[zone_id].planned_uses)
+                      if rule == "plan_conformity" and claim_use else {}),
                    "area_m2": rounded(f.figures["area_m2"], 2),
                    "width_m": rounded(f.figures["width_m"]),
                    "share_pct": rounded(100 * float(f.figures["share"]), 2)}
@@ -318,6 +344,20 @@ def _zones(found: Sequence[Finding], around: Surroundings,
                             band=band, tolerance=dict(f.tolerance),
                             words={"zone_kind": lab.zone_kind(kind)}))
     return out
+
+
+def _plan_figures(declared: str, planned: Sequence[str]) -> dict[str, Any]:
+    """The declared and planned uses in words, each code in brackets."""
+    names = land_use.load()
+
+    def named(codes: Sequence[str], lang: str) -> str:
+        return ", ".join(f"{c} ({names.name(c, lang)})" if c in names.codes else c
+                         for c in codes)
+
+    parts = declared.upper().split("+")
+    return {"declared": declared, "planned_uses": list(planned),
+            "declared_vi": named(parts, "vi"), "declared_en": named(parts, "en"),
+            "planned_vi": named(planned, "vi"), "planned_en": named(planned, "en")}
 
 
 def _pending(claim: Claim, geom: BaseGeometry, scale: int | None, agricultural: bool,

@@ -13,7 +13,9 @@ from gis.frame import Zone
 from parcels.cases import OpenDispute
 from parcels.records import MapParcel
 
-PENDING_STATES: Final = ("received", "verifying", "field_check", "waiting_applicant")
+PENDING_STATES: Final = ("received", "verifying", "survey_extract", "field_check",
+                          "waiting_applicant", "clock_stopped", "posting", "posted", "eligible",
+                          "financial_obligations", "obligations_met")
 CLAIM: Final = "claim"
 """The claim's id among the geometries the gis engine judges."""
 

@@ -14,7 +14,6 @@ Everything here reads; :mod:`parcels.surveys` writes the results.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -25,6 +24,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from config import land_use
 from gis.audit import audit
 from gis.findings import Finding, Severity
 from gis.intake.attributes import unit_key
@@ -56,7 +56,16 @@ are.  Against one registered parcel the officer may have the commit amend that n
 within the batch the surveyor corrects the file."""
 NEIGHBOUR_RULES: Final = frozenset({"overlap", "gap", "boundary_mismatch"})
 """Findings between two boundaries, dropped at or below the round-trip floor."""
-LAND_USE: Final = re.compile(r"^[A-Z]{3}(\+[A-Z]{3})*$")
+
+
+def _known_land_use(code: str) -> bool:
+    """A code of the land-use list (config/land_use.toml): each part of a mixed use known."""
+    try:
+        land_use.load().normalise(code)
+    except land_use.UnknownLandUse:
+        return False
+    return code == code.strip().upper()
+
 
 @dataclass
 class StagedFeature:
@@ -189,7 +198,7 @@ def resolve_identity(session: Session, *, ward_code: str, features: list[StagedF
             if raw is not None and number is None:
                 out.append(_intake(rules, "bad_number", f, field=name, value=raw))
             setattr(f, "sheet" if name == "sheet_no" else "number", number)
-        if f.land_use is not None and not LAND_USE.match(f.land_use):
+        if f.land_use is not None and not _known_land_use(f.land_use):
             out.append(_intake(rules, "bad_land_use", f, value=f.land_use))
     if need_boundary:
         _units_by_boundary(session, ward_code, need_boundary)

@@ -109,6 +109,9 @@ def amend_parcel(c: Ctx) -> list[Call]:
 
 def split_parcel(c: Ctx) -> list[Call]:
     pid = c.lot(1, 0, w=20)
+    registry.register_parcel(c.session, actor=c.actor, reason="lane: road access for the parts",
+                             spec=spec(SHEET, 90, rect(0, 294, 20, 6), land_use="DGT"))
+    c.session.commit()
     body = {"parts": [_part(11, rect(0, 300, 10, 20)), _part(12, rect(10, 300, 10, 20))],
             "reason": "tách thửa"}
     return [(c.client.post(f"/api/v1/parcels/{pid}/split", headers=c.officer, json=body), FC)]

@@ -88,13 +88,17 @@ def test_filters_and_paging(client, auth, session, actor) -> None:
     assert [f["properties"]["parcel_no"] for f in r2.json()["features"]] == [3, 4]
 
 
-def test_history_lineage_and_as_of(client, auth, lot) -> None:
-    """A land officer splits the lot; history, lineage and the as-of view all show it."""
+def test_history_lineage_and_as_of(client, auth, lot, session, actor) -> None:
+    """A land officer splits the lot; history, lineage and the as-of view all show it (the
+    halves are perennial-crop land, which has no minimum area, along a lane on the west)."""
+    registry.register_parcel(session, actor=actor, spec=spec(10, 99, rect(-6, 0, 6, 20),
+                                                            land_use="DGT"), reason="lane")
+    session.commit()
     before = client.get(f"/api/v1/parcels/{lot}", headers=auth("official")).json()
     parts = [
-        {"former_unit": "kim_long", "sheet_no": 10, "parcel_no": 71, "land_use": "ODT",
+        {"former_unit": "kim_long", "sheet_no": 10, "parcel_no": 71, "land_use": "CLN",
          "geometry": geojson_wgs84(rect(0, 0, 5, 10))},
-        {"former_unit": "kim_long", "sheet_no": 10, "parcel_no": 72, "land_use": "ODT",
+        {"former_unit": "kim_long", "sheet_no": 10, "parcel_no": 72, "land_use": "CLN",
          "geometry": geojson_wgs84(rect(0, 10, 5, 10))},
     ]
     r = client.post(f"/api/v1/parcels/{lot}/split", json={"parts": parts, "reason": "split"},

@@ -264,7 +264,7 @@ def test_the_ready_project_opens_with_every_layer_valid(qgis, live, ward, tmp_pa
     labels = {value: label for value, label, _ in parcels["categories"]}
     codes = land_use_list()
     assert labels["ODT"] == "ODT — Đất ở tại đô thị" and labels["TON"] == "TON — Đất cơ sở tôn giáo"
-    assert set(labels) - {""} == {c.code for c in codes.codes}
+    assert set(labels) - {""} == set(codes.codes)
     colours = {value: colour for value, _, colour in parcels["categories"]}
     generated = code_colours(codes)
     assert colours["ODT"] == "#{:02x}{:02x}{:02x}".format(*generated["ODT"])

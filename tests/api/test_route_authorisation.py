@@ -26,12 +26,13 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import shapely
+import time_machine
 from fastapi.routing import iter_route_contexts
 from shapely.geometry import Polygon, mapping
 from sqlalchemy import text
@@ -39,6 +40,7 @@ from sqlalchemy import text
 from api.auth import CSRF_COOKIE, SESSION_COOKIE, new_csrf_token
 from certificates import applications as apps
 from certificates import disputes
+from config import clock
 from db.audit import Actor
 from gis.crs import WARD as WARD_CRS
 from gis.crs import transform
@@ -118,8 +120,13 @@ class Records:
         pid = registry.register_parcel(self.session, actor=self.officer,
                                        spec=spec(SHEET, k, geom), reason="route table fixture"
                                        ).parcel_id
-        self._done()
         x0, y0, x1, y1 = geom.bounds
+        road, _ = self.slot()  # a lane along the south side: each half has road access
+        registry.register_parcel(self.session, actor=self.officer, reason="route table fixture",
+                                 spec=spec(SHEET, road, Polygon([(x0, y0 - 6), (x1, y0 - 6),
+                                                                 (x1, y0), (x0, y0)]),
+                                           land_use="DGT"))
+        self._done()
         xm = (x0 + x1) / 2
         halves = [Polygon([(a, y0), (b, y0), (b, y1), (a, y1)]) for a, b in ((x0, xm), (xm, x1))]
         # In the ward's CRS: lon/lat rounded to 1e-7° would leave the parts 0.01 m² off.
@@ -157,29 +164,59 @@ class Records:
                 "sheet_no": SHEET, "parcel_no": k, "received_at": RECEIVED.isoformat(),
                 "received_at_reason": "hồ sơ giấy nhập sau"}
 
-    def application(self, state: str = "received") -> int:
-        """An application brought to ``state`` by the domain functions, as an officer would."""
+    ORDER = ("received", "verifying", "survey_extract", "field_check", "posting", "posted",
+             "eligible", "financial_obligations", "obligations_met", "approved")
+
+    def application(self, state: str = "received", *, complaint: bool = False,
+                    days_ago: int = 0) -> int:
+        """An application brought to ``state`` by the domain functions, as an officer would
+        (the posting is closed 16 days on, on the service clock); ``days_ago``: received and
+        taken there that many days before now."""
+        if days_ago:
+            with time_machine.travel(clock.now() - timedelta(days=days_ago), tick=False):
+                return self.application(state, complaint=complaint)
         k, geom = self.slot()
         a = apps.receive(self.session, actor=self.officer, intake=apps.Intake(
             procedure="first_certificate", applicant_name=f"Trần Văn {k}", channel="counter",
             declared_area=400.0, declared_land_use="ODT", geometry=geom, srid=WARD_CRS,
-            former_unit="kim_long", sheet_no=SHEET, parcel_no=k,
-            received_at=RECEIVED, received_at_reason="hồ sơ giấy nhập sau"))
+            former_unit="kim_long", sheet_no=SHEET, parcel_no=k))
+        o, i, act = self.officer, a.id, self.session
         if state == "waiting_applicant":
-            apps.request_supplement(self.session, actor=self.officer, application_id=a.id,
+            apps.request_supplement(act, actor=o, application_id=i,
                                     reason="thiếu bản sao giấy tờ", documents=[])
-        if state in ("verifying", "field_check", "approved"):
-            apps.verify(self.session, actor=self.officer, application_id=a.id)
-        if state in ("field_check", "approved"):
-            apps.record_field_check(self.session, actor=self.officer, application_id=a.id,
+        if state == "clock_stopped":
+            apps.stop_clock(act, actor=o, application_id=i, kind="expert_assessment",
+                            reason="trưng cầu giám định")
+        reach = self.ORDER.index(state) if state in self.ORDER else 0
+        if reach >= 1:
+            apps.verify(act, actor=o, application_id=i)
+        if state == "survey_extract":
+            apps.order_survey(act, actor=o, application_id=i, surveyor="Công ty đo đạc A")
+        if reach >= 3:
+            apps.record_field_check(act, actor=o, application_id=i,
                                     check=apps.FieldCheck(notes="mốc ranh giới khớp"))
+        if reach >= 4:
+            apps.open_posting(act, actor=o, application_id=i, place="Nhà văn hóa")
+            if complaint:
+                apps.record_complaint(act, actor=o, application_id=i, complainant="Lê Văn B",
+                                      text="lấn ranh")
+        if reach >= 5:
+            with time_machine.travel(clock.now() + timedelta(days=16), tick=False):
+                apps.close_posting(act, actor=o, application_id=i)
+                if reach >= 6:
+                    apps.decide_eligibility(act, actor=o, application_id=i, eligible=True,
+                                            reason="đủ điều kiện", override_warnings=True)
+                if reach >= 7:
+                    apps.send_tax_info(act, actor=o, application_id=i, tax_office="Thuế Huế")
+                if reach >= 8:
+                    apps.obligations_met(act, actor=o, application_id=i, receipt="BL-1")
         if state == "approved":
-            apps.decide(self.session, actor=self.officer, application_id=a.id,
+            apps.decide(act, actor=o, application_id=i,
                         decision=apps.Decision(approve=True, reason="đủ điều kiện",
                                                override_warnings=True))
-        assert apps.get(self.session, ward_code=WARD, application_id=a.id).state == state
+        assert apps.get(act, ward_code=WARD, application_id=i).state == state
         self._done()
-        return a.id
+        return i
 
     def dispute(self) -> int:
         d = disputes.open_dispute(self.session, actor=self.officer, parcel_ids=[self.parcel()],
@@ -464,9 +501,30 @@ POLICY: dict[tuple[str, str], Route] = {
                                            notes="mốc ranh giới khớp thực địa"),
         anonymous=303, cookie=True),
     ("POST", "/applications/{application_id}/decision"): Route(
+        OFFICER, 303, lambda r: _page_form(
+            r, {"application_id": r.application("obligations_met")}, decision="approve",
+            reason="đủ điều kiện", override_warnings="1"), anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/posting"): Route(
         OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("field_check")},
-                                           decision="approve", reason="đủ điều kiện",
-                                           override_warnings="1"), anonymous=303, cookie=True),
+                                           place="Nhà văn hóa tổ 5"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/posting/close"): Route(
+        OFFICER, 303, lambda r: _page_form(
+            r, {"application_id": r.application("posting", days_ago=17)}),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/eligibility"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("posted")},
+                                           eligible="yes", reason="đủ điều kiện",
+                                           override_warnings="1"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/tax-info"): Route(
+        OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("eligible")},
+                                           tax_office="Chi cục Thuế khu vực Huế"),
+        anonymous=303, cookie=True),
+    ("POST", "/applications/{application_id}/obligations-met"): Route(
+        OFFICER, 303, lambda r: _page_form(
+            r, {"application_id": r.application("financial_obligations")}, receipt="BL-0001"),
+        anonymous=303, cookie=True),
     ("POST", "/applications/{application_id}/issue"): Route(
         OFFICER, 303, lambda r: _page_form(r, {"application_id": r.application("approved")},
                                            note="đã trao"), anonymous=303, cookie=True),
@@ -583,7 +641,7 @@ POLICY: dict[tuple[str, str], Route] = {
                                         json={"notes": "mốc ranh giới khớp thực địa"})),
     ("POST", "/api/v1/applications/{application_id}/decision"): Route(
         OFFICER, 200, lambda r: Request(
-            path={"application_id": r.application("field_check")},
+            path={"application_id": r.application("obligations_met")},
             json={"decision": "approve", "reason": "đủ điều kiện", "override_warnings": True})),
     ("POST", "/api/v1/applications/{application_id}/request-supplement"): Route(
         OFFICER, 200, lambda r: Request(path={"application_id": r.application()},
@@ -594,6 +652,48 @@ POLICY: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/applications/{application_id}/issue"): Route(
         OFFICER, 200, lambda r: Request(path={"application_id": r.application("approved")},
                                         json={"note": "đã trao"})),
+    ("GET", "/api/v1/applications/triage"): Route(OFFICER, 200),
+    ("POST", "/api/v1/applications/{application_id}/survey/order"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("verifying")},
+                                        json={"surveyor": "Công ty đo đạc A"})),
+    ("POST", "/api/v1/applications/{application_id}/survey/received"): Route(
+        OFFICER, 201, lambda r: Request(
+            path={"application_id": r.application("survey_extract")},
+            json={"surveyor": "Công ty đo đạc A", "extract_no": "TĐ-01"})),
+    ("POST", "/api/v1/applications/{application_id}/evidence"): Route(
+        OFFICER, 201, lambda r: Request(path={"application_id": r.application()}, json={
+            "kind": "use", "dated": "1990-05-01", "title": "sổ hộ khẩu"})),
+    ("POST", "/api/v1/applications/{application_id}/posting"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("field_check")},
+                                        json={"place": "Nhà văn hóa tổ 5"})),
+    ("POST", "/api/v1/applications/{application_id}/posting/close"): Route(
+        OFFICER, 200, lambda r: Request(
+            path={"application_id": r.application("posting", days_ago=17)}, json={})),
+    ("POST", "/api/v1/applications/{application_id}/complaints"): Route(
+        OFFICER, 201, lambda r: Request(path={"application_id": r.application("posting")},
+                                        json={"complainant": "Lê Văn B", "text": "lấn ranh"})),
+    ("POST", "/api/v1/applications/{application_id}/complaints/{complaint_no}/settle"): Route(
+        OFFICER, 200, lambda r: Request(
+            path={"application_id": r.application("posting", complaint=True),
+                  "complaint_no": 1}, json={"outcome": "đã hòa giải", "upheld": False})),
+    ("POST", "/api/v1/applications/{application_id}/eligibility"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("posted")},
+                                        json={"eligible": True, "reason": "đủ điều kiện",
+                                              "override_warnings": True})),
+    ("POST", "/api/v1/applications/{application_id}/tax-info"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("eligible")},
+                                        json={"tax_office": "Thuế cơ sở Huế"})),
+    ("POST", "/api/v1/applications/{application_id}/obligations-met"): Route(
+        OFFICER, 200, lambda r: Request(
+            path={"application_id": r.application("financial_obligations")},
+            json={"receipt": "BL-0001"})),
+    ("POST", "/api/v1/applications/{application_id}/clock/stop"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application()},
+                                        json={"kind": "expert_assessment",
+                                              "reason": "trưng cầu giám định"})),
+    ("POST", "/api/v1/applications/{application_id}/clock/resume"): Route(
+        OFFICER, 200, lambda r: Request(path={"application_id": r.application("clock_stopped")},
+                                        json={})),
     ("GET", "/api/v1/stats/applications"): Route(
         ("land_officer", "official"), 200,
         lambda r: Request(params={"from": "2025-07-01", "to": "2025-08-25"})),

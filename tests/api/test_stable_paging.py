@@ -44,6 +44,8 @@ class Registry:
     admin: dict[str, str]
     client: TestClient
     engine: Engine
+    lane: int
+    """The road the parcels front (sheet 3): the ward's only other parcel."""
 
     def split(self, parcel_id: int) -> None:
         with transaction(self.engine) as s:
@@ -70,13 +72,17 @@ def ward(engine: Engine, settings: Settings) -> Iterator[Registry]:
                         password="paging-password-1")
         admin = add_user(s, actor=officer, username=f"admin-{code.lower()}", role="admin",
                          password="paging-password-2")
-        ids = [registry.register_parcel(s, actor=officer, spec=spec(1, k + 1,
-                                                                    rect(30 * k, 0, 10, 10)),
-                                        reason="đăng ký").parcel_id for k in range(N)]
+        # shops (no minimum area) along a lane on another sheet, so that a split's 5 m × 10 m
+        # parts are lots
+        ids = [registry.register_parcel(s, actor=officer, spec=spec(
+            1, k + 1, rect(30 * k, 0, 10, 10), land_use="TMD"), reason="đăng ký").parcel_id
+            for k in range(N)]
+        lane = registry.register_parcel(s, actor=officer, reason="lối đi", spec=spec(
+            3, 1, rect(0, -6, 30 * N, 6), land_use="DGT")).parcel_id
     bearer = {"Authorization": f"Bearer {issue_token(settings.auth, user, 0)[0]}"}
     admin_bearer = {"Authorization": f"Bearer {issue_token(settings.auth, admin, 0)[0]}"}
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield Registry(code, officer, ids, bearer, admin_bearer, client, engine)
+        yield Registry(code, officer, ids, bearer, admin_bearer, client, engine, lane)
 
 
 def _walk(r: Registry, first: str, ids_of: Callable[[dict[str, Any]], list[int]],
@@ -143,7 +149,7 @@ def test_the_control_without_the_pin_misses_a_parcel(ward: Registry) -> None:
 def test_paging_the_ogc_items_while_the_registry_changes_shows_each_parcel_once(
         ward: Registry) -> None:
     seen = _walk(ward, f"/ogc/collections/parcels/items?limit={PAGE}", _ids, _changes(ward))
-    assert sorted(seen) == sorted(ward.ids) and len(seen) == len(set(seen)) == N
+    assert sorted(seen) == sorted([*ward.ids, ward.lane]) and len(seen) == len(set(seen)) == N + 1
 
 
 def test_paging_the_audit_log_while_events_are_written_shows_each_once(

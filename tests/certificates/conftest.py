@@ -93,3 +93,26 @@ def at(moment: str, settings, users) -> Iterator[dict[str, str]]:
     with time_machine.travel(when, tick=True):
         user, epoch = users["land_officer"]
         yield {"Authorization": f"Bearer {issue_token(settings.auth, user, epoch)[0]}"}
+
+
+def to_obligations_met(session: Session, officer: Actor, application_id: int, *,
+                       override_warnings: bool = True) -> None:
+    """Take a field-checked file through the posting (closed 16 days later, on the clock),
+    the eligibility decision and the financial obligations, as the ward does."""
+    from datetime import timedelta
+
+    from certificates import applications as apps
+    from config import clock
+
+    apps.open_posting(session, actor=officer, application_id=application_id,
+                      place="Nhà văn hóa tổ dân phố 5")
+    with time_machine.travel(clock.now() + timedelta(days=16), tick=False):
+        apps.close_posting(session, actor=officer, application_id=application_id)
+        apps.decide_eligibility(session, actor=officer, application_id=application_id,
+                                eligible=True, reason="đủ điều kiện",
+                                override_warnings=override_warnings)
+        apps.send_tax_info(session, actor=officer, application_id=application_id,
+                           tax_office="Thuế cơ sở thành phố Huế")
+        apps.obligations_met(session, actor=officer, application_id=application_id,
+                             exempt_reason="không phát sinh nghĩa vụ (thử nghiệm)")
+    session.flush()

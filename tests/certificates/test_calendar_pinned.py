@@ -1,12 +1,10 @@
 """The working-day calendar of 2025–2026, written out day by day.
 
 Statutory deadlines count working days, so a day that silently turns into a day off (or
-back) moves every due date near it.  The days off come from the ``holidays`` package's
-Vietnam calendar plus the dated overrides of the certificates table
-(``config.tables.CERTIFICATES_TABLE``); the package is pinned in ``requirements.lock``,
-and this test fails if either source changes what the service counts.  The lists below
-are what the code and the pinned package give today, checked against DOMAIN.md
-("Working days").
+back) moves every due date near it.  The days off come from the statutory calendar's
+settings (``config.tables.CALENDAR_TABLE``: Labour Code Art. 112 rules, the official Tết and
+swap tables); this test fails if a row changes what the service counts.  The lists below
+were checked against DOMAIN.md ("Working days") and the official notices the rows cite.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from certificates.deadlines import calendar
-from config.tables import CERTIFICATES_TABLE
+from config.tables import CALENDAR_TABLE, CERTIFICATES_TABLE
 
 WEEKDAYS_OFF = [
     # 2025
@@ -43,11 +41,6 @@ WEEKDAYS_OFF = [
     date(2026, 8, 31),  # swap: Monday off, Saturday 22 August worked (override table)
     date(2026, 9, 1),   # National Day's adjacent day (Art. 112)
     date(2026, 9, 2),   # National Day (Art. 112)
-    # IN QUESTION: Vietnam Culture Day.  Not in Art. 112 as DOMAIN.md lists it; the pinned
-    # `holidays` release (0.109) adds it from 2026 citing Politburo Resolution 80-NQ/TW, and
-    # DOMAIN.md asks for the implementing legal document before relying on it.  Pinned here
-    # as the service counts it today; the dated statutory calendar is the procedure issue's.
-    date(2026, 11, 24),
 ]
 
 WEEKEND_DAYS_WORKED = [
@@ -61,7 +54,7 @@ def _days(first: date, last: date) -> list[date]:
 
 
 def test_days_off_and_weekend_days_worked_in_2025_and_2026_are_pinned() -> None:
-    cal = calendar(CERTIFICATES_TABLE)
+    cal = calendar(CERTIFICATES_TABLE, CALENDAR_TABLE)
     days = _days(date(2025, 1, 1), date(2026, 12, 31))
     weekdays_off = [d for d in days if d.weekday() < 5 and not cal.is_working_day(d)]
     weekend_worked = [d for d in days if d.weekday() >= 5 and cal.is_working_day(d)]
@@ -69,4 +62,11 @@ def test_days_off_and_weekend_days_worked_in_2025_and_2026_are_pinned() -> None:
     assert weekend_worked == WEEKEND_DAYS_WORKED
     # what that makes of each year: 261 and 261 weekdays, less the days off, plus Saturdays
     assert len(cal.working_days_in(date(2025, 1, 1), date(2025, 12, 31))) == 261 - 12 + 1
-    assert len(cal.working_days_in(date(2026, 1, 1), date(2026, 12, 31))) == 261 - 13 + 1
+    assert len(cal.working_days_in(date(2026, 1, 1), date(2026, 12, 31))) == 261 - 12 + 1
+
+
+def test_vietnam_culture_day_2026_is_a_working_day() -> None:
+    """24 November 2026 (a Tuesday): no legal act makes it a day off (see calendar.toml)."""
+    cal = calendar(CERTIFICATES_TABLE, CALENDAR_TABLE)
+    assert cal.is_working_day(date(2026, 11, 24))
+    assert cal.days.why_off(date(2026, 11, 24)) is None

@@ -66,3 +66,46 @@ def test_intake_statistics_reproduce_the_manifest(demo: Demo) -> None:
     assert abs(s.total.online_share - 0.95) < 0.01
     assert abs(s.total.on_time_rate - 0.92) < 0.01
     assert abs(s.total.late_rate - 0.023) < 0.005
+
+
+def test_the_inherited_backlog_verified_in_one_run_with_its_triage(demo: Demo) -> None:
+    """verify-all --origin inherited verifies every backlog file that may be verified; the
+    triage puts the failures first, each with its first rule and its age in working days,
+    and the list and statistics filter by origin."""
+    from datetime import date
+
+    from certificates import applications as apps
+    from certificates import backlog
+    from certificates.deadlines import calendar
+    from db.audit import Actor
+
+    officer = Actor(username="land_officer", role="land_officer", ward_code=WARD)
+    truth = {r[0]: (r[1], r[2]) for r in _backlog(demo)}
+    seen: list[tuple[int, int]] = []
+    result = backlog.verify_all(demo.session, actor=officer, origin="inherited",
+                                progress=lambda done, total: seen.append((done, total)))
+    pending = [a for a in truth if apps.get(demo.session, ward_code=WARD, application_id=a)
+               .state in ("received", "verifying", "field_check")]
+    assert result.verified == len(pending) and seen[-1][0] == seen[-1][1]
+    table = backlog.triage(demo.session, ward_code=WARD, origin="inherited",
+                           today=date(2025, 8, 26))
+    assert table.rows and table.rows[0].verdict == "fail"
+    order = [backlog.VERDICT_ORDER[r.verdict] for r in table.rows]
+    assert order == sorted(order)
+    for r in table.rows:
+        rule, verdict = truth[r.application_id]
+        if r.verdict != "not verified":
+            assert r.verdict == verdict, (r, rule)
+        if rule not in ("clean", "dispute_open") and verdict == "fail":
+            assert r.first_rule == rule, (r, rule)
+        assert r.old_receipt_no and r.old_receipt_no.startswith("PX-MÔ PHỎNG-")
+        assert r.age_working_days == calendar().working_days_between(r.received_on,
+                                                                     date(2025, 8, 26)) > 20
+    page = apps.list_applications(demo.session, ward_code=WARD, origin="inherited", limit=1000)
+    assert {a.id for a in page.items} >= set(truth) and page.total == len(page.items)
+    assert all(a.origin == "inherited" for a in page.items)
+    desk = apps.list_applications(demo.session, ward_code=WARD, origin="desk", limit=1000)
+    assert not {a.id for a in desk.items} & set(truth)
+    s = stats.application_stats(demo.session, ward_code=WARD, date_from=date(2024, 1, 1),
+                                date_to=date(2025, 8, 25), origin="inherited")
+    assert s.total.received == len(truth)

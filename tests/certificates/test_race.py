@@ -2,7 +2,7 @@
 
 Real concurrency: two threads, each with its own pooled connection and its own committed
 transaction.  The interleaving is not left to the scheduler: the approvals are held at
-``certificates.applications.approval_checked``, the point where an approval has passed its
+``certificates.approval.approval_checked``, the point where an approval has passed its
 re-verification and has written nothing yet.
 
 - With the lock, officer 1 is held there while officer 2's approval is seen waiting on the
@@ -26,10 +26,11 @@ import pytest
 from sqlalchemy import Engine, text
 
 from certificates import applications as apps
+from certificates import approval
 from certificates.errors import ApprovalConflict
 from db.audit import Actor
 from db.engine import transaction
-from tests.certificates.conftest import intake
+from tests.certificates.conftest import intake, to_obligations_met
 from tests.factories import committed_ward, rect
 
 WAIT_S = 30.0
@@ -85,7 +86,8 @@ class Approvals:
 
 def _two_reviewed_claims(engine: Engine) -> tuple[str, list[Actor], list[int]]:
     """Two overlapping claims, each verified and field-checked (verdict review: they
-    overlap each other as pending claims), in a committed ward of their own."""
+    overlap each other as pending claims), posted, eligible and with their obligations met,
+    in a committed ward of their own."""
     ward = committed_ward(engine, "race test ward")
     officers = [Actor(username=f"officer{k}", role="land_officer", ward_code=ward)
                 for k in (1, 2)]
@@ -101,6 +103,7 @@ def _two_reviewed_claims(engine: Engine) -> tuple[str, list[Actor], list[int]]:
             r = apps.record_field_check(s, actor=officers[k], application_id=i,
                                         check=apps.FieldCheck(notes="đã đo"))
             assert r.verdict == "review"  # overlap_pending: a warning, approved with override
+            to_obligations_met(s, officers[k], i)
     return ward, officers, ids
 
 
@@ -135,7 +138,7 @@ def test_the_ward_lock_makes_the_second_approval_wait_and_fail(
     officer 2 is refused with the conflict naming it.  One parcel, one right."""
     ward, officers, ids = _two_reviewed_claims(engine)
     run = Approvals(engine, officers, ids)
-    monkeypatch.setattr(apps, "approval_checked", run.seam)
+    monkeypatch.setattr(approval, "approval_checked", run.seam)
     try:
         run.start(0)
         assert run.checked[ids[0]].wait(WAIT_S), run.results
@@ -154,7 +157,7 @@ def test_the_ward_lock_makes_the_second_approval_wait_and_fail(
     assert first[0] == "approved", run.results
     assert second == ("conflict", [first[1]]), run.results
     assert not run.checked[ids[1]].is_set()
-    assert _registry(engine, ward, ids) == (["approved", "field_check"], 1, 1, 0.0)
+    assert _registry(engine, ward, ids) == (["approved", "obligations_met"], 1, 1, 0.0)
 
 
 def test_without_the_lock_both_approvals_land(engine: Engine,
@@ -164,8 +167,8 @@ def test_without_the_lock_both_approvals_land(engine: Engine,
     lock exists to prevent (the lock the registry write takes later does not help)."""
     ward, officers, ids = _two_reviewed_claims(engine)
     run = Approvals(engine, officers, ids)
-    monkeypatch.setattr(apps, "approval_checked", run.seam)
-    monkeypatch.setattr(apps, "lock_ward", lambda _session, _ward: None)
+    monkeypatch.setattr(approval, "approval_checked", run.seam)
+    monkeypatch.setattr(approval, "lock_ward", lambda _session, _ward: None)
     try:
         run.start(0)
         assert run.checked[ids[0]].wait(WAIT_S), run.results

@@ -284,6 +284,30 @@ def test_zones_report_project_and_area(session, officer) -> None:
     assert out["verdict"] == "review"
 
 
+def test_a_use_the_plan_does_not_allow_is_a_plan_conformity_warning(session, officer) -> None:
+    """A planning zone planned for housing and perennial crops (ODT, CLN) covers the west
+    three quarters of each 20 × 20 lot (300 m², 75 %): a claim declared as commercial land
+    (TMD) is a plan_conformity warning naming both; declared ODT, or ODT+CLN (each part
+    planned), it conforms."""
+    session.execute(text(
+        "INSERT INTO zone (ward_code, zone_key, kind, name, planned_uses, geom) VALUES "
+        "(:w, 'qh-1', 'planning', 'Khu dân cư Kim Long', ARRAY['ODT','CLN'], "
+        "ST_Multi(ST_GeomFromEWKB(:g)))"), {"w": WARD, "g": to_ewkb(rect(-50, -50, 65, 200),
+                                                                     SRID)})
+    out = verify(session, officer, claim(session, officer, rect(0, 0, 20, 20), land_use="TMD"))
+    [f] = by_rule(out["findings"], "plan_conformity")
+    assert f["severity"] == "warning" and out["verdict"] == "review"
+    assert f["figures"]["area_m2"] == pytest.approx(300.0)
+    assert f["figures"]["share_pct"] == pytest.approx(75.0)
+    assert f["figures"]["planned_uses"] == ["ODT", "CLN"] and f["figures"]["declared"] == "TMD"
+    assert "ODT (" in f["message_vi"] and "TMD (" in f["message_vi"]
+    assert "planned for ODT" in f["message_en"] and "{" not in f["message_en"]
+    for k, use in enumerate(("ODT", "ODT+CLN")):
+        ok = verify(session, officer, claim(session, officer, rect(0, 40 * (k + 1), 20, 20),
+                                            land_use=use))
+        assert not by_rule(ok["findings"], "plan_conformity") and ok["verdict"] == "pass"
+
+
 def test_open_dispute_on_a_neighbour_blocks_until_closed(session, officer) -> None:
     """A dispute over the next-door lot fails the claim; once resolved, it passes."""
     b = parcel(session, officer, 1, 2, rect(20, 0, 20, 20))

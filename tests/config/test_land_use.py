@@ -1,9 +1,10 @@
-"""The land-use code list (config/land_use.toml) and the map colours generated from it."""
+"""The land-use code list (config/land_use.toml): every code DOMAIN.md names with both names,
+its code sets dated with their sources and their doubt, and the map colours generated from
+its map groups."""
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ DOMAIN_CODES = [
 
 def test_the_list_holds_every_code_domain_md_names_with_both_names() -> None:
     codes = load()
-    assert [c.code for c in codes.codes] == DOMAIN_CODES
+    assert sorted(codes.codes) == sorted(DOMAIN_CODES)
     odt = codes.get("ODT")
     assert odt is not None and odt.name_vi == "Đất ở tại đô thị"
     assert odt.name_en == "Urban residential land" and odt.label == "ODT — Đất ở tại đô thị"
@@ -30,13 +31,14 @@ def test_the_list_holds_every_code_domain_md_names_with_both_names() -> None:
     assert codes.get("XYZ") is None
 
 
-def test_every_code_is_dated_and_cites_its_sources_with_their_doubt() -> None:
-    for c in load().codes:
-        assert c.valid_from == date(2014, 7, 5) and c.valid_to is None, c.code
-        assert {s.citation.split(" (")[0] for s in c.sources} == {
-            "Circular 25/2014/TT-BTNMT", "Circular 08/2024/TT-BTNMT"}
-        assert c.uncertain, "the dates are not confirmed against the gazette: say so"
-        assert c.in_force(date(2025, 9, 1)) and not c.in_force(date(2010, 1, 1))
+def test_the_code_sets_are_dated_and_cite_their_sources_with_their_doubt() -> None:
+    codes = load()
+    assert {n: (s.valid_from, s.source.split(" ")[1]) for n, s in codes.sets.items()} == {
+        "2014": (date(2014, 7, 5), "25/2014/TT-BTNMT"),
+        "2024": (date(2024, 8, 1), "08/2024/TT-BTNMT")}
+    assert codes.sets["2024"].uncertain, "the 2024 list was not read: say so"
+    assert len(codes.in_force(date(2025, 9, 1))) == len(DOMAIN_CODES)
+    assert codes.in_force(date(2010, 1, 1)) == []
 
 
 def test_colours_are_generated_per_code_kin_within_a_group() -> None:
@@ -49,22 +51,25 @@ def test_colours_are_generated_per_code_kin_within_a_group() -> None:
     assert colours["ONT"] != colours["ODT"]
 
 
-def test_a_malformed_list_is_refused_with_the_reason(tmp_path: Path) -> None:
+def test_a_malformed_list_is_refused_with_the_reason() -> None:
     import tomllib
 
-    data = tomllib.loads(LAND_USE_FILE.read_text())
-    data["land_use"]["codes"].append(dict(data["land_use"]["codes"][0]))
-    with pytest.raises(LandUseSettingsError, match="'LUC' malformed or repeated"):
+    def fresh() -> dict:
+        return tomllib.loads(LAND_USE_FILE.read_text())
+
+    data = fresh()
+    data["codes"].append(dict(data["codes"][0]))
+    with pytest.raises(LandUseSettingsError, match="LUC: listed twice"):
         parse(data)
-    data = tomllib.loads(LAND_USE_FILE.read_text())
-    data["land_use"]["codes"][0]["group"] = "nowhere"
-    with pytest.raises(LandUseSettingsError, match="names no group"):
+    data = fresh()
+    data["codes"][0]["map_group"] = "nowhere"
+    with pytest.raises(LandUseSettingsError, match="names no map group"):
         parse(data)
-    data = tomllib.loads(LAND_USE_FILE.read_text())
-    data["land_use"]["codes"][0]["sources"] = ["tt99_2099"]
-    with pytest.raises(LandUseSettingsError, match="tt99_2099"):
+    data = fresh()
+    data["codes"][0]["sets"] = ["2099"]
+    with pytest.raises(LandUseSettingsError, match="sets must name rows"):
         parse(data)
-    data = tomllib.loads(LAND_USE_FILE.read_text())
-    data["land_use"]["codes"][0]["valid_to"] = date(2000, 1, 1)
-    with pytest.raises(LandUseSettingsError, match="needs a source and a period"):
+    data = fresh()
+    data["map_groups"]["rice"]["colour"] = "yellow"
+    with pytest.raises(LandUseSettingsError, match="colour 'yellow'"):
         parse(data)

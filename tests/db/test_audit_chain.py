@@ -48,12 +48,15 @@ def ward(connection: Connection) -> str:
 
 @pytest.fixture()
 def history(session: Session, ward: str) -> int:
-    """Five audited registry writes: register ×2, amend, split, retire."""
+    """Six audited registry writes: register ×3 (the last a lane the split's parts front),
+    amend, split, retire."""
     officer = Actor(username="officer", role="land_officer", ward_code=ward)
     a = registry.register_parcel(session, actor=officer, spec=spec(3, 1, rect(0, 0, 20, 10)),
                                  reason="đăng ký")
     b = registry.register_parcel(session, actor=officer, spec=spec(3, 2, rect(30, 0, 10, 10)),
                                  reason="đăng ký")
+    registry.register_parcel(session, actor=officer, reason="lối đi",
+                             spec=spec(3, 90, rect(0, -6, 20, 6), land_use="DGT"))
     registry.amend_parcel(session, actor=officer, parcel_id=b.parcel_id, reason="đổi mục đích",
                           amendment=Amendment(land_use="CLN"))
     registry.split_parcel(session, actor=officer, parcel_id=a.parcel_id, reason="tách thửa",
@@ -64,7 +67,7 @@ def history(session: Session, ward: str) -> int:
     # The chain's head moves at commit (a deferred trigger); the test never commits, so
     # run the deferred work now, as a commit would.
     session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
-    return 5
+    return 6
 
 
 def _as_owner_unguarded(connection: Connection) -> None:
@@ -86,8 +89,9 @@ def test_an_untouched_chain_verifies(session: Session, ward: str, history: int) 
     assert report.events == history == report.head_seq
     rows = session.execute(text("SELECT seq, action, prev_hash, hash FROM audit_event "
                                 "WHERE ward_code = :w ORDER BY seq"), {"w": ward}).all()
-    assert [r.action for r in rows] == ["register", "register", "amend", "split", "retire"]
-    assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
+    assert [r.action for r in rows] == ["register", "register", "register", "amend", "split",
+                                            "retire"]
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5, 6]
     assert bytes(rows[0].prev_hash) == GENESIS
     assert all(bytes(r.prev_hash) == bytes(p.hash) for p, r in itertools.pairwise(rows))
 
@@ -102,7 +106,7 @@ TAMPERING = {
     "delete an event": (
         "DELETE FROM audit_event WHERE ward_code = :w AND seq = 2", 2, "missing (deleted)"),
     "delete the last event": (
-        "DELETE FROM audit_event WHERE ward_code = :w AND seq = 5", 5,
+        "DELETE FROM audit_event WHERE ward_code = :w AND seq = 6", 6,
         "removed from the end"),
     "swap two events' places": (
         "UPDATE audit_event SET seq = -seq WHERE ward_code = :w AND seq IN (2, 4); "

@@ -59,6 +59,8 @@ def _seed(settings: Settings) -> None:
     with _service(settings) as engine, transaction(engine) as s:
         lot = registry.register_parcel(s, actor=officer, spec=spec(7, 1, rect(0, 0, 20, 10)),
                                        reason="đăng ký lần đầu")
+        registry.register_parcel(s, actor=officer, reason="lối đi",  # the parts' road
+                                 spec=spec(7, 90, rect(0, -6, 20, 6), land_use="DGT"))
         registry.split_parcel(s, actor=officer, parcel_id=lot.parcel_id, reason="tách thửa",
                               children=[spec(7, 2, rect(0, 0, 10, 10)),
                                         spec(7, 3, rect(10, 0, 10, 10))])
@@ -121,13 +123,14 @@ def test_backup_then_more_writes_then_restore_gives_back_the_backed_up_state(
     """The backup's manifest describes the source as it was; after more writes to the
     source, the restore into an empty database gives back exactly that state: every table's
     rows and digest, the registry's fingerprint, the schema revision, the parcels in force
-    (the split's two children and the other parcel, not the one registered later)."""
+    (the split's two children, their lane and the other parcel, not the one registered
+    later)."""
     before = _states(source)
     parcels_before = _current_parcels(source)
-    assert parcels_before == [(7, 2), (7, 3), (7, 4)]
+    assert parcels_before == [(7, 2), (7, 3), (7, 4), (7, 90)]
     manifest = read_backup(backup_file, tmp_path)
     assert {n: (t["rows"], t["digest"]) for n, t in manifest["tables"].items()} == before
-    assert manifest["tables"]["parcel_version"]["rows"] == 5  # 1 → retired + 2 children + 1
+    assert manifest["tables"]["parcel_version"]["rows"] == 6  # 1 → retired + 2 children + lane + 1
     assert manifest["schema_revision"] and manifest["srid_9214"]
 
     from db.audit import Actor

@@ -40,7 +40,7 @@ from db.audit_chain import verify as verify_chain
 from db.cluster import Cluster
 from db.engine import transaction
 from parcels import registry, surveys
-from tests.certificates.conftest import intake
+from tests.certificates.conftest import intake, to_obligations_met
 from tests.factories import committed_ward, rect, spec
 from tests.gis.builders import A, B, geojson, wgs
 from tests.processes import Server, wait_for_file
@@ -103,11 +103,13 @@ def _split(engine: Engine, ward: Ward) -> Write:
     with transaction(engine) as s:
         lot = registry.register_parcel(s, actor=ward.officer, spec=spec(9, 1, rect(0, 0, 20, 10)),
                                        reason="đăng ký")
+        registry.register_parcel(s, actor=ward.officer, reason="lối đi",  # the parts' road
+                                 spec=spec(9, 90, rect(0, -6, 20, 6), land_use="DGT"))
     parts = [{"former_unit": "kim_long", "sheet_no": 9, "parcel_no": n, "land_use": "ODT",
               "geometry": mapping(rect(x, 0, 10, 10)), "srid": 9214} for n, x in ((2, 0), (3, 10))]
 
     def check(engine: Engine, ward: Ward, before: dict[str, Any], after: dict[str, Any]) -> None:
-        assert after["current"] == [9002, 9003]
+        assert after["current"] == [9002, 9003, 9090]
         assert after["rows"]["parcel_lineage"] == 2
         assert after["rows"]["parcel_version"] == before["rows"]["parcel_version"] + 3
         assert after["audit"]["parcel:split"] == 1
@@ -131,6 +133,7 @@ def _approval(engine: Engine, ward: Ward) -> Write:
         apps.verify(s, actor=ward.officer, application_id=app_id)
         apps.record_field_check(s, actor=ward.officer, application_id=app_id,
                                 check=apps.FieldCheck(notes="đã đo"))
+        to_obligations_met(s, ward.officer, app_id)
 
     def check(engine: Engine, ward: Ward, before: dict[str, Any], after: dict[str, Any]) -> None:
         assert after["states"] == ["approved"]

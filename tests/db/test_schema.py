@@ -13,7 +13,7 @@ from config import clock
 from db.migrate import current_revisions, head_revisions
 from parcels import registry
 from parcels.registry import Source
-from tests.certificates.conftest import intake
+from tests.certificates.conftest import intake, to_obligations_met
 from tests.factories import rect, spec
 
 HISTORY = ("audit_event", "parcel", "parcel_version", "parcel_lineage", "parcel_right", "party",
@@ -69,6 +69,8 @@ def history(session, actor) -> None:
     """A row in every history table: a parcel with its source document split in two
     (versions, lineage), and an approved first-time claim (party, use right, certificate,
     application events, verification reports), all audited."""
+    registry.register_parcel(session, actor=actor, reason="lane",  # road access for the parts
+                             spec=spec(60, 9, rect(0, -6, 20, 6), land_use="DGT"))
     lot = registry.register_parcel(
         session, actor=actor, spec=spec(60, 1, rect(0, 0, 20, 10)), reason="registration",
         source=Source(kind="decision", number="QĐ 12/2025", issued_on=date(2025, 7, 1)))
@@ -80,6 +82,7 @@ def history(session, actor) -> None:
     apps.verify(session, actor=actor, application_id=a.id)
     apps.record_field_check(session, actor=actor, application_id=a.id,
                             check=apps.FieldCheck(notes="mốc ranh giới khớp"))
+    to_obligations_met(session, actor, a.id)
     apps.decide(session, actor=actor, application_id=a.id,
                 decision=apps.Decision(approve=True, reason="đủ điều kiện"))
     session.commit()

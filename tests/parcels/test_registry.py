@@ -135,6 +135,8 @@ def test_every_write_is_audited(session, actor) -> None:
 
 def test_split_conserves_area_and_records_lineage(session, actor) -> None:
     """A 20 × 10 m parcel split into two 10 × 10 m halves: 100 + 100 = 200 m², parent retired."""
+    registry.register_parcel(session, actor=actor, reason="lane",  # road access for both
+                             spec=spec(2, 99, rect(100, -6, 20, 6), land_use="DGT"))
     parent = registry.register_parcel(session, actor=actor,
                                       spec=spec(2, 1, rect(100, 0, 20, 10)), reason="registration")
     kids = registry.split_parcel(
