@@ -2,15 +2,14 @@
 
 A search box takes "12/345", "tờ 12 thửa 345" or "12 345" (sheet, then parcel number);
 anything else is looked for in the names of the current holders and in the addresses of
-parcels in force, ignoring case and diacritics on both sides: "nguyen van" finds
-"Nguyễn Văn", "dong da" finds "Đống Đa", as people type on a keyboard without Vietnamese
-input.  Only registered parcels in force are found.
+parcels in force, ignoring case and diacritics on both sides (PostgreSQL's ``unaccent``,
+migration 0021): "nguyen van" finds "Nguyễn Văn", "dong da" finds "Đống Đa", as people
+type on a keyboard without Vietnamese input.  Only registered parcels in force are found.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -23,29 +22,6 @@ from parcels.errors import InvalidInput
 NUMBER: Final = re.compile(
     r"^\s*(?:t[ờo]\s*)?(\d{1,5})\s*(?:[/,;\s-]|\s*th[ửu]a\s*)\s*(\d{1,6})\s*$", re.IGNORECASE)
 MAX_HITS: Final = 100
-
-
-def _fold_table() -> tuple[str, str]:
-    """Every Latin letter with diacritics (Vietnamese's among them) and its bare letter, for
-    PostgreSQL's ``translate`` and Python's alike; đ/Đ are letters of their own in Unicode
-    (no decomposition), so they are added by hand."""
-    plain, bare = ["đ", "Đ"], ["d", "D"]
-    for cp in range(0xC0, 0x1EFA):
-        ch = chr(cp)
-        base = unicodedata.normalize("NFD", ch)[0]
-        if base != ch and base.isascii() and base.isalpha():
-            plain.append(ch)
-            bare.append(base)
-    return "".join(plain), "".join(bare)
-
-
-FOLD_FROM, FOLD_TO = _fold_table()
-_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
-
-
-def fold(text: str) -> str:
-    """``text`` without diacritics (NFC first, as stored names are): "Đống Đa" → "Dong Da"."""
-    return unicodedata.normalize("NFC", text).translate(_FOLD)
 
 
 @dataclass(frozen=True)
@@ -100,15 +76,14 @@ def search(session: Session, *, ward_code: str, text: str, limit: int = 50) -> l
             "  SELECT DISTINCT ON (parcel_id) parcel_id, matched FROM ("
             "    SELECT r.parcel_id, 'holder' AS matched FROM parcel_right r "
             "    JOIN party y ON y.id = r.party_id WHERE r.ward_code = :w "
-            "    AND r.valid_to IS NULL AND translate(y.full_name, :ff, :ft) ILIKE :like"
+            "    AND r.valid_to IS NULL AND unaccent(y.full_name) ILIKE unaccent(:like)"
             "    UNION ALL "
             "    SELECT v.parcel_id, 'address' FROM parcel_version v "
-            f"    WHERE {current} AND translate(v.address, :ff, :ft) ILIKE :like) found "
+            f"    WHERE {current} AND unaccent(v.address) ILIKE unaccent(:like)) found "
             "  ORDER BY parcel_id, matched DESC) m "
             f"JOIN parcel_version v ON v.parcel_id = m.parcel_id AND {current} "
             "ORDER BY v.former_unit, v.sheet_no, v.parcel_no LIMIT :lim"),
-            {"w": ward_code, "like": _like(fold(text)), "ff": FOLD_FROM, "ft": FOLD_TO,
-             "lim": limit}).all()
+            {"w": ward_code, "like": _like(text), "lim": limit}).all()
     return [Hit(parcel_id=r.parcel_id, former_unit=r.former_unit, sheet_no=r.sheet_no,
                 parcel_no=r.parcel_no, land_use=r.land_use, address=r.address,
                 measured_area=float(r.measured_area), legal_area=r.legal_area,
