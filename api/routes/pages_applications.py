@@ -394,7 +394,7 @@ def close_posting(request: Request, application_id: Id, user: OfficerForm, sessi
     return _act(request, session, settings, user, application_id, "close_posting",
                 lambda who: apps.close_posting(session, actor=who,
                                                application_id=application_id,
-                                               note=note or None))
+                                               note=_opt(note)))
 
 
 @router.post("/applications/{application_id}/eligibility")
@@ -408,7 +408,7 @@ def eligibility(request: Request, application_id: Id, user: OfficerForm, session
                 lambda who: apps.decide_eligibility(
                     session, actor=who, application_id=application_id,
                     eligible=eligible == "yes", reason=reason,
-                    override_warnings=bool(override_warnings)))
+                    override_warnings=bool(_opt(override_warnings))))
 
 
 @router.post("/applications/{application_id}/tax-info")
@@ -419,7 +419,7 @@ def tax_info(request: Request, application_id: Id, user: OfficerForm, session: D
     return _act(request, session, settings, user, application_id, "tax_info",
                 lambda who: apps.send_tax_info(session, actor=who,
                                                application_id=application_id,
-                                               tax_office=tax_office, note=note or None))
+                                               tax_office=tax_office, note=_opt(note)))
 
 
 @router.post("/applications/{application_id}/obligations-met")
@@ -432,8 +432,8 @@ def obligations_met(request: Request, application_id: Id, user: OfficerForm,
     return _act(request, session, settings, user, application_id, "obligations_met",
                 lambda who: apps.obligations_met(session, actor=who,
                                                  application_id=application_id,
-                                                 receipt=receipt or None,
-                                                 exempt_reason=exempt_reason or None))
+                                                 receipt=_opt(receipt),
+                                                 exempt_reason=_opt(exempt_reason)))
 
 
 @router.post("/applications/{application_id}/decision")
